@@ -1,0 +1,121 @@
+use poem::web::{cookie::CookieJar, Data, RemoteAddr};
+use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
+
+use super::{path_id, ApiTags};
+use crate::{
+    accounts::{self, User},
+    auth::{cookies, extract::CookieAuth, login, tokens, Auth},
+    error::Result,
+    AppState,
+};
+
+pub struct AuthApi;
+
+#[derive(Object)]
+struct LoginRequest {
+    /// The tenant's slug, e.g. `acme`.
+    tenant: String,
+    email: String,
+    password: String,
+}
+
+#[derive(Object)]
+struct LoginResponse {
+    user: User,
+}
+
+#[derive(Object)]
+struct NewTokenRequest {
+    /// A label to recognise the token by, e.g. `ci-bot`.
+    name: String,
+}
+
+#[derive(ApiResponse)]
+enum Empty {
+    /// Done.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+#[derive(ApiResponse)]
+enum TokenCreated {
+    /// The token; its secret is shown only now.
+    #[oai(status = 201)]
+    Created(Json<tokens::CreatedToken>),
+}
+
+#[OpenApi(prefix_path = "/auth", tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Log in
+    ///
+    /// Sets the `sessionid` cookie (HttpOnly) and the `csrftoken` cookie. A wrong password,
+    /// an unknown tenant or email and a deactivated user all answer 401
+    /// `invalid_credentials`; repeated failures answer 429.
+    #[oai(path = "/login/", method = "post")]
+    async fn login(
+        &self,
+        state: Data<&AppState>,
+        jar: &CookieJar,
+        addr: &RemoteAddr,
+        body: Json<LoginRequest>,
+    ) -> Result<Json<LoginResponse>> {
+        let logged_in =
+            login::login(&state, &body.tenant, &body.email, &body.password, addr).await?;
+        let user = login::establish(&state, jar, logged_in).await?;
+        Ok(Json(LoginResponse { user }))
+    }
+
+    /// Log out
+    ///
+    /// Destroys the session server-side and clears the cookies.
+    #[oai(path = "/logout/", method = "post")]
+    async fn logout(&self, state: Data<&AppState>, jar: &CookieJar, auth: Auth) -> Result<Empty> {
+        if let Auth::Cookie(CookieAuth(session)) = &auth {
+            state.sessions.delete(&session.session_key).await?;
+            cookies::clear(jar, state.config.secure_cookies());
+        }
+        Ok(Empty::NoContent)
+    }
+
+    /// The current user
+    #[oai(path = "/me/", method = "get")]
+    async fn me(&self, state: Data<&AppState>, auth: Auth) -> Result<Json<User>> {
+        Ok(Json(accounts::me(&state.pool, auth.actor()).await?))
+    }
+
+    /// Create an API token
+    ///
+    /// The token is returned once; only its hash is stored.
+    #[oai(path = "/tokens/", method = "post")]
+    async fn create_token(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        body: Json<NewTokenRequest>,
+    ) -> Result<TokenCreated> {
+        let token = tokens::create(&state.pool, auth.actor(), &body.name).await?;
+        Ok(TokenCreated::Created(Json(token)))
+    }
+
+    /// List your API tokens
+    #[oai(path = "/tokens/", method = "get")]
+    async fn list_tokens(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+    ) -> Result<Json<Vec<tokens::ApiToken>>> {
+        Ok(Json(tokens::list(&state.pool, auth.actor()).await?))
+    }
+
+    /// Revoke an API token
+    #[oai(path = "/tokens/:id/", method = "delete")]
+    async fn revoke_token(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        id: Path<String>,
+    ) -> Result<Empty> {
+        tokens::revoke(&state.pool, auth.actor(), path_id(&id, "Token")?).await?;
+        Ok(Empty::NoContent)
+    }
+}

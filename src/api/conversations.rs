@@ -1,0 +1,219 @@
+use poem::web::Data;
+use poem_openapi::{
+    param::{Path, Query},
+    payload::Json,
+    ApiResponse, Object, OpenApi,
+};
+
+use super::{path_id, ApiTags};
+use crate::{
+    auth::Auth,
+    chat::{
+        conversations::{self, Flag, ListQuery, NewGroup, Started},
+        receipts,
+        views::Conversation,
+    },
+    error::Result,
+    AppState,
+};
+
+pub struct ConversationsApi;
+
+#[derive(Object)]
+struct StartRequest {
+    /// The user to talk to (same tenant, active).
+    participant_id: Option<String>,
+}
+
+#[derive(Object)]
+struct NewGroupRequest {
+    /// Optional; an untitled group shows its members' names.
+    title: Option<String>,
+    /// The other members (users of the same tenant). The caller is always a member.
+    #[oai(default)]
+    participant_ids: Vec<String>,
+}
+
+#[derive(ApiResponse)]
+enum StartResponse {
+    /// The existing 1-to-1 conversation with that user.
+    #[oai(status = 200)]
+    Existing(Json<Conversation>),
+    /// A new 1-to-1 conversation.
+    #[oai(status = 201)]
+    Created(Json<Conversation>),
+}
+
+#[derive(ApiResponse)]
+enum GroupCreated {
+    #[oai(status = 201)]
+    Created(Json<Conversation>),
+}
+
+#[derive(Object)]
+struct StatusResponse {
+    status: String,
+}
+
+#[derive(Object)]
+struct MarkReadResponse {
+    /// Always `ok`.
+    status: String,
+    /// How many messages from others this call marked read.
+    marked_read: i64,
+}
+
+#[OpenApi(prefix_path = "/chat/conversations", tag = "ApiTags::Conversations")]
+impl ConversationsApi {
+    /// List your conversations
+    ///
+    /// Newest activity first. Archived conversations are left out unless `archived=true`.
+    #[oai(path = "/", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        /// Include archived conversations.
+        archived: Query<Option<bool>>,
+        /// Page size (default 100, at most 500).
+        limit: Query<Option<i64>>,
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<Vec<Conversation>>> {
+        let query = ListQuery {
+            include_archived: archived.0.unwrap_or(false),
+            limit: limit.0,
+            offset: offset.0,
+        };
+        Ok(Json(
+            conversations::list(&state.pool, auth.actor(), query).await?,
+        ))
+    }
+
+    /// Start a 1-to-1 conversation
+    ///
+    /// 201 with a new conversation, or 200 with the existing one: there is never more than
+    /// one 1-to-1 conversation per pair of users.
+    #[oai(path = "/start/", method = "post")]
+    async fn start(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        body: Json<StartRequest>,
+    ) -> Result<StartResponse> {
+        let other = conversations::parse_participant_id(body.participant_id.as_deref())?;
+        Ok(
+            match conversations::start_direct(&state.pool, auth.actor(), other).await? {
+                Started::Created(c) => StartResponse::Created(Json(c)),
+                Started::Existing(c) => StartResponse::Existing(Json(c)),
+            },
+        )
+    }
+
+    /// Create a group conversation
+    #[oai(path = "/", method = "post")]
+    async fn create_group(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        body: Json<NewGroupRequest>,
+    ) -> Result<GroupCreated> {
+        let new = NewGroup {
+            title: body.title.as_deref(),
+            participant_ids: &body.participant_ids,
+        };
+        Ok(GroupCreated::Created(Json(
+            conversations::create_group(&state.pool, auth.actor(), new).await?,
+        )))
+    }
+
+    /// Get a conversation
+    #[oai(path = "/:id/", method = "get")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        id: Path<String>,
+    ) -> Result<Json<Conversation>> {
+        let id = path_id(&id, "Conversation")?;
+        Ok(Json(
+            conversations::get(&state.pool, auth.actor(), id).await?,
+        ))
+    }
+
+    /// Mark a conversation read
+    ///
+    /// Everything in it becomes read for the caller; the unread count becomes 0.
+    #[oai(path = "/:id/mark_read/", method = "post")]
+    async fn mark_read(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        id: Path<String>,
+    ) -> Result<Json<MarkReadResponse>> {
+        let id = path_id(&id, "Conversation")?;
+        let marked_read = receipts::mark_read(&state.pool, auth.actor(), id).await?;
+        Ok(Json(MarkReadResponse {
+            status: "ok".into(),
+            marked_read,
+        }))
+    }
+
+    /// Archive a conversation (for you only)
+    #[oai(path = "/:id/archive/", method = "patch")]
+    async fn archive(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        id: Path<String>,
+    ) -> Result<Json<StatusResponse>> {
+        set_flag(&state, &auth, &id, Flag::Archived, true, "archived").await
+    }
+
+    /// Unarchive a conversation
+    #[oai(path = "/:id/unarchive/", method = "patch")]
+    async fn unarchive(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        id: Path<String>,
+    ) -> Result<Json<StatusResponse>> {
+        set_flag(&state, &auth, &id, Flag::Archived, false, "unarchived").await
+    }
+
+    /// Mute a conversation (for you only)
+    #[oai(path = "/:id/mute/", method = "patch")]
+    async fn mute(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        id: Path<String>,
+    ) -> Result<Json<StatusResponse>> {
+        set_flag(&state, &auth, &id, Flag::Muted, true, "muted").await
+    }
+
+    /// Unmute a conversation
+    #[oai(path = "/:id/unmute/", method = "patch")]
+    async fn unmute(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        id: Path<String>,
+    ) -> Result<Json<StatusResponse>> {
+        set_flag(&state, &auth, &id, Flag::Muted, false, "unmuted").await
+    }
+}
+
+async fn set_flag(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    flag: Flag,
+    on: bool,
+    status: &str,
+) -> Result<Json<StatusResponse>> {
+    let id = path_id(id, "Conversation")?;
+    conversations::set_flag(&state.pool, auth.actor(), id, flag, on).await?;
+    Ok(Json(StatusResponse {
+        status: status.into(),
+    }))
+}

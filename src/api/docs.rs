@@ -1,0 +1,71 @@
+//! `GET /api/openapi.json` and the interactive docs at `GET /api/docs/`.
+//!
+//! poem-openapi drops trailing slashes from operation paths, but API.md's URLs end with
+//! `/` (as in Django) and both spellings are served. The published document is
+//! rewritten once at start-up so it shows the canonical `/`-terminated paths.
+
+use poem::{endpoint::make_sync, web::Html, Endpoint, IntoResponse};
+use poem_openapi::OpenApiService;
+use serde_json::{Map, Value};
+
+use super::Apis;
+
+pub struct Docs {
+    spec: String,
+    ui_html: String,
+}
+
+impl Docs {
+    pub fn new(service: &OpenApiService<Apis, ()>) -> Self {
+        let generated = service.spec();
+        let spec = with_trailing_slashes(&generated);
+        // The Swagger UI page embeds the document verbatim; swap in the rewritten one.
+        let ui_html = service.swagger_ui_html().replacen(&generated, &spec, 1);
+        Docs { spec, ui_html }
+    }
+
+    pub fn spec_endpoint(&self) -> impl Endpoint + 'static {
+        let spec = self.spec.clone();
+        make_sync(move |_| {
+            spec.clone()
+                .with_content_type("application/json; charset=utf-8")
+                .into_response()
+        })
+    }
+
+    pub fn ui_endpoint(&self) -> impl Endpoint + 'static {
+        let html = self.ui_html.clone();
+        make_sync(move |_| Html(html.clone()))
+    }
+}
+
+fn with_trailing_slashes(spec: &str) -> String {
+    let mut doc: Value = serde_json::from_str(spec).expect("poem-openapi writes valid JSON");
+    if let Some(Value::Object(paths)) = doc.get_mut("paths") {
+        let slashed: Map<String, Value> = std::mem::take(paths)
+            .into_iter()
+            .map(|(path, item)| {
+                if path.ends_with('/') {
+                    (path, item)
+                } else {
+                    (format!("{path}/"), item)
+                }
+            })
+            .collect();
+        *paths = slashed;
+    }
+    serde_json::to_string_pretty(&doc).expect("a JSON value serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_gets_one_trailing_slash() {
+        let spec = r#"{"paths": {"/auth/me": {}, "/chat/conversations/{id}": {}, "/x/": {}}}"#;
+        let doc: Value = serde_json::from_str(&with_trailing_slashes(spec)).unwrap();
+        let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+        assert_eq!(paths, ["/auth/me/", "/chat/conversations/{id}/", "/x/"]);
+    }
+}

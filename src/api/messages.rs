@@ -1,0 +1,120 @@
+use poem::web::Data;
+use poem_openapi::{
+    param::{Path, Query},
+    payload::Json,
+    ApiRequest, ApiResponse, Multipart, Object, OpenApi,
+};
+
+use super::{path_id, ApiTags};
+use crate::{
+    auth::Auth,
+    chat::{
+        messages::{self, HistoryQuery, NewMessage, Sent},
+        views::Message,
+    },
+    error::{Error, Result},
+    AppState,
+};
+
+pub struct MessagesApi;
+
+#[derive(Object)]
+struct SendJson {
+    /// The text, at most 5000 characters.
+    content: Option<String>,
+    /// Idempotency key (≤ 64 characters): a retry with the same key returns the original message.
+    client_id: Option<String>,
+}
+
+#[derive(Multipart)]
+#[oai(deny_unknown_fields)]
+struct SendMultipart {
+    /// The text, at most 5000 characters.
+    content: Option<String>,
+    /// Idempotency key (≤ 64 characters).
+    client_id: Option<String>,
+}
+
+#[derive(ApiRequest)]
+enum SendRequest {
+    Json(Json<SendJson>),
+    Multipart(SendMultipart),
+}
+
+#[derive(ApiResponse)]
+enum SendResponse {
+    /// A retry: the message first sent with this `client_id`.
+    #[oai(status = 200)]
+    Existing(Json<Message>),
+    #[oai(status = 201)]
+    Created(Json<Message>),
+}
+
+#[OpenApi(prefix_path = "/chat/conversations", tag = "ApiTags::Messages")]
+impl MessagesApi {
+    /// Message history
+    ///
+    /// Ascending by `seq`. `since_id` / `after_seq` return what came after (catching up;
+    /// default and maximum page 200); `before_seq` pages backwards (default 50, max 200);
+    /// with no cursor, the newest messages. Fetching marks the returned messages delivered.
+    #[oai(path = "/:id/messages/", method = "get")]
+    async fn history(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        id: Path<String>,
+        /// Only messages after this message id.
+        since_id: Query<Option<String>>,
+        /// Only messages with a greater seq.
+        after_seq: Query<Option<i64>>,
+        /// Only messages with a smaller seq.
+        before_seq: Query<Option<i64>>,
+        limit: Query<Option<i64>>,
+    ) -> Result<Json<Vec<Message>>> {
+        let id = path_id(&id, "Conversation")?;
+        let since_id = match since_id.0.as_deref() {
+            Some(raw) => Some(
+                raw.parse()
+                    .map_err(|_| Error::validation("since_id", "since_id must be a message id"))?,
+            ),
+            None => None,
+        };
+        let query = HistoryQuery {
+            since_id,
+            after_seq: after_seq.0,
+            before_seq: before_seq.0,
+            limit: limit.0,
+        };
+        Ok(Json(
+            messages::history(&state.pool, auth.actor(), id, query).await?,
+        ))
+    }
+
+    /// Send a message
+    ///
+    /// JSON `{"content", "client_id"}` or `multipart/form-data` with the same fields.
+    #[oai(path = "/:id/messages/", method = "post")]
+    async fn send(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        id: Path<String>,
+        body: SendRequest,
+    ) -> Result<SendResponse> {
+        let id = path_id(&id, "Conversation")?;
+        let (content, client_id) = match &body {
+            SendRequest::Json(Json(b)) => (b.content.as_deref(), b.client_id.as_deref()),
+            SendRequest::Multipart(b) => (b.content.as_deref(), b.client_id.as_deref()),
+        };
+        let new = NewMessage {
+            content: content.unwrap_or(""),
+            client_id,
+        };
+        Ok(
+            match messages::send(&state.pool, auth.actor(), id, new).await? {
+                Sent::Created(m) => SendResponse::Created(Json(m)),
+                Sent::Existing(m) => SendResponse::Existing(Json(m)),
+            },
+        )
+    }
+}

@@ -1,0 +1,118 @@
+//! Logging in with tenant, email and password. Failures are throttled per
+//! tenant+email and per client IP; the answer for a wrong password, an unknown tenant or
+//! email and a deactivated user is the same 401.
+
+use std::time::Duration;
+
+use poem::web::{cookie::CookieJar, RemoteAddr};
+
+use crate::{
+    accounts,
+    auth::{
+        cookies, csrf, password,
+        session::{SessionData, SESSION_COOKIE},
+    },
+    error::{Error, Result},
+    ratelimit::{Quota, RateLimiter},
+    AppState,
+};
+
+/// Five failures per account, refilling one every three minutes.
+const PER_ACCOUNT: Quota = Quota {
+    burst: 5,
+    period: Duration::from_secs(15 * 60),
+};
+/// Fifty failures per client address (an office behind one NAT still logs in).
+const PER_IP: Quota = Quota {
+    burst: 50,
+    period: Duration::from_secs(15 * 60),
+};
+
+/// The client's address as this server sees it (the proxy's, behind one).
+fn client_ip(addr: &RemoteAddr) -> String {
+    addr.as_socket_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub struct LoggedIn {
+    pub user: accounts::User,
+    pub session_key: String,
+    pub csrf_token: String,
+}
+
+pub async fn login(
+    state: &AppState,
+    tenant: &str,
+    email: &str,
+    password_attempt: &str,
+    client: &RemoteAddr,
+) -> Result<LoggedIn> {
+    let limiter: &RateLimiter = &state.login_failures;
+    let account_key = format!(
+        "login:{}:{}",
+        tenant.trim().to_lowercase(),
+        email.trim().to_lowercase()
+    );
+    let ip_key = format!("login-ip:{}", client_ip(client));
+    for (key, quota) in [(&account_key, PER_ACCOUNT), (&ip_key, PER_IP)] {
+        limiter
+            .check(key, quota)
+            .map_err(|wait| Error::RateLimited {
+                retry_after: wait.as_secs().max(1),
+            })?;
+    }
+
+    let candidate = accounts::login_candidate(&state.pool, tenant, email).await?;
+    let (stored_hash, usable) = match &candidate {
+        Some(c) => (Some(c.password_hash.clone()), c.is_active),
+        None => (None, false),
+    };
+    let password_ok = password::verify(password_attempt, stored_hash).await;
+    let candidate = match candidate {
+        Some(c) if password_ok && usable => c,
+        _ => {
+            limiter.consume(&account_key, PER_ACCOUNT);
+            limiter.consume(&ip_key, PER_IP);
+            return Err(Error::InvalidCredentials);
+        }
+    };
+
+    let csrf_token = csrf::new_token();
+    let session_key = state
+        .sessions
+        .create(&SessionData {
+            user_id: candidate.user_id,
+            epoch: candidate.session_epoch,
+            csrf_token: csrf_token.clone(),
+        })
+        .await?;
+    let user = accounts::user_by_id(&state.pool, candidate.tenant_id, candidate.user_id)
+        .await?
+        .ok_or(Error::InvalidCredentials)?;
+    Ok(LoggedIn {
+        user,
+        session_key,
+        csrf_token,
+    })
+}
+
+/// Hands a fresh login to the browser: the session cookie it came with (if any) is
+/// destroyed — every login starts a new session id — and both cookies are set.
+pub async fn establish(
+    state: &AppState,
+    jar: &CookieJar,
+    logged_in: LoggedIn,
+) -> Result<accounts::User> {
+    if let Some(old) = jar.get(SESSION_COOKIE) {
+        state.sessions.delete(old.value_str()).await?;
+    }
+    cookies::set_login(
+        jar,
+        logged_in.session_key,
+        logged_in.csrf_token,
+        state.sessions.ttl_seconds(),
+        state.config.secure_cookies(),
+    );
+    Ok(logged_in.user)
+}

@@ -1,0 +1,343 @@
+//! Messages: the write path (gap-free `seq`, idempotent `client_id`) and history with
+//! cursors. Reading history marks it delivered for the reader.
+
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{
+    content::MessageContent,
+    membership,
+    receipts::{self, StatusContext, Watermarks},
+    views::Message,
+};
+use crate::{
+    auth::Actor,
+    error::{self, Error, Result},
+    timestamp::Timestamp,
+};
+
+pub const DEFAULT_PAGE: i64 = 50;
+pub const MAX_PAGE: i64 = 200;
+pub const MAX_CLIENT_ID_CHARS: usize = 64;
+
+/// Columns and joins that make a `MessageRow`; every message query selects these.
+const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.sender_id,
+        u.name AS sender_name, u.email AS sender_email, m.content, m.created_at, m.updated_at
+    FROM messages m JOIN users u ON u.id = m.sender_id AND u.tenant_id = m.tenant_id";
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct MessageRow {
+    id: Uuid,
+    conversation_id: Uuid,
+    seq: i64,
+    sender_id: Uuid,
+    sender_name: String,
+    sender_email: String,
+    content: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl MessageRow {
+    pub(crate) fn conversation_id(&self) -> Uuid {
+        self.conversation_id
+    }
+
+    pub(crate) fn into_view(self, ctx: &StatusContext) -> Message {
+        Message {
+            status: ctx.status(self.seq, self.sender_id),
+            id: self.id,
+            conversation: self.conversation_id,
+            seq: self.seq,
+            sender_id: self.sender_id,
+            sender_name: self.sender_name,
+            sender_email: self.sender_email,
+            content: self.content,
+            has_attachments: false,
+            attachments: Vec::new(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// Messages by id, in the actor's tenant.
+pub(crate) async fn rows_by_ids(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    ids: &[Uuid],
+) -> Result<Vec<MessageRow>> {
+    Ok(sqlx::query_as(&format!(
+        "{MESSAGE_SELECT} WHERE m.id = ANY($1) AND m.tenant_id = $2"
+    ))
+    .bind(ids)
+    .bind(actor.tenant_id())
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Which part of the history to return.
+#[derive(Debug, Default, Clone)]
+pub struct HistoryQuery {
+    /// Only messages after this message.
+    pub since_id: Option<Uuid>,
+    /// Only messages with a greater seq.
+    pub after_seq: Option<i64>,
+    /// Only messages with a smaller seq (paging backwards).
+    pub before_seq: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// History ascending by seq. Forward cursors (`since_id`, `after_seq`) return the oldest
+/// matching messages first (catching up), otherwise the newest `limit` (opening a
+/// conversation, or paging back with `before_seq`). The default page is 50 messages when
+/// paging back and the maximum (200) when catching up, so a client back from a short
+/// absence gets everything in one call.
+pub async fn history(
+    pool: &PgPool,
+    actor: &Actor,
+    conversation_id: Uuid,
+    query: HistoryQuery,
+) -> Result<Vec<Message>> {
+    for (field, value) in [
+        ("after_seq", query.after_seq),
+        ("before_seq", query.before_seq),
+    ] {
+        if value.is_some_and(|v| v < 0) {
+            return Err(Error::validation(
+                field,
+                format!("{field} must not be negative"),
+            ));
+        }
+    }
+    let limit = match query.limit {
+        Some(limit) if limit < 1 => {
+            return Err(Error::validation("limit", "limit must be at least 1"))
+        }
+        Some(limit) => limit.min(MAX_PAGE),
+        None if query.since_id.is_some() || query.after_seq.is_some() => MAX_PAGE,
+        None => DEFAULT_PAGE,
+    };
+
+    let mut tx = pool.begin().await?;
+    let member = membership(&mut tx, actor, conversation_id, false).await?;
+    let since_seq = match query.since_id {
+        Some(id) => Some(seq_of(&mut tx, actor, conversation_id, id).await?),
+        None => None,
+    };
+    let after = since_seq.into_iter().chain(query.after_seq).max();
+    let forward = after.is_some();
+    let sql = format!(
+        "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.tenant_id = $2 AND m.seq > $3 AND m.seq < $4
+         ORDER BY m.seq {} LIMIT $5",
+        if forward { "ASC" } else { "DESC" }
+    );
+    let mut rows: Vec<MessageRow> = sqlx::query_as(&sql)
+        .bind(conversation_id)
+        .bind(actor.tenant_id())
+        .bind(after.unwrap_or(0))
+        .bind(query.before_seq.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    if !forward {
+        rows.reverse();
+    }
+
+    let own = match rows.last() {
+        Some(newest) => receipts::mark_delivered(&mut tx, actor, &member, newest.seq).await?,
+        None => Watermarks {
+            delivered: member.delivered_seq,
+            read: member.read_seq,
+        },
+    };
+    let others = receipts::others_watermarks(&mut tx, actor, &[conversation_id]).await?;
+    tx.commit().await?;
+
+    let ctx = StatusContext {
+        viewer: actor.user_id(),
+        own,
+        others: others.get(&conversation_id).copied(),
+    };
+    Ok(rows.into_iter().map(|row| row.into_view(&ctx)).collect())
+}
+
+async fn seq_of(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    conversation_id: Uuid,
+    message_id: Uuid,
+) -> Result<i64> {
+    sqlx::query_scalar(
+        "SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2 AND tenant_id = $3",
+    )
+    .bind(message_id)
+    .bind(conversation_id)
+    .bind(actor.tenant_id())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| Error::validation("since_id", "since_id is not a message of this conversation"))
+}
+
+/// A message to send, as it arrived.
+#[derive(Debug, Default)]
+pub struct NewMessage<'a> {
+    pub content: &'a str,
+    pub client_id: Option<&'a str>,
+}
+
+pub enum Sent {
+    /// A new message (201).
+    Created(Message),
+    /// A retry with a known `client_id`: the original message (200).
+    Existing(Message),
+}
+
+/// The write path, in one transaction: bump the conversation's `last_seq` (its row lock
+/// makes `seq` gap-free under concurrent senders), insert the message, count it as the
+/// sender's own for the unread arithmetic, un-archive the conversation for recipients.
+pub async fn send(
+    pool: &PgPool,
+    actor: &Actor,
+    conversation_id: Uuid,
+    new: NewMessage<'_>,
+) -> Result<Sent> {
+    actor.require_write()?;
+    let content = MessageContent::parse(new.content)?;
+    if content.is_empty() {
+        return Err(Error::validation(
+            "content",
+            "a message needs content or attachments",
+        ));
+    }
+    let client_id = parse_client_id(new.client_id)?;
+
+    let mut tx = pool.begin().await?;
+    membership(&mut tx, actor, conversation_id, false).await?;
+    if let Some(client_id) = client_id {
+        if let Some(existing) = by_client_id(&mut tx, actor, conversation_id, client_id).await? {
+            return Ok(Sent::Existing(existing));
+        }
+    }
+    let message_id = Uuid::new_v4();
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE conversations SET last_seq = last_seq + 1, last_message_id = $3, updated_at = now()
+         WHERE id = $1 AND tenant_id = $2 RETURNING last_seq",
+    )
+    .bind(conversation_id)
+    .bind(actor.tenant_id())
+    .bind(message_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(message_id)
+    .bind(actor.tenant_id())
+    .bind(conversation_id)
+    .bind(seq)
+    .bind(actor.user_id())
+    .bind(content.as_str())
+    .bind(client_id)
+    .execute(&mut *tx)
+    .await;
+    if let Err(err) = inserted {
+        return match client_id {
+            Some(client_id) if error::violates(&err, "messages_client_id_idx") => {
+                // A concurrent retry with the same client_id committed first: answer with its message.
+                drop(tx);
+                let mut conn = pool.acquire().await?;
+                by_client_id(&mut conn, actor, conversation_id, client_id)
+                    .await?
+                    .map(Sent::Existing)
+                    .ok_or_else(|| {
+                        Error::internal("client_id conflict without an original message")
+                    })
+            }
+            _ => Err(err.into()),
+        };
+    }
+    sqlx::query(
+        "UPDATE participants SET own_after_read = own_after_read + 1
+         WHERE conversation_id = $1 AND user_id = $2 AND tenant_id = $3",
+    )
+    .bind(conversation_id)
+    .bind(actor.user_id())
+    .bind(actor.tenant_id())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE participants SET is_archived = false
+         WHERE conversation_id = $1 AND tenant_id = $2 AND user_id <> $3 AND is_archived",
+    )
+    .bind(conversation_id)
+    .bind(actor.tenant_id())
+    .bind(actor.user_id())
+    .execute(&mut *tx)
+    .await?;
+    let message = message_view(&mut tx, actor, conversation_id, message_id).await?;
+    tx.commit().await?;
+    Ok(Sent::Created(message))
+}
+
+fn parse_client_id(client_id: Option<&str>) -> Result<Option<&str>> {
+    match client_id.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(id)
+            if id.chars().count() > MAX_CLIENT_ID_CHARS || id.chars().any(char::is_control) =>
+        {
+            Err(Error::validation(
+                "client_id",
+                format!("client_id must have at most {MAX_CLIENT_ID_CHARS} printable characters"),
+            ))
+        }
+        Some(id) => Ok(Some(id)),
+    }
+}
+
+async fn by_client_id(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    conversation_id: Uuid,
+    client_id: &str,
+) -> Result<Option<Message>> {
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM messages
+         WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3 AND tenant_id = $4",
+    )
+    .bind(conversation_id)
+    .bind(actor.user_id())
+    .bind(client_id)
+    .bind(actor.tenant_id())
+    .fetch_optional(&mut *conn)
+    .await?;
+    match id {
+        Some(id) => Ok(Some(message_view(conn, actor, conversation_id, id).await?)),
+        None => Ok(None),
+    }
+}
+
+/// One message as `actor` sees it, with its current status.
+async fn message_view(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    conversation_id: Uuid,
+    message_id: Uuid,
+) -> Result<Message> {
+    let row = rows_by_ids(conn, actor, &[message_id])
+        .await?
+        .pop()
+        .ok_or_else(|| Error::not_found("Message"))?;
+    let member = membership(conn, actor, conversation_id, false).await?;
+    let others = receipts::others_watermarks(conn, actor, &[conversation_id]).await?;
+    let ctx = StatusContext {
+        viewer: actor.user_id(),
+        own: Watermarks {
+            delivered: member.delivered_seq,
+            read: member.read_seq,
+        },
+        others: others.get(&conversation_id).copied(),
+    };
+    Ok(row.into_view(&ctx))
+}

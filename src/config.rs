@@ -1,0 +1,96 @@
+//! Environment → `Config`, validated once at start.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Everything the server needs from its environment. Every field can be set by an
+/// environment variable (the usual way to configure a container) or a flag.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// PostgreSQL connection string.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Redis connection string; without it the channel layer is in memory (one node).
+    #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Address to listen on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8000", global = true)]
+    pub bind: String,
+
+    /// Where uploaded files are stored.
+    #[arg(long, env = "MEDIA_ROOT", default_value = "media", global = true)]
+    pub media_root: PathBuf,
+
+    /// The origin browsers see (scheme://host[:port]); defaults to http://BIND.
+    /// An https origin turns on `Secure` cookies.
+    #[arg(long, env = "PUBLIC_ORIGIN", global = true)]
+    pub public_origin: Option<String>,
+
+    /// Maximum PostgreSQL connections of this node.
+    #[arg(
+        long,
+        env = "DATABASE_MAX_CONNECTIONS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub database_max_connections: u32,
+
+    /// Session lifetime in seconds (Django's SESSION_COOKIE_AGE default: two weeks).
+    #[arg(long, env = "SESSION_TTL_SECONDS", default_value_t = 14 * 24 * 3600, global = true)]
+    pub session_ttl_seconds: i64,
+}
+
+impl Config {
+    /// The configuration for tests and embedding: defaults everywhere, no database URL
+    /// (the caller hands `build` a pool).
+    pub fn for_tests(media_root: PathBuf) -> Self {
+        Config {
+            database_url: None,
+            redis_url: None,
+            bind: "127.0.0.1:0".into(),
+            media_root,
+            public_origin: None,
+            database_max_connections: 5,
+            session_ttl_seconds: 3600,
+        }
+    }
+
+    pub fn database_url(&self) -> Result<&str, String> {
+        self.database_url
+            .as_deref()
+            .ok_or_else(|| "DATABASE_URL is not set".to_string())
+    }
+
+    /// The origin as browsers see it, without a trailing slash.
+    pub fn public_origin(&self) -> String {
+        match &self.public_origin {
+            Some(origin) => origin.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
+    /// Cookies get `Secure` when the public origin is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_origin().starts_with("https://")
+    }
+
+    /// Checks what clap cannot: values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), String> {
+        let origin = self.public_origin();
+        if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+            return Err(format!(
+                "PUBLIC_ORIGIN must start with http:// or https://, got {origin}"
+            ));
+        }
+        if self.session_ttl_seconds < 60 {
+            return Err("SESSION_TTL_SECONDS must be at least 60".into());
+        }
+        if self.database_max_connections == 0 {
+            return Err("DATABASE_MAX_CONNECTIONS must be at least 1".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,112 @@
+//! tenantchat: multi-tenant realtime chat. `build` wires every part from a `Config` and
+//! a database pool; `main.rs` and the integration tests both go through it.
+
+pub mod accounts;
+pub mod api;
+pub mod auth;
+pub mod chat;
+pub mod config;
+pub mod demo;
+pub mod error;
+mod middleware;
+pub mod ratelimit;
+pub mod timestamp;
+mod web;
+
+use std::sync::Arc;
+
+use poem::{
+    listener::{Acceptor, Listener, TcpListener},
+    middleware::CookieJarManager,
+    EndpointExt, Route, Server,
+};
+use sqlx::{postgres::PgPoolOptions, PgPool};
+
+pub use config::Config;
+
+/// Shared by every request: the database, sessions, limits and the configuration.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub sessions: auth::session::Sessions,
+    pub config: Arc<Config>,
+    pub login_failures: Arc<ratelimit::RateLimiter>,
+}
+
+/// The migrations of `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// Start-up errors are one line of text for the operator.
+pub async fn connect(config: &Config) -> Result<PgPool, String> {
+    let url = config.database_url()?;
+    PgPoolOptions::new()
+        .max_connections(config.database_max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect(url)
+        .await
+        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), String> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .map_err(|e| format!("migration failed: {e}"))
+}
+
+/// Builds the whole HTTP application.
+pub fn build(config: Config, pool: PgPool) -> impl poem::Endpoint + 'static {
+    let config = Arc::new(config);
+    let state = AppState {
+        sessions: auth::session::Sessions::new(pool.clone(), config.session_ttl_seconds),
+        pool,
+        config: config.clone(),
+        login_failures: Arc::default(),
+    };
+    let api = api::service(&config.public_origin());
+    let docs = api::docs::Docs::new(&api);
+    Route::new()
+        .at("/api/openapi.json", docs.spec_endpoint())
+        .at("/api/docs", docs.ui_endpoint())
+        .nest("/api", api)
+        .nest("/", web::routes())
+        .with(CookieJarManager::new())
+        .data(state)
+        .before(middleware::strip_trailing_slash)
+        .before(middleware::limit_body)
+        .catch_all_error(error::into_json_response)
+}
+
+/// Serves `build(config, pool)` on `config.bind` until ctrl-c / SIGTERM.
+pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
+    let acceptor = TcpListener::bind(config.bind.clone())
+        .into_acceptor()
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let local = acceptor.local_addr();
+    tracing::info!(addr = ?local.first(), origin = %config.public_origin(), "tenantchat listening");
+    auth::session::Sessions::new(pool.clone(), config.session_ttl_seconds)
+        .spawn_expired_sweeper(std::time::Duration::from_secs(3600));
+    let app = build(config, pool);
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(
+            app,
+            shutdown_signal(),
+            Some(std::time::Duration::from_secs(10)),
+        )
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,144 @@
+//! The `tenantchat` command: serve (default), migrate, tenant/user administration, demo.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tenantchat::{
+    accounts::{self, NewUser, TenantSlug},
+    auth::Role,
+    Config,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "tenantchat",
+    version,
+    about = "Multi-tenant realtime chat server"
+)]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve HTTP and WebSocket (the default).
+    Serve,
+    /// Apply pending migrations.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Create the demo tenant with a few users and conversations (idempotent).
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant; prints its id.
+    Create {
+        #[arg(long, value_parser = parse_slug)]
+        slug: TenantSlug,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user in a tenant; prints its id.
+    Create {
+        /// The tenant's slug.
+        #[arg(long, value_parser = parse_slug)]
+        tenant: TenantSlug,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, value_parser = Role::parse)]
+        role: Role,
+    },
+}
+
+fn parse_slug(s: &str) -> Result<TenantSlug, String> {
+    TenantSlug::parse(s)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(output) => {
+            if !output.is_empty() {
+                println!("{output}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<String, String> {
+    cli.config.validate()?;
+    let pool = tenantchat::connect(&cli.config).await?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    if !matches!(command, Command::Migrate) {
+        // Every command works on the current schema; serve and demo bring it up to date.
+        tenantchat::migrate(&pool).await?;
+    }
+    match command {
+        Command::Serve => tenantchat::serve(cli.config, pool)
+            .await
+            .map(|_| String::new()),
+        Command::Migrate => tenantchat::migrate(&pool)
+            .await
+            .map(|_| "migrations applied".into()),
+        Command::Tenant(TenantCommand::Create { slug, name }) => {
+            accounts::create_tenant(&pool, &slug, &name)
+                .await
+                .map(|id| id.to_string())
+                .map_err(|e| e.to_string())
+        }
+        Command::User(UserCommand::Create {
+            tenant,
+            email,
+            name,
+            password,
+            role,
+        }) => {
+            let tenant_id = accounts::tenant_id_by_slug(&pool, &tenant)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no tenant with slug {:?}", tenant.as_str()))?;
+            let new = NewUser {
+                email: &email,
+                name: &name,
+                password: &password,
+                role,
+            };
+            accounts::create_user(&pool, tenant_id, new)
+                .await
+                .map(|id| id.to_string())
+                .map_err(|e| e.to_string())
+        }
+        Command::Demo => tenantchat::demo::seed(&pool)
+            .await
+            .map_err(|e| e.to_string()),
+    }
+}

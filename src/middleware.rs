@@ -1,0 +1,69 @@
+//! Request plumbing that applies to every route.
+
+use futures_util::StreamExt;
+use poem::{http::uri::PathAndQuery, Body, Request, Result};
+
+use crate::error::Error;
+
+/// Bodies other than uploads are small JSON documents.
+pub const MAX_JSON_BODY: u64 = 1024 * 1024;
+/// Multipart bodies carry attachments: up to 10 files of 10 MB plus the text.
+pub const MAX_MULTIPART_BODY: u64 = 110 * 1024 * 1024;
+
+/// Collection URLs end with `/`, as in Django, and the same path without the slash
+/// must reach the same handler. poem-openapi registers its routes without the trailing
+/// slash, so under `/api/` and `/ws/` one trailing slash is dropped before routing and
+/// both spellings meet there. (The published OpenAPI document shows the slashes; see
+/// `api::docs`.)
+pub async fn strip_trailing_slash(mut req: Request) -> Result<Request> {
+    let path = req.uri().path();
+    let strip = (path.starts_with("/api/") || path.starts_with("/ws/")) && path.ends_with('/');
+    if strip {
+        let trimmed = &path[..path.len() - 1];
+        let path_and_query = match req.uri().query() {
+            Some(query) => format!("{trimmed}?{query}"),
+            None => trimmed.to_string(),
+        };
+        let mut parts = req.uri().clone().into_parts();
+        parts.path_and_query =
+            Some(PathAndQuery::try_from(path_and_query).map_err(|_| Error::not_found("Page"))?);
+        *req.uri_mut() =
+            poem::http::Uri::from_parts(parts).map_err(|_| Error::not_found("Page"))?;
+    }
+    Ok(req)
+}
+
+/// Caps the request body: 413 up front when `Content-Length` says it is too large, and
+/// a read error the moment a body without a length passes the cap, so nothing
+/// unbounded is ever buffered.
+pub async fn limit_body(mut req: Request) -> Result<Request> {
+    let is_multipart = req
+        .content_type()
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/"));
+    let limit = if is_multipart {
+        MAX_MULTIPART_BODY
+    } else {
+        MAX_JSON_BODY
+    };
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(Error::PayloadTooLarge.into());
+    }
+    if declared.is_none() {
+        let mut seen = 0u64;
+        let stream = req.take_body().into_bytes_stream().map(move |chunk| {
+            let chunk = chunk?;
+            seen += chunk.len() as u64;
+            if seen > limit {
+                return Err(std::io::Error::other("request body too large"));
+            }
+            Ok(chunk)
+        });
+        req.set_body(Body::from_bytes_stream(stream));
+    }
+    Ok(req)
+}
