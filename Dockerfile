@@ -8,10 +8,9 @@ FROM rust:1-bookworm AS builder
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
-# migrations are embedded with sqlx::migrate!, templates with askama.
+# Migrations (sqlx::migrate!) and templates (askama) are compiled into the binary.
 COPY migrations ./migrations
 COPY templates ./templates
-COPY static ./static
 RUN cargo build --release --locked --bin tenantchat \
     && install -D -m 0755 target/release/tenantchat /out/tenantchat
 
@@ -26,9 +25,6 @@ RUN apt-get update \
     && chown tenantchat:tenantchat /app/media
 WORKDIR /app
 COPY --from=builder /out/tenantchat /usr/local/bin/tenantchat
-# Templates are compiled into the binary; static files are served from disk.
-COPY static ./static
-COPY templates ./templates
 ENV BIND=0.0.0.0:8000 \
     MEDIA_ROOT=/app/media \
     RUST_LOG=info

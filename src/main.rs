@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Apply pending migrations, then serve HTTP and WebSocket (the default).
+    /// Apply pending migrations, then serve the API and pages (the default).
     Serve,
     /// Apply pending migrations.
     Migrate,

@@ -1,7 +1,6 @@
 //! Rate limits by key with GCRA (the generic cell rate algorithm): per key one
 //! timestamp, the "theoretical arrival time", instead of a window of events.
-//! This node-local version serves a single node; the Redis-backed one shares limits
-//! across nodes.
+//! The state lives in this node's memory: behind several nodes each counts on its own.
 
 use std::{
     collections::HashMap,

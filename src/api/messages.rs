@@ -58,6 +58,7 @@ impl MessagesApi {
     /// default and maximum page 200); `before_seq` pages backwards (default 50, max 200);
     /// with no cursor, the newest messages. Fetching marks the returned messages delivered.
     #[oai(path = "/:id/messages/", method = "get")]
+    #[allow(clippy::too_many_arguments)] // one argument per documented query parameter
     async fn history(
         &self,
         state: Data<&AppState>,

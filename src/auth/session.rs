@@ -102,7 +102,7 @@ impl Sessions {
         use tower_sessions::ExpiredDeletion;
         let store = self.store.clone();
         tokio::spawn(async move {
-            if let Err(err) = store.continuously_delete_expired(period.into()).await {
+            if let Err(err) = store.continuously_delete_expired(period).await {
                 tracing::warn!(error = %err, "expired session sweeper stopped");
             }
         });

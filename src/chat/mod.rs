@@ -50,7 +50,9 @@ pub(crate) async fn membership(
          LEFT JOIN participants p ON p.conversation_id = c.id AND p.user_id = $3
          WHERE c.id = $1 AND c.tenant_id = $2{lock_clause}"
     );
-    let row: Option<(Uuid, i64, Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(&sql)
+    // The participant columns are NULL when the caller is not a member.
+    type Row = (Uuid, i64, Option<i64>, Option<i64>, Option<i64>);
+    let row: Option<Row> = sqlx::query_as(&sql)
         .bind(conversation_id)
         .bind(actor.tenant_id())
         .bind(actor.user_id())

@@ -1,0 +1,172 @@
+//! The operator's command line, run as the real binary against the test's database.
+
+use std::process::{Command, Output};
+
+use sqlx::PgPool;
+
+fn tenantchat(pool: &PgPool, args: &[&str]) -> Output {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let database = pool.connect_options().get_database().unwrap().to_string();
+    let mut url = url_without_database(&base);
+    url.push_str(&database);
+    Command::new(env!("CARGO_BIN_EXE_tenantchat"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn url_without_database(url: &str) -> String {
+    let (before_query, _) = url.split_once('?').unwrap_or((url, ""));
+    let cut = before_query.rfind('/').unwrap();
+    before_query[..=cut].to_string()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).trim().to_string()
+}
+
+async fn count(pool: &PgPool, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn tenant_and_user_create_print_ids_and_refuse_bad_input_with_exit_2(pool: PgPool) {
+    let out = tenantchat(
+        &pool,
+        &["tenant", "create", "--slug", "acme", "--name", "Acme Inc"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tenant_id: uuid::Uuid = stdout(&out).parse().expect("prints the tenant id");
+
+    let user = [
+        "user",
+        "create",
+        "--tenant",
+        "acme",
+        "--email",
+        "ana@acme.test",
+        "--name",
+        "Ana",
+        "--password",
+        "s3cret-enough",
+        "--role",
+        "admin",
+    ];
+    let out = tenantchat(&pool, &user);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let user_id: uuid::Uuid = stdout(&out).parse().expect("prints the user id");
+    let row: (uuid::Uuid, String) =
+        sqlx::query_as("SELECT tenant_id, role FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(row, (tenant_id, "admin".to_string()));
+
+    let refused: [&[&str]; 6] = [
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "acme",
+            "--email",
+            "ANA@acme.test",
+            "--name",
+            "Dup",
+            "--password",
+            "s3cret-enough",
+            "--role",
+            "write",
+        ],
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "nope",
+            "--email",
+            "x@acme.test",
+            "--name",
+            "X",
+            "--password",
+            "s3cret-enough",
+            "--role",
+            "write",
+        ],
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "acme",
+            "--email",
+            "y@acme.test",
+            "--name",
+            "Y",
+            "--password",
+            "s3cret-enough",
+            "--role",
+            "owner",
+        ],
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "acme",
+            "--email",
+            "z@acme.test",
+            "--name",
+            "Z",
+            "--password",
+            "short",
+            "--role",
+            "write",
+        ],
+        &["tenant", "create", "--slug", "acme", "--name", "Again"],
+        &["tenant", "create", "--slug", "Bad Slug", "--name", "X"],
+    ];
+    for args in refused {
+        let out = tenantchat(&pool, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).is_empty(),
+            "{args:?} explains itself on stderr"
+        );
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
+    assert_eq!(count(&pool, "users").await, 1, "nothing half-written");
+    assert_eq!(count(&pool, "tenants").await, 1);
+}
+
+#[sqlx::test]
+async fn demo_is_idempotent(pool: PgPool) {
+    let first = tenantchat(&pool, &["demo"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("ana@demo.test"),
+        "prints how to log in"
+    );
+    let counts = (
+        count(&pool, "users").await,
+        count(&pool, "conversations").await,
+        count(&pool, "messages").await,
+    );
+    assert_eq!(counts.0, 3);
+    assert!(counts.1 >= 2 && counts.2 >= 2);
+
+    let second = tenantchat(&pool, &["demo"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    let again = (
+        count(&pool, "users").await,
+        count(&pool, "conversations").await,
+        count(&pool, "messages").await,
+    );
+    assert_eq!(again, counts);
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real app over HTTP against a fresh PostgreSQL database per test.
+
+mod auth;
+mod bad_input;
+mod cli;
+mod conversations;
+mod helpers;
+mod isolation;
+mod messages;
