@@ -21,7 +21,10 @@ impl Docs {
         let spec = with_trailing_slashes(&generated);
         // The Swagger UI page embeds the document verbatim; swap in the rewritten one.
         let ui_html = service.swagger_ui_html().replacen(&generated, &spec, 1);
-        Docs { spec, ui_html }
+        Docs {
+            spec,
+            ui_html: with_csrf_header(&ui_html),
+        }
     }
 
     pub fn spec_endpoint(&self) -> impl Endpoint + 'static {
@@ -37,6 +40,20 @@ impl Docs {
         let html = self.ui_html.clone();
         make_sync(move |_| Html(html.clone()))
     }
+}
+
+/// "Try it out" from a logged-in browser sends the session cookie; unsafe requests
+/// also need the CSRF header, which Swagger UI does not know about. A request
+/// interceptor copies the `csrftoken` cookie into `X-CSRFToken`, as the widget does.
+const CSRF_INTERCEPTOR: &str = r#"deepLinking: true,
+        requestInterceptor: (req) => {
+            const m = document.cookie.match(/(?:^|; )csrftoken=([^;]*)/);
+            if (m) { req.headers['X-CSRFToken'] = decodeURIComponent(m[1]); }
+            return req;
+        },"#;
+
+fn with_csrf_header(html: &str) -> String {
+    html.replacen("deepLinking: true,", CSRF_INTERCEPTOR, 1)
 }
 
 fn with_trailing_slashes(spec: &str) -> String {
@@ -60,6 +77,17 @@ fn with_trailing_slashes(spec: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_docs_page_sends_the_csrf_header() {
+        let service = super::super::service("http://localhost");
+        let docs = Docs::new(&service);
+        assert!(
+            docs.ui_html.contains("requestInterceptor"),
+            "poem-openapi's Swagger template changed"
+        );
+        assert!(docs.ui_html.contains("/chat/conversations/{id}/messages/"));
+    }
 
     #[test]
     fn every_path_gets_one_trailing_slash() {
