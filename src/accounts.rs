@@ -130,8 +130,7 @@ pub struct NewUser<'a> {
 pub async fn create_user(pool: &PgPool, tenant_id: Uuid, new: NewUser<'_>) -> Result<Uuid> {
     let email = Email::parse(new.email).map_err(|m| Error::validation("email", m))?;
     let name = parse_name(new.name).map_err(|m| Error::validation("name", m))?;
-    let password = NewPassword::parse(new.password, email.as_str())
-        .map_err(|m| Error::validation("password", m))?;
+    let password = NewPassword::parse(new.password, email.as_str()).map_err(|m| Error::validation("password", m))?;
     let hash = password::hash(password).await?;
     let id = Uuid::new_v4();
     sqlx::query(
@@ -149,10 +148,7 @@ pub async fn create_user(pool: &PgPool, tenant_id: Uuid, new: NewUser<'_>) -> Re
     .map_err(|e| {
         Error::from(e).on_constraint("users_tenant_id_email_key", || Error::Conflict {
             code: "email_taken",
-            message: format!(
-                "a user with email {} already exists in this tenant",
-                email.as_str()
-            ),
+            message: format!("a user with email {} already exists in this tenant", email.as_str()),
         })
     })?;
     Ok(id)
@@ -168,11 +164,7 @@ pub struct LoginCandidate {
     pub session_epoch: i32,
 }
 
-pub async fn login_candidate(
-    pool: &PgPool,
-    tenant: &str,
-    email: &str,
-) -> Result<Option<LoginCandidate>> {
+pub async fn login_candidate(pool: &PgPool, tenant: &str, email: &str) -> Result<Option<LoginCandidate>> {
     let (Ok(slug), Ok(email)) = (TenantSlug::parse(tenant), Email::parse(email)) else {
         return Ok(None);
     };
@@ -204,19 +196,17 @@ pub async fn user_by_id(pool: &PgPool, tenant_id: Uuid, user_id: Uuid) -> Result
     .bind(tenant_id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(
-        |(id, name, email, role, tenant_id, slug, tenant_name)| User {
-            id,
-            name,
-            email,
-            role,
-            tenant: TenantRef {
-                id: tenant_id,
-                slug,
-                name: tenant_name,
-            },
+    Ok(row.map(|(id, name, email, role, tenant_id, slug, tenant_name)| User {
+        id,
+        name,
+        email,
+        role,
+        tenant: TenantRef {
+            id: tenant_id,
+            slug,
+            name: tenant_name,
         },
-    ))
+    }))
 }
 
 #[cfg(test)]
@@ -227,28 +217,14 @@ mod tests {
     fn slugs_are_lower_case_words_with_inner_hyphens() {
         assert!(TenantSlug::parse("acme").is_ok());
         assert!(TenantSlug::parse("acme-2").is_ok());
-        for bad in [
-            "",
-            "Acme",
-            "-acme",
-            "acme-",
-            "ac me",
-            "acme_inc",
-            &"a".repeat(51),
-        ] {
-            assert!(
-                TenantSlug::parse(bad).is_err(),
-                "{bad:?} should be rejected"
-            );
+        for bad in ["", "Acme", "-acme", "acme-", "ac me", "acme_inc", &"a".repeat(51)] {
+            assert!(TenantSlug::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }
 
     #[test]
     fn emails_are_normalised_and_loosely_checked() {
-        assert_eq!(
-            Email::parse("  Ana@Acme.TEST ").unwrap().as_str(),
-            "ana@acme.test"
-        );
+        assert_eq!(Email::parse("  Ana@Acme.TEST ").unwrap().as_str(), "ana@acme.test");
         for bad in ["", "ana", "@acme.test", "ana@", "a b@acme.test", "a@b@c"] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }

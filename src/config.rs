@@ -29,13 +29,18 @@ pub struct Config {
     #[arg(long, env = "PUBLIC_ORIGIN", global = true)]
     pub public_origin: Option<String>,
 
+    /// Prefix of every Redis key and channel of this deployment (several deployments,
+    /// or test runs, can share one Redis).
+    #[arg(long, env = "REDIS_PREFIX", default_value = "tenantchat", global = true)]
+    pub redis_prefix: String,
+
+    /// Further origins (comma-separated) allowed to open chat sockets, besides
+    /// PUBLIC_ORIGIN — e.g. the host app that embeds the widget.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
+    pub allowed_origins: Vec<String>,
+
     /// Maximum PostgreSQL connections of this node.
-    #[arg(
-        long,
-        env = "DATABASE_MAX_CONNECTIONS",
-        default_value_t = 20,
-        global = true
-    )]
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 20, global = true)]
     pub database_max_connections: u32,
 
     /// Session lifetime in seconds (Django's SESSION_COOKIE_AGE default: two weeks).
@@ -53,6 +58,8 @@ impl Config {
             bind: "127.0.0.1:0".into(),
             media_root,
             public_origin: None,
+            redis_prefix: "tenantchat".into(),
+            allowed_origins: Vec::new(),
             database_max_connections: 5,
             session_ttl_seconds: 3600,
         }
@@ -70,6 +77,29 @@ impl Config {
             Some(origin) => origin.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.bind),
         }
+    }
+
+    /// Origins whose pages may open a chat socket: the public origin and the allow-list.
+    /// Without an explicit PUBLIC_ORIGIN a loopback BIND also accepts its `localhost`
+    /// spelling, so a developer's browser works either way.
+    pub fn socket_origins(&self) -> Vec<String> {
+        let mut origins = vec![self.public_origin()];
+        if self.public_origin.is_none() {
+            if let Some(port) = self
+                .bind
+                .strip_prefix("127.0.0.1:")
+                .or_else(|| self.bind.strip_prefix("0.0.0.0:"))
+            {
+                origins.push(format!("http://localhost:{port}"));
+                origins.push(format!("http://127.0.0.1:{port}"));
+            }
+        }
+        origins.extend(
+            self.allowed_origins
+                .iter()
+                .map(|o| o.trim().trim_end_matches('/').to_string()),
+        );
+        origins
     }
 
     /// Cookies get `Secure` when the public origin is https.

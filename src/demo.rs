@@ -11,6 +11,7 @@ use crate::{
         messages::{self, NewMessage},
     },
     error::{Error, Result},
+    realtime::Realtime,
 };
 
 pub const TENANT: &str = "demo";
@@ -23,6 +24,8 @@ pub const USERS: [(&str, &str, Role); 3] = [
 
 /// Creates what is missing and returns the instructions to print.
 pub async fn seed(pool: &PgPool) -> Result<String> {
+    // Nobody is connected while seeding: the events of this run go to an in-memory layer.
+    let realtime = Realtime::new(None, "demo", pool.clone()).map_err(Error::internal)?;
     let slug = TenantSlug::parse(TENANT).expect("valid slug");
     let tenant_id = match accounts::tenant_id_by_slug(pool, &slug).await? {
         Some(id) => id,
@@ -56,24 +59,28 @@ pub async fn seed(pool: &PgPool) -> Result<String> {
     }
     let [ana, bruno, carla] = [actors[0], actors[1], actors[2]];
 
-    if let Started::Created(c) = conversations::start_direct(pool, &ana, bruno.user_id()).await? {
-        say(pool, &ana, c.id, "Hi Bruno! Did the Q3 numbers land?").await?;
+    if let Started::Created(c) = conversations::start_direct(pool, &realtime, &ana, bruno.user_id()).await? {
+        say(pool, &realtime, &ana, c.id, "Hi Bruno! Did the Q3 numbers land?").await?;
         say(
             pool,
+            &realtime,
             &bruno,
             c.id,
             "Yes, just now. Sending the summary in a minute.",
         )
         .await?;
     }
-    let has_group: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM conversations WHERE tenant_id = $1 AND title = 'Launch plan')")
-        .bind(tenant_id)
-        .fetch_one(pool)
-        .await?;
+    let has_group: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM conversations WHERE tenant_id = $1 AND title = 'Launch plan')",
+    )
+    .bind(tenant_id)
+    .fetch_one(pool)
+    .await?;
     if !has_group {
         let ids = [bruno.user_id().to_string(), carla.user_id().to_string()];
         let group = conversations::create_group(
             pool,
+            &realtime,
             &ana,
             NewGroup {
                 title: Some("Launch plan"),
@@ -81,8 +88,8 @@ pub async fn seed(pool: &PgPool) -> Result<String> {
             },
         )
         .await?;
-        say(pool, &ana, group.id, "Welcome to the launch channel 🚀").await?;
-        say(pool, &carla, group.id, "Checklist is in the shared drive.").await?;
+        say(pool, &realtime, &ana, group.id, "Welcome to the launch channel 🚀").await?;
+        say(pool, &realtime, &carla, group.id, "Checklist is in the shared drive.").await?;
     }
 
     let logins: Vec<String> = USERS
@@ -96,9 +103,10 @@ pub async fn seed(pool: &PgPool) -> Result<String> {
     ))
 }
 
-async fn say(pool: &PgPool, actor: &Actor, conversation_id: uuid::Uuid, text: &str) -> Result<()> {
+async fn say(pool: &PgPool, realtime: &Realtime, actor: &Actor, conversation_id: uuid::Uuid, text: &str) -> Result<()> {
     messages::send(
         pool,
+        realtime,
         actor,
         conversation_id,
         NewMessage {

@@ -18,10 +18,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// 400 `validation_error`, naming the offending field.
     #[error("{message}")]
-    Validation {
-        field: &'static str,
-        message: String,
-    },
+    Validation { field: &'static str, message: String },
     /// 400 with a specific code (e.g. `invalid_participant`).
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
@@ -82,12 +79,11 @@ impl Error {
         }
     }
 
-    fn code(&self) -> &'static str {
+    /// The snake_case code of the JSON error body (and of WebSocket `error` frames).
+    pub fn code(&self) -> &'static str {
         match self {
             Error::Validation { .. } => "validation_error",
-            Error::BadRequest { code, .. }
-            | Error::NotFound { code, .. }
-            | Error::Conflict { code, .. } => code,
+            Error::BadRequest { code, .. } | Error::NotFound { code, .. } | Error::Conflict { code, .. } => code,
             Error::NotAuthenticated => "not_authenticated",
             Error::InvalidCredentials => "invalid_credentials",
             Error::CsrfFailed => "csrf_failed",
@@ -143,9 +139,7 @@ impl ResponseError for Error {
         if matches!(self, Error::Database(_) | Error::Internal(_)) {
             tracing::error!(error = %self, "request failed");
         }
-        let mut response = poem::web::Json(self.body())
-            .with_status(self.status())
-            .into_response();
+        let mut response = poem::web::Json(self.body()).with_status(self.status()).into_response();
         if let Error::RateLimited { retry_after } = self {
             response
                 .headers_mut()
@@ -200,22 +194,13 @@ impl ErrorBody {
 impl ApiResponse for Error {
     fn meta() -> MetaResponses {
         let described = [
-            (
-                400,
-                "Invalid input (`validation_error`, `invalid_participant`, ...)",
-            ),
-            (
-                401,
-                "Not authenticated (`not_authenticated`, `invalid_credentials`)",
-            ),
+            (400, "Invalid input (`validation_error`, `invalid_participant`, ...)"),
+            (401, "Not authenticated (`not_authenticated`, `invalid_credentials`)"),
             (
                 403,
                 "Forbidden (`csrf_failed`, `write_permission_required`, `not_a_participant`, ...)",
             ),
-            (
-                404,
-                "Unknown id, or an id of another tenant (`not_found`, ...)",
-            ),
+            (404, "Unknown id, or an id of another tenant (`not_found`, ...)"),
             (413, "Request body too large"),
             (429, "Rate limited (`rate_limited`, see `Retry-After`)"),
         ];

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 mod middleware;
 pub mod ratelimit;
+pub mod realtime;
 pub mod timestamp;
 mod web;
 
@@ -31,6 +32,7 @@ pub struct AppState {
     pub sessions: auth::session::Sessions,
     pub config: Arc<Config>,
     pub login_failures: Arc<ratelimit::RateLimiter>,
+    pub realtime: Arc<realtime::Realtime>,
 }
 
 /// The migrations of `migrations/`, embedded in the binary.
@@ -48,33 +50,42 @@ pub async fn connect(config: &Config) -> Result<PgPool, String> {
 }
 
 pub async fn migrate(pool: &PgPool) -> Result<(), String> {
-    MIGRATOR
-        .run(pool)
-        .await
-        .map_err(|e| format!("migration failed: {e}"))
+    MIGRATOR.run(pool).await.map_err(|e| format!("migration failed: {e}"))
 }
 
-/// Builds the whole HTTP application.
-pub fn build(config: Config, pool: PgPool) -> impl poem::Endpoint + 'static {
+/// The application: its shared state and the HTTP endpoint serving it.
+pub struct App {
+    pub state: AppState,
+    pub endpoint: poem::endpoint::BoxEndpoint<'static>,
+}
+
+/// Builds the whole application: the channel layer (Redis when `REDIS_URL` is set),
+/// and every route.
+pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
     let config = Arc::new(config);
+    let realtime = realtime::Realtime::new(config.redis_url.as_deref(), &config.redis_prefix, pool.clone())?;
     let state = AppState {
         sessions: auth::session::Sessions::new(pool.clone(), config.session_ttl_seconds),
         pool,
         config: config.clone(),
         login_failures: Arc::default(),
+        realtime,
     };
     let api = api::service(&config.public_origin());
     let docs = api::docs::Docs::new(&api);
-    Route::new()
+    let endpoint = Route::new()
         .at("/api/openapi.json", docs.spec_endpoint())
         .at("/api/docs", docs.ui_endpoint())
         .nest("/api", api)
+        .at("/ws/chat", poem::get(realtime::socket::chat_socket))
         .nest("/", web::routes())
         .with(CookieJarManager::new())
-        .data(state)
+        .data(state.clone())
         .before(middleware::strip_trailing_slash)
         .before(middleware::limit_body)
         .catch_all_error(error::into_json_response)
+        .boxed();
+    Ok(App { state, endpoint })
 }
 
 /// Serves `build(config, pool)` on `config.bind` until ctrl-c / SIGTERM.
@@ -85,15 +96,19 @@ pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let local = acceptor.local_addr();
     tracing::info!(addr = ?local.first(), origin = %config.public_origin(), "tenantchat listening");
-    auth::session::Sessions::new(pool.clone(), config.session_ttl_seconds)
+    let app = build(config, pool)?;
+    app.state
+        .sessions
         .spawn_expired_sweeper(std::time::Duration::from_secs(3600));
-    let app = build(config, pool);
+    let realtime = app.state.realtime.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Sockets first, with 1012, so their clients reconnect to another node; then
+        // poem stops accepting and drains the requests in flight.
+        realtime.shutdown();
+    };
     Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(
-            app,
-            shutdown_signal(),
-            Some(std::time::Duration::from_secs(10)),
-        )
+        .run_with_graceful_shutdown(app.endpoint, shutdown, Some(std::time::Duration::from_secs(10)))
         .await
         .map_err(|e| format!("server error: {e}"))
 }
@@ -102,8 +117,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("install SIGTERM handler");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

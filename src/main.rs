@@ -10,11 +10,7 @@ use tenantchat::{
 };
 
 #[derive(Parser)]
-#[command(
-    name = "tenantchat",
-    version,
-    about = "Multi-tenant realtime chat server"
-)]
+#[command(name = "tenantchat", version, about = "Multi-tenant realtime chat server")]
 struct Cli {
     #[command(flatten)]
     config: Config,
@@ -75,8 +71,7 @@ fn parse_slug(s: &str) -> Result<TenantSlug, String> {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
     let cli = Cli::parse();
@@ -103,18 +98,12 @@ async fn run(cli: Cli) -> Result<String, String> {
         tenantchat::migrate(&pool).await?;
     }
     match command {
-        Command::Serve => tenantchat::serve(cli.config, pool)
+        Command::Serve => tenantchat::serve(cli.config, pool).await.map(|_| String::new()),
+        Command::Migrate => tenantchat::migrate(&pool).await.map(|_| "migrations applied".into()),
+        Command::Tenant(TenantCommand::Create { slug, name }) => accounts::create_tenant(&pool, &slug, &name)
             .await
-            .map(|_| String::new()),
-        Command::Migrate => tenantchat::migrate(&pool)
-            .await
-            .map(|_| "migrations applied".into()),
-        Command::Tenant(TenantCommand::Create { slug, name }) => {
-            accounts::create_tenant(&pool, &slug, &name)
-                .await
-                .map(|id| id.to_string())
-                .map_err(|e| e.to_string())
-        }
+            .map(|id| id.to_string())
+            .map_err(|e| e.to_string()),
         Command::User(UserCommand::Create {
             tenant,
             email,
@@ -137,8 +126,6 @@ async fn run(cli: Cli) -> Result<String, String> {
                 .map(|id| id.to_string())
                 .map_err(|e| e.to_string())
         }
-        Command::Demo => tenantchat::demo::seed(&pool)
-            .await
-            .map_err(|e| e.to_string()),
+        Command::Demo => tenantchat::demo::seed(&pool).await.map_err(|e| e.to_string()),
     }
 }

@@ -25,10 +25,8 @@ pub async fn strip_trailing_slash(mut req: Request) -> Result<Request> {
             None => trimmed.to_string(),
         };
         let mut parts = req.uri().clone().into_parts();
-        parts.path_and_query =
-            Some(PathAndQuery::try_from(path_and_query).map_err(|_| Error::not_found("Page"))?);
-        *req.uri_mut() =
-            poem::http::Uri::from_parts(parts).map_err(|_| Error::not_found("Page"))?;
+        parts.path_and_query = Some(PathAndQuery::try_from(path_and_query).map_err(|_| Error::not_found("Page"))?);
+        *req.uri_mut() = poem::http::Uri::from_parts(parts).map_err(|_| Error::not_found("Page"))?;
     }
     Ok(req)
 }

@@ -76,9 +76,6 @@ mod tests {
         }
         let retry_after = limiter.check("k", quota).unwrap_err();
         assert!(retry_after > Duration::from_secs(19) && retry_after <= Duration::from_secs(20));
-        assert!(
-            limiter.check("other", quota).is_ok(),
-            "keys are independent"
-        );
+        assert!(limiter.check("other", quota).is_ok(), "keys are independent");
     }
 }

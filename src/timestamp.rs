@@ -50,9 +50,7 @@ impl Type for Timestamp {
         Some(self)
     }
 
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
         Box::new(self.as_raw_value().into_iter())
     }
 }
@@ -84,14 +82,9 @@ mod tests {
     fn writes_utc_with_milliseconds_and_z() {
         let time = DateTime::parse_from_rfc3339("2026-11-18T12:30:00.123456+00:00").unwrap();
         let ts = Timestamp(time.with_timezone(&Utc));
+        assert_eq!(ts.to_json(), Some(Value::String("2026-11-18T12:30:00.123Z".into())));
         assert_eq!(
-            ts.to_json(),
-            Some(Value::String("2026-11-18T12:30:00.123Z".into()))
-        );
-        assert_eq!(
-            Timestamp::parse_from_json(ts.to_json())
-                .unwrap()
-                .to_rfc3339(),
+            Timestamp::parse_from_json(ts.to_json()).unwrap().to_rfc3339(),
             ts.to_rfc3339()
         );
     }

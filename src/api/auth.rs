@@ -6,6 +6,7 @@ use crate::{
     accounts::{self, User},
     auth::{cookies, extract::CookieAuth, login, tokens, Auth},
     error::Result,
+    realtime::events::Control,
     AppState,
 };
 
@@ -59,20 +60,24 @@ impl AuthApi {
         addr: &RemoteAddr,
         body: Json<LoginRequest>,
     ) -> Result<Json<LoginResponse>> {
-        let logged_in =
-            login::login(&state, &body.tenant, &body.email, &body.password, addr).await?;
+        let logged_in = login::login(&state, &body.tenant, &body.email, &body.password, addr).await?;
         let user = login::establish(&state, jar, logged_in).await?;
         Ok(Json(LoginResponse { user }))
     }
 
     /// Log out
     ///
-    /// Destroys the session server-side and clears the cookies.
+    /// Destroys the session server-side, clears the cookies and closes the sockets
+    /// opened with this session.
     #[oai(path = "/logout/", method = "post")]
     async fn logout(&self, state: Data<&AppState>, jar: &CookieJar, auth: Auth) -> Result<Empty> {
         if let Auth::Cookie(CookieAuth(session)) = &auth {
             state.sessions.delete(&session.session_key).await?;
             cookies::clear(jar, state.config.secure_cookies());
+            let ended = Control::EndSessions {
+                credential: Some(crate::auth::session::credential(&session.session_key)),
+            };
+            state.realtime.control(session.actor.user_id(), &ended).await;
         }
         Ok(Empty::NoContent)
     }
@@ -99,23 +104,21 @@ impl AuthApi {
 
     /// List your API tokens
     #[oai(path = "/tokens/", method = "get")]
-    async fn list_tokens(
-        &self,
-        state: Data<&AppState>,
-        auth: Auth,
-    ) -> Result<Json<Vec<tokens::ApiToken>>> {
+    async fn list_tokens(&self, state: Data<&AppState>, auth: Auth) -> Result<Json<Vec<tokens::ApiToken>>> {
         Ok(Json(tokens::list(&state.pool, auth.actor()).await?))
     }
 
     /// Revoke an API token
+    ///
+    /// Sockets opened with the token are closed.
     #[oai(path = "/tokens/:id/", method = "delete")]
-    async fn revoke_token(
-        &self,
-        state: Data<&AppState>,
-        auth: Auth,
-        id: Path<String>,
-    ) -> Result<Empty> {
-        tokens::revoke(&state.pool, auth.actor(), path_id(&id, "Token")?).await?;
+    async fn revoke_token(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Empty> {
+        let id = path_id(&id, "Token")?;
+        tokens::revoke(&state.pool, auth.actor(), id).await?;
+        let ended = Control::EndSessions {
+            credential: Some(tokens::credential(id)),
+        };
+        state.realtime.control(auth.actor().user_id(), &ended).await;
         Ok(Empty::NoContent)
     }
 }

@@ -10,7 +10,8 @@ use crate::{
     auth::Auth,
     chat::{
         conversations::{self, Flag, ListQuery, NewGroup, Started},
-        receipts,
+        presence::{self, UserPresence},
+        receipts, typing,
         views::Conversation,
     },
     error::Result,
@@ -84,9 +85,7 @@ impl ConversationsApi {
             limit: limit.0,
             offset: offset.0,
         };
-        Ok(Json(
-            conversations::list(&state.pool, auth.actor(), query).await?,
-        ))
+        Ok(Json(conversations::list(&state.pool, auth.actor(), query).await?))
     }
 
     /// Start a 1-to-1 conversation
@@ -94,15 +93,10 @@ impl ConversationsApi {
     /// 201 with a new conversation, or 200 with the existing one: there is never more than
     /// one 1-to-1 conversation per pair of users.
     #[oai(path = "/start/", method = "post")]
-    async fn start(
-        &self,
-        state: Data<&AppState>,
-        auth: Auth,
-        body: Json<StartRequest>,
-    ) -> Result<StartResponse> {
+    async fn start(&self, state: Data<&AppState>, auth: Auth, body: Json<StartRequest>) -> Result<StartResponse> {
         let other = conversations::parse_participant_id(body.participant_id.as_deref())?;
         Ok(
-            match conversations::start_direct(&state.pool, auth.actor(), other).await? {
+            match conversations::start_direct(&state.pool, &state.realtime, auth.actor(), other).await? {
                 Started::Created(c) => StartResponse::Created(Json(c)),
                 Started::Existing(c) => StartResponse::Existing(Json(c)),
             },
@@ -122,36 +116,44 @@ impl ConversationsApi {
             participant_ids: &body.participant_ids,
         };
         Ok(GroupCreated::Created(Json(
-            conversations::create_group(&state.pool, auth.actor(), new).await?,
+            conversations::create_group(&state.pool, &state.realtime, auth.actor(), new).await?,
         )))
+    }
+
+    /// Who is online
+    ///
+    /// Every active user of your tenant. Online means an open WebSocket on any node, or
+    /// (clients on the polling fallback) an API request within the last 120 s made after
+    /// the user's last socket closed.
+    #[oai(path = "/presence/", method = "get")]
+    async fn presence(&self, state: Data<&AppState>, auth: Auth) -> Result<Json<Vec<UserPresence>>> {
+        Ok(Json(presence::list(&state.pool, &state.realtime, auth.actor()).await?))
+    }
+
+    /// Signal that you are typing
+    ///
+    /// Broadcasts a `typing` event to the other participants.
+    #[oai(path = "/:id/typing/", method = "post")]
+    async fn typing(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<StatusResponse>> {
+        let id = path_id(&id, "Conversation")?;
+        typing::typing(&state.pool, &state.realtime, auth.actor(), id).await?;
+        Ok(Json(StatusResponse { status: "ok".into() }))
     }
 
     /// Get a conversation
     #[oai(path = "/:id/", method = "get")]
-    async fn get(
-        &self,
-        state: Data<&AppState>,
-        auth: Auth,
-        id: Path<String>,
-    ) -> Result<Json<Conversation>> {
+    async fn get(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<Conversation>> {
         let id = path_id(&id, "Conversation")?;
-        Ok(Json(
-            conversations::get(&state.pool, auth.actor(), id).await?,
-        ))
+        Ok(Json(conversations::get(&state.pool, auth.actor(), id).await?))
     }
 
     /// Mark a conversation read
     ///
     /// Everything in it becomes read for the caller; the unread count becomes 0.
     #[oai(path = "/:id/mark_read/", method = "post")]
-    async fn mark_read(
-        &self,
-        state: Data<&AppState>,
-        auth: Auth,
-        id: Path<String>,
-    ) -> Result<Json<MarkReadResponse>> {
+    async fn mark_read(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<MarkReadResponse>> {
         let id = path_id(&id, "Conversation")?;
-        let marked_read = receipts::mark_read(&state.pool, auth.actor(), id).await?;
+        let marked_read = receipts::mark_read(&state.pool, &state.realtime, auth.actor(), id, None).await?;
         Ok(Json(MarkReadResponse {
             status: "ok".into(),
             marked_read,
@@ -160,45 +162,25 @@ impl ConversationsApi {
 
     /// Archive a conversation (for you only)
     #[oai(path = "/:id/archive/", method = "patch")]
-    async fn archive(
-        &self,
-        state: Data<&AppState>,
-        auth: Auth,
-        id: Path<String>,
-    ) -> Result<Json<StatusResponse>> {
+    async fn archive(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<StatusResponse>> {
         set_flag(&state, &auth, &id, Flag::Archived, true, "archived").await
     }
 
     /// Unarchive a conversation
     #[oai(path = "/:id/unarchive/", method = "patch")]
-    async fn unarchive(
-        &self,
-        state: Data<&AppState>,
-        auth: Auth,
-        id: Path<String>,
-    ) -> Result<Json<StatusResponse>> {
+    async fn unarchive(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<StatusResponse>> {
         set_flag(&state, &auth, &id, Flag::Archived, false, "unarchived").await
     }
 
     /// Mute a conversation (for you only)
     #[oai(path = "/:id/mute/", method = "patch")]
-    async fn mute(
-        &self,
-        state: Data<&AppState>,
-        auth: Auth,
-        id: Path<String>,
-    ) -> Result<Json<StatusResponse>> {
+    async fn mute(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<StatusResponse>> {
         set_flag(&state, &auth, &id, Flag::Muted, true, "muted").await
     }
 
     /// Unmute a conversation
     #[oai(path = "/:id/unmute/", method = "patch")]
-    async fn unmute(
-        &self,
-        state: Data<&AppState>,
-        auth: Auth,
-        id: Path<String>,
-    ) -> Result<Json<StatusResponse>> {
+    async fn unmute(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<StatusResponse>> {
         set_flag(&state, &auth, &id, Flag::Muted, false, "unmuted").await
     }
 }
@@ -213,7 +195,5 @@ async fn set_flag(
 ) -> Result<Json<StatusResponse>> {
     let id = path_id(id, "Conversation")?;
     conversations::set_flag(&state.pool, auth.actor(), id, flag, on).await?;
-    Ok(Json(StatusResponse {
-        status: status.into(),
-    }))
+    Ok(Json(StatusResponse { status: status.into() }))
 }

@@ -87,7 +87,7 @@ impl MessagesApi {
             limit: limit.0,
         };
         Ok(Json(
-            messages::history(&state.pool, auth.actor(), id, query).await?,
+            messages::history(&state.pool, &state.realtime, auth.actor(), id, query).await?,
         ))
     }
 
@@ -112,7 +112,7 @@ impl MessagesApi {
             client_id,
         };
         Ok(
-            match messages::send(&state.pool, auth.actor(), id, new).await? {
+            match messages::send(&state.pool, &state.realtime, auth.actor(), id, new).await? {
                 Sent::Created(m) => SendResponse::Created(Json(m)),
                 Sent::Existing(m) => SendResponse::Existing(Json(m)),
             },

@@ -21,20 +21,12 @@ enum ApiTags {
     Messages,
 }
 
-pub type Apis = (
-    auth::AuthApi,
-    conversations::ConversationsApi,
-    messages::MessagesApi,
-);
+pub type Apis = (auth::AuthApi, conversations::ConversationsApi, messages::MessagesApi);
 
 /// The OpenAPI service mounted at `/api`.
 pub fn service(public_origin: &str) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (
-            auth::AuthApi,
-            conversations::ConversationsApi,
-            messages::MessagesApi,
-        ),
+        (auth::AuthApi, conversations::ConversationsApi, messages::MessagesApi),
         "tenantchat",
         env!("CARGO_PKG_VERSION"),
     )

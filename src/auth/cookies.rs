@@ -15,13 +15,7 @@ fn base(name: &str, value: String, secure: bool) -> Cookie {
 }
 
 /// Sets both cookies for a new session.
-pub fn set_login(
-    jar: &CookieJar,
-    session_key: String,
-    csrf_token: String,
-    ttl_seconds: i64,
-    secure: bool,
-) {
+pub fn set_login(jar: &CookieJar, session_key: String, csrf_token: String, ttl_seconds: i64, secure: bool) {
     let max_age = std::time::Duration::from_secs(ttl_seconds.max(0) as u64);
     let mut session = base(SESSION_COOKIE, session_key, secure);
     session.set_http_only(true);

@@ -16,10 +16,7 @@ pub fn new_token() -> String {
 }
 
 pub fn is_unsafe(method: &Method) -> bool {
-    !matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    )
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
 }
 
 /// True when an unsafe request carries the session's token in both the header and the

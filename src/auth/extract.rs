@@ -1,6 +1,7 @@
 //! The two ways to authenticate, as poem-openapi security schemes so both appear in the
 //! OpenAPI document: a bearer API token, or the session cookie (with CSRF on unsafe
-//! methods). `Auth` tries them in that order and yields the `Actor`.
+//! methods). `Auth` tries them in that order and yields the `Actor`. Every
+//! authenticated request also counts as presence for clients on the polling fallback.
 
 use poem::Request;
 use poem_openapi::{
@@ -19,12 +20,7 @@ pub struct BearerAuth(pub Actor);
 /// The `sessionid` cookie (`session::SESSION_COOKIE`) set by `POST /api/auth/login/`. Unsafe methods also need the
 /// `X-CSRFToken` header equal to the `csrftoken` cookie.
 #[derive(SecurityScheme)]
-#[oai(
-    ty = "api_key",
-    key_name = "sessionid",
-    key_in = "cookie",
-    checker = "check_session"
-)]
+#[oai(ty = "api_key", key_name = "sessionid", key_in = "cookie", checker = "check_session")]
 pub struct CookieAuth(pub SessionActor);
 
 pub struct SessionActor {
@@ -49,14 +45,16 @@ impl Auth {
 }
 
 fn state(req: &Request) -> &AppState {
-    req.data::<AppState>()
-        .expect("AppState is attached to every route")
+    req.data::<AppState>().expect("AppState is attached to every route")
 }
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
-    tokens::resolve(&state(req).pool, &bearer.token)
+    let state = state(req);
+    let (actor, _) = tokens::resolve(&state.pool, &bearer.token)
         .await?
-        .ok_or_else(|| Error::NotAuthenticated.into())
+        .ok_or(Error::NotAuthenticated)?;
+    state.realtime.presence.touch(&actor).await;
+    Ok(actor)
 }
 
 async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<SessionActor> {
@@ -74,10 +72,7 @@ async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<SessionAct
 
 /// The actor behind a session cookie value, with the session: `None` when the session
 /// is unknown or expired, its user deactivated, or its epoch outdated.
-pub async fn session_actor(
-    state: &AppState,
-    session_key: &str,
-) -> crate::error::Result<Option<(Actor, SessionData)>> {
+pub async fn session_actor(state: &AppState, session_key: &str) -> crate::error::Result<Option<(Actor, SessionData)>> {
     let Some(session) = state.sessions.load(session_key).await? else {
         return Ok(None);
     };

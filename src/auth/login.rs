@@ -49,18 +49,12 @@ pub async fn login(
     client: &RemoteAddr,
 ) -> Result<LoggedIn> {
     let limiter: &RateLimiter = &state.login_failures;
-    let account_key = format!(
-        "login:{}:{}",
-        tenant.trim().to_lowercase(),
-        email.trim().to_lowercase()
-    );
+    let account_key = format!("login:{}:{}", tenant.trim().to_lowercase(), email.trim().to_lowercase());
     let ip_key = format!("login-ip:{}", client_ip(client));
     for (key, quota) in [(&account_key, PER_ACCOUNT), (&ip_key, PER_IP)] {
-        limiter
-            .check(key, quota)
-            .map_err(|wait| Error::RateLimited {
-                retry_after: wait.as_secs().max(1),
-            })?;
+        limiter.check(key, quota).map_err(|wait| Error::RateLimited {
+            retry_after: wait.as_secs().max(1),
+        })?;
     }
 
     let candidate = accounts::login_candidate(&state.pool, tenant, email).await?;
@@ -99,11 +93,7 @@ pub async fn login(
 
 /// Hands a fresh login to the browser: the session cookie it came with (if any) is
 /// destroyed — every login starts a new session id — and both cookies are set.
-pub async fn establish(
-    state: &AppState,
-    jar: &CookieJar,
-    logged_in: LoggedIn,
-) -> Result<accounts::User> {
+pub async fn establish(state: &AppState, jar: &CookieJar, logged_in: LoggedIn) -> Result<accounts::User> {
     if let Some(old) = jar.get(SESSION_COOKIE) {
         state.sessions.delete(old.value_str()).await?;
     }

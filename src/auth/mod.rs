@@ -33,9 +33,7 @@ impl Role {
             "read" => Ok(Role::Read),
             "write" => Ok(Role::Write),
             "admin" => Ok(Role::Admin),
-            other => Err(format!(
-                "unknown role {other:?}: expected read, write or admin"
-            )),
+            other => Err(format!("unknown role {other:?}: expected read, write or admin")),
         }
     }
 
@@ -82,18 +80,14 @@ impl Actor {
     pub fn require_write(&self) -> Result<()> {
         match self.role {
             Role::Write | Role::Admin => Ok(()),
-            Role::Read => Err(Error::WritePermissionRequired {
-                user_role: self.role,
-            }),
+            Role::Read => Err(Error::WritePermissionRequired { user_role: self.role }),
         }
     }
 
     pub fn require_admin(&self) -> Result<()> {
         match self.role {
             Role::Admin => Ok(()),
-            _ => Err(Error::AdminPermissionRequired {
-                user_role: self.role,
-            }),
+            _ => Err(Error::AdminPermissionRequired { user_role: self.role }),
         }
     }
 }
@@ -139,9 +133,7 @@ mod tests {
         let actor = |role| Actor::new(Uuid::nil(), Uuid::nil(), role);
         assert!(matches!(
             actor(Role::Read).require_write(),
-            Err(Error::WritePermissionRequired {
-                user_role: Role::Read
-            })
+            Err(Error::WritePermissionRequired { user_role: Role::Read })
         ));
         assert!(actor(Role::Write).require_write().is_ok());
         assert!(actor(Role::Admin).require_write().is_ok());

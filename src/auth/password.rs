@@ -17,14 +17,10 @@ impl NewPassword {
     pub fn parse(password: &str, email: &str) -> Result<NewPassword, String> {
         let length = password.chars().count();
         if length < MIN_LENGTH {
-            return Err(format!(
-                "password must have at least {MIN_LENGTH} characters"
-            ));
+            return Err(format!("password must have at least {MIN_LENGTH} characters"));
         }
         if length > MAX_LENGTH {
-            return Err(format!(
-                "password must have at most {MAX_LENGTH} characters"
-            ));
+            return Err(format!("password must have at most {MAX_LENGTH} characters"));
         }
         if password.trim().eq_ignore_ascii_case(email.trim()) {
             return Err("password must not be the email address".into());
@@ -50,9 +46,7 @@ pub async fn verify(password: &str, stored_hash: Option<String>) -> bool {
     let password = password.to_string();
     tokio::task::spawn_blocking(move || {
         let hash = stored_hash.as_deref().unwrap_or(TIMING_DUMMY_HASH);
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), hash)
-            .is_ok();
+        let matches = Argon2::default().verify_password(password.as_bytes(), hash).is_ok();
         matches && stored_hash.is_some()
     })
     .await

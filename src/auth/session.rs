@@ -20,6 +20,13 @@ use crate::error::{Error, Result};
 
 pub const SESSION_COOKIE: &str = "sessionid";
 
+/// How sockets opened with a session are named in `Control::EndSessions`: a digest,
+/// so the session key itself never travels through the channel layer.
+pub fn credential(session_key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("session:{}", hex::encode(&Sha256::digest(session_key.as_bytes())[..16]))
+}
+
 /// What a session remembers about its user.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionData {
@@ -64,10 +71,7 @@ impl Sessions {
             expiry_date: time::OffsetDateTime::now_utc() + self.ttl,
         };
         // `create` picks another id should the random one already exist.
-        self.store
-            .create(&mut record)
-            .await
-            .map_err(Error::internal)?;
+        self.store.create(&mut record).await.map_err(Error::internal)?;
         Ok(record.id.to_string())
     }
 

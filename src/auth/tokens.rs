@@ -41,10 +41,7 @@ fn digest(token: &str) -> Vec<u8> {
 pub async fn create(pool: &PgPool, actor: &Actor, name: &str) -> Result<CreatedToken> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::validation(
-            "name",
-            "name must have 1 to 100 characters",
-        ));
+        return Err(Error::validation("name", "name must have 1 to 100 characters"));
     }
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
@@ -92,27 +89,31 @@ pub async fn list(pool: &PgPool, actor: &Actor) -> Result<Vec<ApiToken>> {
 
 /// Revokes one of the caller's own tokens; anyone else's id is "not found".
 pub async fn revoke(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<()> {
-    let deleted =
-        sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND tenant_id = $2 AND user_id = $3")
-            .bind(id)
-            .bind(actor.tenant_id())
-            .bind(actor.user_id())
-            .execute(pool)
-            .await?
-            .rows_affected();
+    let deleted = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND tenant_id = $2 AND user_id = $3")
+        .bind(id)
+        .bind(actor.tenant_id())
+        .bind(actor.user_id())
+        .execute(pool)
+        .await?
+        .rows_affected();
     if deleted == 0 {
         return Err(Error::not_found("Token"));
     }
     Ok(())
 }
 
-/// The actor behind a bearer token, if the token exists and its user is active.
-/// `last_used_at` is refreshed at most once a minute, in the same round trip.
-pub async fn resolve(pool: &PgPool, token: &str) -> Result<Option<Actor>> {
+/// How sockets opened with a token are named in `Control::EndSessions`.
+pub fn credential(token_id: Uuid) -> String {
+    format!("token:{token_id}")
+}
+
+/// The actor behind a bearer token, and the token's id, if the token exists and its
+/// user is active. `last_used_at` is refreshed at most once a minute, in the same round trip.
+pub async fn resolve(pool: &PgPool, token: &str) -> Result<Option<(Actor, Uuid)>> {
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
         return Ok(None);
     }
-    let row: Option<(Uuid, Uuid, String)> = sqlx::query_as(
+    let row: Option<(Uuid, Uuid, String, Uuid)> = sqlx::query_as(
         "WITH token AS (
              SELECT id, user_id, tenant_id FROM api_tokens WHERE token_hash = $1
          ), touched AS (
@@ -120,12 +121,13 @@ pub async fn resolve(pool: &PgPool, token: &str) -> Result<Option<Actor>> {
              WHERE id = (SELECT id FROM token)
                AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
          )
-         SELECT u.id, u.tenant_id, u.role FROM token
+         SELECT u.id, u.tenant_id, u.role, token.id FROM token
          JOIN users u ON u.id = token.user_id AND u.tenant_id = token.tenant_id
          WHERE u.is_active",
     )
     .bind(digest(token))
     .fetch_optional(pool)
     .await?;
-    row.map(actor_from_row).transpose()
+    row.map(|(user_id, tenant_id, role, token_id)| Ok((actor_from_row((user_id, tenant_id, role))?, token_id)))
+        .transpose()
 }

@@ -22,10 +22,7 @@ impl MessageContent {
             ));
         }
         if content.contains('\0') {
-            return Err(Error::validation(
-                "content",
-                "content must not contain NUL characters",
-            ));
+            return Err(Error::validation("content", "content must not contain NUL characters"));
         }
         Ok(MessageContent(content.to_string()))
     }

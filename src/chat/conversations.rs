@@ -16,6 +16,7 @@ use super::{
 use crate::{
     auth::Actor,
     error::{Error, Result},
+    realtime::{events::Event, Realtime},
     timestamp::Timestamp,
 };
 
@@ -55,11 +56,7 @@ struct ConversationRow {
 /// Builds the `Conversation` views in four queries however many conversations there
 /// are: the caller's rows, all their participants, the others' receipt watermarks and
 /// the last messages.
-async fn views(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    selection: Selection<'_>,
-) -> Result<Vec<Conversation>> {
+async fn views(conn: &mut PgConnection, actor: &Actor, selection: Selection<'_>) -> Result<Vec<Conversation>> {
     let (ids, include_archived, limit, offset) = match selection {
         Selection::Page {
             include_archived,
@@ -140,7 +137,7 @@ async fn views(
             .unread_count();
             Conversation {
                 id: row.id,
-                title: display_title(actor, row.is_group, row.title, &members),
+                title: display_title(actor.user_id(), row.is_group, row.title, &members),
                 is_group: row.is_group,
                 created_at: row.created_at,
                 updated_at: row.updated_at,
@@ -156,18 +153,13 @@ async fn views(
 
 /// A 1-to-1 conversation is titled with the other participant's name; an untitled
 /// group with the other members' names.
-fn display_title(
-    actor: &Actor,
-    is_group: bool,
-    title: Option<String>,
-    members: &[Participant],
-) -> String {
+fn display_title(viewer: Uuid, is_group: bool, title: Option<String>, members: &[Participant]) -> String {
     if let (true, Some(title)) = (is_group, title) {
         return title;
     }
     let others: Vec<&str> = members
         .iter()
-        .filter(|p| p.id != actor.user_id())
+        .filter(|p| p.id != viewer)
         .map(|p| p.name.as_str())
         .collect();
     others.join(", ")
@@ -188,16 +180,12 @@ pub struct ListQuery {
 
 pub async fn list(pool: &PgPool, actor: &Actor, query: ListQuery) -> Result<Vec<Conversation>> {
     let limit = match query.limit {
-        Some(limit) if limit < 1 => {
-            return Err(Error::validation("limit", "limit must be at least 1"))
-        }
+        Some(limit) if limit < 1 => return Err(Error::validation("limit", "limit must be at least 1")),
         Some(limit) => limit.min(MAX_LIST_LIMIT),
         None => DEFAULT_LIST_LIMIT,
     };
     let offset = match query.offset {
-        Some(offset) if offset < 0 => {
-            return Err(Error::validation("offset", "offset must not be negative"))
-        }
+        Some(offset) if offset < 0 => return Err(Error::validation("offset", "offset must not be negative")),
         offset => offset.unwrap_or(0),
     };
     let mut conn = pool.acquire().await?;
@@ -242,29 +230,19 @@ pub fn parse_participant_id(raw: Option<&str>) -> Result<Uuid> {
 }
 
 /// Those of `ids` that are active users of the actor's tenant.
-async fn active_users(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    ids: &[Uuid],
-) -> Result<HashSet<Uuid>> {
-    let found: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM users WHERE id = ANY($1) AND tenant_id = $2 AND is_active",
-    )
-    .bind(ids)
-    .bind(actor.tenant_id())
-    .fetch_all(&mut *conn)
-    .await?;
+async fn active_users(conn: &mut PgConnection, actor: &Actor, ids: &[Uuid]) -> Result<HashSet<Uuid>> {
+    let found: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM users WHERE id = ANY($1) AND tenant_id = $2 AND is_active")
+            .bind(ids)
+            .bind(actor.tenant_id())
+            .fetch_all(&mut *conn)
+            .await?;
     Ok(found.into_iter().collect())
 }
 
 /// Adds members to a conversation, their watermarks at its current end: history from
 /// before they joined is neither unread for them nor waiting on them.
-async fn add_participants(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    conversation_id: Uuid,
-    users: &[Uuid],
-) -> Result<()> {
+async fn add_participants(conn: &mut PgConnection, actor: &Actor, conversation_id: Uuid, users: &[Uuid]) -> Result<()> {
     sqlx::query(
         "INSERT INTO participants (conversation_id, user_id, tenant_id, delivered_seq, read_seq)
          SELECT c.id, u, c.tenant_id, c.last_seq, c.last_seq
@@ -287,18 +265,13 @@ pub enum Started {
 
 /// Starts (or finds) the 1-to-1 conversation with `other`. Concurrent starts for the
 /// same pair meet at the unique index on the pair: one inserts, the others find it.
-pub async fn start_direct(pool: &PgPool, actor: &Actor, other: Uuid) -> Result<Started> {
+pub async fn start_direct(pool: &PgPool, realtime: &Realtime, actor: &Actor, other: Uuid) -> Result<Started> {
     actor.require_write()?;
     if other == actor.user_id() {
-        return Err(invalid_participant(
-            "you cannot start a conversation with yourself",
-        ));
+        return Err(invalid_participant("you cannot start a conversation with yourself"));
     }
     let mut tx = pool.begin().await?;
-    if !active_users(&mut tx, actor, &[other])
-        .await?
-        .contains(&other)
-    {
+    if !active_users(&mut tx, actor, &[other]).await?.contains(&other) {
         return Err(participant_not_found());
     }
     let (low, high) = if actor.user_id() < other {
@@ -338,6 +311,9 @@ pub async fn start_direct(pool: &PgPool, actor: &Actor, other: Uuid) -> Result<S
         }
     };
     tx.commit().await?;
+    if let Started::Created(conversation) = &started {
+        announce_new(realtime, conversation, None).await;
+    }
     Ok(started)
 }
 
@@ -347,7 +323,12 @@ pub struct NewGroup<'a> {
 }
 
 /// Creates a group of the caller and the listed users of the same tenant.
-pub async fn create_group(pool: &PgPool, actor: &Actor, new: NewGroup<'_>) -> Result<Conversation> {
+pub async fn create_group(
+    pool: &PgPool,
+    realtime: &Realtime,
+    actor: &Actor,
+    new: NewGroup<'_>,
+) -> Result<Conversation> {
     actor.require_write()?;
     let title = new.title.map(str::trim).filter(|t| !t.is_empty());
     if let Some(title) = title {
@@ -371,9 +352,7 @@ pub async fn create_group(pool: &PgPool, actor: &Actor, new: NewGroup<'_>) -> Re
         }
     }
     if members.is_empty() {
-        return Err(invalid_participant(
-            "a group needs at least one other participant",
-        ));
+        return Err(invalid_participant("a group needs at least one other participant"));
     }
 
     let mut tx = pool.begin().await?;
@@ -392,7 +371,33 @@ pub async fn create_group(pool: &PgPool, actor: &Actor, new: NewGroup<'_>) -> Re
     add_participants(&mut tx, actor, id, &members).await?;
     let conversation = one(&mut tx, actor, id).await?;
     tx.commit().await?;
+    announce_new(realtime, &conversation, title).await;
     Ok(conversation)
+}
+
+/// `conversation_updated` to every member of a conversation just created. A new
+/// membership has no per-member state yet (nothing unread, archived or muted); only
+/// the title can differ, so members who see the same title share one event.
+async fn announce_new(realtime: &Realtime, conversation: &Conversation, stored_title: Option<&str>) {
+    let mut by_title: HashMap<String, Vec<Uuid>> = HashMap::new();
+    for member in &conversation.participants {
+        let title = display_title(
+            member.id,
+            conversation.is_group,
+            stored_title.map(String::from),
+            &conversation.participants,
+        );
+        by_title.entry(title).or_default().push(member.id);
+    }
+    for (title, members) in by_title {
+        let event = Event::ConversationUpdated {
+            conversation: Conversation {
+                title,
+                ..conversation.clone()
+            },
+        };
+        realtime.send_to_users(&members, &event).await;
+    }
 }
 
 /// A per-caller flag of a conversation.
@@ -402,13 +407,7 @@ pub enum Flag {
     Muted,
 }
 
-pub async fn set_flag(
-    pool: &PgPool,
-    actor: &Actor,
-    conversation_id: Uuid,
-    flag: Flag,
-    on: bool,
-) -> Result<()> {
+pub async fn set_flag(pool: &PgPool, actor: &Actor, conversation_id: Uuid, flag: Flag, on: bool) -> Result<()> {
     actor.require_write()?;
     let mut conn = pool.acquire().await?;
     membership(&mut conn, actor, conversation_id, false).await?;

@@ -13,6 +13,7 @@ use super::{
 use crate::{
     auth::Actor,
     error::{self, Error, Result},
+    realtime::{events::Event, Realtime},
     timestamp::Timestamp,
 };
 
@@ -62,18 +63,14 @@ impl MessageRow {
 }
 
 /// Messages by id, in the actor's tenant.
-pub(crate) async fn rows_by_ids(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    ids: &[Uuid],
-) -> Result<Vec<MessageRow>> {
-    Ok(sqlx::query_as(&format!(
-        "{MESSAGE_SELECT} WHERE m.id = ANY($1) AND m.tenant_id = $2"
-    ))
-    .bind(ids)
-    .bind(actor.tenant_id())
-    .fetch_all(&mut *conn)
-    .await?)
+pub(crate) async fn rows_by_ids(conn: &mut PgConnection, actor: &Actor, ids: &[Uuid]) -> Result<Vec<MessageRow>> {
+    Ok(
+        sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.id = ANY($1) AND m.tenant_id = $2"))
+            .bind(ids)
+            .bind(actor.tenant_id())
+            .fetch_all(&mut *conn)
+            .await?,
+    )
 }
 
 /// Which part of the history to return.
@@ -95,25 +92,18 @@ pub struct HistoryQuery {
 /// absence gets everything in one call.
 pub async fn history(
     pool: &PgPool,
+    realtime: &Realtime,
     actor: &Actor,
     conversation_id: Uuid,
     query: HistoryQuery,
 ) -> Result<Vec<Message>> {
-    for (field, value) in [
-        ("after_seq", query.after_seq),
-        ("before_seq", query.before_seq),
-    ] {
+    for (field, value) in [("after_seq", query.after_seq), ("before_seq", query.before_seq)] {
         if value.is_some_and(|v| v < 0) {
-            return Err(Error::validation(
-                field,
-                format!("{field} must not be negative"),
-            ));
+            return Err(Error::validation(field, format!("{field} must not be negative")));
         }
     }
     let limit = match query.limit {
-        Some(limit) if limit < 1 => {
-            return Err(Error::validation("limit", "limit must be at least 1"))
-        }
+        Some(limit) if limit < 1 => return Err(Error::validation("limit", "limit must be at least 1")),
         Some(limit) => limit.min(MAX_PAGE),
         None if query.since_id.is_some() || query.after_seq.is_some() => MAX_PAGE,
         None => DEFAULT_PAGE,
@@ -144,15 +134,15 @@ pub async fn history(
         rows.reverse();
     }
 
-    let own = match rows.last() {
+    let (own, moved) = match rows.last() {
         Some(newest) => receipts::mark_delivered(&mut tx, actor, &member, newest.seq).await?,
-        None => Watermarks {
-            delivered: member.delivered_seq,
-            read: member.read_seq,
-        },
+        None => (Watermarks::from(&member), None),
     };
     let others = receipts::others_watermarks(&mut tx, actor, &[conversation_id]).await?;
     tx.commit().await?;
+    if let Some(moved) = moved {
+        receipts::announce(pool, realtime, actor, moved).await?;
+    }
 
     let ctx = StatusContext {
         viewer: actor.user_id(),
@@ -162,21 +152,14 @@ pub async fn history(
     Ok(rows.into_iter().map(|row| row.into_view(&ctx)).collect())
 }
 
-async fn seq_of(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    conversation_id: Uuid,
-    message_id: Uuid,
-) -> Result<i64> {
-    sqlx::query_scalar(
-        "SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2 AND tenant_id = $3",
-    )
-    .bind(message_id)
-    .bind(conversation_id)
-    .bind(actor.tenant_id())
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| Error::validation("since_id", "since_id is not a message of this conversation"))
+async fn seq_of(conn: &mut PgConnection, actor: &Actor, conversation_id: Uuid, message_id: Uuid) -> Result<i64> {
+    sqlx::query_scalar("SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2 AND tenant_id = $3")
+        .bind(message_id)
+        .bind(conversation_id)
+        .bind(actor.tenant_id())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| Error::validation("since_id", "since_id is not a message of this conversation"))
 }
 
 /// A message to send, as it arrived.
@@ -196,8 +179,10 @@ pub enum Sent {
 /// The write path, in one transaction: bump the conversation's `last_seq` (its row lock
 /// makes `seq` gap-free under concurrent senders), insert the message, count it as the
 /// sender's own for the unread arithmetic, un-archive the conversation for recipients.
+/// Once committed, `message_created` goes to every participant, in seq order.
 pub async fn send(
     pool: &PgPool,
+    realtime: &Realtime,
     actor: &Actor,
     conversation_id: Uuid,
     new: NewMessage<'_>,
@@ -205,10 +190,7 @@ pub async fn send(
     actor.require_write()?;
     let content = MessageContent::parse(new.content)?;
     if content.is_empty() {
-        return Err(Error::validation(
-            "content",
-            "a message needs content or attachments",
-        ));
+        return Err(Error::validation("content", "a message needs content or attachments"));
     }
     let client_id = parse_client_id(new.client_id)?;
 
@@ -251,9 +233,7 @@ pub async fn send(
                 by_client_id(&mut conn, actor, conversation_id, client_id)
                     .await?
                     .map(Sent::Existing)
-                    .ok_or_else(|| {
-                        Error::internal("client_id conflict without an original message")
-                    })
+                    .ok_or_else(|| Error::internal("client_id conflict without an original message"))
             }
             _ => Err(err.into()),
         };
@@ -277,16 +257,22 @@ pub async fn send(
     .execute(&mut *tx)
     .await?;
     let message = message_view(&mut tx, actor, conversation_id, message_id).await?;
+    let participants = super::participant_ids(&mut tx, actor, conversation_id).await?;
     tx.commit().await?;
+    let event = Event::MessageCreated {
+        conversation_id,
+        message: message.clone(),
+    };
+    realtime
+        .send_in_order(conversation_id, seq, &participants, &event)
+        .await;
     Ok(Sent::Created(message))
 }
 
 fn parse_client_id(client_id: Option<&str>) -> Result<Option<&str>> {
     match client_id.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(id)
-            if id.chars().count() > MAX_CLIENT_ID_CHARS || id.chars().any(char::is_control) =>
-        {
+        Some(id) if id.chars().count() > MAX_CLIENT_ID_CHARS || id.chars().any(char::is_control) => {
             Err(Error::validation(
                 "client_id",
                 format!("client_id must have at most {MAX_CLIENT_ID_CHARS} printable characters"),

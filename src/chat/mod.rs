@@ -4,7 +4,9 @@
 pub mod content;
 pub mod conversations;
 pub mod messages;
+pub mod presence;
 pub mod receipts;
+pub mod typing;
 pub mod views;
 
 use sqlx::PgConnection;
@@ -60,19 +62,30 @@ pub(crate) async fn membership(
         .await?;
     match row {
         None => Err(Error::not_found("Conversation")),
-        Some((
-            conversation_id,
-            last_seq,
-            Some(delivered_seq),
-            Some(read_seq),
-            Some(own_after_read),
-        )) => Ok(Membership {
-            conversation_id,
-            last_seq,
-            delivered_seq,
-            read_seq,
-            own_after_read,
-        }),
+        Some((conversation_id, last_seq, Some(delivered_seq), Some(read_seq), Some(own_after_read))) => {
+            Ok(Membership {
+                conversation_id,
+                last_seq,
+                delivered_seq,
+                read_seq,
+                own_after_read,
+            })
+        }
         Some(_) => Err(Error::NotAParticipant),
     }
+}
+
+/// Every member of a conversation (to address its events).
+pub(crate) async fn participant_ids(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    conversation_id: Uuid,
+) -> Result<Vec<Uuid>> {
+    Ok(
+        sqlx::query_scalar("SELECT user_id FROM participants WHERE conversation_id = $1 AND tenant_id = $2")
+            .bind(conversation_id)
+            .bind(actor.tenant_id())
+            .fetch_all(&mut *conn)
+            .await?,
+    )
 }

@@ -1,6 +1,8 @@
 //! The shapes in which the chat domain hands out conversations and messages — the JSON
 //! objects of API.md. They derive poem-openapi's `Object` here, next to the code that
 //! fills them, rather than being copied field by field into twin types in `src/api`.
+//! They also derive `serde::Serialize` for the WebSocket events; a test below keeps the
+//! two encodings identical.
 
 use poem_openapi::{Enum, Object};
 use uuid::Uuid;
@@ -8,7 +10,7 @@ use uuid::Uuid;
 use crate::timestamp::Timestamp;
 
 /// A member of a conversation (user fields, no secrets).
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct Participant {
     pub id: Uuid,
     pub name: String,
@@ -16,7 +18,7 @@ pub struct Participant {
 }
 
 /// A file attached to a message.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct Attachment {
     pub id: Uuid,
     pub filename: String,
@@ -31,15 +33,16 @@ pub struct Attachment {
 
 /// Delivery state of a message: for the sender's own messages aggregated over all
 /// recipients (the slowest one counts); for others' messages the caller's own state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize)]
 #[oai(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum MessageStatus {
     Sent,
     Delivered,
     Read,
 }
 
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct Message {
     pub id: Uuid,
     /// The conversation's id.
@@ -57,7 +60,7 @@ pub struct Message {
     pub status: MessageStatus,
 }
 
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct Conversation {
     pub id: Uuid,
     /// A group's title; for a 1-to-1 conversation the other participant's name.
@@ -71,4 +74,63 @@ pub struct Conversation {
     pub is_archived: bool,
     pub is_muted: bool,
     pub participants: Vec<Participant>,
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+
+    #[test]
+    fn the_rest_and_websocket_encodings_agree() {
+        let now = Timestamp(chrono::Utc::now());
+        let message = Message {
+            id: Uuid::new_v4(),
+            conversation: Uuid::new_v4(),
+            seq: 7,
+            sender_id: Uuid::new_v4(),
+            sender_name: "Ana".into(),
+            sender_email: "ana@acme.test".into(),
+            content: "hi".into(),
+            has_attachments: true,
+            attachments: vec![Attachment {
+                id: Uuid::new_v4(),
+                filename: "a.png".into(),
+                content_type: "image/png".into(),
+                size: 3,
+                url: "/api/chat/attachments/x/".into(),
+                uploaded_at: now,
+            }],
+            created_at: now,
+            updated_at: now,
+            status: MessageStatus::Delivered,
+        };
+        let conversation = Conversation {
+            id: Uuid::new_v4(),
+            title: "T".into(),
+            is_group: true,
+            created_at: now,
+            updated_at: now,
+            last_message: None,
+            unread_count: 2,
+            is_archived: false,
+            is_muted: true,
+            participants: vec![Participant {
+                id: Uuid::new_v4(),
+                name: "Ana".into(),
+                email: "ana@acme.test".into(),
+            }],
+        };
+        assert_eq!(message.to_json(), Some(serde_json::to_value(&message).unwrap()));
+        assert_eq!(
+            conversation.to_json(),
+            Some(serde_json::to_value(&conversation).unwrap())
+        );
+        let with_last = Conversation {
+            last_message: Some(message),
+            ..conversation
+        };
+        assert_eq!(with_last.to_json(), Some(serde_json::to_value(&with_last).unwrap()));
+    }
 }

@@ -46,10 +46,7 @@ async fn index(state: Data<&AppState>, jar: &CookieJar) -> Result<Response> {
         None => None,
     };
     let (user, csrf_token) = match session {
-        Some((actor, session)) => (
-            Some(accounts::me(&state.pool, &actor).await?),
-            session.csrf_token,
-        ),
+        Some((actor, session)) => (Some(accounts::me(&state.pool, &actor).await?), session.csrf_token),
         None => (None, String::new()),
     };
     render(
@@ -102,16 +99,11 @@ struct LogoutForm {
 }
 
 #[handler]
-async fn logout_form(
-    state: Data<&AppState>,
-    jar: &CookieJar,
-    Form(form): Form<LogoutForm>,
-) -> Result<Response> {
+async fn logout_form(state: Data<&AppState>, jar: &CookieJar, Form(form): Form<LogoutForm>) -> Result<Response> {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
         let session = state.sessions.load(cookie.value_str()).await?;
-        let token_ok = session.is_some_and(|s| {
-            csrf::constant_time_eq(s.csrf_token.as_bytes(), form.csrfmiddlewaretoken.as_bytes())
-        });
+        let token_ok = session
+            .is_some_and(|s| csrf::constant_time_eq(s.csrf_token.as_bytes(), form.csrfmiddlewaretoken.as_bytes()));
         if !token_ok {
             return Err(Error::CsrfFailed);
         }

@@ -39,24 +39,15 @@ async fn login_sets_http_only_session_and_readable_csrf_cookies(pool: PgPool) {
     let resp = raw_login(&app.base, "acme", "ANA@acme.test", PASSWORD).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let cookies = set_cookies(&resp);
-    let session = cookies
-        .iter()
-        .find(|c| c.starts_with("sessionid="))
-        .unwrap();
+    let session = cookies.iter().find(|c| c.starts_with("sessionid=")).unwrap();
     assert!(session.contains("HttpOnly"), "{session}");
     assert!(session.contains("SameSite=Lax"), "{session}");
     assert!(
         !session.contains("Secure"),
         "plain http must not get Secure cookies: {session}"
     );
-    let csrf = cookies
-        .iter()
-        .find(|c| c.starts_with("csrftoken="))
-        .unwrap();
-    assert!(
-        !csrf.contains("HttpOnly"),
-        "JS must read the CSRF cookie: {csrf}"
-    );
+    let csrf = cookies.iter().find(|c| c.starts_with("csrftoken=")).unwrap();
+    assert!(!csrf.contains("HttpOnly"), "JS must read the CSRF cookie: {csrf}");
 
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["user"]["id"], ana.to_string());
@@ -78,10 +69,7 @@ async fn me_needs_a_session(pool: PgPool) {
     assert_eq!(body["role"], "read");
 
     let (status, body) = app.anonymous().get("/api/auth/me/").await;
-    assert_eq!(
-        error_code(status, &body, StatusCode::UNAUTHORIZED),
-        "not_authenticated"
-    );
+    assert_eq!(error_code(status, &body, StatusCode::UNAUTHORIZED), "not_authenticated");
 }
 
 #[sqlx::test]
@@ -105,10 +93,7 @@ async fn wrong_password_unknown_tenant_unknown_email_and_inactive_user_look_the_
     for (tenant, email, password) in attempts {
         let resp = raw_login(&app.base, tenant, email, password).await;
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{tenant} {email}");
-        assert!(
-            set_cookies(&resp).is_empty(),
-            "a failed login sets no cookie"
-        );
+        assert!(set_cookies(&resp).is_empty(), "a failed login sets no cookie");
         bodies.push(resp.json::<serde_json::Value>().await.unwrap());
     }
     assert!(bodies.iter().all(|b| b == &bodies[0]), "{bodies:?}");
@@ -125,22 +110,12 @@ async fn cookie_authenticated_unsafe_requests_need_the_csrf_header(pool: PgPool)
 
     let start = json!({"participant_id": bruno});
     let csrf = ana.csrf.take();
-    let (status, body) = ana
-        .post("/api/chat/conversations/start/", start.clone())
-        .await;
-    assert_eq!(
-        error_code(status, &body, StatusCode::FORBIDDEN),
-        "csrf_failed"
-    );
+    let (status, body) = ana.post("/api/chat/conversations/start/", start.clone()).await;
+    assert_eq!(error_code(status, &body, StatusCode::FORBIDDEN), "csrf_failed");
 
     ana.csrf = Some("0".repeat(64));
-    let (status, body) = ana
-        .post("/api/chat/conversations/start/", start.clone())
-        .await;
-    assert_eq!(
-        error_code(status, &body, StatusCode::FORBIDDEN),
-        "csrf_failed"
-    );
+    let (status, body) = ana.post("/api/chat/conversations/start/", start.clone()).await;
+    assert_eq!(error_code(status, &body, StatusCode::FORBIDDEN), "csrf_failed");
 
     ana.csrf = csrf;
     let (status, _) = ana.post("/api/chat/conversations/start/", start).await;
@@ -159,10 +134,7 @@ async fn logout_destroys_the_session_server_side(pool: PgPool) {
     app.user(&acme, "Ana", Role::Write).await;
     let resp = raw_login(&app.base, "acme", "ana@acme.test", PASSWORD).await;
     let cookies = set_cookies(&resp);
-    let (session, csrf) = (
-        cookie_value(&cookies, "sessionid"),
-        cookie_value(&cookies, "csrftoken"),
-    );
+    let (session, csrf) = (cookie_value(&cookies, "sessionid"), cookie_value(&cookies, "csrftoken"));
     let cookie_header = format!("sessionid={session}; csrftoken={csrf}");
     let http = reqwest::Client::new();
 
@@ -224,9 +196,7 @@ async fn api_tokens_authenticate_without_csrf_and_can_be_revoked(pool: PgPool) {
     let mut ana = app.member(&acme, "Ana", Role::Write).await;
     let bruno = app.user(&acme, "Bruno", Role::Write).await;
 
-    let (status, created) = ana
-        .post("/api/auth/tokens/", json!({"name": "ci-bot"}))
-        .await;
+    let (status, created) = ana.post("/api/auth/tokens/", json!({"name": "ci-bot"})).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let token = created["token"].as_str().unwrap().to_string();
     assert_eq!(created["name"], "ci-bot");
@@ -242,33 +212,20 @@ async fn api_tokens_authenticate_without_csrf_and_can_be_revoked(pool: PgPool) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["id"], ana.user_id.to_string());
     let (status, _) = bot
-        .post(
-            "/api/chat/conversations/start/",
-            json!({"participant_id": bruno}),
-        )
+        .post("/api/chat/conversations/start/", json!({"participant_id": bruno}))
         .await;
-    assert_eq!(
-        status,
-        StatusCode::CREATED,
-        "bearer requests need no CSRF header"
-    );
+    assert_eq!(status, StatusCode::CREATED, "bearer requests need no CSRF header");
 
     let (status, list) = ana.get("/api/auth/tokens/").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list.as_array().unwrap().len(), 1);
-    assert!(
-        list[0].get("token").is_none(),
-        "the secret is shown only once"
-    );
+    assert!(list[0].get("token").is_none(), "the secret is shown only once");
 
     let id = created["id"].as_str().unwrap();
     let (status, _) = ana.delete(&format!("/api/auth/tokens/{id}/")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = bot.get("/api/auth/me/").await;
-    assert_eq!(
-        error_code(status, &body, StatusCode::UNAUTHORIZED),
-        "not_authenticated"
-    );
+    assert_eq!(error_code(status, &body, StatusCode::UNAUTHORIZED), "not_authenticated");
 
     bot.bearer = Some("tc_not-a-real-token".into());
     let (status, _) = bot.get("/api/auth/me/").await;
@@ -284,10 +241,7 @@ async fn nobody_revokes_another_users_token(pool: PgPool) {
     let (_, created) = ana.post("/api/auth/tokens/", json!({"name": "mine"})).await;
     let id = created["id"].as_str().unwrap();
     let (status, body) = bruno.delete(&format!("/api/auth/tokens/{id}/")).await;
-    assert_eq!(
-        error_code(status, &body, StatusCode::NOT_FOUND),
-        "not_found"
-    );
+    assert_eq!(error_code(status, &body, StatusCode::NOT_FOUND), "not_found");
     let (_, list) = ana.get("/api/auth/tokens/").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
@@ -307,11 +261,7 @@ async fn repeated_failed_logins_are_throttled(pool: PgPool) {
         StatusCode::TOO_MANY_REQUESTS,
         "even the right password waits"
     );
-    let retry_after: u64 = resp.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry_after >= 1);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "rate_limited");
@@ -319,9 +269,5 @@ async fn repeated_failed_logins_are_throttled(pool: PgPool) {
 
     app.user(&acme, "Bruno", Role::Write).await;
     let other = raw_login(&app.base, "acme", "bruno@acme.test", PASSWORD).await;
-    assert_eq!(
-        other.status(),
-        StatusCode::OK,
-        "other accounts are not locked out"
-    );
+    assert_eq!(other.status(), StatusCode::OK, "other accounts are not locked out");
 }

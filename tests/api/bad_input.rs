@@ -123,16 +123,9 @@ async fn malformed_requests_get_json_4xx_errors(pool: PgPool) {
             .unwrap_or_default();
         let text = resp.text().await.unwrap();
         assert_eq!(status, expected, "{method} {path} {body}: {text}");
-        assert!(
-            ct.starts_with("application/json"),
-            "{method} {path}: content type {ct}"
-        );
-        let json: Value =
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
-        assert!(
-            json["error"].is_string() && json["message"].is_string(),
-            "{json}"
-        );
+        assert!(ct.starts_with("application/json"), "{method} {path}: content type {ct}");
+        let json: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+        assert!(json["error"].is_string() && json["message"].is_string(), "{json}");
     }
     assert_eq!(
         ana.conversation(&id).await["last_message"],
@@ -149,9 +142,7 @@ async fn an_oversized_body_is_refused_with_413(pool: PgPool) {
     let bruno = app.user(&acme, "Bruno", Role::Write).await;
     let id = ana.start_with(bruno).await;
     let huge = json!({"content": "x".repeat(2 * 1024 * 1024)});
-    let (status, body) = ana
-        .post(&format!("/api/chat/conversations/{id}/messages/"), huge)
-        .await;
+    let (status, body) = ana.post(&format!("/api/chat/conversations/{id}/messages/"), huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["error"], "payload_too_large");
 }
@@ -163,10 +154,7 @@ async fn paths_work_with_and_without_the_trailing_slash(pool: PgPool) {
     let mut ana = app.member(&acme, "Ana", Role::Write).await;
     let bruno = app.user(&acme, "Bruno", Role::Write).await;
     let (status, _) = ana
-        .post(
-            "/api/chat/conversations/start",
-            json!({"participant_id": bruno}),
-        )
+        .post("/api/chat/conversations/start", json!({"participant_id": bruno}))
         .await;
     assert_eq!(status, StatusCode::CREATED);
     for path in [
@@ -214,14 +202,8 @@ async fn the_openapi_document_describes_every_endpoint_and_both_auth_schemes(poo
     }
     let send = &paths["/chat/conversations/{id}/messages/"]["post"]["requestBody"]["content"];
     let types: Vec<&String> = send.as_object().unwrap().keys().collect();
-    assert!(
-        types.iter().any(|t| t.starts_with("application/json")),
-        "{send}"
-    );
-    assert!(
-        types.iter().any(|t| t.starts_with("multipart/form-data")),
-        "{send}"
-    );
+    assert!(types.iter().any(|t| t.starts_with("application/json")), "{send}");
+    assert!(types.iter().any(|t| t.starts_with("multipart/form-data")), "{send}");
     let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
     let kinds: Vec<String> = schemes
         .values()
@@ -234,22 +216,14 @@ async fn the_openapi_document_describes_every_endpoint_and_both_auth_schemes(poo
     assert!(schemes
         .values()
         .any(|s| s["in"] == "cookie" && s["name"] == "sessionid"));
-    for name in [
-        "Message",
-        "Conversation",
-        "Participant",
-        "ErrorBody",
-        "User",
-    ] {
+    for name in ["Message", "Conversation", "Participant", "ErrorBody", "User"] {
         assert!(
             doc["components"]["schemas"].get(name).is_some(),
             "schema {name} missing"
         );
     }
 
-    let page = reqwest::get(format!("{}/api/docs/", app.base))
-        .await
-        .unwrap();
+    let page = reqwest::get(format!("{}/api/docs/", app.base)).await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page
         .text()

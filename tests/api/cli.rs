@@ -40,10 +40,7 @@ async fn count(pool: &PgPool, table: &str) -> i64 {
 
 #[sqlx::test]
 async fn tenant_and_user_create_print_ids_and_refuse_bad_input_with_exit_2(pool: PgPool) {
-    let out = tenantchat(
-        &pool,
-        &["tenant", "create", "--slug", "acme", "--name", "Acme Inc"],
-    );
+    let out = tenantchat(&pool, &["tenant", "create", "--slug", "acme", "--name", "Acme Inc"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let tenant_id: uuid::Uuid = stdout(&out).parse().expect("prints the tenant id");
 
@@ -64,12 +61,11 @@ async fn tenant_and_user_create_print_ids_and_refuse_bad_input_with_exit_2(pool:
     let out = tenantchat(&pool, &user);
     assert!(out.status.success(), "{}", stderr(&out));
     let user_id: uuid::Uuid = stdout(&out).parse().expect("prints the user id");
-    let row: (uuid::Uuid, String) =
-        sqlx::query_as("SELECT tenant_id, role FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let row: (uuid::Uuid, String) = sqlx::query_as("SELECT tenant_id, role FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(row, (tenant_id, "admin".to_string()));
 
     let refused: [&[&str]; 6] = [
@@ -135,10 +131,7 @@ async fn tenant_and_user_create_print_ids_and_refuse_bad_input_with_exit_2(pool:
     for args in refused {
         let out = tenantchat(&pool, args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(
-            !stderr(&out).is_empty(),
-            "{args:?} explains itself on stderr"
-        );
+        assert!(!stderr(&out).is_empty(), "{args:?} explains itself on stderr");
         assert!(stdout(&out).is_empty(), "{args:?}");
     }
     assert_eq!(count(&pool, "users").await, 1, "nothing half-written");
@@ -149,10 +142,7 @@ async fn tenant_and_user_create_print_ids_and_refuse_bad_input_with_exit_2(pool:
 async fn demo_is_idempotent(pool: PgPool) {
     let first = tenantchat(&pool, &["demo"]);
     assert!(first.status.success(), "{}", stderr(&first));
-    assert!(
-        stdout(&first).contains("ana@demo.test"),
-        "prints how to log in"
-    );
+    assert!(stdout(&first).contains("ana@demo.test"), "prints how to log in");
     let counts = (
         count(&pool, "users").await,
         count(&pool, "conversations").await,

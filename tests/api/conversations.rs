@@ -49,16 +49,9 @@ async fn a_one_to_one_is_titled_with_the_other_person_and_started_once(pool: PgP
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["id"], created["id"]);
     let (status, reverse) = bruno
-        .post(
-            "/api/chat/conversations/start/",
-            json!({"participant_id": ana.user_id}),
-        )
+        .post("/api/chat/conversations/start/", json!({"participant_id": ana.user_id}))
         .await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "the pair is the same in either direction"
-    );
+    assert_eq!(status, StatusCode::OK, "the pair is the same in either direction");
     assert_eq!(reverse["id"], created["id"]);
     assert_eq!(reverse["title"], "Ana");
 }
@@ -84,10 +77,7 @@ async fn ten_concurrent_starts_make_one_conversation(pool: PgPool) {
         conversation_ids.push(body["id"].as_str().unwrap().to_string());
     }
     assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count(),
+        statuses.iter().filter(|s| **s == StatusCode::CREATED).count(),
         1,
         "{statuses:?}"
     );
@@ -124,9 +114,7 @@ async fn start_rejects_missing_malformed_self_and_unknown_participants(pool: PgP
         json!({"participant_id": "not-a-uuid"}),
         json!({"participant_id": ana.user_id}),
     ] {
-        let (status, resp) = ana
-            .post("/api/chat/conversations/start/", body.clone())
-            .await;
+        let (status, resp) = ana.post("/api/chat/conversations/start/", body.clone()).await;
         assert_eq!(
             error_code(status, &resp, StatusCode::BAD_REQUEST),
             "invalid_participant",
@@ -135,10 +123,7 @@ async fn start_rejects_missing_malformed_self_and_unknown_participants(pool: PgP
     }
     for id in [uuid::Uuid::new_v4(), outsider, gone] {
         let (status, resp) = ana
-            .post(
-                "/api/chat/conversations/start/",
-                json!({"participant_id": id}),
-            )
+            .post("/api/chat/conversations/start/", json!({"participant_id": id}))
             .await;
         assert_eq!(
             error_code(status, &resp, StatusCode::NOT_FOUND),
@@ -208,10 +193,7 @@ async fn groups_hold_the_creator_and_the_listed_users_of_the_same_tenant(pool: P
             json!({"title": "x".repeat(201), "participant_ids": [bruno.user_id]}),
         )
         .await;
-    assert_eq!(
-        error_code(status, &body, StatusCode::BAD_REQUEST),
-        "validation_error"
-    );
+    assert_eq!(error_code(status, &body, StatusCode::BAD_REQUEST), "validation_error");
     assert_eq!(body["field"], "title");
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations")
         .fetch_one(&app.pool)
@@ -271,20 +253,12 @@ async fn non_participants_get_403_and_see_nothing(pool: PgPool) {
             json!({"content": "hi"}),
         )
         .await;
-    assert_eq!(
-        error_code(status, &body, StatusCode::FORBIDDEN),
-        "not_a_participant"
-    );
+    assert_eq!(error_code(status, &body, StatusCode::FORBIDDEN), "not_a_participant");
     let (status, _) = carla
-        .post(
-            &format!("/api/chat/conversations/{id}/mark_read/"),
-            json!({}),
-        )
+        .post(&format!("/api/chat/conversations/{id}/mark_read/"), json!({}))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = carla
-        .patch(&format!("/api/chat/conversations/{id}/archive/"))
-        .await;
+    let (status, _) = carla.patch(&format!("/api/chat/conversations/{id}/archive/")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, list) = carla.get("/api/chat/conversations/").await;
     assert_eq!(list, json!([]));
@@ -298,13 +272,8 @@ async fn archive_and_mute_are_per_caller_and_a_new_message_unarchives_for_recipi
     let mut bruno = app.member(&acme, "Bruno", Role::Write).await;
     let id = ana.start_with(bruno.user_id).await;
 
-    let (status, body) = ana
-        .patch(&format!("/api/chat/conversations/{id}/archive/"))
-        .await;
-    assert_eq!(
-        (status, body),
-        (StatusCode::OK, json!({"status": "archived"}))
-    );
+    let (status, body) = ana.patch(&format!("/api/chat/conversations/{id}/archive/")).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"status": "archived"})));
     let (_, list) = ana.get("/api/chat/conversations/").await;
     assert!(ids(&list).is_empty(), "archived conversations are left out");
     let (_, list) = ana.get("/api/chat/conversations/?archived=true").await;
@@ -313,15 +282,11 @@ async fn archive_and_mute_are_per_caller_and_a_new_message_unarchives_for_recipi
     let (_, list) = bruno.get("/api/chat/conversations/").await;
     assert_eq!(list[0]["is_archived"], false, "archiving is per caller");
 
-    let (status, body) = ana
-        .patch(&format!("/api/chat/conversations/{id}/mute/"))
-        .await;
+    let (status, body) = ana.patch(&format!("/api/chat/conversations/{id}/mute/")).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"status": "muted"})));
     assert_eq!(ana.conversation(&id).await["is_muted"], true);
     assert_eq!(bruno.conversation(&id).await["is_muted"], false);
-    let (_, body) = ana
-        .patch(&format!("/api/chat/conversations/{id}/unmute/"))
-        .await;
+    let (_, body) = ana.patch(&format!("/api/chat/conversations/{id}/unmute/")).await;
     assert_eq!(body, json!({"status": "unmuted"}));
     assert_eq!(ana.conversation(&id).await["is_muted"], false);
 
@@ -332,18 +297,14 @@ async fn archive_and_mute_are_per_caller_and_a_new_message_unarchives_for_recipi
         "a new message unarchives for the recipient"
     );
 
-    bruno
-        .patch(&format!("/api/chat/conversations/{id}/archive/"))
-        .await;
+    bruno.patch(&format!("/api/chat/conversations/{id}/archive/")).await;
     bruno.say(&id, "talking to myself").await;
     assert_eq!(
         bruno.conversation(&id).await["is_archived"],
         true,
         "the sender's own archive stays"
     );
-    let (_, body) = bruno
-        .patch(&format!("/api/chat/conversations/{id}/unarchive/"))
-        .await;
+    let (_, body) = bruno.patch(&format!("/api/chat/conversations/{id}/unarchive/")).await;
     assert_eq!(body, json!({"status": "unarchived"}));
     assert_eq!(bruno.conversation(&id).await["is_archived"], false);
 }
@@ -364,10 +325,7 @@ async fn unread_counts_follow_messages_from_others_and_mark_read_resets_them(poo
     assert_eq!(bruno.conversation(&id).await["unread_count"], 1);
 
     let (status, body) = ana
-        .post(
-            &format!("/api/chat/conversations/{id}/mark_read/"),
-            json!({}),
-        )
+        .post(&format!("/api/chat/conversations/{id}/mark_read/"), json!({}))
         .await;
     assert_eq!(
         (status, body),
@@ -375,10 +333,7 @@ async fn unread_counts_follow_messages_from_others_and_mark_read_resets_them(poo
     );
     assert_eq!(ana.conversation(&id).await["unread_count"], 0);
     let (_, body) = ana
-        .post(
-            &format!("/api/chat/conversations/{id}/mark_read/"),
-            json!({}),
-        )
+        .post(&format!("/api/chat/conversations/{id}/mark_read/"), json!({}))
         .await;
     assert_eq!(body["marked_read"], 0);
 

@@ -1,7 +1,9 @@
 //! Start the real app against a fresh database (from `#[sqlx::test]`) on a free port and
 //! talk HTTP to it, as a client would.
 
-use reqwest::{header::HeaderMap, Method, StatusCode};
+use std::sync::Arc;
+
+use reqwest::{cookie::CookieStore, cookie::Jar, header::HeaderMap, Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tenantchat::{
@@ -16,28 +18,61 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct TestApp {
     pub base: String,
     pub pool: PgPool,
+    pub state: tenantchat::AppState,
+}
+
+/// Which channel layer an app under test uses.
+#[derive(Debug, Clone)]
+pub enum Layer {
+    Memory,
+    /// Redis at `REDIS_URL`, with this key prefix (unique per test; shared by the nodes of one test).
+    Redis(String),
+}
+
+impl Layer {
+    pub fn redis() -> Layer {
+        Layer::Redis(format!("test-{}", Uuid::new_v4()))
+    }
+}
+
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").expect("REDIS_URL must point at a Redis server (scripts/test.sh starts one)")
 }
 
 pub async fn spawn_app(pool: PgPool) -> TestApp {
-    let media = std::env::temp_dir().join(format!("tenantchat-test-{}", Uuid::new_v4()));
-    let app = tenantchat::build(Config::for_tests(media), pool.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    spawn_node(pool, Layer::Memory).await
+}
+
+/// One node of the app on a free port, with the given channel layer.
+pub async fn spawn_node(pool: PgPool, layer: Layer) -> TestApp {
+    let url = match &layer {
+        Layer::Memory => None,
+        Layer::Redis(_) => Some(redis_url()),
+    };
+    spawn_with_redis(pool, url, layer).await
+}
+
+/// Like `spawn_node`, with an explicit Redis URL (a test's own Redis server).
+pub async fn spawn_with_redis(pool: PgPool, redis_url: Option<String>, layer: Layer) -> TestApp {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    drop(listener);
-    let acceptor = poem::listener::TcpListener::bind(addr.to_string());
-    tokio::spawn(poem::Server::new(acceptor).run(app));
     let base = format!("http://{addr}");
-    // Wait until the server answers (bounded), rather than sleeping and hoping.
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/api/openapi.json"))
-            .await
-            .is_ok()
-        {
-            return TestApp { base, pool };
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    let media = std::env::temp_dir().join(format!("tenantchat-test-{}", Uuid::new_v4()));
+    let mut config = Config::for_tests(media);
+    config.public_origin = Some(base.clone());
+    config.redis_url = redis_url;
+    if let Layer::Redis(prefix) = &layer {
+        config.redis_prefix = prefix.clone();
     }
-    panic!("test server did not start");
+    let app = tenantchat::build(config, pool.clone()).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let acceptor = poem::listener::TcpAcceptor::from_std(listener).unwrap();
+    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app.endpoint));
+    TestApp {
+        base,
+        pool,
+        state: app.state,
+    }
 }
 
 /// A tenant with its users, created through the same functions the CLI uses.
@@ -48,17 +83,10 @@ pub struct Tenant {
 
 impl TestApp {
     pub async fn tenant(&self, slug: &str) -> Tenant {
-        let id = accounts::create_tenant(
-            &self.pool,
-            &TenantSlug::parse(slug).unwrap(),
-            &format!("{slug} Inc"),
-        )
-        .await
-        .unwrap();
-        Tenant {
-            id,
-            slug: slug.into(),
-        }
+        let id = accounts::create_tenant(&self.pool, &TenantSlug::parse(slug).unwrap(), &format!("{slug} Inc"))
+            .await
+            .unwrap();
+        Tenant { id, slug: slug.into() }
     }
 
     pub async fn user(&self, tenant: &Tenant, name: &str, role: Role) -> Uuid {
@@ -80,6 +108,11 @@ impl TestApp {
     /// A user created and logged in over HTTP with a session cookie.
     pub async fn member(&self, tenant: &Tenant, name: &str, role: Role) -> Client {
         let id = self.user(tenant, name, role).await;
+        self.login(tenant, name, id).await
+    }
+
+    /// Logs an existing user in (another browser, another tab's session).
+    pub async fn login(&self, tenant: &Tenant, name: &str, id: Uuid) -> Client {
         let mut client = self.anonymous();
         let email = format!("{}@{}.test", name.to_lowercase(), tenant.slug);
         let (status, body) = client
@@ -94,11 +127,13 @@ impl TestApp {
     }
 
     pub fn anonymous(&self) -> Client {
+        let cookies = Arc::new(Jar::default());
         Client {
             http: reqwest::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(cookies.clone())
                 .build()
                 .unwrap(),
+            cookies,
             base: self.base.clone(),
             csrf: None,
             bearer: None,
@@ -111,6 +146,7 @@ impl TestApp {
 /// requests) or, with a bearer token, like a script.
 pub struct Client {
     pub http: reqwest::Client,
+    pub cookies: Arc<Jar>,
     pub base: String,
     pub csrf: Option<String>,
     pub bearer: Option<String>,
@@ -131,9 +167,7 @@ fn csrf_from(headers: &HeaderMap) -> Option<String> {
 
 impl Client {
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base));
+        let mut req = self.http.request(method.clone(), format!("{}{path}", self.base));
         if let Some(token) = &self.bearer {
             req = req.bearer_auth(token);
         }
@@ -178,13 +212,24 @@ impl Client {
         self.send(req).await
     }
 
+    /// The cookies this client would send to the server, as a `Cookie` header value.
+    pub fn cookie_header(&self) -> String {
+        let url = self.base.parse().unwrap();
+        self.cookies
+            .cookies(&url)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Opens `/ws/chat/` as a browser on the app's own origin would, with this client's cookies.
+    pub async fn socket(&self) -> crate::sockets::Socket {
+        crate::sockets::Socket::open(&self.base, &self.cookie_header(), Some(&self.base), None).await
+    }
+
     /// Starts (or finds) the 1-to-1 conversation with `other`; returns its id.
     pub async fn start_with(&mut self, other: Uuid) -> String {
         let (status, body) = self
-            .post(
-                "/api/chat/conversations/start/",
-                json!({"participant_id": other}),
-            )
+            .post("/api/chat/conversations/start/", json!({"participant_id": other}))
             .await;
         assert!(
             status == StatusCode::CREATED || status == StatusCode::OK,
@@ -213,9 +258,7 @@ impl Client {
 
     pub async fn messages(&mut self, conversation: &str, query: &str) -> Vec<Value> {
         let (status, body) = self
-            .get(&format!(
-                "/api/chat/conversations/{conversation}/messages/{query}"
-            ))
+            .get(&format!("/api/chat/conversations/{conversation}/messages/{query}"))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body.as_array().unwrap().clone()

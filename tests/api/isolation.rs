@@ -22,39 +22,16 @@ async fn every_endpoint_answers_404_for_another_tenants_conversation(pool: PgPoo
     for target in [id.clone(), unknown.to_string()] {
         let attempts: Vec<(Method, String)> = vec![
             (Method::GET, format!("/api/chat/conversations/{target}/")),
-            (
-                Method::GET,
-                format!("/api/chat/conversations/{target}/messages/"),
-            ),
-            (
-                Method::POST,
-                format!("/api/chat/conversations/{target}/messages/"),
-            ),
-            (
-                Method::POST,
-                format!("/api/chat/conversations/{target}/mark_read/"),
-            ),
-            (
-                Method::PATCH,
-                format!("/api/chat/conversations/{target}/archive/"),
-            ),
-            (
-                Method::PATCH,
-                format!("/api/chat/conversations/{target}/unarchive/"),
-            ),
-            (
-                Method::PATCH,
-                format!("/api/chat/conversations/{target}/mute/"),
-            ),
-            (
-                Method::PATCH,
-                format!("/api/chat/conversations/{target}/unmute/"),
-            ),
+            (Method::GET, format!("/api/chat/conversations/{target}/messages/")),
+            (Method::POST, format!("/api/chat/conversations/{target}/messages/")),
+            (Method::POST, format!("/api/chat/conversations/{target}/mark_read/")),
+            (Method::PATCH, format!("/api/chat/conversations/{target}/archive/")),
+            (Method::PATCH, format!("/api/chat/conversations/{target}/unarchive/")),
+            (Method::PATCH, format!("/api/chat/conversations/{target}/mute/")),
+            (Method::PATCH, format!("/api/chat/conversations/{target}/unmute/")),
         ];
         for (method, path) in attempts {
-            let req = mallory
-                .request(method.clone(), &path)
-                .json(&json!({"content": "x"}));
+            let req = mallory.request(method.clone(), &path).json(&json!({"content": "x"}));
             let (status, body) = mallory.send(req).await;
             assert_eq!(
                 error_code(status, &body, StatusCode::NOT_FOUND),
@@ -66,10 +43,7 @@ async fn every_endpoint_answers_404_for_another_tenants_conversation(pool: PgPoo
     }
 
     let (status, body) = mallory
-        .post(
-            "/api/chat/conversations/start/",
-            json!({"participant_id": bruno}),
-        )
+        .post("/api/chat/conversations/start/", json!({"participant_id": bruno}))
         .await;
     assert_eq!(
         error_code(status, &body, StatusCode::NOT_FOUND),

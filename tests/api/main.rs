@@ -7,3 +7,5 @@ mod conversations;
 mod helpers;
 mod isolation;
 mod messages;
+mod realtime;
+mod sockets;

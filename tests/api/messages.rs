@@ -7,10 +7,7 @@ use tenantchat::auth::Role;
 use crate::helpers::{error_code, spawn_app};
 
 fn seqs(messages: &[Value]) -> Vec<i64> {
-    messages
-        .iter()
-        .map(|m| m["seq"].as_i64().unwrap())
-        .collect()
+    messages.iter().map(|m| m["seq"].as_i64().unwrap()).collect()
 }
 
 #[sqlx::test]
@@ -39,10 +36,7 @@ async fn a_sent_message_has_the_documented_shape(pool: PgPool) {
 
     let form = multipart::Form::new().text("content", "from a form");
     let req = ana
-        .request(
-            Method::POST,
-            &format!("/api/chat/conversations/{id}/messages/"),
-        )
+        .request(Method::POST, &format!("/api/chat/conversations/{id}/messages/"))
         .multipart(form);
     let (status, body) = ana.send(req).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -74,17 +68,10 @@ async fn seq_stays_gap_free_under_fifty_concurrent_sends_from_two_users(pool: Pg
     }
     let messages = ana.messages(&id, "?after_seq=0").await;
     assert_eq!(seqs(&messages), (1..=50).collect::<Vec<_>>());
-    let mut contents: Vec<&str> = messages
-        .iter()
-        .map(|m| m["content"].as_str().unwrap())
-        .collect();
+    let mut contents: Vec<&str> = messages.iter().map(|m| m["content"].as_str().unwrap()).collect();
     contents.sort();
     contents.dedup();
-    assert_eq!(
-        contents.len(),
-        50,
-        "every acknowledged message is stored once"
-    );
+    assert_eq!(contents.len(), 50, "every acknowledged message is stored once");
 }
 
 #[sqlx::test]
@@ -96,20 +83,14 @@ async fn a_retry_with_the_same_client_id_returns_the_original(pool: PgPool) {
     let id = ana.start_with(bruno.user_id).await;
     let path = format!("/api/chat/conversations/{id}/messages/");
 
-    let (status, first) = ana
-        .post(&path, json!({"content": "once", "client_id": "c-1"}))
-        .await;
+    let (status, first) = ana.post(&path, json!({"content": "once", "client_id": "c-1"})).await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, retry) = ana
-        .post(&path, json!({"content": "once", "client_id": "c-1"}))
-        .await;
+    let (status, retry) = ana.post(&path, json!({"content": "once", "client_id": "c-1"})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(retry["id"], first["id"]);
     assert_eq!(retry["seq"], 1);
 
-    let (status, theirs) = bruno
-        .post(&path, json!({"content": "mine", "client_id": "c-1"}))
-        .await;
+    let (status, theirs) = bruno.post(&path, json!({"content": "mine", "client_id": "c-1"})).await;
     assert_eq!(status, StatusCode::CREATED, "client ids are per sender");
     assert_eq!(theirs["seq"], 2);
 
@@ -131,10 +112,7 @@ async fn a_retry_with_the_same_client_id_returns_the_original(pool: PgPool) {
     let (status, body) = ana
         .post(&path, json!({"content": "x", "client_id": "k".repeat(65)}))
         .await;
-    assert_eq!(
-        error_code(status, &body, StatusCode::BAD_REQUEST),
-        "validation_error"
-    );
+    assert_eq!(error_code(status, &body, StatusCode::BAD_REQUEST), "validation_error");
     assert_eq!(body["field"], "client_id");
 }
 
@@ -167,11 +145,7 @@ async fn content_is_required_and_at_most_5000_characters(pool: PgPool) {
         );
         assert_eq!(resp["field"], "content");
     }
-    assert_eq!(
-        seqs(&ana.messages(&id, "").await),
-        [1],
-        "refused messages took no seq"
-    );
+    assert_eq!(seqs(&ana.messages(&id, "").await), [1], "refused messages took no seq");
 }
 
 #[sqlx::test]
@@ -195,29 +169,17 @@ async fn history_cursors_page_forwards_and_backwards(pool: PgPool) {
         seqs(&ana.messages(&id, "?limit=5").await),
         (56..=60).collect::<Vec<_>>()
     );
-    assert_eq!(
-        seqs(&ana.messages(&id, "?before_seq=11&limit=4").await),
-        [7, 8, 9, 10]
-    );
+    assert_eq!(seqs(&ana.messages(&id, "?before_seq=11&limit=4").await), [7, 8, 9, 10]);
     assert_eq!(seqs(&ana.messages(&id, "?before_seq=3").await), [1, 2]);
-    assert_eq!(
-        seqs(&ana.messages(&id, "?after_seq=57").await),
-        [58, 59, 60]
-    );
+    assert_eq!(seqs(&ana.messages(&id, "?after_seq=57").await), [58, 59, 60]);
     assert_eq!(
         ana.messages(&id, "?after_seq=0").await.len(),
         60,
         "catching up returns everything missed"
     );
-    assert_eq!(
-        seqs(&ana.messages(&id, "?after_seq=10&limit=2").await),
-        [11, 12]
-    );
+    assert_eq!(seqs(&ana.messages(&id, "?after_seq=10&limit=2").await), [11, 12]);
     let since = sent[57]["id"].as_str().unwrap();
-    assert_eq!(
-        seqs(&ana.messages(&id, &format!("?since_id={since}")).await),
-        [59, 60]
-    );
+    assert_eq!(seqs(&ana.messages(&id, &format!("?since_id={since}")).await), [59, 60]);
     assert_eq!(
         ana.messages(&id, "?after_seq=0&limit=100000").await.len(),
         60,
@@ -230,9 +192,7 @@ async fn history_cursors_page_forwards_and_backwards(pool: PgPool) {
         "?since_id=nope",
         &format!("?since_id={}", uuid::Uuid::new_v4()),
     ] {
-        let (status, body) = ana
-            .get(&format!("/api/chat/conversations/{id}/messages/{query}"))
-            .await;
+        let (status, body) = ana.get(&format!("/api/chat/conversations/{id}/messages/{query}")).await;
         assert_eq!(
             error_code(status, &body, StatusCode::BAD_REQUEST),
             "validation_error",
@@ -263,10 +223,7 @@ async fn the_sender_sees_sent_then_delivered_then_read(pool: PgPool) {
     assert_eq!(status_for_ana(ana.messages(&id, "").await), "delivered");
 
     bruno
-        .post(
-            &format!("/api/chat/conversations/{id}/mark_read/"),
-            json!({}),
-        )
+        .post(&format!("/api/chat/conversations/{id}/mark_read/"), json!({}))
         .await;
     assert_eq!(status_for_ana(ana.messages(&id, "").await), "read");
     assert_eq!(bruno.messages(&id, "").await[0]["status"], "read");
@@ -289,10 +246,7 @@ async fn in_a_group_the_status_waits_for_the_slowest_member(pool: PgPool) {
     ana.say(&id, "all hands").await;
 
     bruno
-        .post(
-            &format!("/api/chat/conversations/{id}/mark_read/"),
-            json!({}),
-        )
+        .post(&format!("/api/chat/conversations/{id}/mark_read/"), json!({}))
         .await;
     assert_eq!(
         ana.messages(&id, "").await[0]["status"],
@@ -302,10 +256,7 @@ async fn in_a_group_the_status_waits_for_the_slowest_member(pool: PgPool) {
     carla.messages(&id, "").await;
     assert_eq!(ana.messages(&id, "").await[0]["status"], "delivered");
     carla
-        .post(
-            &format!("/api/chat/conversations/{id}/mark_read/"),
-            json!({}),
-        )
+        .post(&format!("/api/chat/conversations/{id}/mark_read/"), json!({}))
         .await;
     assert_eq!(ana.messages(&id, "").await[0]["status"], "read");
 }
@@ -325,10 +276,7 @@ async fn the_read_role_reads_but_every_write_is_refused(pool: PgPool) {
     let id = group["id"].as_str().unwrap().to_string();
     ana.say(&id, "for your eyes").await;
 
-    assert_eq!(
-        reader.messages(&id, "").await[0]["content"],
-        "for your eyes"
-    );
+    assert_eq!(reader.messages(&id, "").await[0]["content"], "for your eyes");
     let (status, _) = reader.get("/api/chat/conversations/").await;
     assert_eq!(status, StatusCode::OK);
 
@@ -358,11 +306,7 @@ async fn the_read_role_reads_but_every_write_is_refused(pool: PgPool) {
             format!("/api/chat/conversations/{id}/archive/"),
             json!({}),
         ),
-        (
-            Method::PATCH,
-            format!("/api/chat/conversations/{id}/mute/"),
-            json!({}),
-        ),
+        (Method::PATCH, format!("/api/chat/conversations/{id}/mute/"), json!({})),
     ];
     for (method, path, body) in writes {
         let req = reader.request(method.clone(), &path).json(&body);

@@ -1,0 +1,49 @@
+//! The channel layer, in Django Channels' words: named groups, and `group_send` to
+//! every consumer in a group on any node. `memory.rs` serves one node, `redis.rs` many.
+
+use futures_util::future::BoxFuture;
+
+use super::events::Envelope;
+
+/// A group name: `user:{id}` (every socket of a user, the seed's `user_{id}`) or
+/// `tenant:{id}` (every socket of a tenant, for presence).
+pub type Group = String;
+
+pub fn user_group(user_id: uuid::Uuid) -> Group {
+    format!("user:{user_id}")
+}
+
+pub fn tenant_group(tenant_id: uuid::Uuid) -> Group {
+    format!("tenant:{tenant_id}")
+}
+
+/// The result of an ordered publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordered {
+    Published,
+    /// An earlier seq of the same stream has not been published yet: try again shortly.
+    NotYet,
+}
+
+pub trait ChannelLayer: Send + Sync + 'static {
+    /// Sends `envelope` to every listener of each group, on every node.
+    fn group_send<'a>(&'a self, groups: &'a [Group], envelope: &'a Envelope) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Like `group_send`, but in `seq` order per `stream` (a conversation) across all
+    /// nodes: publishes only when `seq` directly follows the last published one, or when
+    /// `force` says the predecessor is given up on.
+    fn group_send_ordered<'a>(
+        &'a self,
+        stream: &'a str,
+        seq: i64,
+        force: bool,
+        groups: &'a [Group],
+        envelope: &'a Envelope,
+    ) -> BoxFuture<'a, Result<Ordered, String>>;
+
+    /// The first local listener of `group` appeared: start receiving it on this node.
+    fn group_add(&self, group: &str);
+
+    /// The last local listener of `group` left.
+    fn group_discard(&self, group: &str);
+}

@@ -1,0 +1,123 @@
+//! Realtime: the channel layer (memory or Redis), the node-local hub of sockets,
+//! presence, and the `/ws/chat/` consumer. `src/chat` publishes here after its commits;
+//! this module knows events, not HTTP.
+
+pub mod events;
+mod hub;
+pub mod layer;
+mod memory;
+pub mod presence;
+mod redis;
+pub mod socket;
+
+use std::{sync::Arc, time::Duration};
+
+use sqlx::PgPool;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use events::{Control, Envelope, Event};
+use hub::Hub;
+use layer::{user_group, ChannelLayer, Group, Ordered};
+use presence::{Presence, PresenceStore};
+
+/// How long an event waits for its conversation's previous seq to be published before
+/// it goes out anyway (the sender of that seq may have died between commit and publish;
+/// clients fill such a gap with `after_seq`).
+const ORDER_WAIT: Duration = Duration::from_secs(1);
+
+pub struct Realtime {
+    hub: Arc<Hub>,
+    layer: Arc<dyn ChannelLayer>,
+    pub presence: Arc<Presence>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Realtime {
+    /// The Redis channel layer when `redis_url` is set, otherwise the in-memory one.
+    pub fn new(redis_url: Option<&str>, redis_prefix: &str, pool: PgPool) -> Result<Arc<Realtime>, String> {
+        let mut store: Option<Arc<dyn PresenceStore>> = None;
+        let mut failure = None;
+        let hub = Arc::new_cyclic(|weak_hub| {
+            let layer: Arc<dyn ChannelLayer> = match redis_url {
+                Some(url) => match redis::connect(url, redis_prefix, weak_hub.clone()) {
+                    Ok((layer, presence)) => {
+                        store = Some(Arc::new(presence));
+                        Arc::new(layer)
+                    }
+                    Err(err) => {
+                        failure = Some(err);
+                        Arc::new(memory::MemoryLayer::new(weak_hub.clone()))
+                    }
+                },
+                None => Arc::new(memory::MemoryLayer::new(weak_hub.clone())),
+            };
+            Hub::new(layer)
+        });
+        if let Some(err) = failure {
+            return Err(err);
+        }
+        let layer = hub.layer().clone();
+        let store = store.unwrap_or_else(|| Arc::new(memory::MemoryPresence::default()));
+        Ok(Arc::new(Realtime {
+            presence: Presence::new(store, layer.clone(), pool),
+            hub,
+            layer,
+            shutdown: watch::channel(false).0,
+        }))
+    }
+
+    /// `group_send` to every socket of `users`. A failure is logged, never returned: the
+    /// change is committed, and clients catch up through REST.
+    pub async fn send_to_users(&self, users: &[Uuid], event: &Event) {
+        let groups: Vec<Group> = users.iter().copied().map(user_group).collect();
+        if let Err(err) = self.layer.group_send(&groups, &Envelope::event(event)).await {
+            tracing::warn!(error = %err, "could not publish an event");
+        }
+    }
+
+    /// Like `send_to_users`, but events of one conversation leave in `seq` order, across
+    /// every node: an event waits (briefly) for its predecessor to be published.
+    pub async fn send_in_order(&self, conversation_id: Uuid, seq: i64, users: &[Uuid], event: &Event) {
+        let groups: Vec<Group> = users.iter().copied().map(user_group).collect();
+        let envelope = Envelope::event(event);
+        let stream = conversation_id.to_string();
+        let deadline = tokio::time::Instant::now() + ORDER_WAIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let force = tokio::time::Instant::now() >= deadline;
+            match self
+                .layer
+                .group_send_ordered(&stream, seq, force, &groups, &envelope)
+                .await
+            {
+                Ok(Ordered::Published) => return,
+                Ok(Ordered::NotYet) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not publish a message event");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Tells every socket of `user_id` (on any node) something it acts on itself.
+    pub async fn control(&self, user_id: Uuid, control: &Control) {
+        if let Err(err) = self
+            .layer
+            .group_send(&[user_group(user_id)], &Envelope::control(control))
+            .await
+        {
+            tracing::warn!(error = %err, "could not publish a control message");
+        }
+    }
+
+    /// Asks every socket of this node to close with 1012 (service restart), so clients
+    /// reconnect to another node.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+}

@@ -1,0 +1,226 @@
+//! `GET /ws/chat/`: the chat consumer. One task per socket: it forwards the user's
+//! events from the hub, answers client frames, pings idle connections, and closes
+//! with 1013 when the client cannot keep up, 1012 when the node shuts down, 4401 when
+//! unauthenticated or when its session ends.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use poem::{
+    handler,
+    http::{header, StatusCode},
+    web::{
+        cookie::CookieJar,
+        websocket::{Message, WebSocket, WebSocketConfig, WebSocketStream},
+        Data, Query,
+    },
+    IntoResponse, Request, Response,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    events::{Control, Delivery},
+    layer::{tenant_group, user_group},
+};
+use crate::{
+    auth::{extract::session_actor, session, tokens, Actor},
+    chat::{receipts, typing},
+    error::Error,
+    AppState,
+};
+
+/// Largest client frame (and message) accepted; larger ones close the socket with 1009.
+pub const MAX_FRAME: usize = 64 * 1024;
+/// Events queued for one socket before it counts as too slow and is closed.
+const QUEUE: usize = 256;
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// A socket silent for this long (no frame, no pong) is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+
+#[derive(Deserialize)]
+pub struct SocketQuery {
+    token: Option<String>,
+}
+
+/// The credential a socket was opened with, as named in `Control::EndSessions`.
+struct Opened {
+    actor: Actor,
+    credential: String,
+}
+
+#[handler]
+pub async fn chat_socket(
+    req: &Request,
+    ws: WebSocket,
+    state: Data<&AppState>,
+    jar: &CookieJar,
+    Query(query): Query<SocketQuery>,
+) -> Response {
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if let Some(origin) = origin {
+        if !state.config.socket_origins().iter().any(|allowed| allowed == origin) {
+            let body = serde_json::json!({"error": "origin_not_allowed", "message": "This origin may not open a chat socket."});
+            return poem::web::Json(body).with_status(StatusCode::FORBIDDEN).into_response();
+        }
+    }
+    let opened = match authenticate(&state, jar, query.token.as_deref(), origin.is_some()).await {
+        Ok(opened) => opened,
+        Err(err) => {
+            tracing::warn!(error = %err, "socket authentication failed");
+            None
+        }
+    };
+    let ws = ws.config(
+        WebSocketConfig::default()
+            .read_buffer_size(4 * 1024)
+            .write_buffer_size(0)
+            .max_message_size(Some(MAX_FRAME))
+            .max_frame_size(Some(MAX_FRAME)),
+    );
+    let state = state.clone();
+    ws.on_upgrade(move |socket| async move {
+        match opened {
+            Some(opened) => run(socket, state, opened).await,
+            None => {
+                let mut socket = socket;
+                let _ = socket.send(Message::close_with(4401u16, "unauthenticated")).await;
+            }
+        }
+    })
+    .into_response()
+}
+
+/// `?token=` for scripts, else the session cookie. A cookie-authenticated socket must
+/// come with an `Origin` (a browser always sends one, and the origin check above is what
+/// stops another site from opening a socket with the user's cookie).
+async fn authenticate(
+    state: &AppState,
+    jar: &CookieJar,
+    token: Option<&str>,
+    has_origin: bool,
+) -> Result<Option<Opened>, Error> {
+    if let Some(token) = token {
+        return Ok(tokens::resolve(&state.pool, token)
+            .await?
+            .map(|(actor, token_id)| Opened {
+                actor,
+                credential: tokens::credential(token_id),
+            }));
+    }
+    let Some(cookie) = jar.get(session::SESSION_COOKIE).filter(|_| has_origin) else {
+        return Ok(None);
+    };
+    Ok(session_actor(state, cookie.value_str())
+        .await?
+        .map(|(actor, _)| Opened {
+            actor,
+            credential: session::credential(cookie.value_str()),
+        }))
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    Ping,
+    Typing { conversation_id: Uuid },
+    Ack { conversation_id: Uuid, seq: i64 },
+    Read { conversation_id: Uuid, seq: i64 },
+}
+
+async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
+    let Opened { actor, credential } = opened;
+    let realtime = state.realtime.clone();
+    let (subscription, mut inbox) = realtime.hub.join(
+        vec![user_group(actor.user_id()), tenant_group(actor.tenant_id())],
+        QUEUE,
+    );
+    realtime.presence.socket_opened(&actor).await;
+    let mut shutdown = realtime.shutdown.subscribe();
+    let (mut sink, mut frames) = socket.split();
+
+    let connected =
+        serde_json::json!({"type": "connected", "user_id": actor.user_id(), "message": "Connected to chat"});
+    let mut close: Option<(u16, &str)> = None;
+    if sink.send(Message::Text(connected.to_string())).await.is_ok() {
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+        let mut last_heard = Instant::now();
+        close = loop {
+            tokio::select! {
+                biased;
+                _ = subscription.listener().overflow() => break Some((1013, "too slow, reconnect and catch up")),
+                _ = shutdown.changed() => break Some((1012, "service restart")),
+                delivery = inbox.recv() => match delivery {
+                    Some(Delivery::Event(json)) => {
+                        let text = String::from_utf8_lossy(&json).into_owned();
+                        if sink.send(Message::Text(text)).await.is_err() { break None; }
+                    }
+                    Some(Delivery::Control(Control::EndSessions { credential: ended })) => {
+                        if ended.as_deref().is_none_or(|ended| ended == credential) {
+                            break Some((4401, "session ended"));
+                        }
+                    }
+                    None => break None,
+                },
+                frame = frames.next() => {
+                    last_heard = Instant::now();
+                    match frame {
+                        Some(Ok(Message::Text(text))) => {
+                            if let Some(reply) = answer(&state, &actor, &text).await {
+                                if sink.send(Message::Text(reply.to_string())).await.is_err() { break None; }
+                            }
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            let reply = error_frame("invalid_frame", "Frames are JSON text.");
+                            if sink.send(Message::Text(reply.to_string())).await.is_err() { break None; }
+                        }
+                        Some(Ok(Message::Close(_))) | None => break None,
+                        Some(Ok(_)) => {}
+                        Some(Err(err)) => {
+                            tracing::debug!(error = %err, "socket read failed");
+                            break Some((1009, "frame too large or malformed"));
+                        }
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > IDLE_TIMEOUT {
+                        break Some((1001, "idle"));
+                    }
+                    if sink.send(Message::Ping(Vec::new())).await.is_err() { break None; }
+                }
+            }
+        };
+    }
+    if let Some((code, reason)) = close {
+        let _ = sink.send(Message::close_with(code, reason)).await;
+    }
+    drop(subscription);
+    realtime.presence.socket_closed(&actor).await;
+}
+
+fn error_frame(code: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({"type": "error", "error": code, "message": message})
+}
+
+/// The reply to one client frame, if any. A malformed frame or a refused action gets an
+/// `error` frame; the socket stays open.
+async fn answer(state: &AppState, actor: &Actor, text: &str) -> Option<serde_json::Value> {
+    let frame = match serde_json::from_str::<ClientFrame>(text) {
+        Ok(frame) => frame,
+        Err(err) => return Some(error_frame("invalid_frame", &err.to_string())),
+    };
+    let (pool, realtime) = (&state.pool, &state.realtime);
+    let result = match frame {
+        ClientFrame::Ping => return Some(serde_json::json!({"type": "pong"})),
+        ClientFrame::Typing { conversation_id } => typing::typing(pool, realtime, actor, conversation_id).await,
+        ClientFrame::Ack { conversation_id, seq } => {
+            receipts::acknowledge(pool, realtime, actor, conversation_id, seq).await
+        }
+        ClientFrame::Read { conversation_id, seq } => {
+            receipts::mark_read(pool, realtime, actor, conversation_id, Some(seq))
+                .await
+                .map(|_| ())
+        }
+    };
+    result.err().map(|err| error_frame(err.code(), &err.to_string()))
+}

@@ -1,0 +1,124 @@
+//! A WebSocket client for the tests: opens `/ws/chat/` like a browser (cookie + Origin)
+//! or a script (`?token=`), and waits for events with a timeout — never a bare sleep.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::{
+    connect_async,
+    tungstenite::{client::IntoClientRequest, protocol::frame::coding::CloseCode, Message},
+    MaybeTlsStream, WebSocketStream,
+};
+
+/// How long a test waits for an event that must come.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct Socket {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+pub fn ws_url(base: &str, token: Option<&str>) -> String {
+    let url = format!("{}/ws/chat/", base.replacen("http://", "ws://", 1));
+    match token {
+        Some(token) => format!("{url}?token={token}"),
+        None => url,
+    }
+}
+
+impl Socket {
+    /// Connects without reading anything yet; the handshake error if refused.
+    pub async fn connect(
+        base: &str,
+        cookie: &str,
+        origin: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+        let mut request = ws_url(base, token).into_client_request().unwrap();
+        if !cookie.is_empty() {
+            request.headers_mut().insert("Cookie", cookie.parse().unwrap());
+        }
+        if let Some(origin) = origin {
+            request.headers_mut().insert("Origin", origin.parse().unwrap());
+        }
+        let (ws, _) = connect_async(request).await?;
+        Ok(Socket { ws })
+    }
+
+    /// Connects and waits for the `connected` frame.
+    pub async fn open(base: &str, cookie: &str, origin: Option<&str>, token: Option<&str>) -> Socket {
+        let mut socket = Socket::connect(base, cookie, origin, token).await.expect("handshake");
+        let hello = socket.next_json().await;
+        assert_eq!(hello["type"], "connected", "{hello}");
+        assert_eq!(hello["message"], "Connected to chat");
+        socket
+    }
+
+    /// The next JSON frame, skipping pings.
+    pub async fn next_json(&mut self) -> Value {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("timed out waiting for a frame")
+                .expect("socket ended")
+                .expect("socket error");
+            match frame {
+                Message::Text(text) => return serde_json::from_str(&text).expect("JSON frame"),
+                Message::Close(close) => panic!("socket closed: {close:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Waits for the next event of `kind`, skipping others.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            let event = self.next_json().await;
+            if event["type"] == kind {
+                return event;
+            }
+        }
+    }
+
+    /// Collects events until one satisfies `done`, returning all of them in order.
+    pub async fn until(&mut self, done: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let mut seen = Vec::new();
+        loop {
+            let event = self.next_json().await;
+            let finished = done(&event);
+            seen.push(event);
+            if finished {
+                return seen;
+            }
+        }
+    }
+
+    pub async fn send_json(&mut self, value: Value) {
+        self.ws.send(Message::Text(value.to_string().into())).await.unwrap();
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.ws.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    /// Waits for the server to close the socket; returns the close code.
+    pub async fn closed(&mut self) -> Option<CloseCode> {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("timed out waiting for close")
+            {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+        // Drain until the server acknowledges, so the server has seen the close.
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, self.ws.next()).await {}
+    }
+}
