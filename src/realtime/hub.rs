@@ -155,3 +155,53 @@ impl Drop for Subscription {
         self.hub.leave(&self.groups, self.listener.id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Weak;
+
+    use super::*;
+    use crate::realtime::{events::Event, memory::MemoryLayer};
+
+    fn hub() -> Arc<Hub> {
+        Arc::new_cyclic(|hub: &Weak<Hub>| Hub::new(Arc::new(MemoryLayer::new(hub.clone()))))
+    }
+
+    fn event() -> Envelope {
+        Envelope::event(&Event::Presence {
+            user_id: uuid::Uuid::nil(),
+            is_online: true,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_marks_its_listener_overflowed_and_spares_the_others() {
+        let hub = hub();
+        let (slow, _slow_inbox) = hub.join(vec!["g".into()], 2);
+        let (fast, mut fast_inbox) = hub.join(vec!["g".into()], 8);
+        for _ in 0..2 {
+            hub.dispatch("g", &event());
+            fast_inbox.recv().await.unwrap();
+        }
+        assert!(!slow.listener().overflowed());
+        hub.dispatch("g", &event());
+        assert!(slow.listener().overflowed(), "the third event did not fit");
+        slow.listener().overflow().await;
+        assert!(!fast.listener().overflowed());
+        assert!(fast_inbox.recv().await.is_some());
+    }
+
+    #[tokio::test]
+    async fn groups_exist_while_they_have_listeners() {
+        let hub = hub();
+        let (first, _a) = hub.join(vec!["user:1".into(), "tenant:1".into()], 4);
+        let (second, _b) = hub.join(vec!["tenant:1".into()], 4);
+        let mut groups = hub.groups();
+        groups.sort();
+        assert_eq!(groups, ["tenant:1", "user:1"]);
+        drop(first);
+        assert_eq!(hub.groups(), ["tenant:1"]);
+        drop(second);
+        assert!(hub.groups().is_empty());
+    }
+}

@@ -35,6 +35,8 @@ pub const MAX_FRAME: usize = 64 * 1024;
 /// Events queued for one socket before it counts as too slow and is closed.
 const QUEUE: usize = 256;
 const PING_EVERY: Duration = Duration::from_secs(30);
+/// A client that takes longer than this to accept one frame is dropped.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// A socket silent for this long (no frame, no pong) is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 
@@ -142,7 +144,7 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
     let connected =
         serde_json::json!({"type": "connected", "user_id": actor.user_id(), "message": "Connected to chat"});
     let mut close: Option<(u16, &str)> = None;
-    if sink.send(Message::Text(connected.to_string())).await.is_ok() {
+    if deliver(&mut sink, Message::Text(connected.to_string())).await {
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         let mut last_heard = Instant::now();
         close = loop {
@@ -153,7 +155,7 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
                 delivery = inbox.recv() => match delivery {
                     Some(Delivery::Event(json)) => {
                         let text = String::from_utf8_lossy(&json).into_owned();
-                        if sink.send(Message::Text(text)).await.is_err() { break None; }
+                        if !deliver(&mut sink, Message::Text(text)).await { break None; }
                     }
                     Some(Delivery::Control(Control::EndSessions { credential: ended })) => {
                         if ended.as_deref().is_none_or(|ended| ended == credential) {
@@ -167,12 +169,12 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
                     match frame {
                         Some(Ok(Message::Text(text))) => {
                             if let Some(reply) = answer(&state, &actor, &text).await {
-                                if sink.send(Message::Text(reply.to_string())).await.is_err() { break None; }
+                                if !deliver(&mut sink, Message::Text(reply.to_string())).await { break None; }
                             }
                         }
                         Some(Ok(Message::Binary(_))) => {
                             let reply = error_frame("invalid_frame", "Frames are JSON text.");
-                            if sink.send(Message::Text(reply.to_string())).await.is_err() { break None; }
+                            if !deliver(&mut sink, Message::Text(reply.to_string())).await { break None; }
                         }
                         Some(Ok(Message::Close(_))) | None => break None,
                         Some(Ok(_)) => {}
@@ -186,16 +188,22 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
                     if last_heard.elapsed() > IDLE_TIMEOUT {
                         break Some((1001, "idle"));
                     }
-                    if sink.send(Message::Ping(Vec::new())).await.is_err() { break None; }
+                    if !deliver(&mut sink, Message::Ping(Vec::new())).await { break None; }
                 }
             }
         };
     }
     if let Some((code, reason)) = close {
-        let _ = sink.send(Message::close_with(code, reason)).await;
+        deliver(&mut sink, Message::close_with(code, reason)).await;
     }
     drop(subscription);
     realtime.presence.socket_closed(&actor).await;
+}
+
+/// Writes one frame; false when the client is gone or has not read for `SEND_TIMEOUT`
+/// (its TCP window is full), in which case the socket is given up.
+async fn deliver(sink: &mut futures_util::stream::SplitSink<WebSocketStream, Message>, message: Message) -> bool {
+    matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await, Ok(Ok(())))
 }
 
 fn error_frame(code: &str, message: &str) -> serde_json::Value {

@@ -81,6 +81,11 @@ impl Socket {
         }
     }
 
+    /// The next event of `kind` if one comes within `wait`.
+    pub async fn expect_within(&mut self, kind: &str, wait: Duration) -> Option<Value> {
+        tokio::time::timeout(wait, self.expect(kind)).await.ok()
+    }
+
     /// Collects events until one satisfies `done`, returning all of them in order.
     pub async fn until(&mut self, done: impl Fn(&Value) -> bool) -> Vec<Value> {
         let mut seen = Vec::new();
