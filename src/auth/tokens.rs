@@ -38,14 +38,21 @@ fn digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// A fresh random token and the digest under which it is stored.
+pub fn generate() -> (String, Vec<u8>) {
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    let token = format!("{TOKEN_PREFIX}{}", hex::encode(secret));
+    let hash = digest(&token);
+    (token, hash)
+}
+
 pub async fn create(pool: &PgPool, actor: &Actor, name: &str) -> Result<CreatedToken> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(Error::validation("name", "name must have 1 to 100 characters"));
     }
-    let mut secret = [0u8; 32];
-    rand::rng().fill_bytes(&mut secret);
-    let token = format!("{TOKEN_PREFIX}{}", hex::encode(secret));
+    let (token, token_hash) = generate();
     let id = Uuid::new_v4();
     // The count and the insert in one statement: no window for a burst to exceed the cap.
     let created_at: Option<Timestamp> = sqlx::query_scalar(
@@ -58,7 +65,7 @@ pub async fn create(pool: &PgPool, actor: &Actor, name: &str) -> Result<CreatedT
     .bind(actor.tenant_id())
     .bind(actor.user_id())
     .bind(name)
-    .bind(digest(&token))
+    .bind(token_hash)
     .bind(MAX_TOKENS_PER_USER)
     .fetch_optional(pool)
     .await?;

@@ -176,10 +176,8 @@ pub enum Sent {
     Existing(Message),
 }
 
-/// The write path, in one transaction: bump the conversation's `last_seq` (its row lock
-/// makes `seq` gap-free under concurrent senders), insert the message, count it as the
-/// sender's own for the unread arithmetic, un-archive the conversation for recipients.
-/// Once committed, `message_created` goes to every participant, in seq order.
+/// Sends a message; once committed, `message_created` goes to every participant, in
+/// seq order.
 pub async fn send(
     pool: &PgPool,
     realtime: &Realtime,
@@ -194,80 +192,77 @@ pub async fn send(
     }
     let client_id = parse_client_id(new.client_id)?;
 
-    let mut tx = pool.begin().await?;
-    membership(&mut tx, actor, conversation_id, false).await?;
-    if let Some(client_id) = client_id {
-        if let Some(existing) = by_client_id(&mut tx, actor, conversation_id, client_id).await? {
-            return Ok(Sent::Existing(existing));
-        }
-    }
     let message_id = Uuid::new_v4();
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE conversations SET last_seq = last_seq + 1, last_message_id = $3, updated_at = now()
-         WHERE id = $1 AND tenant_id = $2 RETURNING last_seq",
-    )
-    .bind(conversation_id)
-    .bind(actor.tenant_id())
-    .bind(message_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let inserted = sqlx::query(
-        "INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(message_id)
-    .bind(actor.tenant_id())
-    .bind(conversation_id)
-    .bind(seq)
-    .bind(actor.user_id())
-    .bind(content.as_str())
-    .bind(client_id)
-    .execute(&mut *tx)
-    .await;
-    if let Err(err) = inserted {
-        return match client_id {
-            Some(client_id) if error::violates(&err, "messages_client_id_idx") => {
-                // A concurrent retry with the same client_id committed first: answer with its message.
-                drop(tx);
-                let mut conn = pool.acquire().await?;
-                by_client_id(&mut conn, actor, conversation_id, client_id)
-                    .await?
-                    .map(Sent::Existing)
-                    .ok_or_else(|| Error::internal("client_id conflict without an original message"))
-            }
-            _ => Err(err.into()),
-        };
-    }
-    sqlx::query(
-        "UPDATE participants SET own_after_read = own_after_read + 1
-         WHERE conversation_id = $1 AND user_id = $2 AND tenant_id = $3",
-    )
-    .bind(conversation_id)
-    .bind(actor.user_id())
-    .bind(actor.tenant_id())
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE participants SET is_archived = false
-         WHERE conversation_id = $1 AND tenant_id = $2 AND user_id <> $3 AND is_archived",
-    )
-    .bind(conversation_id)
-    .bind(actor.tenant_id())
-    .bind(actor.user_id())
-    .execute(&mut *tx)
-    .await?;
-    let message = message_view(&mut tx, actor, conversation_id, message_id).await?;
-    let participants = super::participant_ids(&mut tx, actor, conversation_id).await?;
-    tx.commit().await?;
-    let event = Event::MessageCreated {
-        conversation_id,
-        message: message.clone(),
+    let row: Option<(i64, Timestamp, Timestamp, String, String, Vec<Uuid>)> = sqlx::query_as(SEND)
+        .bind(conversation_id)
+        .bind(actor.tenant_id())
+        .bind(message_id)
+        .bind(actor.user_id())
+        .bind(content.as_str())
+        .bind(client_id)
+        .fetch_optional(pool)
+        .await
+        .or_else(|err| match client_id {
+            // A retry with a known client_id: the original is answered below.
+            Some(_) if error::violates(&err, "messages_client_id_idx") => Ok(None),
+            _ => Err(err),
+        })?;
+    let Some((seq, created_at, updated_at, sender_name, sender_email, participants)) = row else {
+        let mut conn = pool.acquire().await?;
+        // Not sent: either the caller may not (404 / 403) or the client_id is taken.
+        membership(&mut conn, actor, conversation_id, false).await?;
+        let client_id = client_id.ok_or_else(|| Error::internal("a message insert matched nothing"))?;
+        return by_client_id(&mut conn, actor, conversation_id, client_id)
+            .await?
+            .map(Sent::Existing)
+            .ok_or_else(|| Error::internal("client_id conflict without an original message"));
     };
-    realtime
-        .send_in_order(conversation_id, seq, &participants, &event)
-        .await;
+    let row = MessageRow {
+        id: message_id,
+        conversation_id,
+        seq,
+        sender_id: actor.user_id(),
+        sender_name,
+        sender_email,
+        content: content.as_str().to_string(),
+        created_at,
+        updated_at,
+    };
+    // Nobody else can have seen a message this new: its status is `sent`.
+    let fresh = StatusContext { viewer: actor.user_id(), own: Watermarks { delivered: 0, read: 0 }, others: None };
+    let message = row.into_view(&fresh);
+    let event = Event::MessageCreated { conversation_id, message: message.clone() };
+    realtime.send_in_order(conversation_id, seq, &participants, &event).await;
     Ok(Sent::Created(message))
 }
+
+/// The whole write path as one statement, so one round trip and atomic by itself: bump
+/// the conversation's `last_seq` (its row lock makes `seq` gap-free under concurrent
+/// senders) — only if the sender is a participant —, insert the message, count it as
+/// the sender's own for the unread arithmetic, un-archive the conversation for the
+/// recipients, and return what the response and the event need. No row: not a
+/// participant. A unique violation on `messages_client_id_idx`: a retry.
+/// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 client_id.
+const SEND: &str = "
+    WITH conv AS (
+        UPDATE conversations SET last_seq = last_seq + 1, last_message_id = $3, updated_at = now()
+        WHERE id = $1 AND tenant_id = $2
+          AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = $1 AND user_id = $4)
+        RETURNING last_seq
+    ), msg AS (
+        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id)
+        SELECT $3, $2, $1, last_seq, $4, $5, $6 FROM conv
+        RETURNING seq, created_at, updated_at
+    ), own AS (
+        UPDATE participants SET own_after_read = own_after_read + 1
+        WHERE conversation_id = $1 AND user_id = $4 AND EXISTS (SELECT 1 FROM msg)
+    ), unarchive AS (
+        UPDATE participants SET is_archived = false
+        WHERE conversation_id = $1 AND user_id <> $4 AND is_archived AND EXISTS (SELECT 1 FROM msg)
+    )
+    SELECT msg.seq, msg.created_at, msg.updated_at, u.name, u.email,
+           ARRAY(SELECT user_id FROM participants WHERE conversation_id = $1) AS participants
+    FROM msg JOIN users u ON u.id = $4 AND u.tenant_id = $2";
 
 fn parse_client_id(client_id: Option<&str>) -> Result<Option<&str>> {
     match client_id.map(str::trim) {

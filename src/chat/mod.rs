@@ -74,18 +74,3 @@ pub(crate) async fn membership(
         Some(_) => Err(Error::NotAParticipant),
     }
 }
-
-/// Every member of a conversation (to address its events).
-pub(crate) async fn participant_ids(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    conversation_id: Uuid,
-) -> Result<Vec<Uuid>> {
-    Ok(
-        sqlx::query_scalar("SELECT user_id FROM participants WHERE conversation_id = $1 AND tenant_id = $2")
-            .bind(conversation_id)
-            .bind(actor.tenant_id())
-            .fetch_all(&mut *conn)
-            .await?,
-    )
-}

@@ -36,29 +36,20 @@ pub struct Realtime {
 impl Realtime {
     /// The Redis channel layer when `redis_url` is set, otherwise the in-memory one.
     pub fn new(redis_url: Option<&str>, redis_prefix: &str, pool: PgPool) -> Result<Arc<Realtime>, String> {
-        let mut store: Option<Arc<dyn PresenceStore>> = None;
-        let mut failure = None;
-        let hub = Arc::new_cyclic(|weak_hub| {
-            let layer: Arc<dyn ChannelLayer> = match redis_url {
-                Some(url) => match redis::connect(url, redis_prefix, weak_hub.clone()) {
-                    Ok((layer, presence)) => {
-                        store = Some(Arc::new(presence));
-                        Arc::new(layer)
-                    }
-                    Err(err) => {
-                        failure = Some(err);
-                        Arc::new(memory::MemoryLayer::new(weak_hub.clone()))
-                    }
-                },
-                None => Arc::new(memory::MemoryLayer::new(weak_hub.clone())),
-            };
-            Hub::new(layer)
-        });
-        if let Some(err) = failure {
-            return Err(err);
-        }
+        let (hub, store): (Arc<Hub>, Arc<dyn PresenceStore>) = match redis_url {
+            Some(url) => {
+                let (layer, store, subscriber) = redis::connect(url, redis_prefix)?;
+                let hub = Arc::new(Hub::new(Arc::new(layer)));
+                // Started only now: the subscriber must find the hub alive from its first poll.
+                subscriber.start(Arc::downgrade(&hub));
+                (hub, Arc::new(store))
+            }
+            None => (
+                Arc::new_cyclic(|hub| Hub::new(Arc::new(memory::MemoryLayer::new(hub.clone())))),
+                Arc::new(memory::MemoryPresence::default()),
+            ),
+        };
         let layer = hub.layer().clone();
-        let store = store.unwrap_or_else(|| Arc::new(memory::MemoryPresence::default()));
         Ok(Arc::new(Realtime {
             presence: Presence::new(store, layer.clone(), pool),
             hub,

@@ -35,9 +35,22 @@ pub struct RedisLayer {
     ordered: redis::Script,
 }
 
-/// Connects the command pool and starts the node's pub/sub task. Fails only for a
-/// malformed URL; an unreachable Redis is retried in the background.
-pub fn connect(url: &str, prefix: &str, hub: Weak<Hub>) -> Result<(RedisLayer, RedisPresence), String> {
+/// The node's pub/sub connection, to be started once the hub it feeds exists.
+pub struct Subscriber {
+    client: redis::Client,
+    channel_prefix: String,
+    changes: mpsc::UnboundedReceiver<Subscription>,
+}
+
+impl Subscriber {
+    pub fn start(self, hub: Weak<Hub>) {
+        tokio::spawn(pubsub_task(self.client, self.channel_prefix, hub, self.changes));
+    }
+}
+
+/// Sets up the command pool and the pub/sub subscriber. Fails only for a malformed URL;
+/// an unreachable Redis is retried in the background.
+pub fn connect(url: &str, prefix: &str) -> Result<(RedisLayer, RedisPresence, Subscriber), String> {
     let client = redis::Client::open(url).map_err(|e| format!("invalid REDIS_URL: {e}"))?;
     let mut config = deadpool_redis::Config::from_url(url);
     let mut pool_config = deadpool_redis::PoolConfig::new(32);
@@ -52,7 +65,7 @@ pub fn connect(url: &str, prefix: &str, hub: Weak<Hub>) -> Result<(RedisLayer, R
         .create_pool(Some(Runtime::Tokio1))
         .map_err(|e| format!("invalid REDIS_URL: {e}"))?;
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(pubsub_task(client, format!("{prefix}:"), hub, rx));
+    let subscriber = Subscriber { client, channel_prefix: format!("{prefix}:"), changes: rx };
     let layer = RedisLayer {
         pool: pool.clone(),
         prefix: prefix.to_string(),
@@ -65,7 +78,7 @@ pub fn connect(url: &str, prefix: &str, hub: Weak<Hub>) -> Result<(RedisLayer, R
         node: Uuid::new_v4().to_string(),
         scripts: PresenceScripts::new(),
     };
-    Ok((layer, presence))
+    Ok((layer, presence, subscriber))
 }
 
 /// Publishes to every channel when `seq` follows the stream's last published seq (or
@@ -161,6 +174,7 @@ async fn pubsub_task(
 ) {
     let mut backoff = Duration::from_millis(100);
     let mut was_connected = false;
+    // Ends with the app: when the hub is gone.
     loop {
         if hub.strong_count() == 0 {
             return;

@@ -32,8 +32,11 @@ use crate::{
 
 /// Largest client frame (and message) accepted; larger ones close the socket with 1009.
 pub const MAX_FRAME: usize = 64 * 1024;
-/// Events queued for one socket before it counts as too slow and is closed.
-const QUEUE: usize = 256;
+/// Events queued for one socket before it counts as too slow and is closed. The queue
+/// allocates as it fills, so the bound costs nothing while a socket keeps up; it is
+/// sized for a burst like every user of a large tenant reconnecting at once (one
+/// `presence` event per user to every socket of the tenant).
+const QUEUE: usize = 1024;
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// A client that takes longer than this to accept one frame is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
