@@ -62,6 +62,10 @@ enum Scenario {
     Idle {
         #[arg(long, default_value_t = 19_000)]
         sockets: usize,
+        /// Users per tenant. Every socket that opens sends a `presence` event to every
+        /// socket of its tenant, so one huge tenant measures that burst, not idle sockets.
+        #[arg(long, default_value_t = 100)]
+        tenant_size: usize,
         /// The server's process id (its RSS is read from /proc).
         #[arg(long)]
         pid: u32,
@@ -73,25 +77,32 @@ struct BenchUser {
     token: String,
 }
 
-/// A fresh tenant with `count` users and one API token each, written in bulk.
-async fn create_users(pool: &PgPool, count: usize) -> Vec<BenchUser> {
-    let run = Uuid::new_v4().simple().to_string();
-    let tenant_id = Uuid::new_v4();
-    sqlx::query("INSERT INTO tenants (id, slug, name) VALUES ($1, $2, 'Bench')")
-        .bind(tenant_id)
-        .bind(format!("bench-{}", &run[..12]))
-        .execute(pool)
-        .await
-        .expect("create the bench tenant");
+/// `count` users with one API token each, in fresh tenants of `per_tenant` users,
+/// written in bulk.
+async fn create_users(pool: &PgPool, count: usize, per_tenant: usize) -> Vec<BenchUser> {
     // Every bench user shares one password hash: hashing is what login costs, not this.
-    let hash = password::hash(password::NewPassword::parse("bench-password", "").unwrap()).await.unwrap();
+    let hash = password::hash(password::NewPassword::parse("bench-password", "").unwrap())
+        .await
+        .unwrap();
     let users: Vec<BenchUser> = (0..count)
-        .map(|_| BenchUser { id: Uuid::new_v4(), token: String::new() })
+        .map(|_| BenchUser {
+            id: Uuid::new_v4(),
+            token: String::new(),
+        })
         .collect();
     let mut with_tokens = Vec::with_capacity(count);
-    for chunk in users.chunks(5000) {
+    for chunk in users.chunks(per_tenant.clamp(1, 5000)) {
+        let tenant_id = Uuid::new_v4();
+        sqlx::query("INSERT INTO tenants (id, slug, name) VALUES ($1, $2, 'Bench')")
+            .bind(tenant_id)
+            .bind(format!("bench-{}", &Uuid::new_v4().simple().to_string()[..12]))
+            .execute(pool)
+            .await
+            .expect("create a bench tenant");
         let ids: Vec<Uuid> = chunk.iter().map(|u| u.id).collect();
-        let emails: Vec<String> = (0..chunk.len()).map(|_| format!("{}@bench.test", Uuid::new_v4().simple())).collect();
+        let emails: Vec<String> = (0..chunk.len())
+            .map(|_| format!("{}@bench.test", Uuid::new_v4().simple()))
+            .collect();
         let names: Vec<String> = (0..chunk.len()).map(|i| format!("Bench user {i}")).collect();
         sqlx::query(
             "INSERT INTO users (id, tenant_id, email, name, password_hash, role)
@@ -119,7 +130,11 @@ async fn create_users(pool: &PgPool, count: usize) -> Vec<BenchUser> {
         .execute(pool)
         .await
         .expect("create bench tokens");
-        with_tokens.extend(ids.into_iter().zip(generated).map(|(id, (token, _))| BenchUser { id, token }));
+        with_tokens.extend(
+            ids.into_iter()
+                .zip(generated)
+                .map(|(id, (token, _))| BenchUser { id, token }),
+        );
     }
     with_tokens
 }
@@ -129,7 +144,13 @@ fn http() -> reqwest::Client {
 }
 
 async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
-    let resp = client.post(url).bearer_auth(token).json(&body).send().await.expect("request");
+    let resp = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
     assert!(resp.status().is_success(), "{}", resp.status());
     resp.json().await.unwrap()
 }
@@ -173,12 +194,16 @@ fn watch(sockets: Vec<Socket>, origin: Instant, deliveries: Arc<Mutex<Deliveries
         tokio::spawn(async move {
             while let Some(Ok(frame)) = socket.next().await {
                 if let Message::Close(close) = &frame {
-                    let code = close.as_ref().map_or("none".to_string(), |c| u16::from(c.code).to_string());
+                    let code = close
+                        .as_ref()
+                        .map_or("none".to_string(), |c| u16::from(c.code).to_string());
                     *deliveries.lock().unwrap().closed.entry(code).or_default() += 1;
                 }
                 let Message::Text(text) = frame else { continue };
                 let now = origin.elapsed();
-                let Ok(event) = serde_json::from_str::<Value>(&text) else { continue };
+                let Ok(event) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
                 if event["type"] != "message_created" {
                     continue;
                 }
@@ -186,7 +211,13 @@ fn watch(sockets: Vec<Socket>, origin: Instant, deliveries: Arc<Mutex<Deliveries
                 let mut parts = content.split(' ');
                 if let (Some("bench"), Some(key), Some(micros)) = (parts.next(), parts.next(), parts.next()) {
                     let scheduled = Duration::from_micros(micros.parse().unwrap_or(0));
-                    deliveries.lock().unwrap().seen.entry(key.to_string()).or_default().push(now.saturating_sub(scheduled));
+                    deliveries
+                        .lock()
+                        .unwrap()
+                        .seen
+                        .entry(key.to_string())
+                        .or_default()
+                        .push(now.saturating_sub(scheduled));
                 }
             }
             let _ = socket.close(None).await;
@@ -211,7 +242,13 @@ async fn send_at_rate(client: &reqwest::Client, sends: Vec<Send>, rate: u32, ori
         let client = client.clone();
         requests.push(tokio::spawn(async move {
             let body = json!({"content": format!("bench {} {}", send.key, scheduled.as_micros())});
-            client.post(send.url).bearer_auth(send.token).json(&body).send().await.map(|r| r.status().is_success())
+            client
+                .post(send.url)
+                .bearer_auth(send.token)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status().is_success())
         }));
     }
     let mut failed = 0;
@@ -251,22 +288,44 @@ async fn settle(deliveries: &Mutex<Deliveries>, messages: usize, expected: usize
     }
 }
 
-fn report(scenario: &str, params: Value, deliveries: &Deliveries, messages: usize, per_message: usize, failed: usize, elapsed: Duration) {
+fn report(
+    scenario: &str,
+    params: Value,
+    deliveries: &Deliveries,
+    messages: usize,
+    per_message: usize,
+    failed: usize,
+    elapsed: Duration,
+) {
     let mut latencies: Vec<Duration> = deliveries.seen.values().flatten().copied().collect();
     latencies.sort();
     let expected = messages * per_message;
     let received: usize = deliveries.seen.values().map(|v| v.len().min(per_message)).sum();
-    let duplicated: usize = deliveries.seen.values().map(|v| v.len().saturating_sub(per_message)).sum();
+    let duplicated: usize = deliveries
+        .seen
+        .values()
+        .map(|v| v.len().saturating_sub(per_message))
+        .sum();
     let lost = expected - received;
     let ms = |d: Duration| (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
-    let (p50, p99, max) = (percentile(&latencies, 0.50), percentile(&latencies, 0.99), latencies.last().copied().unwrap_or_default());
+    let (p50, p99, max) = (
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or_default(),
+    );
     println!("scenario            {scenario}");
-    println!("messages sent       {messages} ({failed} failed requests) in {:.1} s", elapsed.as_secs_f64());
+    println!(
+        "messages sent       {messages} ({failed} failed requests) in {:.1} s",
+        elapsed.as_secs_f64()
+    );
     println!("deliveries          {received} of {expected} expected, {lost} lost, {duplicated} duplicated");
     let p90 = percentile(&latencies, 0.90);
     println!(
         "latency (scheduled send -> recipient event)  p50 {} ms  p90 {} ms  p99 {} ms  max {} ms",
-        ms(p50), ms(p90), ms(p99), ms(max)
+        ms(p50),
+        ms(p90),
+        ms(p99),
+        ms(max)
     );
     println!("sockets closed by the server during the run: {:?}", deliveries.closed);
     let summary = json!({
@@ -278,17 +337,29 @@ fn report(scenario: &str, params: Value, deliveries: &Deliveries, messages: usiz
 }
 
 async fn fanout(base: &str, pool: &PgPool, pairs: usize, rate: u32, seconds: u32) {
-    let users = create_users(pool, pairs * 2).await;
+    let users = create_users(pool, pairs * 2, pairs * 2).await;
     let client = http();
     let mut conversations = Vec::with_capacity(pairs);
     for pair in users.chunks(2) {
-        let c = post(&client, format!("{base}/api/chat/conversations/start/"), &pair[0].token, json!({"participant_id": pair[1].id})).await;
+        let c = post(
+            &client,
+            format!("{base}/api/chat/conversations/start/"),
+            &pair[0].token,
+            json!({"participant_id": pair[1].id}),
+        )
+        .await;
         conversations.push(c["id"].as_str().unwrap().to_string());
     }
     let origin = Instant::now();
     let deliveries = Arc::new(Mutex::new(Deliveries::default()));
     // Only the recipients' sockets are watched: the sender's own echo is not a delivery.
-    let recipients: Vec<BenchUser> = users.chunks(2).map(|p| BenchUser { id: p[1].id, token: p[1].token.clone() }).collect();
+    let recipients: Vec<BenchUser> = users
+        .chunks(2)
+        .map(|p| BenchUser {
+            id: p[1].id,
+            token: p[1].token.clone(),
+        })
+        .collect();
     watch(open_sockets(base, &recipients, 64).await, origin, deliveries.clone());
     warm_up().await;
     let total = (rate * seconds) as usize;
@@ -303,14 +374,28 @@ async fn fanout(base: &str, pool: &PgPool, pairs: usize, rate: u32, seconds: u32
     let (_, failed) = send_at_rate(&client, sends, rate, origin).await;
     settle(&deliveries, total, 1).await;
     let d = deliveries.lock().unwrap();
-    report("fanout", json!({"pairs": pairs, "rate": rate, "seconds": seconds}), &d, total, 1, failed, started.elapsed());
+    report(
+        "fanout",
+        json!({"pairs": pairs, "rate": rate, "seconds": seconds}),
+        &d,
+        total,
+        1,
+        failed,
+        started.elapsed(),
+    );
 }
 
 async fn group(base: &str, pool: &PgPool, members: usize, rate: u32, seconds: u32) {
-    let users = create_users(pool, members).await;
+    let users = create_users(pool, members, members).await;
     let client = http();
     let others: Vec<Uuid> = users[1..].iter().map(|u| u.id).collect();
-    let c = post(&client, format!("{base}/api/chat/conversations/"), &users[0].token, json!({"title": "bench", "participant_ids": others})).await;
+    let c = post(
+        &client,
+        format!("{base}/api/chat/conversations/"),
+        &users[0].token,
+        json!({"title": "bench", "participant_ids": others}),
+    )
+    .await;
     let url = format!("{base}/api/chat/conversations/{}/messages/", c["id"].as_str().unwrap());
     let origin = Instant::now();
     let deliveries = Arc::new(Mutex::new(Deliveries::default()));
@@ -318,13 +403,25 @@ async fn group(base: &str, pool: &PgPool, members: usize, rate: u32, seconds: u3
     warm_up().await;
     let total = (rate * seconds) as usize;
     let sends = (0..total)
-        .map(|i| Send { key: i.to_string(), url: url.clone(), token: users[0].token.clone() })
+        .map(|i| Send {
+            key: i.to_string(),
+            url: url.clone(),
+            token: users[0].token.clone(),
+        })
         .collect();
     let started = Instant::now();
     let (_, failed) = send_at_rate(&client, sends, rate, origin).await;
     settle(&deliveries, total, members - 1).await;
     let d = deliveries.lock().unwrap();
-    report("group", json!({"members": members, "rate": rate, "seconds": seconds}), &d, total, members - 1, failed, started.elapsed());
+    report(
+        "group",
+        json!({"members": members, "rate": rate, "seconds": seconds}),
+        &d,
+        total,
+        members - 1,
+        failed,
+        started.elapsed(),
+    );
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -336,8 +433,8 @@ fn rss_kib(pid: u32) -> u64 {
         .expect("VmRSS")
 }
 
-async fn idle(base: &str, pool: &PgPool, count: usize, pid: u32) {
-    let users = create_users(pool, count).await;
+async fn idle(base: &str, pool: &PgPool, count: usize, tenant_size: usize, pid: u32) {
+    let users = create_users(pool, count, tenant_size).await;
     let before = rss_kib(pid);
     let started = Instant::now();
     let sockets = open_sockets(base, &users, 128).await;
@@ -348,20 +445,35 @@ async fn idle(base: &str, pool: &PgPool, count: usize, pid: u32) {
     let per_socket = (after.saturating_sub(before)) as f64 * 1024.0 / count as f64;
     println!("scenario            idle");
     println!("sockets             {count} opened in {:.1} s", opening.as_secs_f64());
-    println!("server RSS          {} MiB before, {} MiB with the sockets open", before / 1024, after / 1024);
+    println!(
+        "server RSS          {} MiB before, {} MiB with the sockets open",
+        before / 1024,
+        after / 1024
+    );
     println!("per socket          {:.2} KB", per_socket / 1000.0);
-    println!("{}", json!({"scenario": "idle", "sockets": count, "rss_before_kib": before, "rss_after_kib": after, "bytes_per_socket": per_socket.round()}));
+    println!(
+        "{}",
+        json!({"scenario": "idle", "sockets": count, "tenant_size": tenant_size, "rss_before_kib": before, "rss_after_kib": after, "bytes_per_socket": per_socket.round()})
+    );
     drop(sockets);
 }
 
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    let pool = PgPoolOptions::new().max_connections(4).connect(&cli.database_url).await.expect("connect to DATABASE_URL");
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&cli.database_url)
+        .await
+        .expect("connect to DATABASE_URL");
     let base = cli.url.trim_end_matches('/').to_string();
     match cli.scenario {
         Scenario::Fanout { pairs, rate, seconds } => fanout(&base, &pool, pairs, rate, seconds).await,
         Scenario::Group { members, rate, seconds } => group(&base, &pool, members, rate, seconds).await,
-        Scenario::Idle { sockets, pid } => idle(&base, &pool, sockets, pid).await,
+        Scenario::Idle {
+            sockets,
+            tenant_size,
+            pid,
+        } => idle(&base, &pool, sockets, tenant_size, pid).await,
     }
 }

@@ -229,10 +229,19 @@ pub async fn send(
         updated_at,
     };
     // Nobody else can have seen a message this new: its status is `sent`.
-    let fresh = StatusContext { viewer: actor.user_id(), own: Watermarks { delivered: 0, read: 0 }, others: None };
+    let fresh = StatusContext {
+        viewer: actor.user_id(),
+        own: Watermarks { delivered: 0, read: 0 },
+        others: None,
+    };
     let message = row.into_view(&fresh);
-    let event = Event::MessageCreated { conversation_id, message: message.clone() };
-    realtime.send_in_order(conversation_id, seq, &participants, &event).await;
+    let event = Event::MessageCreated {
+        conversation_id,
+        message: message.clone(),
+    };
+    realtime
+        .send_in_order(conversation_id, seq, &participants, &event)
+        .await;
     Ok(Sent::Created(message))
 }
 

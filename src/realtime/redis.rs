@@ -65,7 +65,11 @@ pub fn connect(url: &str, prefix: &str) -> Result<(RedisLayer, RedisPresence, Su
         .create_pool(Some(Runtime::Tokio1))
         .map_err(|e| format!("invalid REDIS_URL: {e}"))?;
     let (tx, rx) = mpsc::unbounded_channel();
-    let subscriber = Subscriber { client, channel_prefix: format!("{prefix}:"), changes: rx };
+    let subscriber = Subscriber {
+        client,
+        channel_prefix: format!("{prefix}:"),
+        changes: rx,
+    };
     let layer = RedisLayer {
         pool: pool.clone(),
         prefix: prefix.to_string(),

@@ -78,7 +78,7 @@ pub async fn chat_socket(
     };
     let ws = ws.config(
         WebSocketConfig::default()
-            .read_buffer_size(4 * 1024)
+            .read_buffer_size(1024)
             .write_buffer_size(0)
             .max_message_size(Some(MAX_FRAME))
             .max_frame_size(Some(MAX_FRAME)),

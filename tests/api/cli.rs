@@ -160,3 +160,58 @@ async fn demo_is_idempotent(pool: PgPool) {
     );
     assert_eq!(again, counts);
 }
+
+/// The real binary, as an operator runs it: `serve` on the multi-threaded runtime with
+/// the Redis channel layer delivers events, and SIGTERM closes sockets with 1012.
+#[sqlx::test]
+async fn serve_delivers_events_through_redis_and_closes_sockets_with_1012_on_sigterm(pool: PgPool) {
+    use tenantchat::auth::Role;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let database = pool.connect_options().get_database().unwrap().to_string();
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_tenantchat"))
+        .arg("serve")
+        .env(
+            "DATABASE_URL",
+            url_without_database(&std::env::var("DATABASE_URL").unwrap()) + &database,
+        )
+        .env("REDIS_URL", crate::helpers::redis_url())
+        .env("REDIS_PREFIX", format!("test-{}", uuid::Uuid::new_v4()))
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while reqwest::get(format!("{base}/api/openapi.json")).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "the server did not come up");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let app = crate::helpers::TestApp::external(&base, pool);
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Write).await;
+    let bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let id = ana.start_with(bruno.user_id).await;
+    let mut socket = bruno.socket().await;
+    ana.say(&id, "through the real binary").await;
+    assert_eq!(
+        socket.expect("message_created").await["message"]["content"],
+        "through the real binary"
+    );
+
+    let pid = server.id().unwrap().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert_eq!(socket.closed().await, Some(CloseCode::Restart));
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), server.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+}

@@ -44,7 +44,7 @@ async fn two_nodes_share_messages_and_presence_through_redis(pool: PgPool) {
     assert_eq!(event["message"]["id"], sent["id"]);
 
     // Node A stops: its sockets close with 1012 and Ana goes offline for node B too.
-    node_a.state.realtime.shutdown();
+    node_a.realtime().shutdown();
     let mut ana_socket = ana_socket;
     assert_eq!(ana_socket.closed().await, Some(CloseCode::Restart));
     let seen = bruno_socket

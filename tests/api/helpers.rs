@@ -18,7 +18,8 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct TestApp {
     pub base: String,
     pub pool: PgPool,
-    pub state: tenantchat::AppState,
+    /// The app's state, when it runs in this process.
+    pub state: Option<tenantchat::AppState>,
 }
 
 /// Which channel layer an app under test uses.
@@ -71,7 +72,23 @@ pub async fn spawn_with_redis(pool: PgPool, redis_url: Option<String>, layer: La
     TestApp {
         base,
         pool,
-        state: app.state,
+        state: Some(app.state),
+    }
+}
+
+impl TestApp {
+    /// A server started elsewhere (the real binary) on `base`, sharing `pool`.
+    pub fn external(base: &str, pool: PgPool) -> TestApp {
+        TestApp {
+            base: base.to_string(),
+            pool,
+            state: None,
+        }
+    }
+
+    /// The in-process app's realtime side (not available for an external server).
+    pub fn realtime(&self) -> &tenantchat::realtime::Realtime {
+        &self.state.as_ref().expect("an in-process app").realtime
     }
 }
 

@@ -377,6 +377,6 @@ async fn shutdown_closes_sockets_with_1012(pool: PgPool, layer: Layer) {
     let acme = app.tenant("acme").await;
     let ana = app.member(&acme, "Ana", Role::Write).await;
     let mut socket = ana.socket().await;
-    app.state.realtime.shutdown();
+    app.realtime().shutdown();
     assert_eq!(socket.closed().await, Some(CloseCode::Restart));
 }
