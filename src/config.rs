@@ -24,6 +24,12 @@ pub struct Config {
     #[arg(long, env = "MEDIA_ROOT", default_value = "media", global = true)]
     pub media_root: PathBuf,
 
+    /// With nginx in front: the internal location (e.g. `/protected-media/`) that maps to
+    /// MEDIA_ROOT. Downloads are then checked here and served by nginx via
+    /// `X-Accel-Redirect`.
+    #[arg(long, env = "MEDIA_ACCEL_REDIRECT", global = true)]
+    pub media_accel_redirect: Option<String>,
+
     /// The origin browsers see (scheme://host[:port]); defaults to http://BIND.
     /// An https origin turns on `Secure` cookies.
     #[arg(long, env = "PUBLIC_ORIGIN", global = true)]
@@ -59,6 +65,7 @@ impl Config {
             media_root,
             public_origin: None,
             redis_prefix: "tenantchat".into(),
+            media_accel_redirect: None,
             allowed_origins: Vec::new(),
             database_max_connections: 5,
             session_ttl_seconds: 3600,

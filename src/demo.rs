@@ -111,7 +111,7 @@ async fn say(pool: &PgPool, realtime: &Realtime, actor: &Actor, conversation_id:
         conversation_id,
         NewMessage {
             content: text,
-            client_id: None,
+            ..NewMessage::default()
         },
     )
     .await

@@ -11,6 +11,7 @@ pub mod error;
 mod middleware;
 pub mod ratelimit;
 pub mod realtime;
+pub mod settings;
 pub mod timestamp;
 mod web;
 
@@ -105,7 +106,7 @@ pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
         shutdown_signal().await;
         // Sockets first, with 1012, so their clients reconnect to another node; then
         // poem stops accepting and drains the requests in flight.
-        realtime.shutdown();
+        realtime.shutdown_and_drain(std::time::Duration::from_secs(5)).await;
     };
     Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app.endpoint, shutdown, Some(std::time::Duration::from_secs(10)))

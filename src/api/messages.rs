@@ -2,10 +2,10 @@ use poem::web::Data;
 use poem_openapi::{
     param::{Path, Query},
     payload::Json,
-    ApiRequest, ApiResponse, Multipart, Object, OpenApi,
+    ApiRequest, ApiResponse, Object, OpenApi,
 };
 
-use super::{path_id, ApiTags};
+use super::{path_id, uploads::MessageForm, ApiTags};
 use crate::{
     auth::Auth,
     chat::{
@@ -26,19 +26,10 @@ struct SendJson {
     client_id: Option<String>,
 }
 
-#[derive(Multipart)]
-#[oai(deny_unknown_fields)]
-struct SendMultipart {
-    /// The text, at most 5000 characters.
-    content: Option<String>,
-    /// Idempotency key (≤ 64 characters).
-    client_id: Option<String>,
-}
-
 #[derive(ApiRequest)]
 enum SendRequest {
     Json(Json<SendJson>),
-    Multipart(SendMultipart),
+    Multipart(MessageForm),
 }
 
 #[derive(ApiResponse)]
@@ -93,7 +84,10 @@ impl MessagesApi {
 
     /// Send a message
     ///
-    /// JSON `{"content", "client_id"}` or `multipart/form-data` with the same fields.
+    /// JSON `{"content", "client_id"}`, or `multipart/form-data` with the same fields plus
+    /// `attachments` files. A file's type is judged by its bytes; a refused file (type,
+    /// size, count) answers 400 `validation_error` with `field: "attachments"` and leaves
+    /// nothing stored.
     #[oai(path = "/:id/messages/", method = "post")]
     async fn send(
         &self,
@@ -103,13 +97,14 @@ impl MessagesApi {
         body: SendRequest,
     ) -> Result<SendResponse> {
         let id = path_id(&id, "Conversation")?;
-        let (content, client_id) = match &body {
-            SendRequest::Json(Json(b)) => (b.content.as_deref(), b.client_id.as_deref()),
-            SendRequest::Multipart(b) => (b.content.as_deref(), b.client_id.as_deref()),
+        let (content, client_id, files) = match body {
+            SendRequest::Json(Json(b)) => (b.content, b.client_id, None),
+            SendRequest::Multipart(form) => (form.content, form.client_id, Some(form.files)),
         };
         let new = NewMessage {
-            content: content.unwrap_or(""),
-            client_id,
+            content: content.as_deref().unwrap_or(""),
+            client_id: client_id.as_deref(),
+            files,
         };
         Ok(
             match messages::send(&state.pool, &state.realtime, auth.actor(), id, new).await? {

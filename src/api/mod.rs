@@ -1,10 +1,13 @@
 //! The `/api/` endpoints: poem-openapi structs, one file per resource. Thin: parse the
 //! request, call `src/chat` or `src/auth`, map the result.
 
+mod admin;
+mod attachments;
 mod auth;
 mod conversations;
 pub mod docs;
 mod messages;
+mod uploads;
 
 use poem_openapi::{OpenApiService, Tags};
 use uuid::Uuid;
@@ -19,14 +22,30 @@ enum ApiTags {
     Conversations,
     /// Messages, history and receipts.
     Messages,
+    /// Files attached to messages.
+    Attachments,
+    /// Tenant administration (role `admin`).
+    Admin,
 }
 
-pub type Apis = (auth::AuthApi, conversations::ConversationsApi, messages::MessagesApi);
+pub type Apis = (
+    auth::AuthApi,
+    conversations::ConversationsApi,
+    messages::MessagesApi,
+    attachments::AttachmentsApi,
+    admin::AdminApi,
+);
 
 /// The OpenAPI service mounted at `/api`.
 pub fn service(public_origin: &str) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (auth::AuthApi, conversations::ConversationsApi, messages::MessagesApi),
+        (
+            auth::AuthApi,
+            conversations::ConversationsApi,
+            messages::MessagesApi,
+            attachments::AttachmentsApi,
+            admin::AdminApi,
+        ),
         "tenantchat",
         env!("CARGO_PKG_VERSION"),
     )

@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use super::{
     membership,
-    messages::{rows_by_ids, MessageRow},
+    messages::{into_views, rows_by_ids},
     receipts::{self, StatusContext, Watermarks},
-    views::{Conversation, Participant},
+    views::{Conversation, Message, Participant},
     Membership,
 };
 use crate::{
@@ -108,25 +108,36 @@ async fn views(conn: &mut PgConnection, actor: &Actor, selection: Selection<'_>)
     }
 
     let others = receipts::others_watermarks(conn, actor, &conversation_ids).await?;
-    let last_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.last_message_id).collect();
-    let mut last_messages: HashMap<Uuid, MessageRow> = rows_by_ids(conn, actor, &last_ids)
-        .await?
-        .into_iter()
-        .map(|row| (row.conversation_id(), row))
+    let contexts: HashMap<Uuid, StatusContext> = rows
+        .iter()
+        .map(|row| {
+            let own = Watermarks {
+                delivered: row.delivered_seq,
+                read: row.read_seq,
+            };
+            (
+                row.id,
+                StatusContext {
+                    viewer: actor.user_id(),
+                    own,
+                    others: others.get(&row.id).copied(),
+                },
+            )
+        })
         .collect();
+    let last_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.last_message_id).collect();
+    let last_rows = rows_by_ids(conn, actor, &last_ids).await?;
+    let mut last_messages: HashMap<Uuid, Message> =
+        into_views(conn, actor, last_rows, |m| contexts[&m.conversation_id()])
+            .await?
+            .into_iter()
+            .map(|message| (message.conversation, message))
+            .collect();
 
     Ok(rows
         .into_iter()
         .map(|row| {
             let members = participants.remove(&row.id).unwrap_or_default();
-            let ctx = StatusContext {
-                viewer: actor.user_id(),
-                own: Watermarks {
-                    delivered: row.delivered_seq,
-                    read: row.read_seq,
-                },
-                others: others.get(&row.id).copied(),
-            };
             let unread_count = Membership {
                 conversation_id: row.id,
                 last_seq: row.last_seq,
@@ -141,7 +152,7 @@ async fn views(conn: &mut PgConnection, actor: &Actor, selection: Selection<'_>)
                 is_group: row.is_group,
                 created_at: row.created_at,
                 updated_at: row.updated_at,
-                last_message: last_messages.remove(&row.id).map(|m| m.into_view(&ctx)),
+                last_message: last_messages.remove(&row.id),
                 unread_count,
                 is_archived: row.is_archived,
                 is_muted: row.is_muted,

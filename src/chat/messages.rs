@@ -5,15 +5,17 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{
+    attachments::{self, Staged, StagedFile},
     content::MessageContent,
     membership,
     receipts::{self, StatusContext, Watermarks},
-    views::Message,
+    views::{Attachment, Message},
 };
 use crate::{
     auth::Actor,
     error::{self, Error, Result},
     realtime::{events::Event, Realtime},
+    settings::TenantSettings,
     timestamp::Timestamp,
 };
 
@@ -44,7 +46,7 @@ impl MessageRow {
         self.conversation_id
     }
 
-    pub(crate) fn into_view(self, ctx: &StatusContext) -> Message {
+    pub(crate) fn into_view(self, ctx: &StatusContext, attachments: Vec<Attachment>) -> Message {
         Message {
             status: ctx.status(self.seq, self.sender_id),
             id: self.id,
@@ -54,12 +56,32 @@ impl MessageRow {
             sender_name: self.sender_name,
             sender_email: self.sender_email,
             content: self.content,
-            has_attachments: false,
-            attachments: Vec::new(),
+            has_attachments: !attachments.is_empty(),
+            attachments,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
     }
+}
+
+/// Views of message rows with their attachments (one query for all of them); `ctx`
+/// gives the status context of each row's conversation.
+pub(crate) async fn into_views(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    rows: Vec<MessageRow>,
+    ctx: impl Fn(&MessageRow) -> StatusContext,
+) -> Result<Vec<Message>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut files = attachments::for_messages(conn, actor, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let ctx = ctx(&row);
+            let attachments = files.remove(&row.id).unwrap_or_default();
+            row.into_view(&ctx, attachments)
+        })
+        .collect())
 }
 
 /// Messages by id, in the actor's tenant.
@@ -139,17 +161,17 @@ pub async fn history(
         None => (Watermarks::from(&member), None),
     };
     let others = receipts::others_watermarks(&mut tx, actor, &[conversation_id]).await?;
-    tx.commit().await?;
-    if let Some(moved) = moved {
-        receipts::announce(pool, realtime, actor, moved).await?;
-    }
-
     let ctx = StatusContext {
         viewer: actor.user_id(),
         own,
         others: others.get(&conversation_id).copied(),
     };
-    Ok(rows.into_iter().map(|row| row.into_view(&ctx)).collect())
+    let messages = into_views(&mut tx, actor, rows, |_| ctx).await?;
+    tx.commit().await?;
+    if let Some(moved) = moved {
+        receipts::announce(pool, realtime, actor, moved).await?;
+    }
+    Ok(messages)
 }
 
 async fn seq_of(conn: &mut PgConnection, actor: &Actor, conversation_id: Uuid, message_id: Uuid) -> Result<i64> {
@@ -163,10 +185,12 @@ async fn seq_of(conn: &mut PgConnection, actor: &Actor, conversation_id: Uuid, m
 }
 
 /// A message to send, as it arrived.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct NewMessage<'a> {
     pub content: &'a str,
     pub client_id: Option<&'a str>,
+    /// Attachments received and checked, waiting for the message to commit.
+    pub files: Option<Staged>,
 }
 
 pub enum Sent {
@@ -176,7 +200,7 @@ pub enum Sent {
     Existing(Message),
 }
 
-/// Sends a message; once committed, `message_created` goes to every participant, in
+/// Sends a message with its attachments; once committed, `message_created` goes to every participant, in
 /// seq order.
 pub async fn send(
     pool: &PgPool,
@@ -187,12 +211,18 @@ pub async fn send(
 ) -> Result<Sent> {
     actor.require_write()?;
     let content = MessageContent::parse(new.content)?;
-    if content.is_empty() {
+    let mut files = new.files.filter(|staged| !staged.files.is_empty());
+    if content.is_empty() && files.is_none() {
         return Err(Error::validation("content", "a message needs content or attachments"));
     }
     let client_id = parse_client_id(new.client_id)?;
+    if let Some(staged) = &files {
+        staged.check_against(&TenantSettings::load(pool, actor.tenant_id()).await?)?;
+    }
+    let staged: &[StagedFile] = files.as_ref().map_or(&[], |s| &s.files);
 
     let message_id = Uuid::new_v4();
+    let mut tx = pool.begin().await?;
     let row: Option<(i64, Timestamp, Timestamp, String, String, Vec<Uuid>)> = sqlx::query_as(SEND)
         .bind(conversation_id)
         .bind(actor.tenant_id())
@@ -200,7 +230,15 @@ pub async fn send(
         .bind(actor.user_id())
         .bind(content.as_str())
         .bind(client_id)
-        .fetch_optional(pool)
+        .bind(staged.iter().map(|f| f.id).collect::<Vec<_>>())
+        .bind(staged.iter().map(|f| f.filename.clone()).collect::<Vec<_>>())
+        .bind(staged.iter().map(|f| f.kind.mime()).collect::<Vec<_>>())
+        .bind(staged.iter().map(|f| f.size as i64).collect::<Vec<_>>())
+        .bind(staged.iter().map(|f| f.storage_path.clone()).collect::<Vec<_>>())
+        .bind(staged.iter().map(|f| f.width.map(|w| w as i32)).collect::<Vec<_>>())
+        .bind(staged.iter().map(|f| f.height.map(|h| h as i32)).collect::<Vec<_>>())
+        .bind(staged.iter().map(|f| f.thumbnail_path.clone()).collect::<Vec<_>>())
+        .fetch_optional(&mut *tx)
         .await
         .or_else(|err| match client_id {
             // A retry with a known client_id: the original is answered below.
@@ -208,6 +246,7 @@ pub async fn send(
             _ => Err(err),
         })?;
     let Some((seq, created_at, updated_at, sender_name, sender_email, participants)) = row else {
+        drop(tx);
         let mut conn = pool.acquire().await?;
         // Not sent: either the caller may not (404 / 403) or the client_id is taken.
         membership(&mut conn, actor, conversation_id, false).await?;
@@ -217,6 +256,17 @@ pub async fn send(
             .map(Sent::Existing)
             .ok_or_else(|| Error::internal("client_id conflict without an original message"));
     };
+    let attachments = staged.iter().map(|file| file.view(created_at)).collect();
+    // The files go into place at the last moment before commit; should either fail,
+    // `files` removes them when dropped and the transaction rolls back.
+    if let Some(staged) = files.as_mut() {
+        staged.place().await?;
+    }
+    tx.commit().await?;
+    if let Some(staged) = files {
+        staged.keep();
+    }
+
     let row = MessageRow {
         id: message_id,
         conversation_id,
@@ -234,7 +284,7 @@ pub async fn send(
         own: Watermarks { delivered: 0, read: 0 },
         others: None,
     };
-    let message = row.into_view(&fresh);
+    let message = row.into_view(&fresh, attachments);
     let event = Event::MessageCreated {
         conversation_id,
         message: message.clone(),
@@ -249,9 +299,10 @@ pub async fn send(
 /// the conversation's `last_seq` (its row lock makes `seq` gap-free under concurrent
 /// senders) — only if the sender is a participant —, insert the message, count it as
 /// the sender's own for the unread arithmetic, un-archive the conversation for the
-/// recipients, and return what the response and the event need. No row: not a
+/// recipients, record the attachments, and return what the response and the event need. No row: not a
 /// participant. A unique violation on `messages_client_id_idx`: a retry.
-/// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 client_id.
+/// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 client_id,
+/// $7…$14 the attachments' columns as arrays.
 const SEND: &str = "
     WITH conv AS (
         UPDATE conversations SET last_seq = last_seq + 1, last_message_id = $3, updated_at = now()
@@ -268,6 +319,14 @@ const SEND: &str = "
     ), unarchive AS (
         UPDATE participants SET is_archived = false
         WHERE conversation_id = $1 AND user_id <> $4 AND is_archived AND EXISTS (SELECT 1 FROM msg)
+    ), files AS (
+        INSERT INTO attachments (id, tenant_id, conversation_id, message_id, position, uploader_id, filename,
+                                 content_type, size, storage_path, width, height, thumbnail_path)
+        SELECT f.id, $2, $1, $3, f.position, $4, f.filename, f.content_type, f.size, f.storage_path, f.width, f.height,
+               f.thumb
+        FROM unnest($7::uuid[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::int[], $13::int[], $14::text[])
+             WITH ORDINALITY AS f(id, filename, content_type, size, storage_path, width, height, thumb, position)
+        WHERE EXISTS (SELECT 1 FROM msg)
     )
     SELECT msg.seq, msg.created_at, msg.updated_at, u.name, u.email,
            ARRAY(SELECT user_id FROM participants WHERE conversation_id = $1) AS participants
@@ -315,19 +374,86 @@ async fn message_view(
     conversation_id: Uuid,
     message_id: Uuid,
 ) -> Result<Message> {
-    let row = rows_by_ids(conn, actor, &[message_id])
-        .await?
-        .pop()
-        .ok_or_else(|| Error::not_found("Message"))?;
+    let rows = rows_by_ids(conn, actor, &[message_id]).await?;
     let member = membership(conn, actor, conversation_id, false).await?;
     let others = receipts::others_watermarks(conn, actor, &[conversation_id]).await?;
     let ctx = StatusContext {
         viewer: actor.user_id(),
-        own: Watermarks {
-            delivered: member.delivered_seq,
-            read: member.read_seq,
-        },
+        own: Watermarks::from(&member),
         others: others.get(&conversation_id).copied(),
     };
-    Ok(row.into_view(&ctx))
+    into_views(conn, actor, rows, |_| ctx)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::not_found("Message"))
+}
+
+/// `message_updated` to every participant of the conversation, each with the message's
+/// status as that participant sees it (so at most three different payloads).
+/// `actor` is whoever changed the message; only its tenant scopes the queries.
+pub(crate) async fn announce_update(
+    pool: &PgPool,
+    realtime: &Realtime,
+    actor: &Actor,
+    conversation_id: Uuid,
+    message_id: Uuid,
+) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    let marks: Vec<(Uuid, i64, i64)> = sqlx::query_as(
+        "SELECT user_id, delivered_seq, read_seq FROM participants WHERE conversation_id = $1 AND tenant_id = $2",
+    )
+    .bind(conversation_id)
+    .bind(actor.tenant_id())
+    .fetch_all(&mut *conn)
+    .await?;
+    let rows = rows_by_ids(&mut conn, actor, &[message_id]).await?;
+    let Some(row) = rows.first() else { return Ok(()) };
+    let (seq, sender) = (row.seq, row.sender_id);
+    let context_of = |viewer: Uuid| {
+        let watermarks = |(_, delivered, read): &(Uuid, i64, i64)| Watermarks {
+            delivered: *delivered,
+            read: *read,
+        };
+        let own = marks
+            .iter()
+            .find(|m| m.0 == viewer)
+            .map(watermarks)
+            .unwrap_or(Watermarks { delivered: 0, read: 0 });
+        let others = marks
+            .iter()
+            .filter(|m| m.0 != viewer)
+            .map(watermarks)
+            .reduce(Watermarks::min);
+        StatusContext { viewer, own, others }
+    };
+    let mut by_status: Vec<(StatusContext, Vec<Uuid>)> = Vec::new();
+    for (viewer, _, _) in &marks {
+        let ctx = context_of(*viewer);
+        let status = ctx.status(seq, sender);
+        match by_status.iter_mut().find(|(c, _)| c.status(seq, sender) == status) {
+            Some((_, viewers)) => viewers.push(*viewer),
+            None => by_status.push((ctx, vec![*viewer])),
+        }
+    }
+    let base = into_views(&mut conn, actor, rows, |_| context_of(sender)).await?;
+    drop(conn);
+    let Some(base) = base.into_iter().next() else {
+        return Ok(());
+    };
+    for (ctx, viewers) in by_status {
+        let message = Message {
+            status: ctx.status(seq, sender),
+            ..base.clone()
+        };
+        realtime
+            .send_to_users(
+                &viewers,
+                &Event::MessageUpdated {
+                    conversation_id,
+                    message,
+                },
+            )
+            .await;
+    }
+    Ok(())
 }

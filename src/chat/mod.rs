@@ -1,12 +1,15 @@
 //! The chat domain: conversations, messages, receipts. Plain functions over a `PgPool`
 //! or transaction that take the `Actor`; every query is scoped by the actor's tenant.
 
+pub mod attachments;
 pub mod content;
 pub mod conversations;
+pub mod images;
 pub mod messages;
 pub mod presence;
 pub mod receipts;
 pub mod typing;
+pub mod uploads;
 pub mod views;
 
 use sqlx::PgConnection;

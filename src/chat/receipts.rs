@@ -35,7 +35,7 @@ impl Watermarks {
         }
     }
 
-    fn min(self, other: Watermarks) -> Watermarks {
+    pub fn min(self, other: Watermarks) -> Watermarks {
         Watermarks {
             delivered: self.delivered.min(other.delivered),
             read: self.read.min(other.read),

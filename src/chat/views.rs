@@ -4,7 +4,7 @@
 //! They also derive `serde::Serialize` for the WebSocket events; a test below keeps the
 //! two encodings identical.
 
-use poem_openapi::{Enum, Object};
+use poem_openapi::{Enum, Object, Union};
 use uuid::Uuid;
 
 use crate::timestamp::Timestamp;
@@ -19,8 +19,10 @@ pub struct Participant {
 
 /// A file attached to a message.
 #[derive(Debug, Clone, Object, serde::Serialize)]
-pub struct Attachment {
+#[oai(skip_serializing_if_is_none)]
+pub struct AttachmentFile {
     pub id: Uuid,
+    /// The original name (sanitized).
     pub filename: String,
     /// The type detected from the file's bytes.
     pub content_type: String,
@@ -29,6 +31,33 @@ pub struct Attachment {
     /// Download URL (authenticated, participants only).
     pub url: String,
     pub uploaded_at: Timestamp,
+    /// Images: width in pixels, so clients can reserve space.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i32>,
+    /// Images: height in pixels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i32>,
+    /// JPEG, PNG and WebP images: a thumbnail of at most 320 pixels a side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+}
+
+/// What remains of an attachment an admin removed.
+#[derive(Debug, Clone, Object, serde::Serialize)]
+pub struct DeletedAttachment {
+    pub id: Uuid,
+    pub filename: String,
+    /// Always true.
+    pub deleted: bool,
+}
+
+/// An attachment, or the tombstone of a removed one.
+#[derive(Debug, Clone, Union, serde::Serialize)]
+#[oai(one_of)]
+#[serde(untagged)]
+pub enum Attachment {
+    File(AttachmentFile),
+    Deleted(DeletedAttachment),
 }
 
 /// Delivery state of a message: for the sender's own messages aggregated over all
@@ -94,14 +123,24 @@ mod tests {
             sender_email: "ana@acme.test".into(),
             content: "hi".into(),
             has_attachments: true,
-            attachments: vec![Attachment {
-                id: Uuid::new_v4(),
-                filename: "a.png".into(),
-                content_type: "image/png".into(),
-                size: 3,
-                url: "/api/chat/attachments/x/".into(),
-                uploaded_at: now,
-            }],
+            attachments: vec![
+                Attachment::File(AttachmentFile {
+                    id: Uuid::new_v4(),
+                    filename: "a.png".into(),
+                    content_type: "image/png".into(),
+                    size: 3,
+                    url: "/api/chat/attachments/x/".into(),
+                    uploaded_at: now,
+                    width: Some(2),
+                    height: None,
+                    thumbnail_url: None,
+                }),
+                Attachment::Deleted(DeletedAttachment {
+                    id: Uuid::new_v4(),
+                    filename: "b.pdf".into(),
+                    deleted: true,
+                }),
+            ],
             created_at: now,
             updated_at: now,
             status: MessageStatus::Delivered,

@@ -31,6 +31,8 @@ pub struct Realtime {
     layer: Arc<dyn ChannelLayer>,
     pub presence: Arc<Presence>,
     shutdown: watch::Sender<bool>,
+    /// Sockets open on this node, so shutdown can wait for their close frames.
+    open_sockets: watch::Sender<usize>,
 }
 
 impl Realtime {
@@ -55,6 +57,7 @@ impl Realtime {
             hub,
             layer,
             shutdown: watch::channel(false).0,
+            open_sockets: watch::channel(0).0,
         }))
     }
 
@@ -110,5 +113,18 @@ impl Realtime {
     /// reconnect to another node.
     pub fn shutdown(&self) {
         self.shutdown.send_replace(true);
+    }
+
+    /// `shutdown`, then waits (at most `grace`) until every socket has sent its close
+    /// frame — the HTTP server does not wait for upgraded connections by itself.
+    pub async fn shutdown_and_drain(&self, grace: Duration) {
+        self.shutdown();
+        let mut open = self.open_sockets.subscribe();
+        if tokio::time::timeout(grace, open.wait_for(|n| *n == 0)).await.is_err() {
+            tracing::warn!(
+                open = *open.borrow(),
+                "sockets still open after the shutdown grace period"
+            );
+        }
     }
 }

@@ -136,6 +136,7 @@ enum ClientFrame {
 async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
     let Opened { actor, credential } = opened;
     let realtime = state.realtime.clone();
+    realtime.open_sockets.send_modify(|n| *n += 1);
     let (subscription, mut inbox) = realtime.hub.join(
         vec![user_group(actor.user_id()), tenant_group(actor.tenant_id())],
         QUEUE,
@@ -201,6 +202,7 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
     }
     drop(subscription);
     realtime.presence.socket_closed(&actor).await;
+    realtime.open_sockets.send_modify(|n| *n -= 1);
 }
 
 /// Writes one frame; false when the client is gone or has not read for `SEND_TIMEOUT`

@@ -1,0 +1,122 @@
+//! The `multipart/form-data` body of a message: `content`, `client_id` and zero or more
+//! `attachments` parts. Streamed part by part — each file goes to a temporary file in
+//! chunks and is refused the moment it passes the size cap, so an over-size file is
+//! never held in memory. The derived `MessageFormSchema` only documents the shape in
+//! the OpenAPI document; `MessageForm` does the parsing.
+
+use futures_util::StreamExt;
+use poem::{Request, RequestBody};
+use poem_openapi::{
+    payload::{ParsePayload, Payload},
+    registry::{MetaSchemaRef, Registry},
+    types::multipart::Upload,
+    Multipart,
+};
+
+use crate::{
+    chat::{attachments::Staged, content::MAX_CHARS},
+    error::Error,
+    AppState,
+};
+
+/// Documentation of the multipart message body.
+#[derive(Multipart)]
+#[allow(dead_code)] // read by `MessageForm`, described by this type
+pub struct MessageFormSchema {
+    /// The text, at most 5000 characters; may be empty when files are attached.
+    content: Option<String>,
+    /// Idempotency key (≤ 64 characters).
+    client_id: Option<String>,
+    /// Files (at most 10, each at most 10 MiB): JPEG, PNG, GIF, WebP, PDF, Office
+    /// documents (doc, docx, xls, xlsx, ppt, pptx, odt, ods), plain text and CSV,
+    /// judged by their bytes.
+    attachments: Vec<Upload>,
+}
+
+pub struct MessageForm {
+    pub content: Option<String>,
+    pub client_id: Option<String>,
+    pub files: Staged,
+}
+
+impl Payload for MessageForm {
+    const CONTENT_TYPE: &'static str = "multipart/form-data";
+
+    fn check_content_type(content_type: &str) -> bool {
+        <MessageFormSchema as Payload>::check_content_type(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        <MessageFormSchema as Payload>::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        <MessageFormSchema as Payload>::register(registry);
+    }
+}
+
+/// Longest text field read: 5000 characters of at most 4 bytes each.
+const MAX_TEXT_FIELD: usize = MAX_CHARS * 4;
+
+fn bad_body(message: impl std::fmt::Display) -> Error {
+    Error::BadRequest {
+        code: "invalid_request",
+        message: format!("invalid multipart body: {message}"),
+    }
+}
+
+async fn read_text(field: &mut multer::Field<'_>, name: &'static str, limit: usize) -> Result<String, Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(bad_body)? {
+        if bytes.len() + chunk.len() > limit {
+            return Err(Error::validation(name, format!("{name} is too long")));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| Error::validation(name, format!("{name} is not UTF-8 text")))
+}
+
+impl ParsePayload for MessageForm {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let state = request.data::<AppState>().expect("AppState is attached to every route");
+        let boundary = request
+            .content_type()
+            .and_then(|ct| multer::parse_boundary(ct).ok())
+            .ok_or_else(|| bad_body("no boundary"))?;
+        let stream = body
+            .take()?
+            .into_bytes_stream()
+            .map(|chunk| chunk.map_err(std::io::Error::other));
+        let mut multipart = multer::Multipart::new(stream, boundary);
+        let mut form = MessageForm {
+            content: None,
+            client_id: None,
+            files: Staged::new(&state.config.media_root),
+        };
+        while let Some(mut field) = multipart.next_field().await.map_err(bad_body)? {
+            match field.name() {
+                Some("content") => form.content = Some(read_text(&mut field, "content", MAX_TEXT_FIELD).await?),
+                Some("client_id") => form.client_id = Some(read_text(&mut field, "client_id", 1024).await?),
+                Some("attachments") => {
+                    let declared = field.content_type().map(|m| m.to_string());
+                    let mut incoming = form.files.start(field.file_name(), declared.as_deref()).await?;
+                    while let Some(chunk) = field.chunk().await.map_err(bad_body)? {
+                        incoming.write(&chunk).await?;
+                    }
+                    form.files.finish(incoming).await?;
+                }
+                other => {
+                    let name = other.unwrap_or("").to_string();
+                    return Err(Error::BadRequest {
+                        code: "validation_error",
+                        message: format!("unknown field {name:?}: expected content, client_id or attachments"),
+                    }
+                    .into());
+                }
+            }
+        }
+        Ok(form)
+    }
+}

@@ -1,0 +1,284 @@
+//! What an uploaded file is, judged by its bytes: `UploadKind`, the sniffer that watches
+//! a file stream by, and the sanitized name kept as metadata. A file's name and declared
+//! type never decide what it is; they can only make a text file suspicious (a "text"
+//! file named `x.js` or declared `image/png` is a script or a spoof, and is refused).
+
+use std::fmt;
+
+/// The allowed kinds of attachment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadKind {
+    Jpeg,
+    Png,
+    Gif,
+    Webp,
+    Pdf,
+    Doc,
+    Docx,
+    Xls,
+    Xlsx,
+    Ppt,
+    Pptx,
+    Odt,
+    Ods,
+    Text,
+    Csv,
+}
+
+impl UploadKind {
+    pub const ALL: [UploadKind; 15] = [
+        UploadKind::Jpeg,
+        UploadKind::Png,
+        UploadKind::Gif,
+        UploadKind::Webp,
+        UploadKind::Pdf,
+        UploadKind::Doc,
+        UploadKind::Docx,
+        UploadKind::Xls,
+        UploadKind::Xlsx,
+        UploadKind::Ppt,
+        UploadKind::Pptx,
+        UploadKind::Odt,
+        UploadKind::Ods,
+        UploadKind::Text,
+        UploadKind::Csv,
+    ];
+
+    /// The stored and served `Content-Type`.
+    pub fn mime(self) -> &'static str {
+        match self {
+            UploadKind::Jpeg => "image/jpeg",
+            UploadKind::Png => "image/png",
+            UploadKind::Gif => "image/gif",
+            UploadKind::Webp => "image/webp",
+            UploadKind::Pdf => "application/pdf",
+            UploadKind::Doc => "application/msword",
+            UploadKind::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            UploadKind::Xls => "application/vnd.ms-excel",
+            UploadKind::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            UploadKind::Ppt => "application/vnd.ms-powerpoint",
+            UploadKind::Pptx => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            UploadKind::Odt => "application/vnd.oasis.opendocument.text",
+            UploadKind::Ods => "application/vnd.oasis.opendocument.spreadsheet",
+            UploadKind::Text => "text/plain; charset=utf-8",
+            UploadKind::Csv => "text/csv; charset=utf-8",
+        }
+    }
+
+    fn from_mime(mime: &str) -> Option<UploadKind> {
+        UploadKind::ALL.into_iter().find(|kind| kind.mime() == mime)
+    }
+
+    /// Images are shown inline; the others always download.
+    pub fn is_image(self) -> bool {
+        matches!(
+            self,
+            UploadKind::Jpeg | UploadKind::Png | UploadKind::Gif | UploadKind::Webp
+        )
+    }
+}
+
+impl fmt::Display for UploadKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.mime())
+    }
+}
+
+/// How much of a file's start is kept for detection (ZIP-based Office formats name
+/// their parts in the first local headers).
+const HEAD: usize = 64 * 1024;
+const OLE2_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+/// Watches a file's bytes go by: keeps its start, and checks on the way whether the
+/// whole of it is UTF-8 text without NUL bytes.
+#[derive(Default)]
+pub struct Sniffer {
+    head: Vec<u8>,
+    /// An incomplete UTF-8 sequence at the end of the last chunk.
+    carry: Vec<u8>,
+    not_text: bool,
+    len: u64,
+}
+
+impl Sniffer {
+    pub fn feed(&mut self, chunk: &[u8]) {
+        self.len += chunk.len() as u64;
+        if self.head.len() < HEAD {
+            let take = (HEAD - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+        if self.not_text {
+            return;
+        }
+        if chunk.contains(&0) {
+            self.not_text = true;
+            return;
+        }
+        let mut data = std::mem::take(&mut self.carry);
+        data.extend_from_slice(chunk);
+        match std::str::from_utf8(&data) {
+            Ok(_) => {}
+            Err(err) if err.error_len().is_none() => self.carry = data[err.valid_up_to()..].to_vec(),
+            Err(_) => self.not_text = true,
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Legacy Office files (OLE2 compound files) are told apart by their root entry,
+    /// which may lie anywhere: detection then needs the whole file.
+    pub fn needs_whole_file(&self) -> bool {
+        self.head.starts_with(&OLE2_MAGIC)
+    }
+
+    fn is_text(&self) -> bool {
+        !self.not_text && self.carry.is_empty()
+    }
+
+    /// Decides the kind. `whole` is the whole file when `needs_whole_file()`.
+    pub fn detect(&self, whole: Option<&[u8]>, filename: &str, declared: Option<&str>) -> Result<UploadKind, String> {
+        if self.is_empty() {
+            return Err(format!("{filename:?} is empty"));
+        }
+        let bytes = whole.unwrap_or(&self.head);
+        if let Some(found) = infer::get(bytes) {
+            return UploadKind::from_mime(found.mime_type())
+                .ok_or_else(|| format!("{filename:?} is {}, which is not an allowed type", found.mime_type()));
+        }
+        if self.needs_whole_file() {
+            return Err(format!(
+                "{filename:?} is an OLE2 compound file that is not a Word, Excel or PowerPoint document"
+            ));
+        }
+        if !self.is_text() {
+            return Err(format!("{filename:?} is not of an allowed type"));
+        }
+        text_kind(&self.head, filename, declared)
+    }
+}
+
+/// Text is allowed as plain text or CSV, but not markup (HTML, SVG, XML) or scripts, and
+/// not when its name or declared type says it is something else.
+fn text_kind(head: &[u8], filename: &str, declared: Option<&str>) -> Result<UploadKind, String> {
+    let start = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = start.trim_ascii_start();
+    if start.starts_with(b"<") || start.starts_with(b"#!") {
+        return Err(format!(
+            "{filename:?} is markup or a script, which is not an allowed type"
+        ));
+    }
+    let extension = filename.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase());
+    let declared = declared.map(|d| d.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    let text_extension = match extension.as_deref() {
+        None | Some("txt" | "text" | "log" | "md") => Some(UploadKind::Text),
+        Some("csv") => Some(UploadKind::Csv),
+        Some(_) => None,
+    };
+    // Browsers declare CSV variously (Windows says application/vnd.ms-excel).
+    let text_declared = matches!(
+        declared.as_deref(),
+        None | Some(
+            "" | "text/plain"
+                | "text/csv"
+                | "application/csv"
+                | "application/octet-stream"
+                | "application/vnd.ms-excel"
+        )
+    );
+    match (text_extension, text_declared) {
+        (Some(kind), true) => Ok(kind),
+        _ => Err(format!(
+            "{filename:?} holds text but claims to be something else; refused"
+        )),
+    }
+}
+
+/// The original file name as metadata: last path component only, no control
+/// characters, at most 200 characters; never used to build a path.
+pub fn sanitize_filename(raw: Option<&str>) -> String {
+    let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
+    let trimmed = cleaned.trim().trim_start_matches('.').trim();
+    if trimmed.is_empty() {
+        return "attachment".to_string();
+    }
+    trimmed.chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sniff(bytes: &[u8]) -> Sniffer {
+        let mut sniffer = Sniffer::default();
+        for chunk in bytes.chunks(3) {
+            sniffer.feed(chunk);
+        }
+        sniffer
+    }
+
+    fn detect(bytes: &[u8], name: &str, declared: Option<&str>) -> Result<UploadKind, String> {
+        sniff(bytes).detect(None, name, declared)
+    }
+
+    #[test]
+    fn binary_kinds_come_from_magic_bytes_whatever_the_name() {
+        assert_eq!(
+            detect(b"\x89PNG\r\n\x1a\n rest", "photo.txt", Some("text/plain")),
+            Ok(UploadKind::Png)
+        );
+        assert_eq!(detect(b"%PDF-1.7\n...", "x", None), Ok(UploadKind::Pdf));
+        assert_eq!(detect(b"GIF89a....", "a.gif", None), Ok(UploadKind::Gif));
+    }
+
+    #[test]
+    fn executables_markup_and_scripts_are_refused() {
+        assert!(detect(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0", "cat.png", Some("image/png")).is_err());
+        assert!(detect(b"MZ\x90\0\x03\0\0\0", "setup.png", None).is_err());
+        assert!(detect(b"<!DOCTYPE html><script>x</script>", "page.txt", Some("text/plain")).is_err());
+        assert!(detect(b"  <svg xmlns='http://www.w3.org/2000/svg'/>", "logo.txt", None).is_err());
+        assert!(detect(b"\xEF\xBB\xBF<?xml version='1.0'?>", "data.txt", None).is_err());
+        assert!(detect(b"#!/bin/sh\nrm -rf /", "run.txt", None).is_err());
+        assert!(
+            detect(b"alert(document.cookie)", "image.png", Some("image/png")).is_err(),
+            "a spoofed script"
+        );
+        assert!(detect(b"alert(document.cookie)", "x.js", Some("text/plain")).is_err());
+    }
+
+    #[test]
+    fn text_and_csv_are_valid_utf8_without_nul() {
+        assert_eq!(
+            detect("olá, mundo\n".as_bytes(), "notes.txt", Some("text/plain")),
+            Ok(UploadKind::Text)
+        );
+        assert_eq!(
+            detect(b"a,b\n1,2\n", "data.csv", Some("application/vnd.ms-excel")),
+            Ok(UploadKind::Csv)
+        );
+        assert_eq!(detect(b"no name", "", None), Ok(UploadKind::Text));
+        assert!(detect(b"bad \xff utf8", "x.txt", None).is_err());
+        assert!(detect(b"nul\0inside", "x.txt", None).is_err());
+        assert!(
+            detect("cut é".as_bytes().split_last().unwrap().1, "x.txt", None).is_err(),
+            "truncated UTF-8"
+        );
+        assert!(detect(b"", "empty.txt", None).is_err());
+    }
+
+    #[test]
+    fn filenames_keep_only_a_clean_last_component() {
+        assert_eq!(sanitize_filename(Some("../../etc/passwd")), "passwd");
+        assert_eq!(sanitize_filename(Some("C:\\Users\\ana\\report.pdf")), "report.pdf");
+        assert_eq!(sanitize_filename(Some("a\u{0}b\nc.txt")), "abc.txt");
+        assert_eq!(sanitize_filename(Some("..")), "attachment");
+        assert_eq!(sanitize_filename(None), "attachment");
+        assert_eq!(sanitize_filename(Some(&"x".repeat(300))).chars().count(), 200);
+    }
+}

@@ -1,0 +1,47 @@
+//! Tenant chat settings, stored as JSON on the tenant row. Every field is optional and
+//! falls back to the server's default; values are clamped to the global bounds when
+//! read, so a stored value can never exceed what the server allows.
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    chat::uploads::UploadKind,
+    error::{Error, Result},
+};
+
+/// The global cap on one attached file (10 MiB).
+pub const MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TenantSettings {
+    /// Largest attached file, at most `MAX_UPLOAD_BYTES`.
+    pub max_upload_bytes: Option<u64>,
+    /// Allowed attachment types by MIME type (a subset of the server's); all when absent.
+    pub allowed_types: Option<Vec<String>>,
+}
+
+impl TenantSettings {
+    pub async fn load(pool: &PgPool, tenant_id: Uuid) -> Result<TenantSettings> {
+        let value: serde_json::Value = sqlx::query_scalar("SELECT settings FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| Error::not_found("Tenant"))?;
+        // A malformed stored value must not lock a tenant out of uploads: defaults then.
+        Ok(serde_json::from_value(value).unwrap_or_default())
+    }
+
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_bytes
+            .map_or(MAX_UPLOAD_BYTES, |b| b.min(MAX_UPLOAD_BYTES))
+    }
+
+    pub fn allows(&self, kind: UploadKind) -> bool {
+        let mime = kind.mime().split(';').next().unwrap_or("");
+        self.allowed_types
+            .as_ref()
+            .is_none_or(|types| types.iter().any(|t| t.eq_ignore_ascii_case(mime)))
+    }
+}
