@@ -520,3 +520,39 @@ async fn admins_list_and_remove_attachments_leaving_a_tombstone(pool: PgPool) {
     let (status, _) = ana.delete(&format!("/api/admin/attachments/{first}/")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[sqlx::test]
+async fn with_x_accel_redirect_nginx_serves_the_checked_file(pool: PgPool) {
+    let app = crate::helpers::spawn_configured(pool, |config| {
+        config.media_accel_redirect = Some("/protected-media/".into())
+    })
+    .await;
+    let (mut ana, bruno, id) = pair(&app).await;
+    let (_, message) = upload(
+        &mut ana,
+        &id,
+        "",
+        vec![("r.pdf".into(), b"%PDF-1.4\n%%EOF\n".to_vec(), "application/pdf".into())],
+    )
+    .await;
+    let attachment = &message["attachments"][0];
+    let resp = download(&bruno, attachment["url"].as_str().unwrap()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let location = resp.headers()["x-accel-redirect"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/protected-media/chat_attachments/"), "{location}");
+    assert!(location.ends_with(attachment["id"].as_str().unwrap()));
+    assert!(media_root(&app)
+        .join(location.trim_start_matches("/protected-media/"))
+        .is_file());
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        resp.bytes().await.unwrap().is_empty(),
+        "nginx sends the bytes, not the app"
+    );
+    let carla_tenant = app.tenant("other").await;
+    let outsider = app.member(&carla_tenant, "Olga", Role::Write).await;
+    let refused = download(&outsider, attachment["url"].as_str().unwrap()).await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    assert!(refused.headers().get("x-accel-redirect").is_none());
+}

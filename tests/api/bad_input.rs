@@ -194,6 +194,11 @@ async fn the_openapi_document_describes_every_endpoint_and_both_auth_schemes(poo
         ("/chat/conversations/{id}/unarchive/", "patch"),
         ("/chat/conversations/{id}/mute/", "patch"),
         ("/chat/conversations/{id}/unmute/", "patch"),
+        ("/chat/conversations/{id}/typing/", "post"),
+        ("/chat/conversations/presence/", "get"),
+        ("/chat/attachments/{id}/", "get"),
+        ("/admin/attachments/", "get"),
+        ("/admin/attachments/{id}/", "delete"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),
@@ -204,6 +209,23 @@ async fn the_openapi_document_describes_every_endpoint_and_both_auth_schemes(poo
     let types: Vec<&String> = send.as_object().unwrap().keys().collect();
     assert!(types.iter().any(|t| t.starts_with("application/json")), "{send}");
     assert!(types.iter().any(|t| t.starts_with("multipart/form-data")), "{send}");
+    let form = send
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(t, _)| t.starts_with("multipart/"))
+        .unwrap()
+        .1;
+    let form_schema = form["schema"].to_string();
+    assert!(
+        form_schema.contains("attachments") && form_schema.contains("binary"),
+        "{form_schema}"
+    );
+    let download = &paths["/chat/attachments/{id}/"]["get"]["responses"];
+    assert!(
+        download.get("200").is_some() && download.get("206").is_some(),
+        "{download}"
+    );
     let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
     let kinds: Vec<String> = schemes
         .values()

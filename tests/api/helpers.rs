@@ -53,8 +53,22 @@ pub async fn spawn_node(pool: PgPool, layer: Layer) -> TestApp {
     spawn_with_redis(pool, url, layer).await
 }
 
+/// An in-memory node whose configuration `adjust` changes first.
+pub async fn spawn_configured(pool: PgPool, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_adjusted(pool, None, Layer::Memory, adjust).await
+}
+
 /// Like `spawn_node`, with an explicit Redis URL (a test's own Redis server).
 pub async fn spawn_with_redis(pool: PgPool, redis_url: Option<String>, layer: Layer) -> TestApp {
+    spawn_adjusted(pool, redis_url, layer, |_| {}).await
+}
+
+async fn spawn_adjusted(
+    pool: PgPool,
+    redis_url: Option<String>,
+    layer: Layer,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
@@ -65,6 +79,7 @@ pub async fn spawn_with_redis(pool: PgPool, redis_url: Option<String>, layer: La
     if let Layer::Redis(prefix) = &layer {
         config.redis_prefix = prefix.clone();
     }
+    adjust(&mut config);
     let app = tenantchat::build(config, pool.clone()).unwrap();
     listener.set_nonblocking(true).unwrap();
     let acceptor = poem::listener::TcpAcceptor::from_std(listener).unwrap();
