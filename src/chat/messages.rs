@@ -399,35 +399,23 @@ pub(crate) async fn announce_update(
     message_id: Uuid,
 ) -> Result<()> {
     let mut conn = pool.acquire().await?;
-    let marks: Vec<(Uuid, i64, i64)> = sqlx::query_as(
-        "SELECT user_id, delivered_seq, read_seq FROM participants WHERE conversation_id = $1 AND tenant_id = $2",
-    )
-    .bind(conversation_id)
-    .bind(actor.tenant_id())
-    .fetch_all(&mut *conn)
-    .await?;
+    let marks = receipts::participants_watermarks(&mut conn, actor, conversation_id).await?;
     let rows = rows_by_ids(&mut conn, actor, &[message_id]).await?;
     let Some(row) = rows.first() else { return Ok(()) };
     let (seq, sender) = (row.seq, row.sender_id);
     let context_of = |viewer: Uuid| {
-        let watermarks = |(_, delivered, read): &(Uuid, i64, i64)| Watermarks {
-            delivered: *delivered,
-            read: *read,
-        };
         let own = marks
             .iter()
-            .find(|m| m.0 == viewer)
-            .map(watermarks)
-            .unwrap_or(Watermarks { delivered: 0, read: 0 });
-        let others = marks
-            .iter()
-            .filter(|m| m.0 != viewer)
-            .map(watermarks)
-            .reduce(Watermarks::min);
-        StatusContext { viewer, own, others }
+            .find(|(user, _)| *user == viewer)
+            .map_or(Watermarks { delivered: 0, read: 0 }, |m| m.1);
+        StatusContext {
+            viewer,
+            own,
+            others: receipts::slowest_except(&marks, &[viewer]),
+        }
     };
     let mut by_status: Vec<(StatusContext, Vec<Uuid>)> = Vec::new();
-    for (viewer, _, _) in &marks {
+    for (viewer, _) in &marks {
         let ctx = context_of(*viewer);
         let status = ctx.status(seq, sender);
         match by_status.iter_mut().find(|(c, _)| c.status(seq, sender) == status) {

@@ -95,6 +95,34 @@ pub async fn others_watermarks(
         .collect())
 }
 
+/// Every participant's watermarks in one conversation.
+pub(crate) async fn participants_watermarks(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    conversation_id: Uuid,
+) -> Result<Vec<(Uuid, Watermarks)>> {
+    let rows: Vec<(Uuid, i64, i64)> = sqlx::query_as(
+        "SELECT user_id, delivered_seq, read_seq FROM participants WHERE conversation_id = $1 AND tenant_id = $2",
+    )
+    .bind(conversation_id)
+    .bind(actor.tenant_id())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, delivered, read)| (user, Watermarks { delivered, read }))
+        .collect())
+}
+
+/// The slowest watermarks among `marks` but the `excluded` users; `None` if nobody is left.
+pub(crate) fn slowest_except(marks: &[(Uuid, Watermarks)], excluded: &[Uuid]) -> Option<Watermarks> {
+    marks
+        .iter()
+        .filter(|(user, _)| !excluded.contains(user))
+        .map(|(_, w)| *w)
+        .reduce(Watermarks::min)
+}
+
 /// A watermark move of the caller, to announce once committed.
 #[derive(Debug, Clone, Copy)]
 pub struct Moved {
@@ -221,14 +249,8 @@ pub(crate) async fn announce(pool: &PgPool, realtime: &Realtime, actor: &Actor, 
         after,
     } = moved;
     let mut conn = pool.acquire().await?;
-    let marks: Vec<(Uuid, i64, i64)> = sqlx::query_as(
-        "SELECT user_id, delivered_seq, read_seq FROM participants WHERE conversation_id = $1 AND tenant_id = $2",
-    )
-    .bind(conversation_id)
-    .bind(actor.tenant_id())
-    .fetch_all(&mut *conn)
-    .await?;
-    let participants: Vec<Uuid> = marks.iter().map(|(user, _, _)| *user).collect();
+    let marks = participants_watermarks(&mut conn, actor, conversation_id).await?;
+    let participants: Vec<Uuid> = marks.iter().map(|(user, _)| *user).collect();
     if after.read > before.read {
         let event = Event::Read {
             conversation_id,
@@ -252,15 +274,7 @@ pub(crate) async fn announce(pool: &PgPool, realtime: &Realtime, actor: &Actor, 
     .await?;
     for sender in senders {
         // The slowest of the sender's recipients, with the actor before and after the move.
-        let others = marks
-            .iter()
-            .filter(|(user, _, _)| *user != sender && *user != actor.user_id())
-            .map(|(_, delivered, read)| Watermarks {
-                delivered: *delivered,
-                read: *read,
-            })
-            .fold(None, |acc: Option<Watermarks>, w| Some(acc.map_or(w, |a| a.min(w))));
-        let (old, new) = match others {
+        let (old, new) = match slowest_except(&marks, &[sender, actor.user_id()]) {
             Some(others) => (others.min(before), others.min(after)),
             None => (before, after),
         };
