@@ -24,6 +24,11 @@ pub struct Config {
     #[arg(long, env = "MEDIA_ROOT", default_value = "media", global = true)]
     pub media_root: PathBuf,
 
+    /// Where the widget's files (`chat/js`, `chat/css`, `chat/i18n`) and the pages' CSS are
+    /// served from, at `/static/`.
+    #[arg(long, env = "STATIC_ROOT", default_value = "static", global = true)]
+    pub static_root: PathBuf,
+
     /// With nginx in front: the internal location (e.g. `/protected-media/`) that maps to
     /// MEDIA_ROOT. Downloads are then checked here and served by nginx via
     /// `X-Accel-Redirect`.
@@ -66,6 +71,7 @@ impl Config {
             public_origin: None,
             redis_prefix: "tenantchat".into(),
             media_accel_redirect: None,
+            static_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
             allowed_origins: Vec::new(),
             database_max_connections: 5,
             session_ttl_seconds: 3600,

@@ -34,6 +34,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub login_failures: Arc<ratelimit::RateLimiter>,
     pub realtime: Arc<realtime::Realtime>,
+    /// Page and widget strings in every language.
+    pub i18n: Arc<web::Catalog>,
 }
 
 /// The migrations of `migrations/`, embedded in the binary.
@@ -71,6 +73,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         config: config.clone(),
         login_failures: Arc::default(),
         realtime,
+        i18n: Arc::new(web::Catalog::load(&config.static_root)),
     };
     let api = api::service(&config.public_origin());
     let docs = api::docs::Docs::new(&api);
@@ -79,7 +82,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         .at("/api/docs", docs.ui_endpoint())
         .nest("/api", api)
         .at("/ws/chat", poem::get(realtime::socket::chat_socket))
-        .nest("/", web::routes())
+        .nest("/", web::routes(&config.static_root))
         .with(CookieJarManager::new())
         .data(state.clone())
         .before(middleware::strip_trailing_slash)

@@ -20,6 +20,10 @@ pub struct TenantSettings {
     pub max_upload_bytes: Option<u64>,
     /// Allowed attachment types by MIME type (a subset of the server's); all when absent.
     pub allowed_types: Option<Vec<String>>,
+    /// The widget's accent colour, `#RRGGBB`.
+    pub widget_color: Option<String>,
+    /// The widget's title (defaults to the product name).
+    pub widget_title: Option<String>,
 }
 
 impl TenantSettings {
@@ -36,6 +40,13 @@ impl TenantSettings {
     pub fn max_upload_bytes(&self) -> u64 {
         self.max_upload_bytes
             .map_or(MAX_UPLOAD_BYTES, |b| b.min(MAX_UPLOAD_BYTES))
+    }
+
+    /// The widget's accent colour, if the stored one is a valid `#RRGGBB`.
+    pub fn widget_color(&self) -> Option<&str> {
+        self.widget_color
+            .as_deref()
+            .filter(|c| c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|h| h.is_ascii_hexdigit()))
     }
 
     pub fn allows(&self, kind: UploadKind) -> bool {

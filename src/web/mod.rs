@@ -1,63 +1,154 @@
-//! HTML pages: a minimal home page that shows who is logged in, with a plain form
-//! login/logout (no JavaScript needed), so a person can try the server in a browser.
+//! HTML pages: a plausible SaaS dashboard shell that embeds the chat widget for a
+//! logged-in user, a login page (a plain form, no JavaScript needed), logout, the
+//! language switch, and the static files at `/static/`.
+
+mod i18n;
 
 use askama::Template;
 use poem::{
+    endpoint::StaticFilesEndpoint,
     get, handler,
-    http::StatusCode,
+    http::{header, StatusCode},
     post,
-    web::{cookie::CookieJar, Data, Form, Html, Redirect, RemoteAddr},
-    IntoResponse, Response, Route,
+    web::{
+        cookie::{Cookie, CookieJar, SameSite},
+        Data, Form, Html, Query, Redirect, RemoteAddr,
+    },
+    IntoResponse, Request, Response, Route,
 };
 use serde::Deserialize;
 
+pub use i18n::Catalog;
+
 use crate::{
     accounts::{self, User},
-    auth::{cookies, csrf, extract::session_actor, login, session::SESSION_COOKIE},
+    auth::{cookies, csrf, extract::session_actor, login, session::SESSION_COOKIE, Actor},
+    chat::conversations::{self, ListQuery},
     error::{Error, Result},
+    settings::TenantSettings,
     AppState,
 };
 
-pub fn routes() -> Route {
+pub fn routes(static_root: &std::path::Path) -> Route {
     Route::new()
-        .at("/", get(index))
-        .at("/login/", post(login_form))
+        .at("/", get(dashboard))
+        .at("/login/", get(login_page).post(login_form))
         .at("/logout/", post(logout_form))
+        .at("/lang/", get(choose_language))
+        .nest("/static", StaticFilesEndpoint::new(static_root))
+}
+
+/// The strings of the page's language, for the templates: `{{ s.t("key") }}`.
+struct Strings<'a> {
+    catalog: &'a Catalog,
+    locale: &'static str,
+}
+
+impl Strings<'_> {
+    fn t(&self, key: &str) -> String {
+        self.catalog.get(self.locale, key)
+    }
+}
+
+fn strings<'a>(state: &'a AppState, req: &Request) -> Strings<'a> {
+    let cookie = req.cookie().get(i18n::LANG_COOKIE).map(|c| c.value_str().to_string());
+    let accept = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    Strings {
+        catalog: &state.i18n,
+        locale: i18n::negotiate(cookie.as_deref(), accept),
+    }
 }
 
 #[derive(Template)]
-#[template(path = "index.html")]
-struct IndexPage {
-    user: Option<User>,
-    csrf_token: String,
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    s: Strings<'a>,
     error: Option<String>,
     tenant: String,
+    here: &'static str,
 }
 
-fn render(page: IndexPage, status: StatusCode) -> Result<Response> {
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage<'a> {
+    s: Strings<'a>,
+    user: User,
+    csrf_token: String,
+    welcome: String,
+    conversations: usize,
+    unread: i64,
+    /// JSON for the widget, safe inside a `<script type="application/json">` block.
+    widget_config: String,
+    here: &'static str,
+}
+
+fn render(page: impl Template, status: StatusCode) -> Result<Response> {
     let html = page.render().map_err(Error::internal)?;
     Ok(Html(html).with_status(status).into_response())
 }
 
+/// JSON that cannot close the `<script>` element it sits in.
+fn script_safe_json(value: &serde_json::Value) -> String {
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<(Actor, String)>> {
+    match jar.get(SESSION_COOKIE) {
+        Some(cookie) => Ok(session_actor(state, cookie.value_str())
+            .await?
+            .map(|(a, s)| (a, s.csrf_token))),
+        None => Ok(None),
+    }
+}
+
 #[handler]
-async fn index(state: Data<&AppState>, jar: &CookieJar) -> Result<Response> {
-    let session = match jar.get(SESSION_COOKIE) {
-        Some(cookie) => session_actor(&state, cookie.value_str()).await?,
-        None => None,
+async fn dashboard(req: &Request, state: Data<&AppState>, jar: &CookieJar) -> Result<Response> {
+    let Some((actor, csrf_token)) = current(&state, jar).await? else {
+        return Ok(Redirect::see_other("/login/").into_response());
     };
-    let (user, csrf_token) = match session {
-        Some((actor, session)) => (Some(accounts::me(&state.pool, &actor).await?), session.csrf_token),
-        None => (None, String::new()),
+    let s = strings(&state, req);
+    let user = accounts::me(&state.pool, &actor).await?;
+    let list = ListQuery {
+        include_archived: false,
+        limit: None,
+        offset: None,
     };
-    render(
-        IndexPage {
-            user,
-            csrf_token,
-            error: None,
-            tenant: String::new(),
-        },
-        StatusCode::OK,
-    )
+    let conversations = conversations::list(&state.pool, &actor, list).await?;
+    let settings = TenantSettings::load(&state.pool, actor.tenant_id()).await?;
+    let config = serde_json::json!({
+        "userId": user.id,
+        "i18n": state.i18n.all(s.locale),
+        "branding": {"color": settings.widget_color(), "title": settings.widget_title},
+    });
+    let page = DashboardPage {
+        welcome: s.t("page.dashboard.welcome").replace("{name}", &user.name),
+        unread: conversations.iter().map(|c| c.unread_count).sum(),
+        conversations: conversations.len(),
+        widget_config: script_safe_json(&config),
+        s,
+        user,
+        csrf_token,
+        here: "/",
+    };
+    render(page, StatusCode::OK)
+}
+
+#[handler]
+async fn login_page(req: &Request, state: Data<&AppState>, jar: &CookieJar) -> Result<Response> {
+    if current(&state, jar).await?.is_some() {
+        return Ok(Redirect::see_other("/").into_response());
+    }
+    let page = LoginPage {
+        s: strings(&state, req),
+        error: None,
+        tenant: String::new(),
+        here: "/login/",
+    };
+    render(page, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -69,6 +160,7 @@ struct LoginForm {
 
 #[handler]
 async fn login_form(
+    req: &Request,
     state: Data<&AppState>,
     jar: &CookieJar,
     addr: &RemoteAddr,
@@ -80,14 +172,22 @@ async fn login_form(
             Ok(Redirect::see_other("/").into_response())
         }
         Err(err @ (Error::InvalidCredentials | Error::RateLimited { .. })) => {
-            let status = poem::error::ResponseError::status(&err);
-            let page = IndexPage {
-                user: None,
-                csrf_token: String::new(),
-                error: Some(err.to_string()),
-                tenant: form.tenant,
+            let s = strings(&state, req);
+            let message = if matches!(err, Error::InvalidCredentials) {
+                s.t("page.login.failed")
+            } else {
+                err.to_string()
             };
-            render(page, status)
+            let status = poem::error::ResponseError::status(&err);
+            render(
+                LoginPage {
+                    s,
+                    error: Some(message),
+                    tenant: form.tenant,
+                    here: "/login/",
+                },
+                status,
+            )
         }
         Err(err) => Err(err),
     }
@@ -110,5 +210,29 @@ async fn logout_form(state: Data<&AppState>, jar: &CookieJar, Form(form): Form<L
         state.sessions.delete(cookie.value_str()).await?;
     }
     cookies::clear(jar, state.config.secure_cookies());
-    Ok(Redirect::see_other("/").into_response())
+    Ok(Redirect::see_other("/login/").into_response())
+}
+
+#[derive(Deserialize)]
+struct LanguageChoice {
+    l: String,
+    next: Option<String>,
+}
+
+/// Remembers the chosen language for a year and goes back to a local page.
+#[handler]
+async fn choose_language(state: Data<&AppState>, jar: &CookieJar, Query(choice): Query<LanguageChoice>) -> Response {
+    if i18n::LOCALES.contains(&choice.l.as_str()) {
+        let mut cookie = Cookie::new_with_str(i18n::LANG_COOKIE, choice.l);
+        cookie.set_path("/");
+        cookie.set_same_site(SameSite::Lax);
+        cookie.set_secure(state.config.secure_cookies());
+        cookie.set_max_age(std::time::Duration::from_secs(365 * 24 * 3600));
+        jar.add(cookie);
+    }
+    // Only a path on this site: `//host` or `https://…` would make this an open redirect.
+    let next = choice
+        .next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'));
+    Redirect::see_other(next.as_deref().unwrap_or("/")).into_response()
 }
