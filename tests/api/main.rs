@@ -9,5 +9,6 @@ mod conversations;
 mod helpers;
 mod isolation;
 mod messages;
+mod pages;
 mod realtime;
 mod sockets;
