@@ -25,6 +25,8 @@ RUN apt-get update \
     && chown tenantchat:tenantchat /app/media
 WORKDIR /app
 COPY --from=builder /out/tenantchat /usr/local/bin/tenantchat
+# The widget, its translations and the pages' CSS, served at /static/ (STATIC_ROOT).
+COPY static ./static
 ENV BIND=0.0.0.0:8000 \
     MEDIA_ROOT=/app/media \
     RUST_LOG=info
