@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod chat;
 pub mod config;
@@ -100,6 +101,8 @@ pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let local = acceptor.local_addr();
     tracing::info!(addr = ?local.first(), origin = %config.public_origin(), "tenantchat listening");
+    // What a crashed process left in the upload staging area.
+    chat::attachments::sweep_staging(&config.media_root).await;
     let app = build(config, pool)?;
     app.state
         .sessions

@@ -99,7 +99,11 @@ impl MessagesApi {
         let id = path_id(&id, "Conversation")?;
         let (content, client_id, files) = match body {
             SendRequest::Json(Json(b)) => (b.content, b.client_id, None),
-            SendRequest::Multipart(form) => (form.content, form.client_id, Some(form.files)),
+            SendRequest::Multipart(form) => {
+                messages::check_can_send(&state.pool, auth.actor(), id).await?;
+                let form = form.receive(&state.config.media_root).await?;
+                (form.content, form.client_id, Some(form.files))
+            }
         };
         let new = NewMessage {
             content: content.as_deref().unwrap_or(""),

@@ -16,7 +16,6 @@ use poem_openapi::{
 use crate::{
     chat::{attachments::Staged, content::MAX_CHARS},
     error::Error,
-    AppState,
 };
 
 /// Documentation of the multipart message body.
@@ -33,7 +32,16 @@ pub struct MessageFormSchema {
     attachments: Vec<Upload>,
 }
 
+/// A multipart message body, not read yet: the handler first checks that the caller may
+/// send into the conversation, so nobody can make the server take in files only to
+/// refuse them.
 pub struct MessageForm {
+    boundary: String,
+    body: poem::Body,
+}
+
+/// A multipart message body, read: the fields and the staged files.
+pub struct ReceivedForm {
     pub content: Option<String>,
     pub client_id: Option<String>,
     pub files: Staged,
@@ -80,20 +88,29 @@ impl ParsePayload for MessageForm {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let state = request.data::<AppState>().expect("AppState is attached to every route");
         let boundary = request
             .content_type()
             .and_then(|ct| multer::parse_boundary(ct).ok())
             .ok_or_else(|| bad_body("no boundary"))?;
-        let stream = body
-            .take()?
+        Ok(MessageForm {
+            boundary,
+            body: body.take()?,
+        })
+    }
+}
+
+impl MessageForm {
+    /// Reads the fields and streams the files into the staging area under `media_root`.
+    pub async fn receive(self, media_root: &std::path::Path) -> Result<ReceivedForm, Error> {
+        let stream = self
+            .body
             .into_bytes_stream()
             .map(|chunk| chunk.map_err(std::io::Error::other));
-        let mut multipart = multer::Multipart::new(stream, boundary);
-        let mut form = MessageForm {
+        let mut multipart = multer::Multipart::new(stream, self.boundary);
+        let mut form = ReceivedForm {
             content: None,
             client_id: None,
-            files: Staged::new(&state.config.media_root),
+            files: Staged::new(media_root),
         };
         while let Some(mut field) = multipart.next_field().await.map_err(bad_body)? {
             match field.name() {
@@ -112,8 +129,7 @@ impl ParsePayload for MessageForm {
                     return Err(Error::BadRequest {
                         code: "validation_error",
                         message: format!("unknown field {name:?}: expected content, client_id or attachments"),
-                    }
-                    .into());
+                    });
                 }
             }
         }

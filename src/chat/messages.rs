@@ -184,6 +184,14 @@ async fn seq_of(conn: &mut PgConnection, actor: &Actor, conversation_id: Uuid, m
         .ok_or_else(|| Error::validation("since_id", "since_id is not a message of this conversation"))
 }
 
+/// Whether the actor may send into the conversation: checked before an upload's body is
+/// read, so refused senders cost no disk and no decoding.
+pub async fn check_can_send(pool: &PgPool, actor: &Actor, conversation_id: Uuid) -> Result<()> {
+    actor.require_write()?;
+    let mut conn = pool.acquire().await?;
+    membership(&mut conn, actor, conversation_id, false).await.map(|_| ())
+}
+
 /// A message to send, as it arrived.
 #[derive(Default)]
 pub struct NewMessage<'a> {

@@ -88,6 +88,49 @@ impl fmt::Display for UploadKind {
 /// their parts in the first local headers).
 const HEAD: usize = 64 * 1024;
 const OLE2_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+
+/// docx / xlsx / pptx by their parts, read from the ZIP central directory: a
+/// `[Content_Types].xml` and the main part of one application. (Which entry comes first
+/// differs between Word, Excel, LibreOffice and other writers.)
+fn office_open_xml(zip: &[u8]) -> Option<UploadKind> {
+    let names = zip_entry_names(zip)?;
+    if !names.contains(&b"[Content_Types].xml".as_slice()) {
+        return None;
+    }
+    let has = |part: &[u8]| names.contains(&part);
+    if has(b"word/document.xml") {
+        Some(UploadKind::Docx)
+    } else if has(b"xl/workbook.xml") {
+        Some(UploadKind::Xlsx)
+    } else if has(b"ppt/presentation.xml") {
+        Some(UploadKind::Pptx)
+    } else {
+        None
+    }
+}
+
+/// The entry names of a ZIP archive, from its central directory; `None` if there is none.
+fn zip_entry_names(zip: &[u8]) -> Option<Vec<&[u8]>> {
+    let u16_at = |at: usize| Some(u16::from_le_bytes(zip.get(at..at + 2)?.try_into().ok()?) as usize);
+    let u32_at = |at: usize| Some(u32::from_le_bytes(zip.get(at..at + 4)?.try_into().ok()?) as usize);
+    // The end-of-central-directory record: within the last 64 KiB (+ its 22 bytes).
+    let search_from = zip.len().saturating_sub(65_557);
+    let end = (search_from..zip.len().saturating_sub(21))
+        .rev()
+        .find(|&i| zip[i..].starts_with(b"PK\x05\x06"))?;
+    let (entries, mut at) = (u16_at(end + 10)?, u32_at(end + 16)?);
+    let mut names = Vec::with_capacity(entries);
+    for _ in 0..entries {
+        if !zip.get(at..)?.starts_with(b"PK\x01\x02") {
+            return None;
+        }
+        let (name_len, extra_len, comment_len) = (u16_at(at + 28)?, u16_at(at + 30)?, u16_at(at + 32)?);
+        names.push(zip.get(at + 46..at + 46 + name_len)?);
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    Some(names)
+}
 
 /// Watches a file's bytes go by: keeps its start, and checks on the way whether the
 /// whole of it is UTF-8 text without NUL bytes.
@@ -131,10 +174,11 @@ impl Sniffer {
         self.len == 0
     }
 
-    /// Legacy Office files (OLE2 compound files) are told apart by their root entry,
-    /// which may lie anywhere: detection then needs the whole file.
+    /// Legacy Office files (OLE2 compound files) are told apart by their root entry, and
+    /// Office Open XML files by the names in their ZIP directory at the end of the file:
+    /// detection then needs the whole file (at most 10 MiB).
     pub fn needs_whole_file(&self) -> bool {
-        self.head.starts_with(&OLE2_MAGIC)
+        self.head.starts_with(&OLE2_MAGIC) || self.head.starts_with(ZIP_MAGIC)
     }
 
     fn is_text(&self) -> bool {
@@ -147,9 +191,23 @@ impl Sniffer {
             return Err(format!("{filename:?} is empty"));
         }
         let bytes = whole.unwrap_or(&self.head);
-        if let Some(found) = infer::get(bytes) {
-            return UploadKind::from_mime(found.mime_type())
-                .ok_or_else(|| format!("{filename:?} is {}, which is not an allowed type", found.mime_type()));
+        if let Some(kind) = whole.and_then(office_open_xml) {
+            return Ok(kind);
+        }
+        match infer::get(bytes) {
+            Some(found) => match UploadKind::from_mime(found.mime_type()) {
+                Some(kind) => return Ok(kind),
+                // Some signatures are two letters (`BM`, `MZ`, `%!`); a file that is
+                // entirely text is judged as text, whatever its first letters.
+                None if self.is_text() && !found.mime_type().starts_with("text/") => {}
+                None => {
+                    return Err(format!(
+                        "{filename:?} is {}, which is not an allowed type",
+                        found.mime_type()
+                    ))
+                }
+            },
+            None => {}
         }
         if self.needs_whole_file() {
             return Err(format!(
@@ -270,6 +328,67 @@ mod tests {
             "truncated UTF-8"
         );
         assert!(detect(b"", "empty.txt", None).is_err());
+    }
+
+    /// A stored (uncompressed) ZIP with these entries, central directory included.
+    fn zip(entries: &[&str]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut directory = Vec::new();
+        for name in entries {
+            let offset = out.len() as u32;
+            out.extend_from_slice(b"PK\x03\x04");
+            out.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(name.as_bytes());
+            directory.extend_from_slice(b"PK\x01\x02");
+            directory.extend_from_slice(&[0; 24]);
+            directory.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            directory.extend_from_slice(&[0; 12]);
+            directory.extend_from_slice(&offset.to_le_bytes());
+            directory.extend_from_slice(name.as_bytes());
+        }
+        let directory_at = out.len() as u32;
+        out.extend_from_slice(&directory);
+        out.extend_from_slice(b"PK\x05\x06\0\0\0\0");
+        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(directory.len() as u32).to_le_bytes());
+        out.extend_from_slice(&directory_at.to_le_bytes());
+        out.extend_from_slice(&[0, 0]);
+        out
+    }
+
+    #[test]
+    fn office_open_xml_is_recognised_whatever_the_entry_order() {
+        let detect_whole = |bytes: Vec<u8>| sniff(&bytes).detect(Some(&bytes), "x", None);
+        let docx = zip(&[
+            "[Content_Types].xml",
+            "_rels/.rels",
+            "docProps/app.xml",
+            "docProps/core.xml",
+            "word/document.xml",
+        ]);
+        assert_eq!(detect_whole(docx), Ok(UploadKind::Docx));
+        let xlsx = zip(&["_rels/.rels", "xl/workbook.xml", "[Content_Types].xml"]);
+        assert_eq!(detect_whole(xlsx), Ok(UploadKind::Xlsx));
+        assert_eq!(
+            detect_whole(zip(&["[Content_Types].xml", "ppt/presentation.xml"])),
+            Ok(UploadKind::Pptx)
+        );
+        assert!(
+            detect_whole(zip(&["evil.exe", "readme.txt"])).is_err(),
+            "a plain ZIP is not allowed"
+        );
+    }
+
+    #[test]
+    fn text_that_begins_like_a_short_signature_is_still_text() {
+        assert_eq!(
+            detect(b"BMI,weight\n22,70\n", "bmi.csv", Some("text/csv")),
+            Ok(UploadKind::Csv)
+        );
+        assert_eq!(detect(b"MZ notes\n", "notes.txt", None), Ok(UploadKind::Text));
     }
 
     #[test]

@@ -384,6 +384,21 @@ async fn only_participants_download_and_ranges_and_etags_work(pool: PgPool) {
     let url = message["attachments"][0]["url"].as_str().unwrap().to_string();
 
     assert_eq!(download(&carla, &url).await.status(), StatusCode::FORBIDDEN);
+    let mut carla = carla;
+    let before = stored_files(&app).len();
+    let (status, body) = upload(
+        &mut carla,
+        &id,
+        "",
+        vec![("in.txt".into(), vec![b'a'; 100_000], "text/plain".into())],
+    )
+    .await;
+    assert_eq!(error_code(status, &body, StatusCode::FORBIDDEN), "not_a_participant");
+    assert_eq!(
+        stored_files(&app).len(),
+        before,
+        "a refused sender's upload is never read in"
+    );
     assert_eq!(download(&mallory, &url).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(
         download(&app.anonymous(), &url).await.status(),
