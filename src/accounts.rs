@@ -127,7 +127,7 @@ pub struct NewUser<'a> {
 
 /// Creates a user in a tenant. Every input is checked before the password is hashed
 /// and the row written; a duplicate email (case-insensitive) answers 409 `email_taken`.
-pub async fn create_user(pool: &PgPool, tenant_id: Uuid, new: NewUser<'_>) -> Result<Uuid> {
+pub async fn create_user<'e>(db: impl sqlx::PgExecutor<'e>, tenant_id: Uuid, new: NewUser<'_>) -> Result<Uuid> {
     let email = Email::parse(new.email).map_err(|m| Error::validation("email", m))?;
     let name = parse_name(new.name).map_err(|m| Error::validation("name", m))?;
     let password = NewPassword::parse(new.password, email.as_str()).map_err(|m| Error::validation("password", m))?;
@@ -143,7 +143,7 @@ pub async fn create_user(pool: &PgPool, tenant_id: Uuid, new: NewUser<'_>) -> Re
     .bind(name)
     .bind(hash)
     .bind(new.role.as_str())
-    .execute(pool)
+    .execute(db)
     .await
     .map_err(|e| {
         Error::from(e).on_constraint("users_tenant_id_email_key", || Error::Conflict {

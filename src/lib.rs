@@ -2,6 +2,7 @@
 //! a database pool; `main.rs` and the integration tests both go through it.
 
 pub mod accounts;
+pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod auth;

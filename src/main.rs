@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tenantchat::{
     accounts::{self, NewUser, TenantSlug},
+    audit::{self, Verification},
     auth::Role,
     Config,
 };
@@ -32,6 +33,18 @@ enum Command {
     User(UserCommand),
     /// Create the demo tenant with a few users and conversations (idempotent).
     Demo,
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute a tenant's hash chain; names the first row that does not add up.
+    Verify {
+        #[arg(long, value_parser = parse_slug)]
+        tenant: TenantSlug,
+    },
 }
 
 #[derive(Subcommand)]
@@ -127,5 +140,19 @@ async fn run(cli: Cli) -> Result<String, String> {
                 .map_err(|e| e.to_string())
         }
         Command::Demo => tenantchat::demo::seed(&pool).await.map_err(|e| e.to_string()),
+        Command::Audit(AuditCommand::Verify { tenant }) => {
+            let tenant_id = accounts::tenant_id_by_slug(&pool, &tenant)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no tenant with slug {:?}", tenant.as_str()))?;
+            match audit::verify(&pool, tenant_id).await.map_err(|e| e.to_string())? {
+                Verification::Intact { rows } => {
+                    Ok(format!("audit log of {}: {rows} rows, chain intact", tenant.as_str()))
+                }
+                Verification::Broken { id, reason } => {
+                    Err(format!("audit log of {}: row {id} {reason}", tenant.as_str()))
+                }
+            }
+        }
     }
 }

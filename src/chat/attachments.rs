@@ -21,6 +21,8 @@ use super::{
     views::{Attachment, AttachmentFile, DeletedAttachment},
 };
 use crate::{
+    admin::Admin,
+    audit::Entry,
     auth::Actor,
     error::{Error, Result},
     settings::{TenantSettings, MAX_UPLOAD_BYTES},
@@ -422,8 +424,8 @@ pub struct AdminAttachmentPage {
 }
 
 /// The tenant's attachments, newest first, with the count and stored size of all matches.
-pub async fn admin_list(pool: &sqlx::PgPool, actor: &Actor, filter: AdminFilter) -> Result<AdminAttachmentPage> {
-    actor.require_admin()?;
+pub async fn admin_list(pool: &sqlx::PgPool, admin: &Admin, filter: AdminFilter) -> Result<AdminAttachmentPage> {
+    let actor = admin.actor();
     const MATCHES: &str = "a.tenant_id = $1 AND ($2::uuid IS NULL OR a.conversation_id = $2)
         AND ($3::uuid IS NULL OR a.uploader_id = $3)
         AND ($4::timestamptz IS NULL OR a.created_at >= $4) AND ($5::timestamptz IS NULL OR a.created_at < $5)";
@@ -453,6 +455,21 @@ pub async fn admin_list(pool: &sqlx::PgPool, actor: &Actor, filter: AdminFilter)
     .bind(filter.offset)
     .fetch_all(pool)
     .await?;
+    let details = serde_json::json!({
+        "conversation": filter.conversation_id, "uploader": filter.uploader_id,
+        "from": filter.from, "to": filter.to, "limit": filter.limit, "offset": filter.offset,
+    });
+    admin
+        .audit_read(
+            pool,
+            Entry {
+                action: "attachment.list",
+                resource_type: "attachment",
+                resource_id: None,
+                details,
+            },
+        )
+        .await?;
     Ok(AdminAttachmentPage {
         count,
         total_size,
@@ -466,10 +483,10 @@ pub async fn admin_delete(
     pool: &sqlx::PgPool,
     realtime: &crate::realtime::Realtime,
     media_root: &Path,
-    actor: &Actor,
+    admin: &Admin,
     id: Uuid,
 ) -> Result<()> {
-    actor.require_admin()?;
+    let actor = admin.actor();
     let mut tx = pool.begin().await?;
     let removed: Option<(String, Option<String>, Uuid, Uuid)> = sqlx::query_as(
         "UPDATE attachments SET deleted_at = now(), deleted_by = $3
@@ -488,6 +505,14 @@ pub async fn admin_delete(
         .bind(actor.tenant_id())
         .execute(&mut *tx)
         .await?;
+    let details = serde_json::json!({"message": message_id, "conversation": conversation_id});
+    let entry = Entry {
+        action: "attachment.delete",
+        resource_type: "attachment",
+        resource_id: Some(id.to_string()),
+        details,
+    };
+    admin.audit(&mut tx, entry).await?;
     tx.commit().await?;
     // After the commit: a failed commit must not have taken the file with it.
     for path in std::iter::once(storage_path).chain(thumbnail_path) {
@@ -495,10 +520,5 @@ pub async fn admin_delete(
             tracing::warn!(error = %err, path, "could not remove a deleted attachment's file");
         }
     }
-    tracing::info!(
-        target: "audit",
-        actor = %actor.user_id(), tenant = %actor.tenant_id(), action = "attachment.delete", attachment = %id,
-        "admin removed an attachment"
-    );
     super::messages::announce_update(pool, realtime, actor, conversation_id, message_id).await
 }

@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use sqlx::PgPool;
 
-fn tenantchat(pool: &PgPool, args: &[&str]) -> Output {
+pub fn tenantchat(pool: &PgPool, args: &[&str]) -> Output {
     let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
     let database = pool.connect_options().get_database().unwrap().to_string();
     let mut url = url_without_database(&base);

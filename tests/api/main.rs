@@ -1,5 +1,6 @@
 //! Integration tests: the real app over HTTP against a fresh PostgreSQL database per test.
 
+mod admin;
 mod attachments;
 mod auth;
 mod bad_input;

@@ -1,0 +1,80 @@
+//! Read-only access to any conversation of the tenant, for compliance. Every read is
+//! written to the audit log; reading marks nothing delivered or read.
+
+use poem_openapi::Object;
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::Admin;
+use crate::{
+    audit::Entry,
+    chat::{
+        messages::{self, HistoryQuery},
+        views::Message,
+    },
+    error::Result,
+    timestamp::Timestamp,
+};
+
+/// A conversation as the compliance view lists it.
+#[derive(Debug, Object, sqlx::FromRow)]
+pub struct AdminConversation {
+    pub id: Uuid,
+    pub title: Option<String>,
+    pub is_group: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub message_count: i64,
+    /// Names of the participants.
+    pub participant_names: Vec<String>,
+}
+
+pub async fn conversations(pool: &PgPool, admin: &Admin, limit: i64, offset: i64) -> Result<Vec<AdminConversation>> {
+    let list = sqlx::query_as(
+        "SELECT c.id, c.title, c.is_group, c.created_at, c.updated_at, c.last_seq AS message_count,
+                ARRAY(SELECT u.name FROM participants p JOIN users u ON u.id = p.user_id
+                      WHERE p.conversation_id = c.id ORDER BY u.name) AS participant_names
+         FROM conversations c WHERE c.tenant_id = $1
+         ORDER BY c.updated_at DESC, c.id LIMIT $2 OFFSET $3",
+    )
+    .bind(admin.actor().tenant_id())
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    admin
+        .audit_read(
+            pool,
+            Entry {
+                action: "conversation.list",
+                resource_type: "conversation",
+                resource_id: None,
+                details: json!({"limit": limit, "offset": offset}),
+            },
+        )
+        .await?;
+    Ok(list)
+}
+
+pub async fn messages(
+    pool: &PgPool,
+    admin: &Admin,
+    conversation_id: Uuid,
+    query: HistoryQuery,
+) -> Result<Vec<Message>> {
+    let details = json!({"after_seq": query.after_seq, "before_seq": query.before_seq, "limit": query.limit});
+    let history = messages::history_for_compliance(pool, admin.actor(), conversation_id, query).await?;
+    admin
+        .audit_read(
+            pool,
+            Entry {
+                action: "conversation.read",
+                resource_type: "conversation",
+                resource_id: Some(conversation_id.to_string()),
+                details,
+            },
+        )
+        .await?;
+    Ok(history)
+}

@@ -1,0 +1,177 @@
+//! Managing a tenant's users: list, create, read, change name or role, deactivate.
+//! Deactivation ends the user's sessions (their epoch moves on), deletes their API
+//! tokens and closes their sockets at once; their history stays.
+
+use poem_openapi::Object;
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::Admin;
+use crate::{
+    accounts::{self, parse_name, NewUser},
+    audit::Entry,
+    auth::Role,
+    error::{Error, Result},
+    realtime::{events::Control, Realtime},
+    timestamp::Timestamp,
+};
+
+/// A user as a tenant admin sees it.
+#[derive(Debug, Object, sqlx::FromRow)]
+pub struct AdminUser {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    /// `read`, `write` or `admin`.
+    pub role: String,
+    pub is_active: bool,
+    pub last_seen: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+const COLUMNS: &str = "id, name, email, role, is_active, last_seen, created_at";
+
+pub async fn list(pool: &PgPool, admin: &Admin) -> Result<Vec<AdminUser>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY name, id"
+    ))
+    .bind(admin.actor().tenant_id())
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn get(pool: &PgPool, admin: &Admin, id: Uuid) -> Result<AdminUser> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1 AND tenant_id = $2"))
+        .bind(id)
+        .bind(admin.actor().tenant_id())
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| Error::not_found("User"))
+}
+
+pub async fn create(pool: &PgPool, admin: &Admin, new: NewUser<'_>) -> Result<AdminUser> {
+    let role = new.role;
+    let mut tx = pool.begin().await?;
+    let id = accounts::create_user(&mut *tx, admin.actor().tenant_id(), new).await?;
+    let user: AdminUser = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let details = json!({"email": user.email, "name": user.name, "role": role.as_str()});
+    admin
+        .audit(
+            &mut tx,
+            Entry {
+                action: "user.create",
+                resource_type: "user",
+                resource_id: Some(id.to_string()),
+                details,
+            },
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+pub struct UserChange<'a> {
+    pub name: Option<&'a str>,
+    pub role: Option<Role>,
+}
+
+/// Changes a user's name and/or role. A role change closes the user's sockets, so they
+/// reconnect with the new role.
+pub async fn update(
+    pool: &PgPool,
+    realtime: &Realtime,
+    admin: &Admin,
+    id: Uuid,
+    change: UserChange<'_>,
+) -> Result<AdminUser> {
+    let name = change
+        .name
+        .map(parse_name)
+        .transpose()
+        .map_err(|m| Error::validation("name", m))?;
+    if id == admin.actor().user_id() && change.role.is_some_and(|r| r != Role::Admin) {
+        return Err(Error::validation("role", "you cannot remove your own admin role"));
+    }
+    let mut tx = pool.begin().await?;
+    let before: Option<(String, String)> =
+        sqlx::query_as("SELECT name, role FROM users WHERE id = $1 AND tenant_id = $2 FOR UPDATE")
+            .bind(id)
+            .bind(admin.actor().tenant_id())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (old_name, old_role) = before.ok_or_else(|| Error::not_found("User"))?;
+    let new_role = change.role.map(Role::as_str);
+    sqlx::query(
+        "UPDATE users SET name = coalesce($3, name), role = coalesce($4, role) WHERE id = $1 AND tenant_id = $2",
+    )
+    .bind(id)
+    .bind(admin.actor().tenant_id())
+    .bind(&name)
+    .bind(new_role)
+    .execute(&mut *tx)
+    .await?;
+    let details = json!({
+        "name": name.as_ref().map(|n| json!({"from": old_name, "to": n})),
+        "role": new_role.map(|r| json!({"from": old_role, "to": r})),
+    });
+    admin
+        .audit(
+            &mut tx,
+            Entry {
+                action: "user.update",
+                resource_type: "user",
+                resource_id: Some(id.to_string()),
+                details,
+            },
+        )
+        .await?;
+    tx.commit().await?;
+    if new_role.is_some_and(|r| r != old_role) {
+        realtime.control(id, &Control::EndSessions { credential: None }).await;
+    }
+    get(pool, admin, id).await
+}
+
+/// Deactivates a user: sessions end, tokens go, sockets close; history stays.
+pub async fn deactivate(pool: &PgPool, realtime: &Realtime, admin: &Admin, id: Uuid) -> Result<()> {
+    if id == admin.actor().user_id() {
+        return Err(Error::validation("id", "you cannot deactivate yourself"));
+    }
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query(
+        "UPDATE users SET is_active = false, session_epoch = session_epoch + 1 WHERE id = $1 AND tenant_id = $2",
+    )
+    .bind(id)
+    .bind(admin.actor().tenant_id())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if done == 0 {
+        return Err(Error::not_found("User"));
+    }
+    let tokens = sqlx::query("DELETE FROM api_tokens WHERE user_id = $1 AND tenant_id = $2")
+        .bind(id)
+        .bind(admin.actor().tenant_id())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let details = json!({"tokens_revoked": tokens});
+    admin
+        .audit(
+            &mut tx,
+            Entry {
+                action: "user.deactivate",
+                resource_type: "user",
+                resource_id: Some(id.to_string()),
+                details,
+            },
+        )
+        .await?;
+    tx.commit().await?;
+    realtime.control(id, &Control::EndSessions { credential: None }).await;
+    Ok(())
+}
