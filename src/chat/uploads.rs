@@ -194,8 +194,8 @@ impl Sniffer {
         if let Some(kind) = whole.and_then(office_open_xml) {
             return Ok(kind);
         }
-        match infer::get(bytes) {
-            Some(found) => match UploadKind::from_mime(found.mime_type()) {
+        if let Some(found) = infer::get(bytes) {
+            match UploadKind::from_mime(found.mime_type()) {
                 Some(kind) => return Ok(kind),
                 // Some signatures are two letters (`BM`, `MZ`, `%!`); a file that is
                 // entirely text is judged as text, whatever its first letters.
@@ -206,8 +206,7 @@ impl Sniffer {
                         found.mime_type()
                     ))
                 }
-            },
-            None => {}
+            }
         }
         if self.needs_whole_file() {
             return Err(format!(
