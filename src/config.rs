@@ -29,6 +29,11 @@ pub struct Config {
     #[arg(long, env = "STATIC_ROOT", default_value = "static", global = true)]
     pub static_root: PathBuf,
 
+    /// Addresses of the reverse proxies in front of this node (comma-separated). Only
+    /// their `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
     /// With nginx in front: the internal location (e.g. `/protected-media/`) that maps to
     /// MEDIA_ROOT. Downloads are then checked here and served by nginx via
     /// `X-Accel-Redirect`.
@@ -54,6 +59,25 @@ pub struct Config {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 20, global = true)]
     pub database_max_connections: u32,
 
+    /// Messages one user may send per minute (sustained) …
+    #[arg(long, env = "RATE_SEND_PER_MINUTE", default_value_t = 60, global = true)]
+    pub rate_send_per_minute: u32,
+    /// … and at once.
+    #[arg(long, env = "RATE_SEND_BURST", default_value_t = 10, global = true)]
+    pub rate_send_burst: u32,
+    /// Conversations one user may start or create per minute.
+    #[arg(long, env = "RATE_CONVERSATIONS_PER_MINUTE", default_value_t = 20, global = true)]
+    pub rate_conversations_per_minute: u32,
+    /// Typing signals one user may send per minute.
+    #[arg(long, env = "RATE_TYPING_PER_MINUTE", default_value_t = 30, global = true)]
+    pub rate_typing_per_minute: u32,
+    /// Megabytes one user may upload per minute.
+    #[arg(long, env = "RATE_UPLOAD_MB_PER_MINUTE", default_value_t = 100, global = true)]
+    pub rate_upload_mb_per_minute: u32,
+    /// Frames one WebSocket may send per minute (bursts of a tenth of that).
+    #[arg(long, env = "RATE_WS_FRAMES_PER_MINUTE", default_value_t = 240, global = true)]
+    pub rate_ws_frames_per_minute: u32,
+
     /// Session lifetime in seconds (Django's SESSION_COOKIE_AGE default: two weeks).
     #[arg(long, env = "SESSION_TTL_SECONDS", default_value_t = 14 * 24 * 3600, global = true)]
     pub session_ttl_seconds: i64,
@@ -71,9 +95,17 @@ impl Config {
             public_origin: None,
             redis_prefix: "tenantchat".into(),
             media_accel_redirect: None,
+            trusted_proxies: Vec::new(),
             static_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
             allowed_origins: Vec::new(),
             database_max_connections: 5,
+            // Tests send far faster than people; the rate limit tests lower these.
+            rate_send_per_minute: 1_000_000,
+            rate_send_burst: 1_000_000,
+            rate_conversations_per_minute: 1_000_000,
+            rate_typing_per_minute: 1_000_000,
+            rate_upload_mb_per_minute: 1_000_000,
+            rate_ws_frames_per_minute: 1_000_000,
             session_ttl_seconds: 3600,
         }
     }

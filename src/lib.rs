@@ -10,7 +10,7 @@ pub mod chat;
 pub mod config;
 pub mod demo;
 pub mod error;
-mod middleware;
+pub mod middleware;
 pub mod ratelimit;
 pub mod realtime;
 pub mod settings;
@@ -34,7 +34,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub sessions: auth::session::Sessions,
     pub config: Arc<Config>,
-    pub login_failures: Arc<ratelimit::RateLimiter>,
+    /// Rate limits (shared through Redis when there is one).
+    pub limits: Arc<ratelimit::Limits>,
     pub realtime: Arc<realtime::Realtime>,
     /// Page and widget strings in every language.
     pub i18n: Arc<web::Catalog>,
@@ -68,12 +69,16 @@ pub struct App {
 /// and every route.
 pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
     let config = Arc::new(config);
+    let limiter = match &config.redis_url {
+        Some(url) => ratelimit::RateLimiter::redis(url, &config.redis_prefix)?,
+        None => ratelimit::RateLimiter::memory(),
+    };
     let realtime = realtime::Realtime::new(config.redis_url.as_deref(), &config.redis_prefix, pool.clone())?;
     let state = AppState {
         sessions: auth::session::Sessions::new(pool.clone(), config.session_ttl_seconds),
         pool,
         config: config.clone(),
-        login_failures: Arc::default(),
+        limits: Arc::new(ratelimit::Limits::new(limiter, &config)),
         realtime,
         i18n: Arc::new(web::Catalog::load(&config.static_root)),
     };

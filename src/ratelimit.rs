@@ -1,6 +1,7 @@
-//! Rate limits by key with GCRA (the generic cell rate algorithm): per key one
-//! timestamp, the "theoretical arrival time", instead of a window of events.
-//! The state lives in this node's memory: behind several nodes each counts on its own.
+//! Rate limits with GCRA (the generic cell rate algorithm): per key one number, the
+//! "theoretical arrival time", instead of a window of events. With Redis the state is
+//! shared by every node (one Lua script per decision, on Redis's clock); without it,
+//! it lives in this node's memory.
 
 use std::{
     collections::HashMap,
@@ -8,54 +9,251 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// `burst` events at once, refilling at `burst` per `period`.
-#[derive(Debug, Clone, Copy)]
+use deadpool_redis::{redis, Pool, Runtime, Timeouts};
+
+use crate::error::Error;
+
+/// One event every `interval`, with up to `burst` events at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
+    pub interval: Duration,
     pub burst: u32,
-    pub period: Duration,
 }
 
 impl Quota {
-    fn emission_interval(&self) -> Duration {
-        self.period / self.burst.max(1)
+    pub fn per_minute(events: u32, burst: u32) -> Quota {
+        Quota {
+            interval: Duration::from_secs(60) / events.max(1),
+            burst: burst.max(1),
+        }
     }
 
-    /// How far ahead of now the arrival time may run before events are refused.
-    fn tolerance(&self) -> Duration {
-        self.emission_interval() * (self.burst.max(1) - 1)
+    fn interval_us(&self) -> u64 {
+        (self.interval.as_micros() as u64).max(1)
+    }
+
+    /// How far ahead of now the arrival time may run.
+    fn capacity_us(&self) -> u64 {
+        self.interval_us() * u64::from(self.burst)
     }
 }
 
-#[derive(Default)]
+/// The decision of the algorithm for one key: the new arrival time, or how long to wait.
+fn gcra(tat_us: u64, now_us: u64, quota: Quota, cost: u64) -> Result<u64, Duration> {
+    let new_tat = tat_us.max(now_us) + quota.interval_us() * cost;
+    let ahead = new_tat - now_us;
+    if ahead > quota.capacity_us() {
+        Err(Duration::from_micros(ahead - quota.capacity_us()))
+    } else {
+        Ok(new_tat)
+    }
+}
+
+/// A single GCRA cell, for limits that belong to one object (a socket's frames).
+#[derive(Debug)]
+pub struct Cell {
+    start: Instant,
+    tat_us: u64,
+}
+
+impl Default for Cell {
+    fn default() -> Self {
+        Cell {
+            start: Instant::now(),
+            tat_us: 0,
+        }
+    }
+}
+
+impl Cell {
+    pub fn take(&mut self, quota: Quota) -> Result<(), Duration> {
+        let now = self.start.elapsed().as_micros() as u64;
+        self.tat_us = gcra(self.tat_us, now, quota, 1)?;
+        Ok(())
+    }
+}
+
+enum Backend {
+    Memory {
+        start: Instant,
+        cells: Mutex<HashMap<String, u64>>,
+    },
+    Redis {
+        pool: Pool,
+        prefix: String,
+        script: redis::Script,
+    },
+}
+
 pub struct RateLimiter {
-    arrivals: Mutex<HashMap<String, Instant>>,
+    backend: Backend,
 }
+
+/// KEYS[1]; ARGV: interval µs, capacity µs, cost, dry-run. Returns 0 (allowed) or the wait in µs.
+const SCRIPT: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval, capacity, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local new_tat = tat + interval * cost
+if new_tat - now > capacity then return new_tat - now - capacity end
+if ARGV[4] ~= '1' then redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.max(1, math.ceil((new_tat - now) / 1000))) end
+return 0
+"#;
 
 impl RateLimiter {
-    /// Would an event for `key` be allowed now? `Err(retry_after)` when not. Consumes nothing.
-    pub fn check(&self, key: &str, quota: Quota) -> Result<(), Duration> {
-        let now = Instant::now();
-        let arrivals = self.arrivals.lock().expect("rate limiter lock");
-        let tat = arrivals.get(key).copied().unwrap_or(now).max(now);
-        let ahead = tat - now;
-        if ahead > quota.tolerance() {
-            Err(ahead - quota.tolerance())
-        } else {
-            Ok(())
+    pub fn memory() -> RateLimiter {
+        RateLimiter {
+            backend: Backend::Memory {
+                start: Instant::now(),
+                cells: Mutex::default(),
+            },
         }
     }
 
-    /// Records one event for `key`.
-    pub fn consume(&self, key: &str, quota: Quota) {
-        let now = Instant::now();
-        let mut arrivals = self.arrivals.lock().expect("rate limiter lock");
-        // Keys whose arrival time has passed carry no state: drop them now and then so
-        // the map does not grow with every key ever seen.
-        if arrivals.len() > 10_000 {
-            arrivals.retain(|_, tat| *tat > now);
+    pub fn redis(url: &str, prefix: &str) -> Result<RateLimiter, String> {
+        let mut config = deadpool_redis::Config::from_url(url);
+        let mut pool_config = deadpool_redis::PoolConfig::new(16);
+        let limit = Some(Duration::from_secs(2));
+        pool_config.timeouts = Timeouts {
+            wait: limit,
+            create: limit,
+            recycle: limit,
+        };
+        config.pool = Some(pool_config);
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(|e| format!("invalid REDIS_URL: {e}"))?;
+        Ok(RateLimiter {
+            backend: Backend::Redis {
+                pool,
+                prefix: format!("{prefix}:rl:"),
+                script: redis::Script::new(SCRIPT),
+            },
+        })
+    }
+
+    /// Takes `cost` events under `key` if the quota allows; otherwise nothing is taken and
+    /// the answer is how long to wait.
+    pub async fn take(&self, key: &str, quota: Quota, cost: u64) -> Result<(), Duration> {
+        self.decide(key, quota, cost, false).await
+    }
+
+    /// Whether one more event would be allowed now, taking nothing.
+    pub async fn allows(&self, key: &str, quota: Quota) -> Result<(), Duration> {
+        self.decide(key, quota, 1, true).await
+    }
+
+    async fn decide(&self, key: &str, quota: Quota, cost: u64, dry_run: bool) -> Result<(), Duration> {
+        match &self.backend {
+            Backend::Memory { start, cells } => {
+                let now = start.elapsed().as_micros() as u64;
+                let mut cells = cells.lock().expect("rate limiter lock");
+                // Keys whose arrival time has passed carry no state: drop them now and then.
+                if cells.len() > 10_000 {
+                    cells.retain(|_, tat| *tat > now);
+                }
+                let new_tat = gcra(cells.get(key).copied().unwrap_or(0), now, quota, cost)?;
+                if !dry_run {
+                    cells.insert(key.to_string(), new_tat);
+                }
+                Ok(())
+            }
+            Backend::Redis { pool, prefix, script } => {
+                let decision = async {
+                    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+                    script
+                        .key(format!("{prefix}{key}"))
+                        .arg(quota.interval_us())
+                        .arg(quota.capacity_us())
+                        .arg(cost)
+                        .arg(if dry_run { "1" } else { "0" })
+                        .invoke_async::<u64>(&mut conn)
+                        .await
+                        .map_err(|e| e.to_string())
+                };
+                match decision.await {
+                    Ok(0) => Ok(()),
+                    Ok(wait_us) => Err(Duration::from_micros(wait_us)),
+                    // Limits protect the service; they must not take it down with Redis.
+                    Err(err) => {
+                        tracing::warn!(error = %err, "rate limiter unavailable; allowing");
+                        Ok(())
+                    }
+                }
+            }
         }
-        let tat = arrivals.get(key).copied().unwrap_or(now).max(now);
-        arrivals.insert(key.to_string(), tat + quota.emission_interval());
+    }
+}
+
+/// What is limited per user.
+#[derive(Debug, Clone, Copy)]
+pub enum Action {
+    Send,
+    Conversation,
+    Typing,
+    /// Counted in bytes.
+    UploadBytes,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::Send => "send",
+            Action::Conversation => "conversation",
+            Action::Typing => "typing",
+            Action::UploadBytes => "upload",
+        }
+    }
+}
+
+/// The server's limits: the shared limiter and the configured quotas.
+pub struct Limits {
+    pub limiter: RateLimiter,
+    send: Quota,
+    conversation: Quota,
+    typing: Quota,
+    upload_bytes: Quota,
+    pub ws_frames: Quota,
+}
+
+impl Limits {
+    pub fn new(limiter: RateLimiter, config: &crate::Config) -> Limits {
+        let mb = 1024 * 1024;
+        Limits {
+            limiter,
+            send: Quota::per_minute(config.rate_send_per_minute, config.rate_send_burst),
+            conversation: Quota::per_minute(
+                config.rate_conversations_per_minute,
+                config.rate_conversations_per_minute,
+            ),
+            typing: Quota::per_minute(config.rate_typing_per_minute, config.rate_typing_per_minute),
+            upload_bytes: Quota {
+                interval: Duration::from_secs(60) / (config.rate_upload_mb_per_minute.max(1)).saturating_mul(mb),
+                burst: config.rate_upload_mb_per_minute.max(1).saturating_mul(mb),
+            },
+            ws_frames: Quota::per_minute(
+                config.rate_ws_frames_per_minute,
+                (config.rate_ws_frames_per_minute / 10).max(5),
+            ),
+        }
+    }
+
+    /// Takes `cost` of the user's `action` budget, or 429 `rate_limited` with the wait.
+    pub async fn take(&self, action: Action, user_id: uuid::Uuid, cost: u64) -> Result<(), Error> {
+        let quota = match action {
+            Action::Send => self.send,
+            Action::Conversation => self.conversation,
+            Action::Typing => self.typing,
+            Action::UploadBytes => self.upload_bytes,
+        };
+        self.limiter
+            .take(&format!("{}:{user_id}", action.name()), quota, cost)
+            .await
+            .map_err(|wait| Error::RateLimited {
+                retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+            })
     }
 }
 
@@ -63,19 +261,44 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn allows_the_burst_then_refuses_with_a_retry_time() {
-        let limiter = RateLimiter::default();
+    #[tokio::test]
+    async fn allows_the_burst_then_refuses_with_a_retry_time() {
+        let limiter = RateLimiter::memory();
         let quota = Quota {
+            interval: Duration::from_secs(20),
             burst: 3,
-            period: Duration::from_secs(60),
         };
         for _ in 0..3 {
-            assert!(limiter.check("k", quota).is_ok());
-            limiter.consume("k", quota);
+            assert!(limiter.allows("k", quota).await.is_ok());
+            limiter.take("k", quota, 1).await.unwrap();
         }
-        let retry_after = limiter.check("k", quota).unwrap_err();
-        assert!(retry_after > Duration::from_secs(19) && retry_after <= Duration::from_secs(20));
-        assert!(limiter.check("other", quota).is_ok(), "keys are independent");
+        let retry_after = limiter.allows("k", quota).await.unwrap_err();
+        assert!(
+            retry_after > Duration::from_secs(19) && retry_after <= Duration::from_secs(20),
+            "{retry_after:?}"
+        );
+        assert!(limiter.take("k", quota, 1).await.is_err());
+        assert!(limiter.allows("other", quota).await.is_ok(), "keys are independent");
+    }
+
+    #[tokio::test]
+    async fn a_cost_counts_as_that_many_events() {
+        let limiter = RateLimiter::memory();
+        let bytes = Quota::per_minute(1000, 1000);
+        assert!(limiter.take("u", bytes, 800).await.is_ok());
+        assert!(limiter.take("u", bytes, 300).await.is_err(), "over the budget");
+        assert!(limiter.take("u", bytes, 200).await.is_ok());
+    }
+
+    #[test]
+    fn a_cell_limits_one_object() {
+        let mut cell = Cell::default();
+        let quota = Quota {
+            interval: Duration::from_secs(60),
+            burst: 2,
+        };
+        assert!(cell.take(quota).is_ok());
+        assert!(cell.take(quota).is_ok());
+        assert!(cell.take(quota).is_err());
     }
 }

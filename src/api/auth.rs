@@ -1,9 +1,10 @@
-use poem::web::{cookie::CookieJar, Data, RemoteAddr};
+use poem::web::{cookie::CookieJar, Data};
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
 use super::{path_id, ApiTags};
 use crate::{
     accounts::{self, User},
+    audit::RequestMeta,
     auth::{cookies, extract::CookieAuth, login, tokens, Auth},
     error::Result,
     realtime::events::Control,
@@ -57,10 +58,10 @@ impl AuthApi {
         &self,
         state: Data<&AppState>,
         jar: &CookieJar,
-        addr: &RemoteAddr,
+        meta: RequestMeta,
         body: Json<LoginRequest>,
     ) -> Result<Json<LoginResponse>> {
-        let logged_in = login::login(&state, &body.tenant, &body.email, &body.password, addr).await?;
+        let logged_in = login::login(&state, &body.tenant, &body.email, &body.password, &meta).await?;
         let user = login::establish(&state, jar, logged_in).await?;
         Ok(Json(LoginResponse { user }))
     }

@@ -13,6 +13,7 @@ use crate::{
         views::Message,
     },
     error::{Error, Result},
+    ratelimit::Action,
     AppState,
 };
 
@@ -97,10 +98,16 @@ impl MessagesApi {
         body: SendRequest,
     ) -> Result<SendResponse> {
         let id = path_id(&id, "Conversation")?;
+        let user = auth.actor().user_id();
+        state.limits.take(Action::Send, user, 1).await?;
         let (content, client_id, files) = match body {
             SendRequest::Json(Json(b)) => (b.content, b.client_id, None),
             SendRequest::Multipart(form) => {
                 messages::check_can_send(&state.pool, auth.actor(), id).await?;
+                state
+                    .limits
+                    .take(Action::UploadBytes, user, form.declared_length())
+                    .await?;
                 let form = form.receive(&state.config.media_root).await?;
                 (form.content, form.client_id, Some(form.files))
             }

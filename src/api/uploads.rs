@@ -38,6 +38,8 @@ pub struct MessageFormSchema {
 pub struct MessageForm {
     boundary: String,
     body: poem::Body,
+    /// The body's `Content-Length` (what the upload limit is charged).
+    length: u64,
 }
 
 /// A multipart message body, read: the fields and the staged files.
@@ -92,14 +94,25 @@ impl ParsePayload for MessageForm {
             .content_type()
             .and_then(|ct| multer::parse_boundary(ct).ok())
             .ok_or_else(|| bad_body("no boundary"))?;
+        let length = request
+            .headers()
+            .get(poem::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .unwrap_or(crate::middleware::MAX_MULTIPART_BODY);
         Ok(MessageForm {
             boundary,
             body: body.take()?,
+            length,
         })
     }
 }
 
 impl MessageForm {
+    /// The declared body size (the cap when the client declared none).
+    pub fn declared_length(&self) -> u64 {
+        self.length
+    }
+
     /// Reads the fields and streams the files into the staging area under `media_root`.
     pub async fn receive(self, media_root: &std::path::Path) -> Result<ReceivedForm, Error> {
         let stream = self

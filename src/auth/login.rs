@@ -1,38 +1,37 @@
 //! Logging in with tenant, email and password. Failures are throttled per
-//! tenant+email and per client IP; the answer for a wrong password, an unknown tenant or
+//! tenant+email and per client IP (shared by every node through Redis); the answer for a wrong password, an unknown tenant or
 //! email and a deactivated user is the same 401.
 
 use std::time::Duration;
 
-use poem::web::{cookie::CookieJar, RemoteAddr};
+use poem::web::cookie::CookieJar;
 
 use crate::{
     accounts,
+    audit::RequestMeta,
     auth::{
         cookies, csrf, password,
         session::{SessionData, SESSION_COOKIE},
     },
     error::{Error, Result},
-    ratelimit::{Quota, RateLimiter},
+    ratelimit::Quota,
     AppState,
 };
 
 /// Five failures per account, refilling one every three minutes.
-const PER_ACCOUNT: Quota = Quota {
-    burst: 5,
-    period: Duration::from_secs(15 * 60),
-};
-/// Fifty failures per client address (an office behind one NAT still logs in).
-const PER_IP: Quota = Quota {
-    burst: 50,
-    period: Duration::from_secs(15 * 60),
-};
+fn per_account() -> Quota {
+    Quota {
+        interval: Duration::from_secs(3 * 60),
+        burst: 5,
+    }
+}
 
-/// The client's address as this server sees it (the proxy's, behind one).
-fn client_ip(addr: &RemoteAddr) -> String {
-    addr.as_socket_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+/// Fifty failures per client address (an office behind one NAT still logs in).
+fn per_ip() -> Quota {
+    Quota {
+        interval: Duration::from_secs(18),
+        burst: 50,
+    }
 }
 
 pub struct LoggedIn {
@@ -46,14 +45,14 @@ pub async fn login(
     tenant: &str,
     email: &str,
     password_attempt: &str,
-    client: &RemoteAddr,
+    client: &RequestMeta,
 ) -> Result<LoggedIn> {
-    let limiter: &RateLimiter = &state.login_failures;
+    let limiter = &state.limits.limiter;
     let account_key = format!("login:{}:{}", tenant.trim().to_lowercase(), email.trim().to_lowercase());
-    let ip_key = format!("login-ip:{}", client_ip(client));
-    for (key, quota) in [(&account_key, PER_ACCOUNT), (&ip_key, PER_IP)] {
-        limiter.check(key, quota).map_err(|wait| Error::RateLimited {
-            retry_after: wait.as_secs().max(1),
+    let ip_key = format!("login-ip:{}", client.ip.as_deref().unwrap_or("unknown"));
+    for (key, quota) in [(&account_key, per_account()), (&ip_key, per_ip())] {
+        limiter.allows(key, quota).await.map_err(|wait| Error::RateLimited {
+            retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
         })?;
     }
 
@@ -66,8 +65,9 @@ pub async fn login(
     let candidate = match candidate {
         Some(c) if password_ok && usable => c,
         _ => {
-            limiter.consume(&account_key, PER_ACCOUNT);
-            limiter.consume(&ip_key, PER_IP);
+            // Only failures count; what they answer does not matter here.
+            let _ = limiter.take(&account_key, per_account(), 1).await;
+            let _ = limiter.take(&ip_key, per_ip(), 1).await;
             return Err(Error::InvalidCredentials);
         }
     };

@@ -27,6 +27,7 @@ use crate::{
     auth::{extract::session_actor, session, tokens, Actor},
     chat::{receipts, typing},
     error::Error,
+    ratelimit::{Action, Cell},
     AppState,
 };
 
@@ -151,6 +152,7 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
     if deliver(&mut sink, Message::Text(connected.to_string())).await {
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         let mut last_heard = Instant::now();
+        let mut frames_budget = Cell::default();
         close = loop {
             tokio::select! {
                 biased;
@@ -172,7 +174,11 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
                     last_heard = Instant::now();
                     match frame {
                         Some(Ok(Message::Text(text))) => {
-                            if let Some(reply) = answer(&state, &actor, &text).await {
+                            let reply = match frames_budget.take(state.limits.ws_frames) {
+                                Ok(()) => answer(&state, &actor, &text).await,
+                                Err(_) => Some(error_frame("rate_limited", "Too many frames; slow down.")),
+                            };
+                            if let Some(reply) = reply {
                                 if !deliver(&mut sink, Message::Text(reply.to_string())).await { break None; }
                             }
                         }
@@ -225,7 +231,10 @@ async fn answer(state: &AppState, actor: &Actor, text: &str) -> Option<serde_jso
     let (pool, realtime) = (&state.pool, &state.realtime);
     let result = match frame {
         ClientFrame::Ping => return Some(serde_json::json!({"type": "pong"})),
-        ClientFrame::Typing { conversation_id } => typing::typing(pool, realtime, actor, conversation_id).await,
+        ClientFrame::Typing { conversation_id } => match state.limits.take(Action::Typing, actor.user_id(), 1).await {
+            Ok(()) => typing::typing(pool, realtime, actor, conversation_id).await,
+            Err(limited) => Err(limited),
+        },
         ClientFrame::Ack { conversation_id, seq } => {
             receipts::acknowledge(pool, realtime, actor, conversation_id, seq).await
         }

@@ -12,7 +12,7 @@ use poem::{
     post,
     web::{
         cookie::{Cookie, CookieJar, SameSite},
-        Data, Form, Html, Query, Redirect, RemoteAddr,
+        Data, Form, Html, Query, Redirect,
     },
     IntoResponse, Request, Response, Route,
 };
@@ -22,6 +22,7 @@ pub use i18n::Catalog;
 
 use crate::{
     accounts::{self, User},
+    audit::RequestMeta,
     auth::{cookies, csrf, extract::session_actor, login, session::SESSION_COOKIE, Actor},
     chat::conversations::{self, ListQuery},
     error::{Error, Result},
@@ -163,10 +164,10 @@ async fn login_form(
     req: &Request,
     state: Data<&AppState>,
     jar: &CookieJar,
-    addr: &RemoteAddr,
+    meta: RequestMeta,
     Form(form): Form<LoginForm>,
 ) -> Result<Response> {
-    match login::login(&state, &form.tenant, &form.email, &form.password, addr).await {
+    match login::login(&state, &form.tenant, &form.email, &form.password, &meta).await {
         Ok(logged_in) => {
             login::establish(&state, jar, logged_in).await?;
             Ok(Redirect::see_other("/").into_response())

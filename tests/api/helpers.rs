@@ -46,16 +46,21 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
 
 /// One node of the app on a free port, with the given channel layer.
 pub async fn spawn_node(pool: PgPool, layer: Layer) -> TestApp {
-    let url = match &layer {
-        Layer::Memory => None,
-        Layer::Redis(_) => Some(redis_url()),
-    };
-    spawn_with_redis(pool, url, layer).await
+    spawn_node_with(pool, layer, |_| {}).await
 }
 
 /// An in-memory node whose configuration `adjust` changes first.
 pub async fn spawn_configured(pool: PgPool, adjust: impl FnOnce(&mut Config)) -> TestApp {
     spawn_adjusted(pool, None, Layer::Memory, adjust).await
+}
+
+/// A node on `layer` whose configuration `adjust` changes first.
+pub async fn spawn_node_with(pool: PgPool, layer: Layer, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let url = match &layer {
+        Layer::Memory => None,
+        Layer::Redis(_) => Some(redis_url()),
+    };
+    spawn_adjusted(pool, url, layer, adjust).await
 }
 
 /// Like `spawn_node`, with an explicit Redis URL (a test's own Redis server).

@@ -9,6 +9,7 @@ mod cluster;
 mod conversations;
 mod helpers;
 mod isolation;
+mod limits;
 mod messages;
 mod pages;
 mod realtime;
