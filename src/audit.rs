@@ -5,7 +5,6 @@
 //! does not add up.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use poem::{http::header, FromRequest, Request, RequestBody};
 use poem_openapi::Object;
 use serde::Serialize;
 use serde_json::Value;
@@ -15,56 +14,10 @@ use uuid::Uuid;
 
 use crate::{
     auth::Actor,
+    client::RequestMeta,
     error::{Error, Result},
     timestamp::Timestamp,
 };
-
-/// Where a request came from, as recorded in the log and used by the per-IP limits.
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    /// The client's address: the peer's, or behind a trusted proxy the nearest
-    /// untrusted hop of `X-Forwarded-For`.
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-/// The client's address. `X-Forwarded-For` is believed only when the peer is one of the
-/// configured proxies (anyone else could write anything in it); it is read from the
-/// right, skipping our own proxies.
-pub fn client_ip(req: &Request, trusted_proxies: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
-    let peer = req.remote_addr().as_socket_addr()?.ip();
-    if !trusted_proxies.contains(&peer) {
-        return Some(peer);
-    }
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(",");
-    forwarded
-        .rsplit(',')
-        .filter_map(|hop| hop.trim().parse::<std::net::IpAddr>().ok())
-        .find(|hop| !trusted_proxies.contains(hop))
-        .or(Some(peer))
-}
-
-impl<'a> FromRequest<'a> for RequestMeta {
-    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        let trusted = req
-            .data::<crate::AppState>()
-            .map(|s| s.config.trusted_proxies.as_slice())
-            .unwrap_or_default();
-        let ip = client_ip(req, trusted).map(|ip| ip.to_string());
-        let user_agent = req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(512).collect());
-        Ok(RequestMeta { ip, user_agent })
-    }
-}
 
 /// What happened.
 #[derive(Debug, Clone)]

@@ -34,6 +34,10 @@ pub struct Config {
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
+    /// Who may frame the pages (CSP `frame-ancestors`), e.g. `'self' https://app.example`.
+    #[arg(long, env = "FRAME_ANCESTORS", default_value = "'self'", global = true)]
+    pub frame_ancestors: String,
+
     /// With nginx in front: the internal location (e.g. `/protected-media/`) that maps to
     /// MEDIA_ROOT. Downloads are then checked here and served by nginx via
     /// `X-Accel-Redirect`.
@@ -78,7 +82,12 @@ pub struct Config {
     #[arg(long, env = "RATE_WS_FRAMES_PER_MINUTE", default_value_t = 240, global = true)]
     pub rate_ws_frames_per_minute: u32,
 
-    /// Session lifetime in seconds (Django's SESSION_COOKIE_AGE default: two weeks).
+    /// A session ends after this many seconds without requests.
+    #[arg(long, env = "SESSION_IDLE_SECONDS", default_value_t = 2 * 24 * 3600, global = true)]
+    pub session_idle_seconds: i64,
+
+    /// A session ends this many seconds after login whatever happens (Django's
+    /// SESSION_COOKIE_AGE default: two weeks).
     #[arg(long, env = "SESSION_TTL_SECONDS", default_value_t = 14 * 24 * 3600, global = true)]
     pub session_ttl_seconds: i64,
 }
@@ -96,6 +105,7 @@ impl Config {
             redis_prefix: "tenantchat".into(),
             media_accel_redirect: None,
             trusted_proxies: Vec::new(),
+            frame_ancestors: "'self'".into(),
             static_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
             allowed_origins: Vec::new(),
             database_max_connections: 5,
@@ -107,6 +117,7 @@ impl Config {
             rate_upload_mb_per_minute: 1_000_000,
             rate_ws_frames_per_minute: 1_000_000,
             session_ttl_seconds: 3600,
+            session_idle_seconds: 1800,
         }
     }
 
@@ -127,6 +138,13 @@ impl Config {
     /// Origins whose pages may open a chat socket: the public origin and the allow-list.
     /// Without an explicit PUBLIC_ORIGIN a loopback BIND also accepts its `localhost`
     /// spelling, so a developer's browser works either way.
+    pub fn session_lifetimes(&self) -> crate::auth::session::Lifetimes {
+        crate::auth::session::Lifetimes {
+            idle: time::Duration::seconds(self.session_idle_seconds),
+            absolute: time::Duration::seconds(self.session_ttl_seconds),
+        }
+    }
+
     pub fn socket_origins(&self) -> Vec<String> {
         let mut origins = vec![self.public_origin()];
         if self.public_origin.is_none() {
@@ -160,8 +178,8 @@ impl Config {
                 "PUBLIC_ORIGIN must start with http:// or https://, got {origin}"
             ));
         }
-        if self.session_ttl_seconds < 60 {
-            return Err("SESSION_TTL_SECONDS must be at least 60".into());
+        if self.session_ttl_seconds < 60 || self.session_idle_seconds < 60 {
+            return Err("SESSION_TTL_SECONDS and SESSION_IDLE_SECONDS must be at least 60".into());
         }
         if self.database_max_connections == 0 {
             return Err("DATABASE_MAX_CONNECTIONS must be at least 1".into());

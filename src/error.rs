@@ -28,6 +28,8 @@ pub enum Error {
     InvalidCredentials,
     #[error("CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header.")]
     CsrfFailed,
+    #[error("Cross-site requests may not change anything here.")]
+    CrossSite,
     #[error("This action needs the write role.")]
     WritePermissionRequired { user_role: Role },
     #[error("This action needs the admin role.")]
@@ -87,6 +89,7 @@ impl Error {
             Error::NotAuthenticated => "not_authenticated",
             Error::InvalidCredentials => "invalid_credentials",
             Error::CsrfFailed => "csrf_failed",
+            Error::CrossSite => "cross_site_request",
             Error::WritePermissionRequired { .. } => "write_permission_required",
             Error::AdminPermissionRequired { .. } => "admin_permission_required",
             Error::NotAParticipant => "not_a_participant",
@@ -124,6 +127,7 @@ impl ResponseError for Error {
             Error::Validation { .. } | Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Error::NotAuthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Error::CsrfFailed
+            | Error::CrossSite
             | Error::WritePermissionRequired { .. }
             | Error::AdminPermissionRequired { .. }
             | Error::NotAParticipant => StatusCode::FORBIDDEN,

@@ -7,6 +7,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod chat;
+pub mod client;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -75,7 +76,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
     };
     let realtime = realtime::Realtime::new(config.redis_url.as_deref(), &config.redis_prefix, pool.clone())?;
     let state = AppState {
-        sessions: auth::session::Sessions::new(pool.clone(), config.session_ttl_seconds),
+        sessions: auth::session::Sessions::new(pool.clone(), config.session_lifetimes()),
         pool,
         config: config.clone(),
         limits: Arc::new(ratelimit::Limits::new(limiter, &config)),
@@ -92,9 +93,18 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         .nest("/", web::routes(&config.static_root))
         .with(CookieJarManager::new())
         .data(state.clone())
+        .before(middleware::host_prefixed_cookies)
         .before(middleware::strip_trailing_slash)
         .before(middleware::limit_body)
+        .before(middleware::refuse_cross_site)
         .catch_all_error(error::into_json_response)
+        .map({
+            let add_headers = Arc::new(middleware::security_headers(&config));
+            move |response| {
+                let add_headers = add_headers.clone();
+                async move { add_headers(response) }
+            }
+        })
         .boxed();
     Ok(App { state, endpoint })
 }

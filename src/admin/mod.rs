@@ -11,8 +11,9 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use crate::{
-    audit::{self, Entry, RequestMeta},
+    audit::{self, Entry},
     auth::Actor,
+    client::RequestMeta,
     error::Result,
 };
 

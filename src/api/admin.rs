@@ -20,13 +20,14 @@ use crate::{
         users::{self, AdminUser, UserChange},
         Admin,
     },
-    audit::{self, AuditFilter, AuditPage, RequestMeta},
+    audit::{self, AuditFilter, AuditPage},
     auth::{Auth, Role},
     chat::{
         attachments::{self, AdminAttachmentPage, AdminFilter},
         messages::HistoryQuery,
         views::Message,
     },
+    client::RequestMeta,
     error::{Error, Result},
     AppState,
 };

@@ -4,8 +4,8 @@ use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 use super::{path_id, ApiTags};
 use crate::{
     accounts::{self, User},
-    audit::RequestMeta,
     auth::{cookies, extract::CookieAuth, login, tokens, Auth},
+    client::RequestMeta,
     error::Result,
     realtime::events::Control,
     AppState,
@@ -71,10 +71,10 @@ impl AuthApi {
     /// Destroys the session server-side, clears the cookies and closes the sockets
     /// opened with this session.
     #[oai(path = "/logout/", method = "post")]
-    async fn logout(&self, state: Data<&AppState>, jar: &CookieJar, auth: Auth) -> Result<Empty> {
+    async fn logout(&self, state: Data<&AppState>, jar: &CookieJar, meta: RequestMeta, auth: Auth) -> Result<Empty> {
         if let Auth::Cookie(CookieAuth(session)) = &auth {
             state.sessions.delete(&session.session_key).await?;
-            cookies::clear(jar, state.config.secure_cookies());
+            cookies::clear(jar, meta.https);
             let ended = Control::EndSessions {
                 credential: Some(crate::auth::session::credential(&session.session_key)),
             };

@@ -36,9 +36,17 @@ impl Docs {
         })
     }
 
+    /// The Swagger UI page. It inlines its script and styles, so it gets a CSP of its own
+    /// that allows them — on this page only.
     pub fn ui_endpoint(&self) -> impl Endpoint + 'static {
         let html = self.ui_html.clone();
-        make_sync(move |_| Html(html.clone()))
+        make_sync(move |_| {
+            Html(html.clone()).with_header(
+                "Content-Security-Policy",
+                "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+                 img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+            )
+        })
     }
 }
 

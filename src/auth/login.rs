@@ -8,11 +8,11 @@ use poem::web::cookie::CookieJar;
 
 use crate::{
     accounts,
-    audit::RequestMeta,
     auth::{
         cookies, csrf, password,
         session::{SessionData, SESSION_COOKIE},
     },
+    client::RequestMeta,
     error::{Error, Result},
     ratelimit::Quota,
     AppState,
@@ -38,6 +38,8 @@ pub struct LoggedIn {
     pub user: accounts::User,
     pub session_key: String,
     pub csrf_token: String,
+    /// The cookies go out `Secure` (and `__Host-`): the browser talks https to us.
+    secure: bool,
 }
 
 pub async fn login(
@@ -88,6 +90,7 @@ pub async fn login(
         user,
         session_key,
         csrf_token,
+        secure: client.https,
     })
 }
 
@@ -102,7 +105,7 @@ pub async fn establish(state: &AppState, jar: &CookieJar, logged_in: LoggedIn) -
         logged_in.session_key,
         logged_in.csrf_token,
         state.sessions.ttl_seconds(),
-        state.config.secure_cookies(),
+        logged_in.secure,
     );
     Ok(logged_in.user)
 }

@@ -37,38 +37,56 @@ pub struct SessionData {
     pub csrf_token: String,
 }
 
+/// Session lifetimes: a session ends after `idle` without requests, and in any case
+/// `absolute` after login.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub idle: time::Duration,
+    pub absolute: time::Duration,
+}
+
+impl Lifetimes {
+    /// Until when a session created at `created` and used `now` lives.
+    fn expiry(&self, created: time::OffsetDateTime, now: time::OffsetDateTime) -> time::OffsetDateTime {
+        (now + self.idle).min(created + self.absolute)
+    }
+}
+
+/// A session's expiry moves forward at most this often (one write a minute, not one a request).
+const REFRESH_EVERY: time::Duration = time::Duration::minutes(1);
+
 #[derive(Clone)]
 pub struct Sessions {
     store: PostgresStore,
-    ttl: time::Duration,
+    lifetimes: Lifetimes,
 }
 
 impl Sessions {
-    pub fn new(pool: sqlx::PgPool, ttl_seconds: i64) -> Self {
+    pub fn new(pool: sqlx::PgPool, lifetimes: Lifetimes) -> Self {
         let store = PostgresStore::new(pool)
             .with_schema_name("public")
             .and_then(|store| store.with_table_name("sessions"))
             .expect("valid identifiers");
-        Sessions {
-            store,
-            ttl: time::Duration::seconds(ttl_seconds),
-        }
+        Sessions { store, lifetimes }
     }
 
+    /// The cookie's `Max-Age`: the absolute lifetime (the server enforces the idle one).
     pub fn ttl_seconds(&self) -> i64 {
-        self.ttl.whole_seconds()
+        self.lifetimes.absolute.whole_seconds()
     }
 
     /// Stores a new session under a fresh random id and returns the id for the cookie.
     pub async fn create(&self, data: &SessionData) -> Result<String> {
+        let now = time::OffsetDateTime::now_utc();
         let mut record = Record {
             id: Id::default(),
             data: HashMap::from([
                 ("user_id".to_string(), data.user_id.to_string().into()),
                 ("epoch".to_string(), data.epoch.into()),
                 ("csrf".to_string(), data.csrf_token.clone().into()),
+                ("created".to_string(), now.unix_timestamp().into()),
             ]),
-            expiry_date: time::OffsetDateTime::now_utc() + self.ttl,
+            expiry_date: self.lifetimes.expiry(now, now),
         };
         // `create` picks another id should the random one already exist.
         self.store.create(&mut record).await.map_err(Error::internal)?;
@@ -76,22 +94,38 @@ impl Sessions {
     }
 
     /// The session behind a cookie value; `None` for unknown, malformed or expired ids.
+    /// A session in use has its idle expiry pushed forward (at most once a minute).
     pub async fn load(&self, cookie_value: &str) -> Result<Option<SessionData>> {
         let Ok(id) = cookie_value.parse::<Id>() else {
             return Ok(None);
         };
-        let Some(record) = self.store.load(&id).await.map_err(Error::internal)? else {
+        let Some(mut record) = self.store.load(&id).await.map_err(Error::internal)? else {
             return Ok(None);
         };
         let field = |key: &str| record.data.get(key);
-        let data = (|| {
-            Some(SessionData {
+        let parsed = (|| {
+            let data = SessionData {
                 user_id: field("user_id")?.as_str()?.parse().ok()?,
                 epoch: i32::try_from(field("epoch")?.as_i64()?).ok()?,
                 csrf_token: field("csrf")?.as_str()?.to_string(),
-            })
+            };
+            let created = time::OffsetDateTime::from_unix_timestamp(field("created")?.as_i64()?).ok()?;
+            Some((data, created))
         })();
-        Ok(data)
+        let Some((data, created)) = parsed else {
+            return Ok(None);
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let expiry = self.lifetimes.expiry(created, now);
+        if expiry <= now {
+            self.store.delete(&id).await.map_err(Error::internal)?;
+            return Ok(None);
+        }
+        if expiry - record.expiry_date >= REFRESH_EVERY {
+            record.expiry_date = expiry;
+            self.store.save(&record).await.map_err(Error::internal)?;
+        }
+        Ok(Some(data))
     }
 
     pub async fn delete(&self, cookie_value: &str) -> Result<()> {
@@ -110,5 +144,24 @@ impl Sessions {
                 tracing::warn!(error = %err, "expired session sweeper stopped");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_lives_idle_past_its_last_use_but_never_past_its_absolute_end() {
+        let lifetimes = Lifetimes {
+            idle: time::Duration::hours(2),
+            absolute: time::Duration::days(14),
+        };
+        let login = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        assert_eq!(lifetimes.expiry(login, login), login + time::Duration::hours(2));
+        let later = login + time::Duration::days(3);
+        assert_eq!(lifetimes.expiry(login, later), later + time::Duration::hours(2));
+        let near_end = login + time::Duration::days(14) - time::Duration::minutes(30);
+        assert_eq!(lifetimes.expiry(login, near_end), login + time::Duration::days(14));
     }
 }

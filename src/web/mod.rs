@@ -22,9 +22,9 @@ pub use i18n::Catalog;
 
 use crate::{
     accounts::{self, User},
-    audit::RequestMeta,
     auth::{cookies, csrf, extract::session_actor, login, session::SESSION_COOKIE, Actor},
     chat::conversations::{self, ListQuery},
+    client::RequestMeta,
     error::{Error, Result},
     settings::TenantSettings,
     AppState,
@@ -200,7 +200,12 @@ struct LogoutForm {
 }
 
 #[handler]
-async fn logout_form(state: Data<&AppState>, jar: &CookieJar, Form(form): Form<LogoutForm>) -> Result<Response> {
+async fn logout_form(
+    state: Data<&AppState>,
+    jar: &CookieJar,
+    meta: RequestMeta,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response> {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
         let session = state.sessions.load(cookie.value_str()).await?;
         let token_ok = session
@@ -210,7 +215,7 @@ async fn logout_form(state: Data<&AppState>, jar: &CookieJar, Form(form): Form<L
         }
         state.sessions.delete(cookie.value_str()).await?;
     }
-    cookies::clear(jar, state.config.secure_cookies());
+    cookies::clear(jar, meta.https);
     Ok(Redirect::see_other("/login/").into_response())
 }
 
@@ -222,12 +227,12 @@ struct LanguageChoice {
 
 /// Remembers the chosen language for a year and goes back to a local page.
 #[handler]
-async fn choose_language(state: Data<&AppState>, jar: &CookieJar, Query(choice): Query<LanguageChoice>) -> Response {
+async fn choose_language(jar: &CookieJar, meta: RequestMeta, Query(choice): Query<LanguageChoice>) -> Response {
     if i18n::LOCALES.contains(&choice.l.as_str()) {
         let mut cookie = Cookie::new_with_str(i18n::LANG_COOKIE, choice.l);
         cookie.set_path("/");
         cookie.set_same_site(SameSite::Lax);
-        cookie.set_secure(state.config.secure_cookies());
+        cookie.set_secure(meta.https);
         cookie.set_max_age(std::time::Duration::from_secs(365 * 24 * 3600));
         jar.add(cookie);
     }
