@@ -161,13 +161,9 @@ async fn demo_is_idempotent(pool: PgPool) {
     assert_eq!(again, counts);
 }
 
-/// The real binary, as an operator runs it: `serve` on the multi-threaded runtime with
-/// the Redis channel layer delivers events, and SIGTERM closes sockets with 1012.
-#[sqlx::test]
-async fn serve_delivers_events_through_redis_and_closes_sockets_with_1012_on_sigterm(pool: PgPool) {
-    use tenantchat::auth::Role;
-    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
+/// `tenantchat serve` on a free port against the test's database and Redis; waits until
+/// it answers.
+async fn spawn_binary(pool: &PgPool, log_level: &str, stderr: std::process::Stdio) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -175,7 +171,7 @@ async fn serve_delivers_events_through_redis_and_closes_sockets_with_1012_on_sig
         .port();
     let base = format!("http://127.0.0.1:{port}");
     let database = pool.connect_options().get_database().unwrap().to_string();
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_tenantchat"))
+    let server = tokio::process::Command::new(env!("CARGO_BIN_EXE_tenantchat"))
         .arg("serve")
         .env(
             "DATABASE_URL",
@@ -184,7 +180,9 @@ async fn serve_delivers_events_through_redis_and_closes_sockets_with_1012_on_sig
         .env("REDIS_URL", crate::helpers::redis_url())
         .env("REDIS_PREFIX", format!("test-{}", uuid::Uuid::new_v4()))
         .env("BIND", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", log_level)
+        .env("NO_COLOR", "1")
+        .stderr(stderr)
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -193,7 +191,61 @@ async fn serve_delivers_events_through_redis_and_closes_sockets_with_1012_on_sig
         assert!(std::time::Instant::now() < deadline, "the server did not come up");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    (server, base)
+}
 
+/// Even at debug level the logs hold no message text, password, cookie or token.
+#[sqlx::test]
+async fn logs_never_contain_secrets_or_message_bodies(pool: PgPool) {
+    use tenantchat::auth::Role;
+    use tokio::io::AsyncReadExt;
+
+    let (mut server, base) = spawn_binary(&pool, "debug", std::process::Stdio::piped()).await;
+    let app = crate::helpers::TestApp::external(&base, pool);
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Write).await;
+    let bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let id = ana.start_with(bruno.user_id).await;
+    let secret_text = "the-launch-code-is-0451";
+    ana.say(&id, secret_text).await;
+    let (_, token) = ana.post("/api/auth/tokens/", serde_json::json!({"name": "bot"})).await;
+    let token = token["token"].as_str().unwrap().to_string();
+    let mut socket = bruno.socket().await;
+    socket.send_json(serde_json::json!({"type": "ping"})).await;
+    socket.expect("pong").await;
+    let session = ana.cookie_header();
+    let session = session
+        .split("sessionid=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+
+    server.start_kill().unwrap();
+    let mut logs = String::new();
+    server.stderr.take().unwrap().read_to_string(&mut logs).await.unwrap();
+    assert!(logs.contains("DEBUG"), "debug logging was on");
+    for secret in [
+        secret_text,
+        crate::helpers::PASSWORD,
+        &token,
+        &session,
+        ana.csrf.as_deref().unwrap(),
+    ] {
+        assert!(!logs.contains(secret), "the logs contain {secret:?}");
+    }
+}
+
+/// The real binary, as an operator runs it: `serve` on the multi-threaded runtime with
+/// the Redis channel layer delivers events, and SIGTERM closes sockets with 1012.
+#[sqlx::test]
+async fn serve_delivers_events_through_redis_and_closes_sockets_with_1012_on_sigterm(pool: PgPool) {
+    use tenantchat::auth::Role;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    let (mut server, base) = spawn_binary(&pool, "warn", std::process::Stdio::inherit()).await;
     let app = crate::helpers::TestApp::external(&base, pool);
     let acme = app.tenant("acme").await;
     let mut ana = app.member(&acme, "Ana", Role::Write).await;
