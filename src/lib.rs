@@ -77,9 +77,9 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
     let realtime = realtime::Realtime::new(config.redis_url.as_deref(), &config.redis_prefix, pool.clone())?;
     let state = AppState {
         sessions: auth::session::Sessions::new(pool.clone(), config.session_lifetimes()),
+        limits: Arc::new(ratelimit::Limits::new(limiter, pool.clone(), &config)),
         pool,
         config: config.clone(),
-        limits: Arc::new(ratelimit::Limits::new(limiter, &config)),
         realtime,
         i18n: Arc::new(web::Catalog::load(&config.static_root)),
     };
@@ -123,6 +123,7 @@ pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
     app.state
         .sessions
         .spawn_expired_sweeper(std::time::Duration::from_secs(3600));
+    chat::retention::spawn_hourly(app.state.pool.clone(), app.state.config.media_root.clone());
     let realtime = app.state.realtime.clone();
     let shutdown = async move {
         shutdown_signal().await;

@@ -208,9 +208,12 @@ impl Action {
     }
 }
 
-/// The server's limits: the shared limiter and the configured quotas.
+/// The server's limits: the shared limiter, the configured quotas, and the tenants' own
+/// (lower) send rates, read from their settings at most every 30 s.
 pub struct Limits {
     pub limiter: RateLimiter,
+    pool: sqlx::PgPool,
+    tenant_send_rates: Mutex<HashMap<uuid::Uuid, (Option<u32>, Instant)>>,
     send: Quota,
     conversation: Quota,
     typing: Quota,
@@ -219,10 +222,12 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub fn new(limiter: RateLimiter, config: &crate::Config) -> Limits {
+    pub fn new(limiter: RateLimiter, pool: sqlx::PgPool, config: &crate::Config) -> Limits {
         let mb = 1024 * 1024;
         Limits {
             limiter,
+            pool,
+            tenant_send_rates: Mutex::default(),
             send: Quota::per_minute(config.rate_send_per_minute, config.rate_send_burst),
             conversation: Quota::per_minute(
                 config.rate_conversations_per_minute,
@@ -240,16 +245,47 @@ impl Limits {
         }
     }
 
-    /// Takes `cost` of the user's `action` budget, or 429 `rate_limited` with the wait.
-    pub async fn take(&self, action: Action, user_id: uuid::Uuid, cost: u64) -> Result<(), Error> {
+    /// The server's send rate per minute (the bound for tenants' own).
+    pub fn send_per_minute(&self) -> u32 {
+        (Duration::from_secs(60).as_micros() / self.send.interval.as_micros().max(1)) as u32
+    }
+
+    async fn send_quota(&self, tenant_id: uuid::Uuid) -> Result<Quota, Error> {
+        let cached = self
+            .tenant_send_rates
+            .lock()
+            .expect("limits lock")
+            .get(&tenant_id)
+            .copied();
+        let rate = match cached {
+            Some((rate, at)) if at.elapsed() < Duration::from_secs(30) => rate,
+            _ => {
+                let rate = crate::settings::TenantSettings::load(&self.pool, tenant_id)
+                    .await?
+                    .send_per_minute;
+                self.tenant_send_rates
+                    .lock()
+                    .expect("limits lock")
+                    .insert(tenant_id, (rate, Instant::now()));
+                rate
+            }
+        };
+        Ok(match rate {
+            Some(rate) if rate < self.send_per_minute() => Quota::per_minute(rate, self.send.burst.min(rate)),
+            _ => self.send,
+        })
+    }
+
+    /// Takes `cost` of the actor's `action` budget, or 429 `rate_limited` with the wait.
+    pub async fn take(&self, action: Action, actor: &crate::auth::Actor, cost: u64) -> Result<(), Error> {
         let quota = match action {
-            Action::Send => self.send,
+            Action::Send => self.send_quota(actor.tenant_id()).await?,
             Action::Conversation => self.conversation,
             Action::Typing => self.typing,
             Action::UploadBytes => self.upload_bytes,
         };
         self.limiter
-            .take(&format!("{}:{user_id}", action.name()), quota, cost)
+            .take(&format!("{}:{}", action.name(), actor.user_id()), quota, cost)
             .await
             .map_err(|wait| Error::RateLimited {
                 retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,

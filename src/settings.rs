@@ -20,6 +20,11 @@ pub struct TenantSettings {
     pub max_upload_bytes: Option<u64>,
     /// Allowed attachment types by MIME type (a subset of the server's); all when absent.
     pub allowed_types: Option<Vec<String>>,
+    /// Messages a user may send per minute in this tenant, at most the server's limit.
+    pub send_per_minute: Option<u32>,
+    /// Messages older than this many days are deleted (with their files); kept forever
+    /// when absent.
+    pub retention_days: Option<u32>,
     /// The widget's accent colour, `#RRGGBB`.
     pub widget_color: Option<String>,
     /// The widget's title (defaults to the product name).

@@ -19,6 +19,10 @@ pub struct SettingsView {
     pub max_upload_bytes: u64,
     /// Allowed attachment types (MIME types).
     pub allowed_types: Vec<String>,
+    /// Messages a user may send per minute here (none: the server's limit).
+    pub send_per_minute: Option<u32>,
+    /// Messages older than this many days are deleted with their files (none: kept).
+    pub retention_days: Option<u32>,
     /// The widget's accent colour, `#RRGGBB`.
     pub widget_color: Option<String>,
     /// The widget's title.
@@ -30,6 +34,10 @@ pub struct SettingsView {
 pub struct SettingsUpdate {
     pub max_upload_bytes: Option<u64>,
     pub allowed_types: Option<Vec<String>>,
+    /// At most the server's own limit (`RATE_SEND_PER_MINUTE`).
+    pub send_per_minute: Option<u32>,
+    /// 1 to 3650.
+    pub retention_days: Option<u32>,
     pub widget_color: Option<String>,
     pub widget_title: Option<String>,
 }
@@ -46,6 +54,8 @@ fn view(settings: &TenantSettings) -> SettingsView {
     SettingsView {
         max_upload_bytes: settings.max_upload_bytes(),
         allowed_types: allowed.collect(),
+        send_per_minute: settings.send_per_minute,
+        retention_days: settings.retention_days,
         widget_color: settings.widget_color().map(str::to_string),
         widget_title: settings.widget_title.clone(),
     }
@@ -55,7 +65,16 @@ pub async fn get(pool: &PgPool, admin: &Admin) -> Result<SettingsView> {
     Ok(view(&TenantSettings::load(pool, admin.actor().tenant_id()).await?))
 }
 
-fn validate(update: SettingsUpdate) -> Result<TenantSettings> {
+fn validate(update: SettingsUpdate, max_send_per_minute: u32) -> Result<TenantSettings> {
+    if update
+        .send_per_minute
+        .is_some_and(|r| r == 0 || r > max_send_per_minute)
+    {
+        return Err(Error::validation(
+            "send_per_minute",
+            format!("must be between 1 and {max_send_per_minute}"),
+        ));
+    }
     if let Some(bytes) = update.max_upload_bytes {
         if bytes == 0 || bytes > MAX_UPLOAD_BYTES {
             return Err(Error::validation(
@@ -73,9 +92,14 @@ fn validate(update: SettingsUpdate) -> Result<TenantSettings> {
             ));
         }
     }
+    if update.retention_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(Error::validation("retention_days", "must be between 1 and 3650"));
+    }
     let settings = TenantSettings {
         max_upload_bytes: update.max_upload_bytes,
         allowed_types: update.allowed_types,
+        send_per_minute: update.send_per_minute,
+        retention_days: update.retention_days,
         widget_color: update.widget_color,
         widget_title: update.widget_title.map(|t| t.trim().to_string()),
     };
@@ -93,9 +117,15 @@ fn validate(update: SettingsUpdate) -> Result<TenantSettings> {
     Ok(settings)
 }
 
-/// Replaces the tenant's settings.
-pub async fn put(pool: &PgPool, admin: &Admin, update: SettingsUpdate) -> Result<SettingsView> {
-    let settings = validate(update)?;
+/// Replaces the tenant's settings. The send rate may only lower the server's
+/// `max_send_per_minute`.
+pub async fn put(
+    pool: &PgPool,
+    admin: &Admin,
+    update: SettingsUpdate,
+    max_send_per_minute: u32,
+) -> Result<SettingsView> {
+    let settings = validate(update, max_send_per_minute)?;
     let stored = serde_json::to_value(&settings).map_err(Error::internal)?;
     let mut tx = pool.begin().await?;
     let before: serde_json::Value = sqlx::query_scalar("SELECT settings FROM tenants WHERE id = $1 FOR UPDATE")

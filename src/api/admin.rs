@@ -253,7 +253,8 @@ impl AdminApi {
     /// Replace the tenant's chat settings
     ///
     /// Upload size (within the global 10 MiB cap), allowed types (a subset of the server's),
-    /// the widget's colour and title. An absent field returns to its default.
+    /// a send rate (within the server's), message retention in days, the widget's colour
+    /// and title. An absent field returns to its default.
     #[oai(path = "/settings/", method = "put")]
     async fn put_settings(
         &self,
@@ -263,7 +264,9 @@ impl AdminApi {
         body: Json<SettingsUpdate>,
     ) -> Result<Json<SettingsView>> {
         let admin = Admin::check(&state.pool, auth.actor(), meta, "settings.update").await?;
-        Ok(Json(settings::put(&state.pool, &admin, body.0).await?))
+        Ok(Json(
+            settings::put(&state.pool, &admin, body.0, state.limits.send_per_minute()).await?,
+        ))
     }
 
     /// Usage counts

@@ -96,10 +96,7 @@ impl ConversationsApi {
     #[oai(path = "/start/", method = "post")]
     async fn start(&self, state: Data<&AppState>, auth: Auth, body: Json<StartRequest>) -> Result<StartResponse> {
         let other = conversations::parse_participant_id(body.participant_id.as_deref())?;
-        state
-            .limits
-            .take(Action::Conversation, auth.actor().user_id(), 1)
-            .await?;
+        state.limits.take(Action::Conversation, auth.actor(), 1).await?;
         Ok(
             match conversations::start_direct(&state.pool, &state.realtime, auth.actor(), other).await? {
                 Started::Created(c) => StartResponse::Created(Json(c)),
@@ -116,10 +113,7 @@ impl ConversationsApi {
         auth: Auth,
         body: Json<NewGroupRequest>,
     ) -> Result<GroupCreated> {
-        state
-            .limits
-            .take(Action::Conversation, auth.actor().user_id(), 1)
-            .await?;
+        state.limits.take(Action::Conversation, auth.actor(), 1).await?;
         let new = NewGroup {
             title: body.title.as_deref(),
             participant_ids: &body.participant_ids,
@@ -145,7 +139,7 @@ impl ConversationsApi {
     #[oai(path = "/:id/typing/", method = "post")]
     async fn typing(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<StatusResponse>> {
         let id = path_id(&id, "Conversation")?;
-        state.limits.take(Action::Typing, auth.actor().user_id(), 1).await?;
+        state.limits.take(Action::Typing, auth.actor(), 1).await?;
         typing::typing(&state.pool, &state.realtime, auth.actor(), id).await?;
         Ok(Json(StatusResponse { status: "ok".into() }))
     }

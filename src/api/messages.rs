@@ -98,15 +98,14 @@ impl MessagesApi {
         body: SendRequest,
     ) -> Result<SendResponse> {
         let id = path_id(&id, "Conversation")?;
-        let user = auth.actor().user_id();
-        state.limits.take(Action::Send, user, 1).await?;
+        state.limits.take(Action::Send, auth.actor(), 1).await?;
         let (content, client_id, files) = match body {
             SendRequest::Json(Json(b)) => (b.content, b.client_id, None),
             SendRequest::Multipart(form) => {
                 messages::check_can_send(&state.pool, auth.actor(), id).await?;
                 state
                     .limits
-                    .take(Action::UploadBytes, user, form.declared_length())
+                    .take(Action::UploadBytes, auth.actor(), form.declared_length())
                     .await?;
                 let form = form.receive(&state.config.media_root).await?;
                 (form.content, form.client_id, Some(form.files))

@@ -268,7 +268,8 @@ pub async fn send(
 
     let message_id = Uuid::new_v4();
     let mut tx = pool.begin().await?;
-    let row: Option<(i64, Timestamp, Timestamp, String, String, Vec<Uuid>)> = sqlx::query_as(SEND)
+    type Row = (i64, Timestamp, Timestamp, String, String, Vec<Uuid>, Option<Timestamp>);
+    let row: Option<Row> = sqlx::query_as(SEND)
         .bind(conversation_id)
         .bind(actor.tenant_id())
         .bind(message_id)
@@ -290,7 +291,7 @@ pub async fn send(
             Some(_) if error::violates(&err, "messages_client_id_idx") => Ok(None),
             _ => Err(err),
         })?;
-    let Some((seq, created_at, updated_at, sender_name, sender_email, participants)) = row else {
+    let Some((seq, created_at, updated_at, sender_name, sender_email, participants, predecessor_created)) = row else {
         drop(tx);
         let mut conn = pool.acquire().await?;
         // Not sent: either the caller may not (404 / 403) or the client_id is taken.
@@ -335,7 +336,13 @@ pub async fn send(
         message: message.clone(),
     };
     realtime
-        .send_in_order(conversation_id, seq, &participants, &event)
+        .send_in_order(
+            conversation_id,
+            seq,
+            predecessor_created.map(|t| t.0),
+            &participants,
+            &event,
+        )
         .await;
     Ok(Sent::Created(message))
 }
@@ -374,7 +381,11 @@ const SEND: &str = "
         WHERE EXISTS (SELECT 1 FROM msg)
     )
     SELECT msg.seq, msg.created_at, msg.updated_at, u.name, u.email,
-           ARRAY(SELECT user_id FROM participants WHERE conversation_id = $1) AS participants
+           ARRAY(SELECT user_id FROM participants WHERE conversation_id = $1) AS participants,
+           -- NULL when the predecessor committed while this statement waited for the lock:
+           -- it is then being published right now.
+           (SELECT p.created_at FROM messages p WHERE p.conversation_id = $1 AND p.seq = msg.seq - 1)
+               AS predecessor_created
     FROM msg JOIN users u ON u.id = $4 AND u.tenant_id = $2";
 
 fn parse_client_id(client_id: Option<&str>) -> Result<Option<&str>> {

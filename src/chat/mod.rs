@@ -8,6 +8,7 @@ pub mod images;
 pub mod messages;
 pub mod presence;
 pub mod receipts;
+pub mod retention;
 pub mod typing;
 pub mod uploads;
 pub mod views;

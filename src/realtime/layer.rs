@@ -17,6 +17,16 @@ pub fn tenant_group(tenant_id: uuid::Uuid) -> Group {
     format!("tenant:{tenant_id}")
 }
 
+/// Whether an ordered publish may go out when the layer cannot tell by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// After the stream's last published seq; on an unknown stream only if the
+    /// predecessor is `settled` (long committed, or there is none).
+    Wait { settled: bool },
+    /// Now: the predecessor is given up on (its sender may have died before publishing).
+    Force,
+}
+
 /// The result of an ordered publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ordered {
@@ -30,13 +40,14 @@ pub trait ChannelLayer: Send + Sync + 'static {
     fn group_send<'a>(&'a self, groups: &'a [Group], envelope: &'a Envelope) -> BoxFuture<'a, Result<(), String>>;
 
     /// Like `group_send`, but in `seq` order per `stream` (a conversation) across all
-    /// nodes: publishes only when `seq` directly follows the last published one, or when
-    /// `force` says the predecessor is given up on.
+    /// nodes: publishes only when `seq` directly follows the last published one; on a
+    /// stream it does not know (new, or quiet for long), only when `turn` says the
+    /// predecessor is settled; always when `turn` forces.
     fn group_send_ordered<'a>(
         &'a self,
         stream: &'a str,
         seq: i64,
-        force: bool,
+        turn: Turn,
         groups: &'a [Group],
         envelope: &'a Envelope,
     ) -> BoxFuture<'a, Result<Ordered, String>>;

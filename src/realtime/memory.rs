@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{
     events::Envelope,
     hub::Hub,
-    layer::{ChannelLayer, Group, Ordered},
+    layer::{ChannelLayer, Group, Ordered, Turn},
     presence::{PresenceStore, REST_WINDOW},
 };
 
@@ -53,7 +53,7 @@ impl ChannelLayer for MemoryLayer {
         &'a self,
         stream: &'a str,
         seq: i64,
-        force: bool,
+        turn: Turn,
         groups: &'a [Group],
         envelope: &'a Envelope,
     ) -> BoxFuture<'a, Result<Ordered, String>> {
@@ -62,9 +62,10 @@ impl ChannelLayer for MemoryLayer {
         if published.len() > 10_000 {
             published.retain(|_, (_, at)| now.duration_since(*at) < STREAM_MEMORY);
         }
-        let outcome = match published.get(stream) {
-            Some(&(last, _)) if seq > last + 1 && !force => Ordered::NotYet,
-            last => {
+        let outcome = match (published.get(stream), turn) {
+            (Some(&(last, _)), Turn::Wait { .. }) if seq > last + 1 => Ordered::NotYet,
+            (None, Turn::Wait { settled: false }) => Ordered::NotYet,
+            (last, _) => {
                 if last.is_none_or(|&(last, _)| seq > last) {
                     published.insert(stream.to_string(), (seq, now));
                 }

@@ -18,13 +18,13 @@ use uuid::Uuid;
 
 use events::{Control, Envelope, Event};
 use hub::Hub;
-use layer::{user_group, ChannelLayer, Group, Ordered};
+use layer::{user_group, ChannelLayer, Group, Ordered, Turn};
 use presence::{Presence, PresenceStore};
 
 /// How long an event waits for its conversation's previous seq to be published before
 /// it goes out anyway (the sender of that seq may have died between commit and publish;
 /// clients fill such a gap with `after_seq`).
-const ORDER_WAIT: Duration = Duration::from_secs(1);
+const ORDER_WAIT: Duration = Duration::from_secs(3);
 
 pub struct Realtime {
     hub: Arc<Hub>,
@@ -72,17 +72,32 @@ impl Realtime {
 
     /// Like `send_to_users`, but events of one conversation leave in `seq` order, across
     /// every node: an event waits (briefly) for its predecessor to be published.
-    pub async fn send_in_order(&self, conversation_id: Uuid, seq: i64, users: &[Uuid], event: &Event) {
+    /// `predecessor_created` is when message `seq - 1` was created, if the sender saw it
+    /// committed; a predecessor older than `ORDER_WAIT` has long been published.
+    pub async fn send_in_order(
+        &self,
+        conversation_id: Uuid,
+        seq: i64,
+        predecessor_created: Option<chrono::DateTime<chrono::Utc>>,
+        users: &[Uuid],
+        event: &Event,
+    ) {
+        let wait = chrono::Duration::from_std(ORDER_WAIT).unwrap_or_default();
+        let settled = seq == 1 || predecessor_created.is_some_and(|at| chrono::Utc::now() - at > wait);
         let groups: Vec<Group> = users.iter().copied().map(user_group).collect();
         let envelope = Envelope::event(event);
         let stream = conversation_id.to_string();
         let deadline = tokio::time::Instant::now() + ORDER_WAIT;
         let mut pause = Duration::from_millis(1);
         loop {
-            let force = tokio::time::Instant::now() >= deadline;
+            let turn = if tokio::time::Instant::now() >= deadline {
+                Turn::Force
+            } else {
+                Turn::Wait { settled }
+            };
             match self
                 .layer
-                .group_send_ordered(&stream, seq, force, &groups, &envelope)
+                .group_send_ordered(&stream, seq, turn, &groups, &envelope)
                 .await
             {
                 Ok(Ordered::Published) => return,

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::{
     events::Envelope,
     hub::Hub,
-    layer::{ChannelLayer, Group, Ordered},
+    layer::{ChannelLayer, Group, Ordered, Turn},
     presence::{PresenceStore, HEARTBEAT_TTL, REST_WINDOW},
 };
 
@@ -85,13 +85,17 @@ pub fn connect(url: &str, prefix: &str) -> Result<(RedisLayer, RedisPresence, Su
     Ok((layer, presence, subscriber))
 }
 
-/// Publishes to every channel when `seq` follows the stream's last published seq (or
-/// the stream is unknown, or `force`); otherwise answers 0 and publishes nothing.
-/// KEYS[1] stream key; ARGV: seq, force, ttl ms, payload, channels...
+/// Publishes to every channel when `seq` follows the stream's last published seq (an
+/// unknown stream: when the predecessor is settled), or when forced; otherwise answers 0
+/// and publishes nothing.
+/// KEYS[1] stream key; ARGV: seq, turn ('force' | 'settled' | 'wait'), ttl ms, payload, channels...
 const ORDERED_PUBLISH: &str = r#"
 local last = redis.call('GET', KEYS[1])
 local seq = tonumber(ARGV[1])
-if last and ARGV[2] ~= '1' and seq > tonumber(last) + 1 then return 0 end
+if ARGV[2] ~= 'force' then
+    if last and seq > tonumber(last) + 1 then return 0 end
+    if (not last) and ARGV[2] ~= 'settled' then return 0 end
+end
 if (not last) or seq > tonumber(last) then redis.call('SET', KEYS[1], seq, 'PX', ARGV[3]) end
 for i = 5, #ARGV do redis.call('PUBLISH', ARGV[i], ARGV[4]) end
 return 1
@@ -131,7 +135,7 @@ impl ChannelLayer for RedisLayer {
         &'a self,
         stream: &'a str,
         seq: i64,
-        force: bool,
+        turn: Turn,
         groups: &'a [Group],
         envelope: &'a Envelope,
     ) -> BoxFuture<'a, Result<Ordered, String>> {
@@ -139,7 +143,11 @@ impl ChannelLayer for RedisLayer {
             let mut invocation = self.ordered.key(format!("{}:seq:{stream}", self.prefix));
             invocation
                 .arg(seq)
-                .arg(if force { "1" } else { "0" })
+                .arg(match turn {
+                    Turn::Force => "force",
+                    Turn::Wait { settled: true } => "settled",
+                    Turn::Wait { settled: false } => "wait",
+                })
                 .arg(STREAM_TTL_MS)
                 .arg(envelope.as_wire().as_ref());
             for group in groups {

@@ -231,7 +231,7 @@ async fn answer(state: &AppState, actor: &Actor, text: &str) -> Option<serde_jso
     let (pool, realtime) = (&state.pool, &state.realtime);
     let result = match frame {
         ClientFrame::Ping => return Some(serde_json::json!({"type": "pong"})),
-        ClientFrame::Typing { conversation_id } => match state.limits.take(Action::Typing, actor.user_id(), 1).await {
+        ClientFrame::Typing { conversation_id } => match state.limits.take(Action::Typing, actor, 1).await {
             Ok(()) => typing::typing(pool, realtime, actor, conversation_id).await,
             Err(limited) => Err(limited),
         },

@@ -286,3 +286,54 @@ async fn every_change_and_compliance_read_is_audited_in_a_verifiable_chain(pool:
     let message = String::from_utf8_lossy(&broken.stderr).to_string();
     assert!(message.contains(&format!("row {victim} ")), "{message}");
 }
+
+#[sqlx::test]
+async fn retention_removes_old_messages_and_their_files(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let acme = app.tenant("acme").await;
+    let mut admin = app.member(&acme, "Ada", Role::Admin).await;
+    let bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let id = admin.start_with(bruno.user_id).await;
+    let form = reqwest::multipart::Form::new().part(
+        "attachments",
+        reqwest::multipart::Part::bytes(b"old notes".to_vec())
+            .file_name("old.txt")
+            .mime_str("text/plain")
+            .unwrap(),
+    );
+    let req = admin
+        .request(Method::POST, &format!("/api/chat/conversations/{id}/messages/"))
+        .multipart(form);
+    let (_, old) = admin.send(req).await;
+    admin.say(&id, "recent").await;
+    sqlx::query("UPDATE messages SET created_at = now() - interval '3 days' WHERE id = $1")
+        .bind(uuid::Uuid::parse_str(old["id"].as_str().unwrap()).unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let req = admin
+        .request(Method::PUT, "/api/admin/settings/")
+        .json(&json!({"retention_days": 2}));
+    let (status, saved) = admin.send(req).await;
+    assert_eq!((status, saved["retention_days"].clone()), (StatusCode::OK, json!(2)));
+
+    let media_root = app.state.as_ref().unwrap().config.media_root.clone();
+    let stored: String = sqlx::query_scalar("SELECT storage_path FROM attachments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(media_root.join(&stored).is_file());
+    let removed = tenantchat::chat::retention::purge(&pool, &media_root).await.unwrap();
+    assert_eq!(removed, 1);
+    let left: Vec<String> = admin
+        .messages(&id, "")
+        .await
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, ["recent"]);
+    assert!(!media_root.join(&stored).exists(), "the file went with its message");
+    let (_, log) = admin.get("/api/admin/audit-log/?action=retention.purge").await;
+    assert_eq!(log["results"][0]["details"]["messages"], 1);
+    assert_eq!(admin.conversation(&id).await["last_message"]["content"], "recent");
+}

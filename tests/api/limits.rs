@@ -130,3 +130,38 @@ async fn conversations_typing_uploads_and_socket_frames_are_limited(pool: PgPool
         "the burst went through"
     );
 }
+
+#[sqlx::test]
+async fn a_tenant_may_lower_its_send_rate_within_the_servers(pool: PgPool) {
+    let app = spawn_configured(pool, |c| {
+        c.rate_send_per_minute = 60;
+        c.rate_send_burst = 10;
+    })
+    .await;
+    let acme = app.tenant("acme").await;
+    let mut admin = app.member(&acme, "Ada", Role::Admin).await;
+    let bruno = app.user(&acme, "Bruno", Role::Write).await;
+    let req = admin
+        .request(Method::PUT, "/api/admin/settings/")
+        .json(&json!({"send_per_minute": 61}));
+    let (status, body) = admin.send(req).await;
+    assert_eq!(
+        error_code(status, &body, StatusCode::BAD_REQUEST),
+        "validation_error",
+        "not above the server's limit"
+    );
+    let req = admin
+        .request(Method::PUT, "/api/admin/settings/")
+        .json(&json!({"send_per_minute": 2}));
+    assert_eq!(admin.send(req).await.0, StatusCode::OK);
+    let id = admin.start_with(bruno).await;
+    admin.say(&id, "one").await;
+    admin.say(&id, "two").await;
+    let (status, body) = admin
+        .post(
+            &format!("/api/chat/conversations/{id}/messages/"),
+            json!({"content": "three"}),
+        )
+        .await;
+    assert_limited(status, &body);
+}
