@@ -217,13 +217,13 @@ pub struct Limits {
     send: Quota,
     conversation: Quota,
     typing: Quota,
-    upload_bytes: Quota,
+    upload_kib: Quota,
     pub ws_frames: Quota,
 }
 
 impl Limits {
     pub fn new(limiter: RateLimiter, pool: sqlx::PgPool, config: &crate::Config) -> Limits {
-        let mb = 1024 * 1024;
+        let kib_per_mb = 1024;
         Limits {
             limiter,
             pool,
@@ -234,10 +234,12 @@ impl Limits {
                 config.rate_conversations_per_minute,
             ),
             typing: Quota::per_minute(config.rate_typing_per_minute, config.rate_typing_per_minute),
-            upload_bytes: Quota {
-                interval: Duration::from_secs(60) / (config.rate_upload_mb_per_minute.max(1)).saturating_mul(mb),
-                burst: config.rate_upload_mb_per_minute.max(1).saturating_mul(mb),
-            },
+            // Counted in KiB: per byte the interval would be below the microsecond the
+            // algorithm counts in.
+            upload_kib: Quota::per_minute(
+                config.rate_upload_mb_per_minute.max(1).saturating_mul(kib_per_mb),
+                config.rate_upload_mb_per_minute.max(1).saturating_mul(kib_per_mb),
+            ),
             ws_frames: Quota::per_minute(
                 config.rate_ws_frames_per_minute,
                 (config.rate_ws_frames_per_minute / 10).max(5),
@@ -282,7 +284,11 @@ impl Limits {
             Action::Send => self.send_quota(actor.tenant_id()).await?,
             Action::Conversation => self.conversation,
             Action::Typing => self.typing,
-            Action::UploadBytes => self.upload_bytes,
+            Action::UploadBytes => self.upload_kib,
+        };
+        let cost = match action {
+            Action::UploadBytes => cost.div_ceil(1024),
+            _ => cost,
         };
         self.limiter
             .take(&format!("{}:{}", action.name(), actor.user_id()), quota, cost)

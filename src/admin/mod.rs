@@ -15,6 +15,7 @@ use crate::{
     auth::Actor,
     client::RequestMeta,
     error::Result,
+    ratelimit::{Limits, Quota},
 };
 
 pub struct Admin {
@@ -24,8 +25,21 @@ pub struct Admin {
 
 impl Admin {
     /// The caller as an admin of its tenant, or 403 `admin_permission_required` (logged).
-    pub async fn check(pool: &PgPool, actor: &Actor, meta: RequestMeta, attempted: &'static str) -> Result<Admin> {
+    pub async fn check(
+        pool: &PgPool,
+        limits: &Limits,
+        actor: &Actor,
+        meta: RequestMeta,
+        attempted: &'static str,
+    ) -> Result<Admin> {
         if let Err(refused) = actor.require_admin() {
+            // One audit row per refused attempt — but a user hammering admin endpoints
+            // gets its rows capped, so the log (and its per-tenant lock) cannot be flooded.
+            let budget = Quota::per_minute(10, 10);
+            let key = format!("admin-denied:{}", actor.user_id());
+            if limits.limiter.take(&key, budget, 1).await.is_err() {
+                return Err(refused);
+            }
             let entry = Entry {
                 action: "admin.denied",
                 resource_type: "admin",

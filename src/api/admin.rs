@@ -84,7 +84,7 @@ impl AdminApi {
     /// List the tenant's users
     #[oai(path = "/users/", method = "get")]
     async fn users(&self, state: Data<&AppState>, auth: Auth, meta: RequestMeta) -> Result<Json<Vec<AdminUser>>> {
-        let admin = Admin::check(&state.pool, auth.actor(), meta, "users.list").await?;
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "users.list").await?;
         Ok(Json(users::list(&state.pool, &admin).await?))
     }
 
@@ -97,7 +97,7 @@ impl AdminApi {
         meta: RequestMeta,
         body: Json<NewUserRequest>,
     ) -> Result<UserCreated> {
-        let admin = Admin::check(&state.pool, auth.actor(), meta, "users.create").await?;
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "users.create").await?;
         let new = NewUser {
             email: &body.email,
             name: &body.name,
@@ -118,7 +118,7 @@ impl AdminApi {
         meta: RequestMeta,
         id: Path<String>,
     ) -> Result<Json<AdminUser>> {
-        let admin = Admin::check(&state.pool, auth.actor(), meta, "users.get").await?;
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "users.get").await?;
         Ok(Json(users::get(&state.pool, &admin, path_id(&id, "User")?).await?))
     }
 
@@ -134,7 +134,7 @@ impl AdminApi {
         id: Path<String>,
         body: Json<UserPatch>,
     ) -> Result<Json<AdminUser>> {
-        let admin = Admin::check(&state.pool, auth.actor(), meta, "users.update").await?;
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "users.update").await?;
         let change = UserChange {
             name: body.name.as_deref(),
             role: body.role.as_deref().map(parse_role).transpose()?,
@@ -156,7 +156,7 @@ impl AdminApi {
         meta: RequestMeta,
         id: Path<String>,
     ) -> Result<Done> {
-        let admin = Admin::check(&state.pool, auth.actor(), meta, "users.deactivate").await?;
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "users.deactivate").await?;
         users::deactivate(&state.pool, &state.realtime, &admin, path_id(&id, "User")?).await?;
         Ok(Done::NoContent)
     }
@@ -182,7 +182,7 @@ impl AdminApi {
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
     ) -> Result<Json<AdminAttachmentPage>> {
-        let admin = Admin::check(&state.pool, auth.actor(), meta, "attachments.list").await?;
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "attachments.list").await?;
         let (limit, offset) = page_bounds(limit.0, offset.0);
         let filter = AdminFilter {
             conversation_id: optional_id(conversation.0.as_deref(), "conversation")?,
@@ -207,7 +207,7 @@ impl AdminApi {
         meta: RequestMeta,
         id: Path<String>,
     ) -> Result<Done> {
-        let admin = Admin::check(&state.pool, auth.actor(), meta, "attachments.delete").await?;
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "attachments.delete").await?;
         let id = path_id(&id, "Attachment")?;
         attachments::admin_delete(&state.pool, &state.realtime, &state.config.media_root, &admin, id).await?;
         Ok(Done::NoContent)
@@ -230,7 +230,7 @@ impl AdminApi {
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
     ) -> Result<Json<AuditPage>> {
-        let admin = Admin::check(&state.pool, auth.actor(), meta, "audit_log.list").await?;
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "audit_log.list").await?;
         let (limit, offset) = page_bounds(limit.0, offset.0);
         let filter = AuditFilter {
             actor: optional_id(actor.0.as_deref(), "actor")?,
@@ -246,7 +246,7 @@ impl AdminApi {
     /// The tenant's chat settings
     #[oai(path = "/settings/", method = "get")]
     async fn settings(&self, state: Data<&AppState>, auth: Auth, meta: RequestMeta) -> Result<Json<SettingsView>> {
-        let admin = Admin::check(&state.pool, auth.actor(), meta, "settings.get").await?;
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "settings.get").await?;
         Ok(Json(settings::get(&state.pool, &admin).await?))
     }
 
@@ -263,7 +263,7 @@ impl AdminApi {
         meta: RequestMeta,
         body: Json<SettingsUpdate>,
     ) -> Result<Json<SettingsView>> {
-        let admin = Admin::check(&state.pool, auth.actor(), meta, "settings.update").await?;
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "settings.update").await?;
         Ok(Json(
             settings::put(&state.pool, &admin, body.0, state.limits.send_per_minute()).await?,
         ))
@@ -272,7 +272,7 @@ impl AdminApi {
     /// Usage counts
     #[oai(path = "/analytics/", method = "get")]
     async fn analytics(&self, state: Data<&AppState>, auth: Auth, meta: RequestMeta) -> Result<Json<Analytics>> {
-        let admin = Admin::check(&state.pool, auth.actor(), meta, "analytics.get").await?;
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "analytics.get").await?;
         Ok(Json(analytics::analytics(&state.pool, &admin).await?))
     }
 
@@ -286,7 +286,7 @@ impl AdminApi {
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
     ) -> Result<Json<Vec<AdminConversation>>> {
-        let admin = Admin::check(&state.pool, auth.actor(), meta, "conversations.list").await?;
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "conversations.list").await?;
         let (limit, offset) = page_bounds(limit.0, offset.0);
         Ok(Json(
             compliance::conversations(&state.pool, &admin, limit, offset).await?,
@@ -306,7 +306,7 @@ impl AdminApi {
         before_seq: Query<Option<i64>>,
         limit: Query<Option<i64>>,
     ) -> Result<Json<Vec<Message>>> {
-        let admin = Admin::check(&state.pool, auth.actor(), meta, "conversations.read").await?;
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "conversations.read").await?;
         let query = HistoryQuery {
             since_id: None,
             after_seq: after_seq.0,

@@ -103,11 +103,19 @@ impl MessagesApi {
             SendRequest::Json(Json(b)) => (b.content, b.client_id, None),
             SendRequest::Multipart(form) => {
                 messages::check_can_send(&state.pool, auth.actor(), id).await?;
-                state
-                    .limits
-                    .take(Action::UploadBytes, auth.actor(), form.declared_length())
-                    .await?;
+                // Charged before reading when the size is declared; else by what arrived
+                // (refused then, the staged files go when `form` is dropped).
+                let declared = form.declared_length();
+                if let Some(length) = declared {
+                    state.limits.take(Action::UploadBytes, auth.actor(), length).await?;
+                }
                 let form = form.receive(&state.config.media_root).await?;
+                if declared.is_none() {
+                    state
+                        .limits
+                        .take(Action::UploadBytes, auth.actor(), form.files.total_size())
+                        .await?;
+                }
                 (form.content, form.client_id, Some(form.files))
             }
         };

@@ -38,8 +38,8 @@ pub struct MessageFormSchema {
 pub struct MessageForm {
     boundary: String,
     body: poem::Body,
-    /// The body's `Content-Length` (what the upload limit is charged).
-    length: u64,
+    /// The body's `Content-Length`, if declared (what the upload limit is charged).
+    length: Option<u64>,
 }
 
 /// A multipart message body, read: the fields and the staged files.
@@ -97,8 +97,7 @@ impl ParsePayload for MessageForm {
         let length = request
             .headers()
             .get(poem::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse().ok())
-            .unwrap_or(crate::middleware::MAX_MULTIPART_BODY);
+            .and_then(|v| v.to_str().ok()?.parse().ok());
         Ok(MessageForm {
             boundary,
             body: body.take()?,
@@ -108,8 +107,8 @@ impl ParsePayload for MessageForm {
 }
 
 impl MessageForm {
-    /// The declared body size (the cap when the client declared none).
-    pub fn declared_length(&self) -> u64 {
+    /// The declared body size, if any.
+    pub fn declared_length(&self) -> Option<u64> {
         self.length
     }
 

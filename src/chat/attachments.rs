@@ -182,6 +182,11 @@ impl Staged {
         Ok(())
     }
 
+    /// Bytes received so far.
+    pub fn total_size(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+
     /// Applies the tenant's own limits (a lower size cap, a subset of types).
     pub fn check_against(&self, settings: &TenantSettings) -> Result<()> {
         for file in &self.files {

@@ -173,18 +173,15 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
                 frame = frames.next() => {
                     last_heard = Instant::now();
                     match frame {
-                        Some(Ok(Message::Text(text))) => {
-                            let reply = match frames_budget.take(state.limits.ws_frames) {
-                                Ok(()) => answer(&state, &actor, &text).await,
-                                Err(_) => Some(error_frame("rate_limited", "Too many frames; slow down.")),
+                        Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                            let reply = match (frames_budget.take(state.limits.ws_frames), message) {
+                                (Err(_), _) => Some(error_frame("rate_limited", "Too many frames; slow down.")),
+                                (Ok(()), Message::Text(text)) => answer(&state, &actor, &text).await,
+                                (Ok(()), _) => Some(error_frame("invalid_frame", "Frames are JSON text.")),
                             };
                             if let Some(reply) = reply {
                                 if !deliver(&mut sink, Message::Text(reply.to_string())).await { break None; }
                             }
-                        }
-                        Some(Ok(Message::Binary(_))) => {
-                            let reply = error_frame("invalid_frame", "Frames are JSON text.");
-                            if !deliver(&mut sink, Message::Text(reply.to_string())).await { break None; }
                         }
                         Some(Ok(Message::Close(_))) | None => break None,
                         Some(Ok(_)) => {}
