@@ -55,7 +55,7 @@ impl Docs {
 /// interceptor copies the `csrftoken` cookie into `X-CSRFToken`, as the widget does.
 const CSRF_INTERCEPTOR: &str = r#"deepLinking: true,
         requestInterceptor: (req) => {
-            const m = document.cookie.match(/(?:^|; )csrftoken=([^;]*)/);
+            const m = document.cookie.match(/(?:^|; )(?:__Host-)?csrftoken=([^;]*)/);
             if (m) { req.headers['X-CSRFToken'] = decodeURIComponent(m[1]); }
             return req;
         },"#;

@@ -269,7 +269,8 @@
     }
     const apiUrl = (path) => API_BASE + path;
     function csrfToken() {
-      const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]*)/);
+      // Over https the cookie carries the __Host- prefix.
+      const m = document.cookie.match(/(?:^|;\s*)(?:__Host-)?csrftoken=([^;]*)/);
       return m ? decodeURIComponent(m[1]) : '';
     }
     function parseJson(text) {
