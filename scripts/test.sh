@@ -38,9 +38,10 @@ fi
 if [ -f tests/e2e/package.json ]; then
     banner "browser tests (tests/e2e)"
     ensure_node_and_chromium
-    say "cargo build --bin tenantchat"
-    if cargo build --bin tenantchat; then
-        export TENANTCHAT_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tenantchat"
+    # The Rust test phase built the binary already (the integration tests run it); only
+    # build it when that phase was skipped or filtered away.
+    export TENANTCHAT_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tenantchat"
+    if [ -x "$TENANTCHAT_BIN" ] || { say "cargo build --bin tenantchat"; cargo build --bin tenantchat; }; then
         say "npm test --prefix tests/e2e (TENANTCHAT_BIN=$TENANTCHAT_BIN)"
         npm test --prefix tests/e2e || failed+=("browser tests")
     else
