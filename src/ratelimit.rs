@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use deadpool_redis::{redis, Pool, Runtime, Timeouts};
+use deadpool_redis::{redis, Pool};
 
 use crate::error::Error;
 
@@ -113,18 +113,7 @@ impl RateLimiter {
     }
 
     pub fn redis(url: &str, prefix: &str) -> Result<RateLimiter, String> {
-        let mut config = deadpool_redis::Config::from_url(url);
-        let mut pool_config = deadpool_redis::PoolConfig::new(16);
-        let limit = Some(Duration::from_secs(2));
-        pool_config.timeouts = Timeouts {
-            wait: limit,
-            create: limit,
-            recycle: limit,
-        };
-        config.pool = Some(pool_config);
-        let pool = config
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(|e| format!("invalid REDIS_URL: {e}"))?;
+        let pool = crate::realtime::redis::command_pool(url, 16)?;
         Ok(RateLimiter {
             backend: Backend::Redis {
                 pool,

@@ -7,7 +7,7 @@ mod hub;
 pub mod layer;
 mod memory;
 pub mod presence;
-mod redis;
+pub(crate) mod redis;
 pub mod socket;
 
 use std::{sync::Arc, time::Duration};

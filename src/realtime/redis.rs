@@ -48,12 +48,11 @@ impl Subscriber {
     }
 }
 
-/// Sets up the command pool and the pub/sub subscriber. Fails only for a malformed URL;
-/// an unreachable Redis is retried in the background.
-pub fn connect(url: &str, prefix: &str) -> Result<(RedisLayer, RedisPresence, Subscriber), String> {
-    let client = redis::Client::open(url).map_err(|e| format!("invalid REDIS_URL: {e}"))?;
+/// A pool of `size` Redis command connections that fails fast (2 s) when Redis is away,
+/// so no request waits long on it.
+pub(crate) fn command_pool(url: &str, size: usize) -> Result<Pool, String> {
     let mut config = deadpool_redis::Config::from_url(url);
-    let mut pool_config = deadpool_redis::PoolConfig::new(32);
+    let mut pool_config = deadpool_redis::PoolConfig::new(size);
     let limit = Some(Duration::from_secs(2));
     pool_config.timeouts = Timeouts {
         wait: limit,
@@ -61,9 +60,16 @@ pub fn connect(url: &str, prefix: &str) -> Result<(RedisLayer, RedisPresence, Su
         recycle: limit,
     };
     config.pool = Some(pool_config);
-    let pool = config
+    config
         .create_pool(Some(Runtime::Tokio1))
-        .map_err(|e| format!("invalid REDIS_URL: {e}"))?;
+        .map_err(|e| format!("invalid REDIS_URL: {e}"))
+}
+
+/// Sets up the command pool and the pub/sub subscriber. Fails only for a malformed URL;
+/// an unreachable Redis is retried in the background.
+pub fn connect(url: &str, prefix: &str) -> Result<(RedisLayer, RedisPresence, Subscriber), String> {
+    let client = redis::Client::open(url).map_err(|e| format!("invalid REDIS_URL: {e}"))?;
+    let pool = command_pool(url, 32)?;
     let (tx, rx) = mpsc::unbounded_channel();
     let subscriber = Subscriber {
         client,
