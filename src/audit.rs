@@ -230,8 +230,12 @@ pub struct AuditFilter {
 /// The tenant's log, newest first (admins only).
 pub async fn list(pool: &PgPool, actor: &Actor, filter: AuditFilter) -> Result<AuditPage> {
     actor.require_admin()?;
-    if filter.action.as_ref().is_some_and(|a| a.len() > 100) {
-        return Err(Error::validation("action", "action is too long"));
+    if filter
+        .action
+        .as_ref()
+        .is_some_and(|a| a.len() > 100 || a.chars().any(char::is_control))
+    {
+        return Err(Error::validation("action", "action is an action name like user.update"));
     }
     const MATCHES: &str =
         "a.tenant_id = $1 AND ($2::uuid IS NULL OR a.actor_id = $2) AND ($3::text IS NULL OR a.action = $3)

@@ -103,7 +103,13 @@ pub async fn seed(pool: &PgPool) -> Result<String> {
     ))
 }
 
-async fn say(pool: &PgPool, realtime: &Realtime, actor: &Actor, conversation_id: uuid::Uuid, text: &str) -> Result<()> {
+async fn say(
+    pool: &PgPool,
+    realtime: &std::sync::Arc<Realtime>,
+    actor: &Actor,
+    conversation_id: uuid::Uuid,
+    text: &str,
+) -> Result<()> {
     messages::send(
         pool,
         realtime,

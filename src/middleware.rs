@@ -8,6 +8,9 @@ use poem::{
 
 use crate::error::Error;
 
+/// The read error of a body that passes its cap while streaming.
+pub const BODY_TOO_LARGE: &str = "request body too large";
+
 /// Bodies other than uploads are small JSON documents.
 pub const MAX_JSON_BODY: u64 = 1024 * 1024;
 /// Multipart bodies carry attachments: up to 10 files of 10 MB plus the text.
@@ -116,7 +119,7 @@ pub async fn limit_body(mut req: Request) -> Result<Request> {
             let chunk = chunk?;
             seen += chunk.len() as u64;
             if seen > limit {
-                return Err(std::io::Error::other("request body too large"));
+                return Err(std::io::Error::other(BODY_TOO_LARGE));
             }
             Ok(chunk)
         });

@@ -138,7 +138,9 @@ impl AttachmentsApi {
         }
         let headers = response.headers_mut();
         headers.insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+        // Revalidated every time (the ETag keeps that cheap): a file an admin removed must
+        // stop being served from caches too.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
         Ok(FileResponse(response))
     }
 }

@@ -69,6 +69,11 @@ impl Payload for MessageForm {
 const MAX_TEXT_FIELD: usize = MAX_CHARS * 4;
 
 fn bad_body(message: impl std::fmt::Display) -> Error {
+    let message = message.to_string();
+    // The body cap of `middleware::limit_body` surfaces here for bodies without a length.
+    if message.contains(crate::middleware::BODY_TOO_LARGE) {
+        return Error::PayloadTooLarge;
+    }
     Error::BadRequest {
         code: "invalid_request",
         message: format!("invalid multipart body: {message}"),

@@ -64,6 +64,7 @@ async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<SessionAct
     if !csrf::passes(req, &session.csrf_token) {
         return Err(Error::CsrfFailed.into());
     }
+    state(req).realtime.presence.touch(&actor).await;
     Ok(SessionActor {
         actor,
         session_key: cookie.key,

@@ -49,8 +49,11 @@ pub fn generate() -> (String, Vec<u8>) {
 
 pub async fn create(pool: &PgPool, actor: &Actor, name: &str) -> Result<CreatedToken> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::validation("name", "name must have 1 to 100 characters"));
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Error::validation(
+            "name",
+            "name must have 1 to 100 characters and no control characters",
+        ));
     }
     let (token, token_hash) = generate();
     let id = Uuid::new_v4();

@@ -249,7 +249,7 @@ pub enum Sent {
 /// seq order.
 pub async fn send(
     pool: &PgPool,
-    realtime: &Realtime,
+    realtime: &std::sync::Arc<Realtime>,
     actor: &Actor,
     conversation_id: Uuid,
     new: NewMessage<'_>,
@@ -303,16 +303,6 @@ pub async fn send(
             .ok_or_else(|| Error::internal("client_id conflict without an original message"));
     };
     let attachments = staged.iter().map(|file| file.view(created_at)).collect();
-    // The files go into place at the last moment before commit; should either fail,
-    // `files` removes them when dropped and the transaction rolls back.
-    if let Some(staged) = files.as_mut() {
-        staged.place().await?;
-    }
-    tx.commit().await?;
-    if let Some(staged) = files {
-        staged.keep();
-    }
-
     let row = MessageRow {
         id: message_id,
         conversation_id,
@@ -335,15 +325,28 @@ pub async fn send(
         conversation_id,
         message: message.clone(),
     };
-    realtime
-        .send_in_order(
-            conversation_id,
-            seq,
-            predecessor_created.map(|t| t.0),
-            &participants,
-            &event,
-        )
-        .await;
+
+    // Placing the files, committing, keeping them and publishing run as one task: a client
+    // that hangs up now cannot cancel the request between a commit and the `keep` (which
+    // would delete files the new rows point to), nor between the commit and the event.
+    let realtime = realtime.clone();
+    let finish = tokio::spawn(async move {
+        // The files go into place at the last moment before commit; should either fail,
+        // `files` removes them when dropped and the transaction rolls back.
+        if let Some(staged) = files.as_mut() {
+            staged.place().await?;
+        }
+        tx.commit().await?;
+        if let Some(staged) = files {
+            staged.keep();
+        }
+        let predecessor_created = predecessor_created.map(|t| t.0);
+        realtime
+            .send_in_order(conversation_id, seq, predecessor_created, &participants, &event)
+            .await;
+        Ok::<(), Error>(())
+    });
+    finish.await.map_err(Error::internal)??;
     Ok(Sent::Created(message))
 }
 

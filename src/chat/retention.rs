@@ -24,7 +24,11 @@ pub async fn purge(pool: &PgPool, media_root: &Path) -> Result<u64> {
     .await?;
     let mut removed = 0;
     for (tenant_id, days) in tenants {
-        removed += purge_tenant(pool, media_root, tenant_id, days).await?;
+        // One tenant's failure must not stop the purge of the others.
+        match purge_tenant(pool, media_root, tenant_id, days).await {
+            Ok(count) => removed += count,
+            Err(err) => tracing::warn!(error = %err, tenant = %tenant_id, "retention purge of a tenant failed"),
+        }
     }
     Ok(removed)
 }

@@ -53,6 +53,13 @@ pub struct SocketQuery {
 struct Opened {
     actor: Actor,
     credential: String,
+    secret: Secret,
+}
+
+/// What a socket authenticated with, kept to check it once more after subscribing.
+enum Secret {
+    Token(String),
+    Session(String),
 }
 
 #[handler]
@@ -106,23 +113,28 @@ async fn authenticate(
     token: Option<&str>,
     has_origin: bool,
 ) -> Result<Option<Opened>, Error> {
-    if let Some(token) = token {
-        return Ok(tokens::resolve(&state.pool, token)
-            .await?
-            .map(|(actor, token_id)| Opened {
-                actor,
-                credential: tokens::credential(token_id),
-            }));
-    }
-    let Some(cookie) = jar.get(session::SESSION_COOKIE).filter(|_| has_origin) else {
-        return Ok(None);
+    let secret = match (token, jar.get(session::SESSION_COOKIE).filter(|_| has_origin)) {
+        (Some(token), _) => Secret::Token(token.to_string()),
+        (None, Some(cookie)) => Secret::Session(cookie.value_str().to_string()),
+        (None, None) => return Ok(None),
     };
-    Ok(session_actor(state, cookie.value_str())
-        .await?
-        .map(|(actor, _)| Opened {
-            actor,
-            credential: session::credential(cookie.value_str()),
-        }))
+    Ok(check(state, &secret).await?.map(|(actor, credential)| Opened {
+        actor,
+        credential,
+        secret,
+    }))
+}
+
+/// The actor behind a secret, and how `Control::EndSessions` names it.
+async fn check(state: &AppState, secret: &Secret) -> Result<Option<(Actor, String)>, Error> {
+    Ok(match secret {
+        Secret::Token(token) => tokens::resolve(&state.pool, token)
+            .await?
+            .map(|(actor, token_id)| (actor, tokens::credential(token_id))),
+        Secret::Session(key) => session_actor(state, key)
+            .await?
+            .map(|(actor, _)| (actor, session::credential(key))),
+    })
 }
 
 #[derive(Deserialize)]
@@ -135,7 +147,11 @@ enum ClientFrame {
 }
 
 async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
-    let Opened { actor, credential } = opened;
+    let Opened {
+        actor,
+        credential,
+        secret,
+    } = opened;
     let realtime = state.realtime.clone();
     realtime.open_sockets.send_modify(|n| *n += 1);
     let (subscription, mut inbox) = realtime.hub.join(
@@ -149,7 +165,13 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
     let connected =
         serde_json::json!({"type": "connected", "user_id": actor.user_id(), "message": "Connected to chat"});
     let mut close: Option<(u16, &str)> = None;
-    if deliver(&mut sink, Message::Text(connected.to_string())).await {
+    // Checked once more now that the socket listens: an `EndSessions` (logout,
+    // deactivation, revocation) sent between the handshake and the subscription would
+    // otherwise have been missed.
+    let still_valid = matches!(check(&state, &secret).await, Ok(Some((now, _))) if now.role() == actor.role());
+    if !still_valid {
+        close = Some((4401, "session ended"));
+    } else if deliver(&mut sink, Message::Text(connected.to_string())).await {
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         let mut last_heard = Instant::now();
         let mut frames_budget = Cell::default();

@@ -42,6 +42,7 @@ on_both_layers!(
     logout_and_token_revocation_close_their_sockets,
     a_new_conversation_is_announced_to_its_members,
     shutdown_closes_sockets_with_1012,
+    a_client_on_the_polling_fallback_counts_as_online,
 );
 
 async fn message_created_reaches_the_recipient_and_every_tab_of_the_sender(pool: PgPool, layer: Layer) {
@@ -379,4 +380,32 @@ async fn shutdown_closes_sockets_with_1012(pool: PgPool, layer: Layer) {
     let mut socket = ana.socket().await;
     app.realtime().shutdown();
     assert_eq!(socket.closed().await, Some(CloseCode::Restart));
+}
+
+async fn a_client_on_the_polling_fallback_counts_as_online(pool: PgPool, layer: Layer) {
+    let app = spawn_node(pool, layer).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Write).await;
+    let mut bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let online = |list: &serde_json::Value, id: uuid::Uuid| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == id.to_string())
+            .unwrap()["is_online"]
+            .clone()
+    };
+    // Ana has no socket; her cookie-authenticated REST calls are what a polling widget makes.
+    ana.get("/api/chat/conversations/").await;
+    let (_, list) = bruno.get("/api/chat/conversations/presence/").await;
+    assert_eq!(online(&list, ana.user_id), json!(true));
+    // Her socket opens and closes: activity from before the close no longer counts.
+    let mut watcher = bruno.socket().await;
+    ana.socket().await.close().await;
+    let ana_id = ana.user_id.to_string();
+    watcher
+        .until(|e| e["type"] == "presence" && e["user_id"] == ana_id && e["is_online"] == false)
+        .await;
+    let (_, list) = bruno.get("/api/chat/conversations/presence/").await;
+    assert_eq!(online(&list, ana.user_id), json!(false));
 }
