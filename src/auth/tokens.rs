@@ -57,7 +57,14 @@ pub async fn create(pool: &PgPool, actor: &Actor, name: &str) -> Result<CreatedT
     }
     let (token, token_hash) = generate();
     let id = Uuid::new_v4();
-    // The count and the insert in one statement: no window for a burst to exceed the cap.
+    // The user's row lock serializes concurrent creates, so a burst cannot pass the cap
+    // between the count and the insert.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 AND tenant_id = $2 FOR UPDATE")
+        .bind(actor.user_id())
+        .bind(actor.tenant_id())
+        .execute(&mut *tx)
+        .await?;
     let created_at: Option<Timestamp> = sqlx::query_scalar(
         "INSERT INTO api_tokens (id, tenant_id, user_id, name, token_hash)
          SELECT $1, $2, $3, $4, $5
@@ -70,8 +77,9 @@ pub async fn create(pool: &PgPool, actor: &Actor, name: &str) -> Result<CreatedT
     .bind(name)
     .bind(token_hash)
     .bind(MAX_TOKENS_PER_USER)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     let created_at = created_at.ok_or_else(|| {
         Error::validation(
             "name",
