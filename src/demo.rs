@@ -5,12 +5,13 @@ use sqlx::PgPool;
 
 use crate::{
     accounts::{self, NewUser, TenantSlug},
-    auth::{Actor, Role},
+    auth::Actor,
     chat::{
         conversations::{self, NewGroup, Started},
         messages::{self, NewMessage},
     },
-    error::{Error, Result},
+    domain::{Role, Title},
+    error::{Context, Error, Result},
     realtime::Realtime,
 };
 
@@ -83,7 +84,7 @@ pub async fn seed(pool: &PgPool) -> Result<String> {
             &realtime,
             &ana,
             NewGroup {
-                title: Some("Launch plan"),
+                title: Title::parse_optional(Some("Launch plan"))?,
                 participant_ids: &ids,
             },
         )
@@ -122,5 +123,5 @@ async fn say(
     )
     .await
     .map(|_| ())
-    .map_err(|e| Error::internal(format!("demo message: {e}")))
+    .context("sending a demo message")
 }

@@ -10,6 +10,7 @@ pub mod chat;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod domain;
 pub mod error;
 pub mod middleware;
 pub mod ratelimit;
@@ -88,7 +89,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
     let endpoint = Route::new()
         .at("/api/openapi.json", docs.spec_endpoint())
         .at("/api/docs", docs.ui_endpoint())
-        .nest("/api", api)
+        .nest("/api", api::allow::with_allow_header(api, docs.allowed_methods()))
         .at("/ws/chat", poem::get(realtime::socket::chat_socket))
         .nest("/", web::routes(&config.static_root))
         .with(CookieJarManager::new())

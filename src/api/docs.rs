@@ -27,6 +27,12 @@ impl Docs {
         }
     }
 
+    /// The methods each documented path takes, for the `Allow` header of 405 answers.
+    pub fn allowed_methods(&self) -> super::allow::AllowedMethods {
+        let document: Value = serde_json::from_str(&self.spec).expect("the document is JSON");
+        super::allow::AllowedMethods::from_document(&document)
+    }
+
     pub fn spec_endpoint(&self) -> impl Endpoint + 'static {
         let spec = self.spec.clone();
         make_sync(move |_| {

@@ -15,7 +15,7 @@ use poem_openapi::{
 
 use crate::{
     chat::{attachments::Staged, content::MAX_CHARS},
-    error::Error,
+    error::{Code, Error},
 };
 
 /// Documentation of the multipart message body.
@@ -23,13 +23,15 @@ use crate::{
 #[allow(dead_code)] // read by `MessageForm`, described by this type
 pub struct MessageFormSchema {
     /// The text, at most 5000 characters; may be empty when files are attached.
+    #[oai(validator(max_length = 5000))]
     content: Option<String>,
-    /// Idempotency key (≤ 64 characters).
+    /// Idempotency key (at most 64 characters, no control characters).
+    #[oai(validator(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     client_id: Option<String>,
     /// Files (at most 10, each at most 10 MiB): JPEG, PNG, GIF, WebP, PDF, Office
     /// documents (doc, docx, xls, xlsx, ppt, pptx, odt, ods), plain text and CSV,
-    /// judged by their bytes.
-    attachments: Vec<Upload>,
+    /// judged by their bytes. None at all: a text message.
+    attachments: Option<Vec<Upload>>,
 }
 
 /// A multipart message body, not read yet: the handler first checks that the caller may
@@ -75,7 +77,7 @@ fn bad_body(message: impl std::fmt::Display) -> Error {
         return Error::PayloadTooLarge;
     }
     Error::BadRequest {
-        code: "invalid_request",
+        code: Code::InvalidRequest,
         message: format!("invalid multipart body: {message}"),
     }
 }
@@ -144,7 +146,7 @@ impl MessageForm {
                 other => {
                     let name = other.unwrap_or("").to_string();
                     return Err(Error::BadRequest {
-                        code: "validation_error",
+                        code: Code::ValidationError,
                         message: format!("unknown field {name:?}: expected content, client_id or attachments"),
                     });
                 }

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::{
     auth::Actor,
+    domain::{ClientId, Limit, Seq},
     error::{self, Error, Result},
     realtime::{events::Event, Realtime},
     settings::TenantSettings,
@@ -21,7 +22,6 @@ use crate::{
 
 pub const DEFAULT_PAGE: i64 = 50;
 pub const MAX_PAGE: i64 = 200;
-pub const MAX_CLIENT_ID_CHARS: usize = 64;
 
 /// Columns and joins that make a `MessageRow`; every message query selects these.
 const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.sender_id,
@@ -101,10 +101,10 @@ pub struct HistoryQuery {
     /// Only messages after this message.
     pub since_id: Option<Uuid>,
     /// Only messages with a greater seq.
-    pub after_seq: Option<i64>,
+    pub after_seq: Option<Seq>,
     /// Only messages with a smaller seq (paging backwards).
-    pub before_seq: Option<i64>,
-    pub limit: Option<i64>,
+    pub before_seq: Option<Seq>,
+    pub limit: Option<Limit>,
 }
 
 /// History ascending by seq. Forward cursors (`since_id`, `after_seq`) return the oldest
@@ -175,22 +175,13 @@ async fn page(
     conversation_id: Uuid,
     query: &HistoryQuery,
 ) -> Result<Vec<MessageRow>> {
-    for (field, value) in [("after_seq", query.after_seq), ("before_seq", query.before_seq)] {
-        if value.is_some_and(|v| v < 0) {
-            return Err(Error::validation(field, format!("{field} must not be negative")));
-        }
-    }
-    let limit = match query.limit {
-        Some(limit) if limit < 1 => return Err(Error::validation("limit", "limit must be at least 1")),
-        Some(limit) => limit.min(MAX_PAGE),
-        None if query.since_id.is_some() || query.after_seq.is_some() => MAX_PAGE,
-        None => DEFAULT_PAGE,
-    };
+    let catching_up = query.since_id.is_some() || query.after_seq.is_some();
+    let limit = Limit::or_default(query.limit, if catching_up { MAX_PAGE } else { DEFAULT_PAGE }, MAX_PAGE);
     let since_seq = match query.since_id {
         Some(id) => Some(seq_of(conn, actor, conversation_id, id).await?),
         None => None,
     };
-    let after = since_seq.into_iter().chain(query.after_seq).max();
+    let after = since_seq.into_iter().chain(query.after_seq.map(Seq::get)).max();
     let forward = after.is_some();
     let sql = format!(
         "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.tenant_id = $2 AND m.seq > $3 AND m.seq < $4
@@ -201,7 +192,7 @@ async fn page(
         .bind(conversation_id)
         .bind(actor.tenant_id())
         .bind(after.unwrap_or(0))
-        .bind(query.before_seq.unwrap_or(i64::MAX))
+        .bind(query.before_seq.map_or(i64::MAX, Seq::get))
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
@@ -218,7 +209,8 @@ async fn seq_of(conn: &mut PgConnection, actor: &Actor, conversation_id: Uuid, m
         .bind(actor.tenant_id())
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| Error::validation("since_id", "since_id is not a message of this conversation"))
+        // An id that names no message of this conversation is unknown, like any other.
+        .ok_or_else(|| Error::not_found("Message"))
 }
 
 /// Whether the actor may send into the conversation: checked before an upload's body is
@@ -233,7 +225,7 @@ pub async fn check_can_send(pool: &PgPool, actor: &Actor, conversation_id: Uuid)
 #[derive(Default)]
 pub struct NewMessage<'a> {
     pub content: &'a str,
-    pub client_id: Option<&'a str>,
+    pub client_id: Option<ClientId>,
     /// Attachments received and checked, waiting for the message to commit.
     pub files: Option<Staged>,
 }
@@ -260,7 +252,7 @@ pub async fn send(
     if content.is_empty() && files.is_none() {
         return Err(Error::validation("content", "a message needs content or attachments"));
     }
-    let client_id = parse_client_id(new.client_id)?;
+    let client_id = new.client_id.as_ref().map(ClientId::as_str);
     if let Some(staged) = &files {
         staged.check_against(&TenantSettings::load(pool, actor.tenant_id()).await?)?;
     }
@@ -390,19 +382,6 @@ const SEND: &str = "
            (SELECT p.created_at FROM messages p WHERE p.conversation_id = $1 AND p.seq = msg.seq - 1)
                AS predecessor_created
     FROM msg JOIN users u ON u.id = $4 AND u.tenant_id = $2";
-
-fn parse_client_id(client_id: Option<&str>) -> Result<Option<&str>> {
-    match client_id.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(id) if id.chars().count() > MAX_CLIENT_ID_CHARS || id.chars().any(char::is_control) => {
-            Err(Error::validation(
-                "client_id",
-                format!("client_id must have at most {MAX_CLIENT_ID_CHARS} printable characters"),
-            ))
-        }
-        Some(id) => Ok(Some(id)),
-    }
-}
 
 async fn by_client_id(
     conn: &mut PgConnection,

@@ -26,7 +26,8 @@ use super::{
 use crate::{
     auth::{extract::session_actor, session, tokens, Actor},
     chat::{receipts, typing},
-    error::Error,
+    domain::Seq,
+    error::{Code, Error},
     ratelimit::{Action, Cell},
     AppState,
 };
@@ -73,7 +74,7 @@ pub async fn chat_socket(
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if let Some(origin) = origin {
         if !state.config.socket_origins().iter().any(|allowed| allowed == origin) {
-            let body = serde_json::json!({"error": "origin_not_allowed", "message": "This origin may not open a chat socket."});
+            let body = serde_json::json!({"error": Code::OriginNotAllowed.as_str(), "message": "This origin may not open a chat socket."});
             return poem::web::Json(body).with_status(StatusCode::FORBIDDEN).into_response();
         }
     }
@@ -142,8 +143,8 @@ async fn check(state: &AppState, secret: &Secret) -> Result<Option<(Actor, Strin
 enum ClientFrame {
     Ping,
     Typing { conversation_id: Uuid },
-    Ack { conversation_id: Uuid, seq: i64 },
-    Read { conversation_id: Uuid, seq: i64 },
+    Ack { conversation_id: Uuid, seq: Seq },
+    Read { conversation_id: Uuid, seq: Seq },
 }
 
 async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
@@ -197,9 +198,9 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
                     match frame {
                         Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
                             let reply = match (frames_budget.take(state.limits.ws_frames), message) {
-                                (Err(_), _) => Some(error_frame("rate_limited", "Too many frames; slow down.")),
+                                (Err(_), _) => Some(error_frame(Code::RateLimited, "Too many frames; slow down.")),
                                 (Ok(()), Message::Text(text)) => answer(&state, &actor, &text).await,
-                                (Ok(()), _) => Some(error_frame("invalid_frame", "Frames are JSON text.")),
+                                (Ok(()), _) => Some(error_frame(Code::InvalidFrame, "Frames are JSON text.")),
                             };
                             if let Some(reply) = reply {
                                 if !deliver(&mut sink, Message::Text(reply.to_string())).await { break None; }
@@ -236,8 +237,8 @@ async fn deliver(sink: &mut futures_util::stream::SplitSink<WebSocketStream, Mes
     matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await, Ok(Ok(())))
 }
 
-fn error_frame(code: &str, message: &str) -> serde_json::Value {
-    serde_json::json!({"type": "error", "error": code, "message": message})
+fn error_frame(code: Code, message: &str) -> serde_json::Value {
+    serde_json::json!({"type": "error", "error": code.as_str(), "message": message})
 }
 
 /// The reply to one client frame, if any. A malformed frame or a refused action gets an
@@ -245,7 +246,7 @@ fn error_frame(code: &str, message: &str) -> serde_json::Value {
 async fn answer(state: &AppState, actor: &Actor, text: &str) -> Option<serde_json::Value> {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => frame,
-        Err(err) => return Some(error_frame("invalid_frame", &err.to_string())),
+        Err(err) => return Some(error_frame(Code::InvalidFrame, &err.to_string())),
     };
     let (pool, realtime) = (&state.pool, &state.realtime);
     let result = match frame {
@@ -255,13 +256,13 @@ async fn answer(state: &AppState, actor: &Actor, text: &str) -> Option<serde_jso
             Err(limited) => Err(limited),
         },
         ClientFrame::Ack { conversation_id, seq } => {
-            receipts::acknowledge(pool, realtime, actor, conversation_id, seq).await
+            receipts::acknowledge(pool, realtime, actor, conversation_id, seq.get()).await
         }
         ClientFrame::Read { conversation_id, seq } => {
-            receipts::mark_read(pool, realtime, actor, conversation_id, Some(seq))
+            receipts::mark_read(pool, realtime, actor, conversation_id, Some(seq.get()))
                 .await
                 .map(|_| ())
         }
     };
-    result.err().map(|err| error_frame(err.code(), &err.to_string()))
+    result.err().map(|err| error_frame(err.code(), &err.answer().message))
 }
