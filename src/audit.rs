@@ -238,7 +238,7 @@ pub async fn list(pool: &PgPool, actor: &Actor, filter: AuditFilter) -> Result<A
     if filter
         .action
         .as_ref()
-        .is_some_and(|a| a.len() > 100 || a.chars().any(char::is_control))
+        .is_some_and(|a| a.chars().count() > 100 || a.chars().any(char::is_control))
     {
         return Err(Error::validation("action", "action is an action name like user.update"));
     }

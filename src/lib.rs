@@ -85,7 +85,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         i18n: Arc::new(web::Catalog::load(&config.static_root)),
     };
     let api = api::service(&config.public_origin());
-    let docs = api::docs::Docs::new(&api);
+    let docs = api::docs::Docs::new(&api, config.rate_send_per_minute);
     let endpoint = Route::new()
         .at("/api/openapi.json", docs.spec_endpoint())
         .at("/api/docs", docs.ui_endpoint())

@@ -83,7 +83,8 @@ struct UserPatch {
         )
     )]
     name: Option<String>,
-    /// Absent: unchanged. (Not nullable: generators mishandle a nullable enum.)
+    // Absent: unchanged. Neither nullable nor described: either wraps the enum's
+    // `$ref` in an `allOf`, which client generators cannot take for an enum.
     role: Option<Role>,
 }
 
@@ -244,7 +245,8 @@ impl AdminApi {
         meta: RequestMeta,
         /// Only entries by this user.
         actor: Query<Option<uuid::Uuid>>,
-        /// Only entries of this action, e.g. `user.deactivate`.
+        /// Only entries of this action, e.g. `user.deactivate` (at most 100 characters).
+        #[oai(validator(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
         action: Query<Option<String>>,
         /// At or after (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,

@@ -16,9 +16,10 @@ pub struct Docs {
 }
 
 impl Docs {
-    pub fn new(service: &OpenApiService<Apis, ()>) -> Self {
+    /// `send_per_minute` is this server's send rate, the most a tenant may set.
+    pub fn new(service: &OpenApiService<Apis, ()>, send_per_minute: u32) -> Self {
         let generated = service.spec();
-        let spec = with_trailing_slashes(&generated);
+        let spec = with_deployment_bounds(&with_trailing_slashes(&generated), send_per_minute);
         // The Swagger UI page embeds the document verbatim; swap in the rewritten one.
         let ui_html = service.swagger_ui_html().replacen(&generated, &spec, 1);
         Docs {
@@ -70,6 +71,16 @@ fn with_csrf_header(html: &str) -> String {
     html.replacen("deepLinking: true,", CSRF_INTERCEPTOR, 1)
 }
 
+/// Bounds that come from this server's configuration rather than from the types: a
+/// tenant's send rate may only lower the server's.
+fn with_deployment_bounds(spec: &str, send_per_minute: u32) -> String {
+    let mut doc: Value = serde_json::from_str(spec).expect("poem-openapi writes valid JSON");
+    if let Some(rate) = doc.pointer_mut("/components/schemas/SettingsUpdate/properties/send_per_minute") {
+        rate["maximum"] = Value::from(send_per_minute);
+    }
+    serde_json::to_string_pretty(&doc).expect("a JSON value serializes")
+}
+
 fn with_trailing_slashes(spec: &str) -> String {
     let mut doc: Value = serde_json::from_str(spec).expect("poem-openapi writes valid JSON");
     if let Some(Value::Object(paths)) = doc.get_mut("paths") {
@@ -95,12 +106,23 @@ mod tests {
     #[test]
     fn the_docs_page_sends_the_csrf_header() {
         let service = super::super::service("http://localhost");
-        let docs = Docs::new(&service);
+        let docs = Docs::new(&service, 60);
         assert!(
             docs.ui_html.contains("requestInterceptor"),
             "poem-openapi's Swagger template changed"
         );
         assert!(docs.ui_html.contains("/chat/conversations/{id}/messages/"));
+    }
+
+    #[test]
+    fn a_tenant_send_rate_is_bounded_by_the_servers() {
+        let docs = Docs::new(&super::super::service("http://localhost"), 42);
+        let doc: Value = serde_json::from_str(&docs.spec).unwrap();
+        let rate = &doc["components"]["schemas"]["SettingsUpdate"]["properties"]["send_per_minute"];
+        assert_eq!(
+            (rate["minimum"].as_f64(), rate["maximum"].as_f64()),
+            (Some(1.0), Some(42.0))
+        );
     }
 
     #[test]
