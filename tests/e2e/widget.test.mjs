@@ -4,7 +4,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as H from './harness.mjs';
 
@@ -157,10 +157,6 @@ test('attachments: upload with progress, image thumbnail and file chip for the o
   assert.equal(res.status(), 200);
   assert.match(res.headers()['content-type'], /^image\//);
 
-  // The screenshot for the README.
-  mkdirSync(H.DOCS_DIR, { recursive: true });
-  await bruno.page.locator('#widgetMessageInput').fill('Looks great, thanks!');
-  await bruno.page.screenshot({ path: path.join(H.DOCS_DIR, 'widget-desktop.png') });
   assertNoPageErrors(ana, bruno);
 });
 
@@ -387,8 +383,6 @@ test('phone viewport: the panel takes the full screen', { timeout: 60000 }, asyn
   const composer = await bruno.page.locator('#widgetMessageForm').boundingBox();
   assert.ok(composer.y + composer.height <= 844 + 0.5, 'composer visible');
   await shot(bruno.page, 'phone panel full screen');
-  mkdirSync(H.DOCS_DIR, { recursive: true });
-  await bruno.page.screenshot({ path: path.join(H.DOCS_DIR, 'widget-phone.png') });
   await bruno.page.keyboard.press('Escape');
   await bruno.page.locator('#tenantChatPanel').waitFor({ state: 'hidden' });
   assertNoPageErrors(bruno);
