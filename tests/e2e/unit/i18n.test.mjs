@@ -49,6 +49,13 @@ test('every key the widget asks for is in the files', () => {
   assert.deepEqual(missing, []);
 });
 
+test('no English string of the files is repeated in the widget\'s code', () => {
+  const code = sources(JS_DIR).map((f) => readFileSync(f, 'utf8')).join('\n');
+  const repeated = Object.entries(files.en).filter(([k, v]) => k !== 'locale'
+    && [`'${v}'`, `"${v}"`, `\`${v}\``].some((quoted) => code.includes(quoted)));
+  assert.deepEqual(repeated, []);
+});
+
 test('lookup fills placeholders and picks plural forms by the language\'s rules', () => {
   const t = createTranslator(files.en);
   assert.equal(t('typing.one', { name: 'Ana' }), 'Ana is typing…');

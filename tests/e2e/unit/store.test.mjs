@@ -179,3 +179,12 @@ test('reducers do not mutate the state they are given', () => {
     { type: 'conversation/read', id: 'c1', seq: 2 }, { type: 'typing/started', id: 'c1', userId: OTHER, name: 'A', until: 1 });
   assert.equal(JSON.stringify(s), frozen);
 });
+
+test('an error auto-dismissed later does not hide a newer one', () => {
+  let s = run(initialState(ME), { type: 'error/shown', area: 'chat', text: 'first' }, { type: 'error/shown', area: 'chat', text: 'second' });
+  s = run(s, { type: 'error/dismissed', area: 'chat', text: 'first' });
+  assert.equal(s.errors.chat, 'second');
+  s = run(s, { type: 'error/dismissed', area: 'chat' });
+  assert.equal(s.errors.chat, null);
+  assert.equal(run(s, { type: 'error/dismissed', area: 'chat' }), s, 'nothing shown: no change, no render');
+});

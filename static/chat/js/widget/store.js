@@ -263,9 +263,11 @@ export function reduce(state, action) {
     }
     case 'error/shown':
       return { ...state, errors: put(state.errors, action.area, action.text) };
-    case 'error/dismissed':
-      return state.errors[action.area] === action.text || action.text === undefined
-        ? { ...state, errors: put(state.errors, action.area, null) } : state;
+    case 'error/dismissed': {
+      // With a text: only if that message is still the one shown (a newer one stays).
+      const shown = state.errors[action.area];
+      return shown && (action.text === undefined || shown === action.text) ? { ...state, errors: put(state.errors, action.area, null) } : state;
+    }
     case 'notify/prompt':
       return { ...state, notifyPrompt: action.visible };
 

@@ -1,5 +1,5 @@
 // The Chats tab: the conversation list (newest activity first, unread counts, previews),
-// "Show archived", the New group form and the notifications prompt.
+// the show-archived toggle, the new-group form and the notifications prompt.
 
 import { isMine, otherParticipant, userOnline, visibleConversations } from '../store.js';
 import { avatar, errorBox, h, icons, keepFocus, mutedMark } from './dom.js';
