@@ -67,6 +67,7 @@ test('live chat: start from the users list, live delivery, unread badge and rese
   // Two messages; Bruno's panel is closed, so his badge counts them.
   await H.sendMessage(ana.page, 'Hi Bruno! First message.');
   await badge(bruno.page).filter({ hasText: /^1$/ }).waitFor();
+  assert.equal(await badge(bruno.page).getAttribute('aria-label'), en('badge.unread.one', { count: 1 }), 'singular form');
   await H.sendMessage(ana.page, 'Second one, are you there?');
   await badge(bruno.page).filter({ hasText: /^2$/ }).waitFor();
   await shot(bruno.page, 'bruno sees unread badge 2');
@@ -364,6 +365,27 @@ test('Spanish UI under Accept-Language: es', { timeout: 60000 }, async (t) => {
   await H.openConversationFromList(bruno.page, 'Ana');
   assert.equal(await bruno.page.locator('#widgetMessageInput').getAttribute('placeholder'), es['composer.placeholder']);
   await shot(bruno.page, 'spanish widget');
+  assertNoPageErrors(bruno);
+});
+
+test('an embedding page without CHAT_I18N: the widget fetches its strings from the JSON files', { timeout: 60000 }, async (t) => {
+  const pt = I18N['pt-BR'];
+  const bruno = await session(t, 'bruno', {
+    locale: 'pt-BR',
+    extraHTTPHeaders: { 'Accept-Language': 'pt-BR,pt;q=0.9' },
+  }, async (context) => {
+    // The page's configuration block cannot hand strings over: assignments are dropped.
+    await context.addInitScript(() => Object.defineProperty(window, 'CHAT_I18N', { get: () => undefined, set: () => {} }));
+  });
+  const fetched = [];
+  bruno.page.on('request', (r) => { if (/\/static\/chat\/i18n\//.test(r.url())) fetched.push(new URL(r.url()).pathname); });
+  await bruno.page.reload();
+  await H.waitForSocket(bruno.page);
+  await H.openPanel(bruno.page);
+  const tabs = await bruno.page.locator('#tenantChatPanel [role="tab"] .tc-tab-label').allTextContents();
+  assert.deepEqual(tabs, [pt['tab.chat'], pt['tab.conversations'], pt['tab.users']]);
+  await bruno.page.locator('#tenantChatBar .tc-bar-status', { hasText: pt['status.online'] }).waitFor();
+  assert.deepEqual(fetched.sort(), ['/static/chat/i18n/en.json', '/static/chat/i18n/pt-BR.json']);
   assertNoPageErrors(bruno);
 });
 

@@ -38,10 +38,12 @@ async function fetchJson(url) {
 
 async function start() {
   const me = window.CHAT_CURRENT_USER_ID;
-  if (!me || window.TenantChat) return; // not signed in, or already running
+  if (!me) return; // not signed in
   const strings = await loadStrings({
     given: window.CHAT_I18N, lang: document.documentElement.lang, baseUrl: new URL('i18n/', ASSET_BASE), fetchJson,
   });
+  // Checked after the wait: a second copy (another URL) may have started meanwhile.
+  if (window.TenantChat) return;
   const t = createTranslator(strings);
   let locale = 'en';
   try { locale = Intl.getCanonicalLocales(strings.locale || 'en')[0] || 'en'; } catch (_) { /* keep en */ }
