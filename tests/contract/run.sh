@@ -86,16 +86,10 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# What the server and its CLI run with. The send and conversation limits are raised so
-# that the fuzzer's few hundred requests measure the contract, not the rate limiter.
-server_env() {
-    env DATABASE_URL="$(database_url_for "$DB_NAME")" BIND="127.0.0.1:$PORT" MEDIA_ROOT="$MEDIA" \
-        RUST_LOG=warn REDIS_PREFIX="tenantchat-contract-$DB_NAME" PUBLIC_ORIGIN="$BASE" \
-        RATE_SEND_PER_MINUTE=1000000 RATE_SEND_BURST=1000000 RATE_CONVERSATIONS_PER_MINUTE=1000000 \
-        RATE_TYPING_PER_MINUTE=1000000 RATE_UPLOAD_MB_PER_MINUTE=1000000 "$@"
-}
+# What the server and its CLI run with, set by start_server once the port is known.
+SERVER_ENV=()
 
-cli() { server_env "$BIN" "$@"; }
+cli() { env "${SERVER_ENV[@]}" "$BIN" "$@"; }
 
 cleanup() {
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -112,12 +106,20 @@ cleanup() {
 start_server() {
     PORT="$(free_port)"
     BASE="http://127.0.0.1:$PORT"
+    # The rate limits are raised so that the fuzzer's few hundred requests measure the
+    # contract, not the rate limiter.
+    SERVER_ENV=(DATABASE_URL="$(database_url_for "$DB_NAME")" BIND="127.0.0.1:$PORT" MEDIA_ROOT="$MEDIA"
+        RUST_LOG=warn REDIS_PREFIX="tenantchat-contract-$DB_NAME" PUBLIC_ORIGIN="$BASE"
+        RATE_SEND_PER_MINUTE=1000000 RATE_SEND_BURST=1000000 RATE_CONVERSATIONS_PER_MINUTE=1000000
+        RATE_TYPING_PER_MINUTE=1000000 RATE_UPLOAD_MB_PER_MINUTE=1000000)
     say "database $DB_NAME, server $BIN on $BASE (log: $OUT/server.log)"
     psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -c "create database $DB_NAME" >/dev/null
     trap cleanup EXIT
     mkdir -p "$MEDIA"
     cli migrate >>"$OUT/server.log" 2>&1 || die "tenantchat migrate failed (see $OUT/server.log)"
-    server_env "$BIN" serve >>"$OUT/server.log" 2>&1 &
+    # A plain command, not a shell function, in the background: `env` execs the server,
+    # so $! is the server itself and cleanup's signal reaches it.
+    env "${SERVER_ENV[@]}" "$BIN" serve >>"$OUT/server.log" 2>&1 &
     SERVER_PID=$!
     local deadline=$((SECONDS + 60))
     until curl -sf -o /dev/null "$BASE/api/openapi.json"; do
