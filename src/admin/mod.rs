@@ -15,7 +15,8 @@ use crate::{
     auth::Actor,
     client::RequestMeta,
     error::Result,
-    ratelimit::{Limits, Quota},
+    limits::Limits,
+    ratelimit::Quota,
 };
 
 pub struct Admin {

@@ -29,7 +29,7 @@ use crate::{
     },
     client::RequestMeta,
     error::{Error, Result},
-    AppState,
+    state::AppState,
 };
 
 pub struct AdminApi;

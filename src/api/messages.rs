@@ -13,8 +13,8 @@ use crate::{
         views::Message,
     },
     error::{Error, Result},
-    ratelimit::Action,
-    AppState,
+    limits::Action,
+    state::AppState,
 };
 
 pub struct MessagesApi;

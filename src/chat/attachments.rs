@@ -17,6 +17,7 @@ use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use super::{
+    settings::{TenantSettings, MAX_UPLOAD_BYTES},
     uploads::{sanitize_filename, Sniffer, UploadKind},
     views::{Attachment, AttachmentFile, DeletedAttachment},
 };
@@ -25,7 +26,6 @@ use crate::{
     audit::Entry,
     auth::Actor,
     error::{Error, Result},
-    settings::{TenantSettings, MAX_UPLOAD_BYTES},
     timestamp::Timestamp,
 };
 

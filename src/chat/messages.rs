@@ -6,16 +6,17 @@ use uuid::Uuid;
 
 use super::{
     attachments::{self, Staged, StagedFile},
+    events::Event,
     content::MessageContent,
     membership,
     receipts::{self, StatusContext, Watermarks},
+    settings::TenantSettings,
     views::{Attachment, Message},
 };
 use crate::{
     auth::Actor,
     error::{self, Error, Result},
-    realtime::{events::Event, Realtime},
-    settings::TenantSettings,
+    realtime::Realtime,
     timestamp::Timestamp,
 };
 
@@ -324,7 +325,8 @@ pub async fn send(
     let event = Event::MessageCreated {
         conversation_id,
         message: message.clone(),
-    };
+    }
+    .envelope();
 
     // Placing the files, committing, keeping them and publishing run as one task: a client
     // that hangs up now cannot cancel the request between a commit and the `keep` (which
@@ -498,7 +500,8 @@ pub(crate) async fn announce_update(
                 &Event::MessageUpdated {
                     conversation_id,
                     message,
-                },
+                }
+                .envelope(),
             )
             .await;
     }
