@@ -123,7 +123,7 @@ pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
     let local = acceptor.local_addr();
     tracing::info!(addr = ?local.first(), origin = %config.public_origin(), "tenantchat listening");
     // What a crashed process left in the upload staging area.
-    chat::attachments::sweep_staging(&config.media_root).await;
+    chat::staging::sweep_staging(&config.media_root).await;
     let app = build(config, pool)?;
     app.state
         .sessions

@@ -3,6 +3,7 @@
 //! check, and a refused attempt is itself written to the audit log.
 
 pub mod analytics;
+pub mod attachments;
 pub mod compliance;
 pub mod settings;
 pub mod users;
