@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole test suite: Rust tests (nextest when installed, else
 # cargo test) against a real PostgreSQL and Redis, then the browser tests in
-# tests/e2e when they exist. Extra arguments go to the cargo test runner,
-# e.g. `scripts/test.sh some_test_name`.
+# tests/e2e when they exist, then the contract checks in tests/contract
+# (schemathesis and generated clients against the real server). Extra arguments
+# go to the cargo test runner, e.g. `scripts/test.sh some_test_name`.
 #
 # DATABASE_URL / REDIS_URL are used when set and reachable; otherwise private
 # servers are started under target/ (see scripts/lib/services.sh).
@@ -35,13 +36,18 @@ else
     cargo test --workspace --no-fail-fast "$@" || failed+=("Rust tests")
 fi
 
+# The browser tests and the contract checks run the server binary. The Rust test phase
+# built it already (the integration tests run it); only build it when that phase was
+# skipped or filtered away.
+export TENANTCHAT_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tenantchat"
+server_binary_ready() {
+    [ -x "$TENANTCHAT_BIN" ] || { say "cargo build --bin tenantchat"; cargo build --bin tenantchat; }
+}
+
 if [ -f tests/e2e/package.json ]; then
     banner "browser tests (tests/e2e)"
     ensure_node_and_chromium
-    # The Rust test phase built the binary already (the integration tests run it); only
-    # build it when that phase was skipped or filtered away.
-    export TENANTCHAT_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tenantchat"
-    if [ -x "$TENANTCHAT_BIN" ] || { say "cargo build --bin tenantchat"; cargo build --bin tenantchat; }; then
+    if server_binary_ready; then
         say "npm test --prefix tests/e2e (TENANTCHAT_BIN=$TENANTCHAT_BIN)"
         npm test --prefix tests/e2e || failed+=("browser tests")
     else
@@ -49,6 +55,14 @@ if [ -f tests/e2e/package.json ]; then
     fi
 else
     say "no tests/e2e/package.json: no browser tests to run"
+fi
+
+banner "contract checks (tests/contract)"
+if server_binary_ready; then
+    say "tests/contract/run.sh (TENANTCHAT_BIN=$TENANTCHAT_BIN)"
+    bash tests/contract/run.sh || failed+=("contract checks")
+else
+    failed+=("build for the contract checks")
 fi
 
 banner "summary"

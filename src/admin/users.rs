@@ -11,9 +11,10 @@ use super::Admin;
 use crate::{
     accounts::{self, NewUser},
     audit::Entry,
+    auth::control::Control,
     domain::{Name, Role},
     error::{Code, Error, Result},
-    realtime::{events::Control, Realtime},
+    realtime::Realtime,
     timestamp::Timestamp,
 };
 

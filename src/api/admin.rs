@@ -18,6 +18,7 @@ use crate::{
     accounts::NewUser,
     admin::{
         analytics::{self, Analytics},
+        attachments::{self, AdminAttachmentPage, AdminFilter},
         compliance::{self, AdminConversation},
         settings::{self, SettingsUpdate, SettingsView},
         users::{self, AdminUser, UserChange},
@@ -25,15 +26,11 @@ use crate::{
     },
     audit::{self, AuditFilter, AuditPage},
     auth::Auth,
-    chat::{
-        attachments::{self, AdminAttachmentPage, AdminFilter},
-        messages::HistoryQuery,
-        views::Message,
-    },
+    chat::{history::HistoryQuery, views::Message},
     client::RequestMeta,
     domain::{Limit, Name, Offset, Role, Seq},
     error::Result,
-    AppState,
+    state::AppState,
 };
 
 pub struct AdminApi;

@@ -17,7 +17,7 @@ use crate::{
         uploads::UploadKind,
     },
     error::{self, Context, Result},
-    AppState,
+    state::AppState,
 };
 
 pub struct AttachmentsApi;

@@ -7,12 +7,12 @@ use super::{
 };
 use crate::{
     accounts::{self, User},
-    auth::{cookies, extract::CookieAuth, login, tokens, Auth},
+    auth::{control::Control, cookies, extract::CookieAuth, tokens, Auth},
     client::RequestMeta,
     domain::TokenName,
     error::Result,
-    realtime::events::Control,
-    AppState,
+    login,
+    state::AppState,
 };
 
 pub struct AuthApi;
@@ -74,8 +74,17 @@ impl AuthApi {
         meta: RequestMeta,
         body: JsonBody<LoginRequest>,
     ) -> Result<Json<LoginResponse>> {
-        let logged_in = login::login(&state, &body.tenant, &body.email, &body.password, &meta).await?;
-        let user = login::establish(&state, jar, logged_in).await?;
+        let logged_in = login::login(
+            &state.pool,
+            &state.sessions,
+            &state.limits.limiter,
+            &body.tenant,
+            &body.email,
+            &body.password,
+            &meta,
+        )
+        .await?;
+        let user = login::establish(&state.sessions, jar, logged_in).await?;
         Ok(Json(LoginResponse { user }))
     }
 

@@ -19,8 +19,8 @@ use crate::{
     },
     domain::{Limit, Offset, Title},
     error::{Code, Error, Result},
-    ratelimit::Action,
-    AppState,
+    limits::Action,
+    state::AppState,
 };
 
 pub struct ConversationsApi;

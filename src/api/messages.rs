@@ -13,13 +13,14 @@ use super::{
 use crate::{
     auth::Auth,
     chat::{
-        messages::{self, HistoryQuery, NewMessage, Sent},
+        history::{self, HistoryQuery},
+        messages::{self, NewMessage, Sent},
         views::Message,
     },
     domain::{ClientId, Limit, Seq},
     error::Result,
-    ratelimit::Action,
-    AppState,
+    limits::Action,
+    state::AppState,
 };
 
 pub struct MessagesApi;
@@ -84,7 +85,7 @@ impl MessagesApi {
             limit: limit.0,
         };
         Ok(Json(
-            messages::history(&state.pool, &state.realtime, auth.actor(), id, query).await?,
+            history::history(&state.pool, &state.realtime, auth.actor(), id, query).await?,
         ))
     }
 

@@ -7,6 +7,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{
+    events::Event,
     membership,
     messages::{into_views, rows_by_ids},
     receipts::{self, StatusContext, Watermarks},
@@ -17,7 +18,7 @@ use crate::{
     auth::Actor,
     domain::{Limit, Offset, Title},
     error::{Code, Error, Result},
-    realtime::{events::Event, Realtime},
+    realtime::Realtime,
     timestamp::Timestamp,
 };
 
@@ -391,7 +392,7 @@ async fn announce_new(realtime: &Realtime, conversation: &Conversation, stored_t
                 ..conversation.clone()
             },
         };
-        realtime.send_to_users(&members, &event).await;
+        realtime.send_to_users(&members, &event.envelope()).await;
     }
 }
 

@@ -1,7 +1,8 @@
 // Harness for the widget's browser tests: a fresh PostgreSQL database, the real server
 // binary on a free port (stoppable and restartable on the same port), a tenant with two
 // users made with the CLI, headless Chromium through playwright-core, and screenshots
-// of every step under target/e2e/.
+// of every step under target/e2e/ (tests write nothing else; docs screenshots are
+// made on request by screenshots.mjs).
 //
 // Environment:
 //   DATABASE_URL    a PostgreSQL server URL (required); a database tenantchat_e2e_<random>

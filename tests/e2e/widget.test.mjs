@@ -4,7 +4,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as H from './harness.mjs';
 
@@ -67,6 +67,7 @@ test('live chat: start from the users list, live delivery, unread badge and rese
   // Two messages; Bruno's panel is closed, so his badge counts them.
   await H.sendMessage(ana.page, 'Hi Bruno! First message.');
   await badge(bruno.page).filter({ hasText: /^1$/ }).waitFor();
+  assert.equal(await badge(bruno.page).getAttribute('aria-label'), en('badge.unread.one', { count: 1 }), 'singular form');
   await H.sendMessage(ana.page, 'Second one, are you there?');
   await badge(bruno.page).filter({ hasText: /^2$/ }).waitFor();
   await shot(bruno.page, 'bruno sees unread badge 2');
@@ -157,10 +158,6 @@ test('attachments: upload with progress, image thumbnail and file chip for the o
   assert.equal(res.status(), 200);
   assert.match(res.headers()['content-type'], /^image\//);
 
-  // The screenshot for the README.
-  mkdirSync(H.DOCS_DIR, { recursive: true });
-  await bruno.page.locator('#widgetMessageInput').fill('Looks great, thanks!');
-  await bruno.page.screenshot({ path: path.join(H.DOCS_DIR, 'widget-desktop.png') });
   assertNoPageErrors(ana, bruno);
 });
 
@@ -371,6 +368,27 @@ test('Spanish UI under Accept-Language: es', { timeout: 60000 }, async (t) => {
   assertNoPageErrors(bruno);
 });
 
+test('an embedding page without CHAT_I18N: the widget fetches its strings from the JSON files', { timeout: 60000 }, async (t) => {
+  const pt = I18N['pt-BR'];
+  const bruno = await session(t, 'bruno', {
+    locale: 'pt-BR',
+    extraHTTPHeaders: { 'Accept-Language': 'pt-BR,pt;q=0.9' },
+  }, async (context) => {
+    // The page's configuration block cannot hand strings over: assignments are dropped.
+    await context.addInitScript(() => Object.defineProperty(window, 'CHAT_I18N', { get: () => undefined, set: () => {} }));
+  });
+  const fetched = [];
+  bruno.page.on('request', (r) => { if (/\/static\/chat\/i18n\//.test(r.url())) fetched.push(new URL(r.url()).pathname); });
+  await bruno.page.reload();
+  await H.waitForSocket(bruno.page);
+  await H.openPanel(bruno.page);
+  const tabs = await bruno.page.locator('#tenantChatPanel [role="tab"] .tc-tab-label').allTextContents();
+  assert.deepEqual(tabs, [pt['tab.chat'], pt['tab.conversations'], pt['tab.users']]);
+  await bruno.page.locator('#tenantChatBar .tc-bar-status', { hasText: pt['status.online'] }).waitFor();
+  assert.deepEqual(fetched.sort(), ['/static/chat/i18n/en.json', '/static/chat/i18n/pt-BR.json']);
+  assertNoPageErrors(bruno);
+});
+
 test('phone viewport: the panel takes the full screen', { timeout: 60000 }, async (t) => {
   const shot = H.screenshots('phone');
   const bruno = await session(t, 'bruno', { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true });
@@ -387,8 +405,6 @@ test('phone viewport: the panel takes the full screen', { timeout: 60000 }, asyn
   const composer = await bruno.page.locator('#widgetMessageForm').boundingBox();
   assert.ok(composer.y + composer.height <= 844 + 0.5, 'composer visible');
   await shot(bruno.page, 'phone panel full screen');
-  mkdirSync(H.DOCS_DIR, { recursive: true });
-  await bruno.page.screenshot({ path: path.join(H.DOCS_DIR, 'widget-phone.png') });
   await bruno.page.keyboard.press('Escape');
   await bruno.page.locator('#tenantChatPanel').waitFor({ state: 'hidden' });
   assertNoPageErrors(bruno);

@@ -1,0 +1,85 @@
+// What the server's socket frames do to the widget (see the AsyncAPI document): each
+// frame becomes one store action, plus the effects it needs (catch-up, receipts,
+// notifications). Delivered receipts are coalesced per conversation.
+
+import { conversationOf, hasGapBefore, isMine, isUnseenNews } from './store.js';
+
+const TYPING_SHOWN_MS = 2500;
+const ACK_DELAY_MS = 250; // one `ack` frame for a burst of messages
+
+export function createEventHandler(app) {
+  const { store, sync } = app;
+  const state = () => store.getState();
+
+  const acks = new Map();
+  let ackTimer = null;
+  function queueAck(conversationId, seq) {
+    acks.set(conversationId, Math.max(acks.get(conversationId) || 0, seq));
+    if (ackTimer) return;
+    ackTimer = setTimeout(() => {
+      ackTimer = null;
+      for (const [id, top] of acks) app.transport.send({ type: 'ack', conversation_id: id, seq: top });
+      acks.clear();
+    }, ACK_DELAY_MS);
+  }
+
+  function messageCreated(ev) {
+    const m = ev.message;
+    if (!m || !m.id) return;
+    const id = String(ev.conversation_id || m.conversation);
+    const s = state();
+    if (!conversationOf(s, id)) sync.refreshSoon();
+    if (isUnseenNews(s, id, m)) app.notifier.notify(conversationOf(s, id), m);
+    const gap = hasGapBefore(s, id, m) && id === s.openConversationId;
+    if (isMine(s, m)) app.stickToBottom();
+    store.dispatch({ type: 'message/created', id, message: m });
+    if (gap) sync.catchUp(id).catch(() => {});
+    // Delivered receipt; the read receipt (when on screen) follows from the store change.
+    if (!isMine(s, m)) queueAck(id, m.seq);
+  }
+
+  const handlers = {
+    connected() {
+      store.dispatch({ type: 'socket/ready' });
+      sync.syncAll();
+    },
+    message_created: messageCreated,
+    message_updated(ev) {
+      if (!ev.message || !ev.message.id) return;
+      store.dispatch({ type: 'message/updated', id: String(ev.conversation_id || ev.message.conversation), message: ev.message });
+    },
+    message_status(ev) {
+      store.dispatch({ type: 'message/status', id: String(ev.conversation_id), seq: ev.seq, status: ev.status });
+    },
+    read(ev) {
+      // Our own receipts from another tab; other people's arrive as message_status.
+      if (String(ev.user_id) === state().me) store.dispatch({ type: 'conversation/read', id: String(ev.conversation_id), seq: ev.seq });
+    },
+    typing(ev) {
+      if (String(ev.user_id) === state().me) return;
+      store.dispatch({
+        type: 'typing/started', id: String(ev.conversation_id), userId: ev.user_id, name: ev.user_name || '', until: Date.now() + TYPING_SHOWN_MS,
+      });
+      setTimeout(() => store.dispatch({ type: 'typing/expired', now: Date.now() }), TYPING_SHOWN_MS + 100);
+    },
+    presence(ev) {
+      if (!state().users.some((u) => String(u.id) === String(ev.user_id))) {
+        sync.loadPresence().catch(() => {});
+        return;
+      }
+      store.dispatch({ type: 'presence/changed', userId: ev.user_id, online: !!ev.is_online, at: new Date().toISOString() });
+    },
+    conversation_updated(ev) {
+      if (ev.conversation && ev.conversation.id) store.dispatch({ type: 'conversation/received', conversation: ev.conversation });
+    },
+    error(ev) {
+      // Answers to our own frames (typing, ack, ping): nothing the user did or can fix.
+      if (globalThis.console && console.debug) console.debug('tenantchat socket error', ev.error, ev.message);
+    },
+  };
+
+  return function handleFrame(ev) {
+    const handler = Object.prototype.hasOwnProperty.call(handlers, ev.type) ? handlers[ev.type] : null;
+    if (handler) handler(ev);
+  };
+}

@@ -1,0 +1,119 @@
+// The composer: a textarea that grows, Enter sends and Shift+Enter breaks the line,
+// files by picker or paste (chips to remove them), upload progress, and a disabled
+// state once signed out. The draft text lives in the textarea; the files in the store.
+
+import { h, icons } from './dom.js';
+
+const MAX_INPUT_PX = 160;
+const ACCEPT = 'image/jpeg,image/png,image/gif,image/webp,application/pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.odt,.ods,.txt,.csv,text/plain,text/csv';
+
+export function createComposerView({ t, fmt, pick, existing, composer }) {
+  const fileInput = pick('widgetAttachmentInput', () => h('input', { id: 'widgetAttachmentInput', type: 'file', multiple: true }));
+  fileInput.classList.add('tc-file-input');
+  fileInput.setAttribute('aria-label', t('composer.attach'));
+  if (!fileInput.accept) fileInput.accept = ACCEPT;
+  const attachLabel = h('label', { class: 'tc-icon-btn tc-attach-btn', for: 'widgetAttachmentInput', title: t('composer.attach') },
+    icons.paperclip(), h('span', { class: 'tc-sr-only', text: t('composer.attach') }));
+  const input = pick('widgetMessageInput', () => h('textarea', { id: 'widgetMessageInput', rows: '1' }));
+  input.classList.add('tc-input');
+  input.setAttribute('aria-label', t('composer.label'));
+  input.setAttribute('aria-describedby', 'tcComposerHint');
+  input.setAttribute('maxlength', '5000');
+  const sendBtn = h('button', { type: 'submit', class: 'tc-send', title: t('composer.send') },
+    icons.send(), h('span', { class: 'tc-sr-only', text: t('composer.send') }));
+  const chips = h('ul', { class: 'tc-file-chips', hidden: true, 'aria-label': t('composer.attach') });
+  const progressBar = h('div', { class: 'tc-progress-bar' });
+  const progressText = h('span', { class: 'tc-sr-only' });
+  const progress = h('div', {
+    class: 'tc-progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0', hidden: true,
+  }, progressBar, progressText);
+  const hint = h('p', { class: 'tc-sr-only', id: 'tcComposerHint', text: t('composer.hint') });
+  const form = pick('widgetMessageForm', () => h('form', { id: 'widgetMessageForm', novalidate: true }));
+  form.classList.add('tc-composer');
+  form.setAttribute('aria-label', t('composer.label'));
+  if (!existing.widgetMessageForm) {
+    form.append(chips, progress,
+      h('div', { class: 'tc-composer-row' },
+        existing.widgetAttachmentInput ? null : fileInput,
+        existing.widgetAttachmentInput ? null : attachLabel,
+        existing.widgetMessageInput ? null : input,
+        sendBtn),
+      hint);
+  } else {
+    form.prepend(chips, progress);
+    form.append(hint);
+  }
+
+  function autosize() {
+    input.style.height = 'auto';
+    input.style.height = `${Math.min(input.scrollHeight, MAX_INPUT_PX)}px`;
+  }
+  function submit() {
+    if (!composer.submit(input.value)) return;
+    input.value = '';
+    autosize();
+  }
+
+  chips.addEventListener('click', (e) => {
+    const btn = e.target.closest('[data-index]');
+    if (!btn) return;
+    composer.removeFile(Number(btn.dataset.index));
+    input.focus();
+  });
+  fileInput.addEventListener('change', () => {
+    composer.addFiles([...(fileInput.files || [])]);
+    try { fileInput.value = ''; } catch (_) { /* old browsers */ }
+    input.focus();
+  });
+  input.addEventListener('paste', (e) => {
+    const files = e.clipboardData ? [...e.clipboardData.files] : [];
+    if (files.length) {
+      e.preventDefault();
+      composer.addFiles(files);
+    }
+  });
+  input.addEventListener('input', () => {
+    autosize();
+    composer.typed(input.value);
+  });
+  input.addEventListener('keydown', (e) => {
+    // keyCode 229: an IME is composing; Enter there picks a candidate.
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      submit();
+    }
+  });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    submit();
+  });
+
+  let shownFiles = null;
+  function render(state) {
+    form.hidden = !state.openConversationId || !state.conversations[state.openConversationId];
+    if (state.draftFiles !== shownFiles) {
+      shownFiles = state.draftFiles;
+      chips.replaceChildren(...state.draftFiles.map((f, i) => h('li', { class: 'tc-chip tc-chip--local' },
+        icons.file(), h('span', { class: 'tc-chip-name', text: f.name }), h('span', { class: 'tc-chip-size', text: fmt.size(f.size) }),
+        h('button', {
+          type: 'button', class: 'tc-icon-btn tc-chip-remove', 'data-index': i,
+          'aria-label': t('composer.removeFile', { filename: f.name }), title: t('composer.removeFile', { filename: f.name }),
+        }, icons.close()))));
+      chips.hidden = state.draftFiles.length === 0;
+    }
+    const pct = state.uploadPercent;
+    progress.hidden = pct == null;
+    if (pct != null) {
+      progressBar.style.width = `${pct}%`;
+      progress.setAttribute('aria-valuenow', String(pct));
+      progressText.textContent = t('composer.uploading', { percent: pct });
+    }
+    const disabled = state.signedOut;
+    input.disabled = disabled;
+    sendBtn.disabled = disabled;
+    fileInput.disabled = disabled;
+    input.setAttribute('placeholder', disabled ? t('composer.disabled') : t('composer.placeholder'));
+  }
+
+  return { form, render, focus: () => { if (!input.disabled) input.focus(); } };
+}

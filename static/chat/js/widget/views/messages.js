@@ -1,0 +1,188 @@
+// The open conversation's messages: keyed reconciliation (existing elements and their
+// loaded images stay; new ones go in seq order, with day separators), ticks for our own
+// messages, retry/discard for failed sends, and the scroll position: stuck to the bottom
+// when the reader is there, kept in place when older history arrives above.
+
+import { conversationOf, isMine, messageVersion, threadItems, threadOf } from '../store.js';
+import { h, icons } from './dom.js';
+
+const NEAR_BOTTOM_PX = 80;
+const LOAD_OLDER_AT_PX = 60;
+const URL_RE = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
+const TICKS = { pending: '🕓', failed: '!', sent: '✓', delivered: '✓✓', read: '✓✓' };
+
+const dayKey = (iso) => {
+  const d = iso ? new Date(iso) : new Date();
+  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
+};
+
+export function createMessagesView({ t, fmt, api, pick, controller, composer, sync }) {
+  const loadOlderBtn = h('button', { type: 'button', class: 'tc-load-older', hidden: true, text: t('messages.loadOlder') });
+  const beginning = h('p', { class: 'tc-beginning', hidden: true, text: t('messages.beginning') });
+  const list = h('ol', { class: 'tc-message-list' });
+  const empty = h('p', { class: 'tc-empty tc-empty-messages', hidden: true, text: t('messages.empty') });
+  const container = pick('widgetMessageContainer', () => h('div', { id: 'widgetMessageContainer' }));
+  container.classList.add('tc-messages');
+  container.setAttribute('role', 'log');
+  container.setAttribute('aria-live', 'polite');
+  container.setAttribute('aria-relevant', 'additions');
+  container.setAttribute('aria-label', t('messages.label'));
+  if (!container.hasAttribute('tabindex')) container.tabIndex = 0;
+  container.append(loadOlderBtn, beginning, empty, list);
+
+  loadOlderBtn.addEventListener('click', () => sync.loadOlder());
+  container.addEventListener('scroll', () => {
+    if (container.scrollTop < LOAD_OLDER_AT_PX) sync.loadOlder();
+  }, { passive: true });
+  list.addEventListener('click', (e) => {
+    const retry = e.target.closest('[data-retry]');
+    const discard = e.target.closest('[data-discard]');
+    if (retry) composer.retry(retry.dataset.retry);
+    else if (discard) composer.discard(discard.dataset.discard);
+  });
+
+  function dayHeading(iso) {
+    const d = new Date(iso);
+    const now = new Date();
+    if (fmt.sameDay(d, now)) return t('messages.today');
+    if (fmt.sameDay(d, new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1))) return t('messages.yesterday');
+    return fmt.longDate(d);
+  }
+
+  function textWithLinks(text) {
+    const out = [];
+    let last = 0;
+    for (const match of text.matchAll(URL_RE)) {
+      if (match.index > last) out.push(document.createTextNode(text.slice(last, match.index)));
+      const href = api.safeUrl(match[0]);
+      out.push(href === '#' ? document.createTextNode(match[0])
+        : h('a', { href, target: '_blank', rel: 'noopener noreferrer nofollow', text: match[0] }));
+      last = match.index + match[0].length;
+    }
+    if (last < text.length) out.push(document.createTextNode(text.slice(last)));
+    return out;
+  }
+
+  function attachment(a) {
+    if (!a) return null;
+    const name = a.filename || '';
+    if (a.deleted) {
+      return h('span', { class: 'tc-chip tc-chip--deleted' }, icons.file(),
+        h('s', { class: 'tc-chip-name', text: name }), h('span', { class: 'tc-chip-note', text: t('attachment.removed') }));
+    }
+    if (a.local) {
+      return h('span', { class: 'tc-chip tc-chip--local' }, icons.file(),
+        h('span', { class: 'tc-chip-name', text: name }), h('span', { class: 'tc-chip-size', text: fmt.size(a.size) }));
+    }
+    const w = Number(a.width);
+    const ht = Number(a.height);
+    if (w > 0 && ht > 0 && (a.thumbnail_url || /^image\//.test(a.content_type || ''))) {
+      // Width and height reserve the space before the picture loads: no jump.
+      const scale = Math.min(1, 240 / w, 200 / ht);
+      const img = h('img', {
+        class: 'tc-att-img', src: api.safeUrl(a.thumbnail_url || a.url), alt: name,
+        width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(ht * scale)), decoding: 'async',
+      });
+      return h('a', { class: 'tc-att-image', href: api.safeUrl(a.url), target: '_blank', rel: 'noopener', title: name, 'aria-label': t('attachment.image', { filename: name }) }, img);
+    }
+    return h('a', { class: 'tc-chip', href: api.safeUrl(a.url), download: name, 'aria-label': t('attachment.download', { filename: name }) },
+      icons.file(), h('span', { class: 'tc-chip-name', text: name }), h('span', { class: 'tc-chip-size', text: fmt.size(a.size) }));
+  }
+
+  function message(state, m, conv) {
+    const own = isMine(state, m);
+    const pending = !m.id;
+    const status = pending ? (m.state === 'failed' ? 'failed' : 'pending') : (m.status || 'sent');
+    const li = h('li', {
+      class: `tc-msg ${own ? 'tc-msg--own' : 'tc-msg--other'}${pending ? ' tc-msg--pending' : ''}${status === 'failed' ? ' tc-msg--failed' : ''}`,
+      'data-id': m.id || null, 'data-seq': m.seq || null, 'data-client-id': m.client_id || null, 'data-status': own ? status : null,
+    });
+    if (!own && conv && conv.is_group) li.append(h('span', { class: 'tc-msg-sender', text: m.sender_name || '' }));
+    const bubble = h('div', { class: 'tc-bubble' });
+    if (m.content) bubble.append(h('p', { class: 'tc-msg-text' }, textWithLinks(m.content)));
+    const atts = (m.attachments || []).map(attachment).filter(Boolean);
+    if (atts.length) bubble.append(h('div', { class: 'tc-attachments' }, atts));
+    li.append(bubble);
+    let when = m.created_at ? new Date(m.created_at) : new Date();
+    if (Number.isNaN(when.getTime())) when = new Date();
+    const meta = h('div', { class: 'tc-msg-meta' }, h('time', { datetime: when.toISOString(), title: fmt.full(when), text: fmt.time(when) }));
+    if (own) {
+      const label = t(`message.status.${status}`);
+      meta.append(h('span', { class: `tc-ticks tc-ticks--${status}`, role: 'img', 'aria-label': label, title: label, text: TICKS[status] || '' }));
+    }
+    if (status === 'failed') {
+      meta.append(
+        h('button', { type: 'button', class: 'tc-link-btn', 'data-retry': m.client_id, text: t('message.retry') }),
+        h('button', { type: 'button', class: 'tc-link-btn', 'data-discard': m.client_id, text: t('message.discard') }));
+    }
+    li.append(meta);
+    return li;
+  }
+
+  const nearBottom = () => container.scrollHeight - container.scrollTop - container.clientHeight < NEAR_BOTTOM_PX;
+  const scrollToBottom = () => { container.scrollTop = container.scrollHeight; };
+
+  let shownId = null;
+  let shownLowest = null;
+  function render(state, { stick }) {
+    const id = state.openConversationId;
+    container.hidden = !conversationOf(state, id);
+    if (id !== shownId) {
+      list.replaceChildren();
+      shownLowest = null;
+    }
+    shownId = id;
+    if (!id) return;
+    const thread = threadOf(state, id);
+    const conv = conversationOf(state, id);
+    const stay = stick || nearBottom();
+    const olderArrived = shownLowest != null && thread.lowestSeq != null && thread.lowestSeq < shownLowest;
+    shownLowest = thread.lowestSeq;
+    const fromBottom = container.scrollHeight - container.scrollTop;
+
+    const wanted = [];
+    let lastDay = null;
+    const items = threadItems(state, id);
+    for (const m of items) {
+      const day = dayKey(m.created_at);
+      if (day !== lastDay) {
+        wanted.push({ key: `d:${day}`, ver: dayHeading(m.created_at) });
+        lastDay = day;
+      }
+      wanted.push({ key: m.id ? `m:${m.id}` : `p:${m.client_id}`, ver: messageVersion(m), m });
+    }
+    const old = new Map();
+    for (const el of list.children) old.set(el.dataset.key, el);
+    const keep = new Set();
+    let prev = null;
+    for (const w of wanted) {
+      let el = old.get(w.key);
+      if (!el || el.dataset.ver !== w.ver) {
+        const fresh = w.m ? message(state, w.m, conv) : h('li', { class: 'tc-day', role: 'separator' }, h('span', { text: w.ver }));
+        fresh.dataset.key = w.key;
+        fresh.dataset.ver = w.ver;
+        if (el) el.replaceWith(fresh);
+        el = fresh;
+      }
+      keep.add(w.key);
+      const expected = prev ? prev.nextSibling : list.firstChild;
+      if (el !== expected) list.insertBefore(el, expected);
+      prev = el;
+    }
+    for (const [k, el] of old) if (!keep.has(k)) el.remove();
+
+    empty.hidden = !thread.loaded || items.length > 0;
+    loadOlderBtn.hidden = !(thread.loaded && thread.lowestSeq != null && thread.lowestSeq > 1);
+    loadOlderBtn.disabled = thread.loadingOlder;
+    loadOlderBtn.textContent = thread.loadingOlder ? t('messages.loading') : t('messages.loadOlder');
+    beginning.hidden = !(thread.loaded && items.length > 0 && thread.lowestSeq === 1);
+
+    if (stay) scrollToBottom();
+    else if (olderArrived) {
+      // Older history went in above: keep the reader's place (same distance from the bottom).
+      container.scrollTop = container.scrollHeight - fromBottom;
+    }
+  }
+
+  return { container, render, scrollToBottom };
+}

@@ -1,0 +1,157 @@
+// The frame: the floating bar (title, connection status, unread badge), the panel
+// dialog with its header and three tabs, branding colours, and the page title's count.
+// Elements the page already has (by contract id) are used as they are.
+
+import { connectionStatus, totalUnread } from '../store.js';
+import { h, icons, setText } from './dom.js';
+
+export const TABS = [
+  ['chat', 'tcTabChat', 'tcTabpanelChat', 'tab.chat'],
+  ['conversations', 'tcTabConversations', 'tcTabpanelConversations', 'tab.conversations'],
+  ['users', 'tcTabUsers', 'tcTabpanelUsers', 'tab.users'],
+];
+const TAB_ORDER = TABS.map(([name]) => name);
+const countText = (n) => (n > 99 ? '99+' : String(n));
+
+export function createShell({ t, pick, existing, title, branding, controller }) {
+  const badge = pick('widgetNewMessagesBadge', () => h('span', { id: 'widgetNewMessagesBadge', hidden: true }));
+  badge.classList.add('tc-badge');
+  const barTitle = h('span', { class: 'tc-bar-title', text: title || t('widget.title') });
+  const barStatus = h('span', { class: 'tc-bar-status', text: t('status.connecting') });
+  const bar = pick('tenantChatBar', () => h('button', { id: 'tenantChatBar', type: 'button' }));
+  bar.classList.add('tc-bar', 'tc-widget');
+  if (!existing.tenantChatBar || !bar.childElementCount) {
+    bar.append(h('span', { class: 'tc-bar-icon', 'aria-hidden': 'true' }, icons.chat()),
+      h('span', { class: 'tc-bar-dot', 'aria-hidden': 'true' }),
+      h('span', { class: 'tc-bar-text' }, barTitle, barStatus));
+  }
+  if (!bar.contains(badge) && !existing.widgetNewMessagesBadge) bar.append(badge);
+  if (bar.tagName !== 'BUTTON') {
+    bar.setAttribute('role', 'button');
+    if (!bar.hasAttribute('tabindex')) bar.tabIndex = 0;
+  }
+  bar.setAttribute('aria-haspopup', 'dialog');
+  bar.setAttribute('aria-controls', 'tenantChatPanel');
+
+  const panel = pick('tenantChatPanel', () => h('section', { id: 'tenantChatPanel', hidden: true }));
+  panel.classList.add('tc-panel', 'tc-widget');
+  panel.setAttribute('role', 'dialog');
+  panel.setAttribute('aria-modal', 'false');
+  panel.setAttribute('aria-labelledby', 'tcPanelTitle');
+
+  const panelStatus = h('span', { class: 'tc-panel-status', role: 'status' });
+  const closeBtn = h('button', { type: 'button', class: 'tc-icon-btn tc-close', 'aria-label': t('panel.close'), title: t('panel.close') }, icons.close());
+
+  const tabButtons = {};
+  const tabPanels = {};
+  const tablist = h('div', { class: 'tc-tabs', role: 'tablist', 'aria-label': t('tab.list') });
+  for (const [name, tabId, panelId, key] of TABS) {
+    tabButtons[name] = h('button', {
+      type: 'button', role: 'tab', id: tabId, class: 'tc-tab', 'aria-controls': panelId, 'aria-selected': 'false', tabindex: '-1', 'data-tab': name,
+    }, h('span', { class: 'tc-tab-label', text: t(key) }));
+    tabPanels[name] = h('div', { role: 'tabpanel', id: panelId, class: 'tc-tabpanel', 'aria-labelledby': tabId, hidden: true });
+    tablist.append(tabButtons[name]);
+  }
+  const tabCount = h('span', { class: 'tc-tab-count', hidden: true });
+  tabButtons.conversations.append(tabCount);
+
+  const header = h('header', { class: 'tc-panel-header' },
+    h('div', { class: 'tc-panel-heading' }, h('h2', { id: 'tcPanelTitle', class: 'tc-panel-title', text: title || t('panel.label') }), panelStatus), closeBtn);
+  if (!existing.tenantChatPanel || !panel.childElementCount) panel.append(header);
+  panel.append(tablist, tabPanels.chat, tabPanels.conversations, tabPanels.users);
+
+  // The widget's own elements go into one root at the end of <body>.
+  const root = h('div', { class: 'tc-root', id: 'tenantChatRoot' });
+  if (!existing.tenantChatPanel) root.append(panel);
+  if (!existing.tenantChatBar) root.append(bar);
+  if (root.childElementCount) document.body.append(root);
+  applyBranding([root, bar, panel], branding);
+
+  bar.addEventListener('click', () => controller.togglePanel());
+  if (bar.tagName !== 'BUTTON') {
+    bar.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        controller.togglePanel();
+      }
+    });
+  }
+  closeBtn.addEventListener('click', () => controller.closePanel());
+  panel.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !e.defaultPrevented) {
+      e.preventDefault();
+      controller.closePanel();
+    }
+  });
+  let activeTab = null;
+  tablist.addEventListener('click', (e) => {
+    const tab = e.target.closest('[role="tab"]');
+    if (tab) controller.setTab(tab.dataset.tab);
+  });
+  tablist.addEventListener('keydown', (e) => {
+    let i = TAB_ORDER.indexOf(activeTab);
+    if (e.key === 'ArrowRight') i = (i + 1) % TAB_ORDER.length;
+    else if (e.key === 'ArrowLeft') i = (i - 1 + TAB_ORDER.length) % TAB_ORDER.length;
+    else if (e.key === 'Home') i = 0;
+    else if (e.key === 'End') i = TAB_ORDER.length - 1;
+    else return;
+    e.preventDefault();
+    controller.setTab(TAB_ORDER[i], { focus: true });
+  });
+
+  const baseTitle = document.title;
+
+  function render(state) {
+    const status = connectionStatus(state);
+    bar.dataset.state = status.name;
+    panel.dataset.state = status.name;
+    setText(barStatus, t(status.key));
+    setText(panelStatus, status.name === 'online' ? '' : t(status.key));
+
+    const n = totalUnread(state);
+    const unreadLabel = t('badge.unread', { count: n });
+    for (const el of [badge, tabCount]) {
+      el.hidden = n === 0;
+      setText(el, countText(n));
+      el.setAttribute('aria-label', unreadLabel);
+    }
+    const label = [title || t('widget.title'), t(status.key)];
+    if (n) label.push(unreadLabel);
+    bar.setAttribute('aria-label', label.join(' — '));
+    const wanted = n ? `(${countText(n)}) ${baseTitle}` : baseTitle;
+    if (baseTitle && document.title !== wanted) document.title = wanted;
+
+    panel.hidden = !state.panelOpen;
+    bar.setAttribute('aria-expanded', String(state.panelOpen));
+    root.classList.toggle('tc-root--open', state.panelOpen);
+    activeTab = state.activeTab;
+    for (const name of TAB_ORDER) {
+      const selected = name === state.activeTab;
+      tabButtons[name].setAttribute('aria-selected', String(selected));
+      tabButtons[name].tabIndex = selected ? 0 : -1;
+      tabPanels[name].hidden = !selected;
+    }
+  }
+
+  return {
+    tabPanels,
+    render,
+    focusBar: () => bar.focus(),
+    focusTab: (name) => tabButtons[name].focus(),
+  };
+}
+
+/** The tenant's accent colour, with white or dark text on it, whichever is readable. */
+function applyBranding(elements, branding) {
+  const color = branding && typeof branding.color === 'string' && /^#[0-9a-f]{6}$/i.test(branding.color) ? branding.color : null;
+  if (!color) return;
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16) / 255)
+    .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+  const lum = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  // White text needs contrast ≥ 4.5 on the accent, else dark text.
+  const onAccent = 1.05 / (lum + 0.05) >= 4.5 ? '#ffffff' : '#111827';
+  for (const el of new Set(elements)) {
+    el.style.setProperty('--tc-accent', color);
+    el.style.setProperty('--tc-on-accent', onAccent);
+  }
+}

@@ -1,0 +1,70 @@
+// The documentation's screenshots, made on request (npm run screenshots), never by the
+// tests: docs/widget-desktop.png and docs/widget-phone.png, from a real server and
+// browser through the same harness as the tests. Needs what the tests need (see
+// harness.mjs: DATABASE_URL, TENANTCHAT_BIN).
+
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import * as H from './harness.mjs';
+
+const imagesLoaded = (page) => page.waitForFunction(() => [...document.querySelectorAll('#widgetMessageContainer img')]
+  .every((i) => i.complete && i.naturalWidth > 0));
+
+async function main() {
+  const stack = await H.startStack();
+  const browser = await H.launchBrowser();
+  try {
+    const ana = await H.userSession(browser, stack.baseUrl, stack.users.ana);
+    const bruno = await H.userSession(browser, stack.baseUrl, stack.users.bruno);
+    await H.waitForSocket(ana.page);
+    await H.waitForSocket(bruno.page);
+
+    // A short conversation: two messages, a reply, a picture and a file.
+    await H.startConversationWith(ana.page, 'Bruno');
+    await H.sendMessage(ana.page, 'Hi Bruno! First message.');
+    await H.sendMessage(ana.page, 'Second one, are you there?');
+    await H.openConversationFromList(bruno.page, 'Ana');
+    await H.sendMessage(bruno.page, 'Yes, I am here\nSecond line');
+    await ana.page.setInputFiles('#widgetAttachmentInput', [
+      { name: 'chart.png', mimeType: 'image/png', buffer: H.makePng(160, 100) },
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('Agenda:\n1. Widget\n2. Release\n') },
+    ]);
+    await H.sendMessage(ana.page, 'Here is the chart and the agenda');
+    await H.message(bruno.page, 'Here is the chart and the agenda').locator('img.tc-att-img').waitFor();
+    await H.message(bruno.page, 'Yes, I am here\nSecond line').and(bruno.page.locator('[data-status="read"]')).waitFor();
+    await H.message(ana.page, 'Here is the chart and the agenda').and(ana.page.locator('[data-status="read"]')).waitFor();
+    // A fresh page, so the dashboard's counts include the conversation; the widget
+    // reopens where it was (sessionStorage).
+    await bruno.page.reload();
+    await H.waitForSocket(bruno.page);
+    await H.message(bruno.page, 'Here is the chart and the agenda').locator('img.tc-att-img').waitFor();
+    await imagesLoaded(bruno.page);
+    await bruno.page.locator('#widgetMessageInput').fill('Looks great, thanks!');
+
+    mkdirSync(H.DOCS_DIR, { recursive: true });
+    const desktop = path.join(H.DOCS_DIR, 'widget-desktop.png');
+    await bruno.page.screenshot({ path: desktop });
+
+    const phone = await H.userSession(browser, stack.baseUrl, stack.users.bruno,
+      { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true });
+    await H.waitForSocket(phone.page);
+    await H.openConversationFromList(phone.page, 'Ana');
+    await H.message(phone.page, 'Here is the chart and the agenda').locator('img.tc-att-img').waitFor();
+    await imagesLoaded(phone.page);
+    const mobile = path.join(H.DOCS_DIR, 'widget-phone.png');
+    await phone.page.screenshot({ path: mobile });
+
+    for (const s of [ana, bruno, phone]) {
+      if (s.errors.length) throw new Error(`page errors for ${s.user.name}: ${s.errors.map((e) => e.message).join('; ')}`);
+    }
+    console.log(`wrote ${path.relative(H.REPO_ROOT, desktop)} and ${path.relative(H.REPO_ROOT, mobile)}`);
+  } finally {
+    await browser.close().catch(() => {});
+    await stack.teardown();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
