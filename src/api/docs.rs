@@ -9,6 +9,7 @@ use poem_openapi::OpenApiService;
 use serde_json::{Map, Value};
 
 use super::Apis;
+use crate::chat::uploads::UploadKind;
 
 pub struct Docs {
     spec: String,
@@ -71,12 +72,30 @@ fn with_csrf_header(html: &str) -> String {
     html.replacen("deepLinking: true,", CSRF_INTERCEPTOR, 1)
 }
 
-/// Bounds that come from this server's configuration rather than from the types: a
-/// tenant's send rate may only lower the server's.
+/// What poem-openapi's types cannot say: bounds from this server's configuration (a
+/// tenant's send rate may only lower the server's); that a multipart body has no parts
+/// but its named ones (`api::uploads` refuses any other; poem-openapi's schema type has
+/// no `additionalProperties: false`); and which file types its `attachments` may be
+/// (judged by their bytes).
 fn with_deployment_bounds(spec: &str, send_per_minute: u32) -> String {
     let mut doc: Value = serde_json::from_str(spec).expect("poem-openapi writes valid JSON");
     if let Some(rate) = doc.pointer_mut("/components/schemas/SettingsUpdate/properties/send_per_minute") {
         rate["maximum"] = Value::from(send_per_minute);
+    }
+    let file_types: Vec<&str> = UploadKind::ALL
+        .iter()
+        .map(|kind| kind.mime().split(';').next().unwrap_or_default())
+        .collect();
+    if let Some(Value::Object(paths)) = doc.get_mut("paths") {
+        let forms = paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|operations| operations.values_mut())
+            .filter_map(|operation| operation.pointer_mut("/requestBody/content/multipart~1form-data"));
+        for form in forms {
+            form["schema"]["additionalProperties"] = Value::Bool(false);
+            form["encoding"] = serde_json::json!({"attachments": {"contentType": file_types.join(", ")}});
+        }
     }
     serde_json::to_string_pretty(&doc).expect("a JSON value serializes")
 }
@@ -122,6 +141,14 @@ mod tests {
         assert_eq!(
             (rate["minimum"].as_f64(), rate["maximum"].as_f64()),
             (Some(1.0), Some(42.0))
+        );
+        let form = &doc["paths"]["/chat/conversations/{id}/messages/"]["post"]["requestBody"]["content"]
+            ["multipart/form-data"]["schema"];
+        assert_eq!(form["additionalProperties"], false, "{form}");
+        assert_eq!(
+            form["anyOf"].as_array().map(Vec::len),
+            Some(2),
+            "content or files: {form}"
         );
     }
 

@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use poem::{Request, RequestBody};
 use poem_openapi::{
     payload::{ParsePayload, Payload},
-    registry::{MetaSchemaRef, Registry},
+    registry::{MetaSchema, MetaSchemaRef, Registry},
     types::multipart::Upload,
     Multipart,
 };
@@ -22,8 +22,8 @@ use crate::{
 #[derive(Multipart)]
 #[allow(dead_code)] // read by `MessageForm`, described by this type
 pub struct MessageFormSchema {
-    /// The text, at most 5000 characters; may be empty when files are attached.
-    #[oai(validator(max_length = 5000))]
+    /// The text, at most 5000 characters, no NUL; may be empty when files are attached.
+    #[oai(validator(max_length = 5000, pattern = r"^[^\x00]*$"))]
     content: Option<String>,
     /// Idempotency key (at most 64 characters, no control characters).
     #[oai(validator(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
@@ -58,8 +58,39 @@ impl Payload for MessageForm {
         <MessageFormSchema as Payload>::check_content_type(content_type)
     }
 
+    /// The derived schema, plus the rule no field states alone: a message has text that
+    /// is not all white space, or at least one file.
     fn schema_ref() -> MetaSchemaRef {
-        <MessageFormSchema as Payload>::schema_ref()
+        let mut schema = match <MessageFormSchema as Payload>::schema_ref() {
+            MetaSchemaRef::Inline(schema) => *schema,
+            reference => return reference,
+        };
+        // Without `type` in the branches: openapi-python-client reads a typed branch as a
+        // union member of its own and drops the operation.
+        let requiring = |field: &'static str, rule: MetaSchema| {
+            MetaSchemaRef::Inline(Box::new(MetaSchema {
+                required: vec![field],
+                properties: vec![(field, MetaSchemaRef::Inline(Box::new(rule)))],
+                ..MetaSchema::ANY
+            }))
+        };
+        schema.any_of = vec![
+            requiring(
+                "content",
+                MetaSchema {
+                    pattern: Some(r"\S".into()),
+                    ..MetaSchema::ANY
+                },
+            ),
+            requiring(
+                "attachments",
+                MetaSchema {
+                    min_items: Some(1),
+                    ..MetaSchema::ANY
+                },
+            ),
+        ];
+        MetaSchemaRef::Inline(Box::new(schema))
     }
 
     fn register(registry: &mut Registry) {
