@@ -58,39 +58,18 @@ impl Payload for MessageForm {
         <MessageFormSchema as Payload>::check_content_type(content_type)
     }
 
-    /// The derived schema, plus the rule no field states alone: a message has text that
-    /// is not all white space, or at least one file.
+    /// The derived schema, which cannot state that a message needs text that is not all
+    /// white space or at least one file: an `anyOf` saying so makes the generated clients
+    /// hard to use (openapi-typescript types the body as a union without `content`). It
+    /// does say that an empty form is never a message.
     fn schema_ref() -> MetaSchemaRef {
-        let mut schema = match <MessageFormSchema as Payload>::schema_ref() {
-            MetaSchemaRef::Inline(schema) => *schema,
-            reference => return reference,
-        };
-        // Without `type` in the branches: openapi-python-client reads a typed branch as a
-        // union member of its own and drops the operation.
-        let requiring = |field: &'static str, rule: MetaSchema| {
-            MetaSchemaRef::Inline(Box::new(MetaSchema {
-                required: vec![field],
-                properties: vec![(field, MetaSchemaRef::Inline(Box::new(rule)))],
-                ..MetaSchema::ANY
-            }))
-        };
-        schema.any_of = vec![
-            requiring(
-                "content",
-                MetaSchema {
-                    pattern: Some(r"\S".into()),
-                    ..MetaSchema::ANY
-                },
-            ),
-            requiring(
-                "attachments",
-                MetaSchema {
-                    min_items: Some(1),
-                    ..MetaSchema::ANY
-                },
-            ),
-        ];
-        MetaSchemaRef::Inline(Box::new(schema))
+        match <MessageFormSchema as Payload>::schema_ref() {
+            MetaSchemaRef::Inline(schema) => MetaSchemaRef::Inline(Box::new(MetaSchema {
+                min_properties: Some(1),
+                ..*schema
+            })),
+            reference => reference,
+        }
     }
 
     fn register(registry: &mut Registry) {
