@@ -7,6 +7,12 @@
 //! required properties, `nullable`, `enum`, and the numeric, length and item bounds —
 //! and a mismatch answers 400 `validation_error` naming the field. What the document
 //! allows is what is read, by construction; the domain types then parse the values.
+//!
+//! Why not a JSON Schema crate: the schemas exist as poem-openapi's `MetaSchema`s in its
+//! registry, not as JSON Schema documents, and the document uses a small subset of the
+//! keywords (the ones listed above). Walking the registry directly checks exactly what is
+//! published, with no conversion step that could drift from it and no large dependency
+//! tree for a handful of keywords.
 
 use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::{
