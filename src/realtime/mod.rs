@@ -8,6 +8,7 @@ pub mod hub;
 pub mod layer;
 mod memory;
 pub mod presence;
+mod pubsub;
 pub(crate) mod redis;
 
 use std::{sync::Arc, time::Duration};
@@ -25,6 +26,8 @@ use presence::{Announce, Presence, PresenceStore};
 /// it goes out anyway (the sender of that seq may have died between commit and publish;
 /// clients fill such a gap with `after_seq`).
 const ORDER_WAIT: Duration = Duration::from_secs(3);
+/// How long a socket waits for its subscriptions to be confirmed before giving up.
+const JOIN_WAIT: Duration = Duration::from_secs(10);
 
 pub struct Realtime {
     hub: Arc<Hub>,
@@ -131,9 +134,17 @@ impl Realtime {
     }
 
     /// A socket's mailbox in `groups`: a queue of `capacity` deliveries; leaving is
-    /// dropping the subscription.
-    pub fn join(&self, groups: Vec<Group>, capacity: usize) -> (Subscription, tokio::sync::mpsc::Receiver<Delivery>) {
-        self.hub.join(groups, capacity)
+    /// dropping the subscription. Returns once the mailbox receives everything published
+    /// to the groups from then on; an error when that cannot be had within `JOIN_WAIT`
+    /// (Redis away): the socket should close with 1013, so its client tries again.
+    pub async fn join(
+        &self,
+        groups: Vec<Group>,
+        capacity: usize,
+    ) -> Result<(Subscription, tokio::sync::mpsc::Receiver<Delivery>), String> {
+        tokio::time::timeout(JOIN_WAIT, self.hub.join(groups, capacity))
+            .await
+            .map_err(|_| "the channel layer did not confirm the subscription in time".to_string())?
     }
 
     /// Counts a socket as open until the returned guard is dropped, so shutdown can wait

@@ -1,9 +1,10 @@
 //! `GET /ws/chat/`: the chat consumer, an edge like `src/api/`: it authenticates,
 //! listens through `src/realtime` and answers client frames by calling `src/chat`
 //! (`frames.rs`). One task per socket: it forwards the user's events from the hub,
-//! answers client frames, pings idle connections, and closes with 1013 when the client
-//! cannot keep up, 1012 when the node shuts down, 4401 when unauthenticated or when its
-//! session ends.
+//! answers client frames, pings idle connections, and closes with 1013 when an event
+//! could not reach it (the client cannot keep up, or the node's Redis subscription
+//! lapsed), 1012 when the node shuts down, 4401 when unauthenticated or when its session
+//! ends. It says `connected` only once it receives everything sent to its user.
 
 mod frames;
 
@@ -97,10 +98,7 @@ pub async fn chat_socket(
     ws.on_upgrade(move |socket| async move {
         match opened {
             Some(opened) => run(socket, state, opened).await,
-            None => {
-                let mut socket = socket;
-                let _ = socket.send(Message::close_with(4401u16, "unauthenticated")).await;
-            }
+            None => close(&mut socket.split().0, 4401, "unauthenticated").await,
         }
     })
     .into_response()
@@ -147,34 +145,46 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
     } = opened;
     let realtime = state.realtime.clone();
     let open = realtime.socket_opened();
-    let (subscription, mut inbox) = realtime.join(
-        vec![user_group(actor.user_id()), tenant_group(actor.tenant_id())],
-        QUEUE,
-    );
+    let (mut sink, mut frames) = socket.split();
+    // Live before `connected`: from then on, every event for the user reaches this socket
+    // (or the socket closes with 1013).
+    let joined = realtime
+        .join(
+            vec![user_group(actor.user_id()), tenant_group(actor.tenant_id())],
+            QUEUE,
+        )
+        .await;
+    let (subscription, mut inbox) = match joined {
+        Ok(joined) => joined,
+        Err(err) => {
+            tracing::warn!(error = %err, "socket could not join its groups");
+            close(&mut sink, 1013, "try again later").await;
+            return;
+        }
+    };
     realtime
         .presence
         .socket_opened(actor.tenant_id(), actor.user_id())
         .await;
     let mut shutdown = realtime.shutting_down();
-    let (mut sink, mut frames) = socket.split();
 
     let connected =
         serde_json::json!({"type": "connected", "user_id": actor.user_id(), "message": "Connected to chat"});
-    let mut close: Option<(u16, &str)> = None;
+    let mut close_with: Option<(u16, &str)> = None;
     // Checked once more now that the socket listens: an `EndSessions` (logout,
     // deactivation, revocation) sent between the handshake and the subscription would
     // otherwise have been missed.
     let still_valid = matches!(check(&state, &secret).await, Ok(Some((now, _))) if now.role() == actor.role());
     if !still_valid {
-        close = Some((4401, "session ended"));
+        close_with = Some((4401, "session ended"));
     } else if deliver(&mut sink, Message::Text(connected.to_string())).await {
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         let mut last_heard = Instant::now();
         let mut frames_budget = Cell::default();
-        close = loop {
+        close_with = loop {
             tokio::select! {
                 biased;
-                _ = subscription.listener().overflow() => break Some((1013, "too slow, reconnect and catch up")),
+                _ = subscription.listener().missed_events() => break Some((1013, "events missed, reconnect and catch up")),
                 _ = shutdown.changed() => break Some((1012, "service restart")),
                 delivery = inbox.recv() => match delivery {
                     Some(Delivery::Event(json)) => {
@@ -221,8 +231,8 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
             }
         };
     }
-    if let Some((code, reason)) = close {
-        deliver(&mut sink, Message::close_with(code, reason)).await;
+    if let Some((code, reason)) = close_with {
+        close(&mut sink, code, reason).await;
     }
     drop(subscription);
     realtime
@@ -236,4 +246,10 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
 /// (its TCP window is full), in which case the socket is given up.
 async fn deliver(sink: &mut futures_util::stream::SplitSink<WebSocketStream, Message>, message: Message) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await, Ok(Ok(())))
+}
+
+/// Closes the socket with `code` (counted by code).
+async fn close(sink: &mut futures_util::stream::SplitSink<WebSocketStream, Message>, code: u16, reason: &str) {
+    metrics::counter!("tenantchat_sockets_closed_total", "code" => code.to_string()).increment(1);
+    deliver(sink, Message::close_with(code, reason)).await;
 }
