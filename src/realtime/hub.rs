@@ -153,6 +153,17 @@ impl Hub {
         }
     }
 
+    /// Every local listener of `groups` missed an event (one that was never published).
+    pub fn missed(&self, groups: &[Group]) {
+        for group in groups {
+            let shard = self.shard(group).lock().expect("hub shard");
+            for listener in shard.get(group).into_iter().flatten() {
+                metrics::counter!("tenantchat_events_dropped_total").increment(1);
+                listener.mark_missed();
+            }
+        }
+    }
+
     /// The node's subscriptions lapsed (Redis connection lost): whatever was published
     /// meanwhile never reached this node, so every listener may have missed events.
     pub fn all_missed(&self) {
@@ -216,12 +227,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_lapsed_subscription_marks_every_listener() {
+    async fn an_unpublished_event_marks_its_groups_and_a_lapsed_subscription_every_listener() {
         let hub = hub();
         let (first, _a) = hub.join(vec!["user:1".into(), "tenant:1".into()], 4).await.unwrap();
         let (second, _b) = hub.join(vec!["tenant:1".into()], 4).await.unwrap();
+        hub.missed(&["user:1".into()]);
+        assert!(first.listener().has_missed() && !second.listener().has_missed());
         hub.all_missed();
-        assert!(first.listener().has_missed() && second.listener().has_missed());
+        assert!(second.listener().has_missed());
         drop(first);
         let (third, _c) = hub.join(vec!["user:1".into()], 4).await.unwrap();
         assert!(

@@ -76,8 +76,17 @@ impl Realtime {
     pub async fn send_to_users(&self, users: &[Uuid], envelope: &Envelope) {
         let groups: Vec<Group> = users.iter().copied().map(user_group).collect();
         if let Err(err) = self.layer.group_send(&groups, envelope).await {
-            tracing::warn!(error = %err, "could not publish an event");
+            self.publish_failed(&groups, &err);
         }
+    }
+
+    /// An event that was not published: this node's sockets in `groups` close with 1013
+    /// (their clients catch up) rather than carry on with a gap. Other nodes' sockets are
+    /// not reachable without the layer; they learn of an outage when their own Redis
+    /// connection drops.
+    fn publish_failed(&self, groups: &[Group], err: &str) {
+        tracing::warn!(error = %err, "could not publish an event");
+        self.hub.missed(groups);
     }
 
     /// Like `send_to_users`, but events of one conversation leave in `seq` order, across
@@ -115,7 +124,7 @@ impl Realtime {
                     pause = (pause * 2).min(Duration::from_millis(20));
                 }
                 Err(err) => {
-                    tracing::warn!(error = %err, "could not publish a message event");
+                    self.publish_failed(&groups, &err);
                     return;
                 }
             }
@@ -124,12 +133,10 @@ impl Realtime {
 
     /// Tells every socket of `user_id` (on any node) something it acts on itself.
     pub async fn control(&self, user_id: Uuid, control: &impl serde::Serialize) {
-        if let Err(err) = self
-            .layer
-            .group_send(&[user_group(user_id)], &Envelope::control(control))
-            .await
-        {
-            tracing::warn!(error = %err, "could not publish a control message");
+        let groups = [user_group(user_id)];
+        if let Err(err) = self.layer.group_send(&groups, &Envelope::control(control)).await {
+            // Closed with 1013, a socket that should have ended reconnects and is refused then.
+            self.publish_failed(&groups, &err);
         }
     }
 

@@ -131,8 +131,9 @@ where
     T: Send + 'static,
 {
     stream::iter(users)
-        .map(|(_, token)| async move { tokio::spawn(read(Socket::open(&app.base, "", None, Some(token)).await)) })
+        .map(|(_, token)| Socket::open(&app.base, "", None, Some(token)))
         .buffer_unordered(CONNECTING)
+        .map(|socket| tokio::spawn(read(socket)))
         .collect()
         .await
 }
