@@ -1,7 +1,12 @@
 //! The node-local registry of sockets: which local listeners are in which group.
 //! Sharded by group name so that dispatching to one group never waits on another's lock.
-//! The hub tells the channel layer when a group gains its first local listener or loses
-//! its last, so a Redis-backed node subscribes only to groups it has sockets for.
+//! The hub tells the channel layer of every listener that joins or leaves a group, so a
+//! Redis-backed node subscribes only to groups it has sockets for, and a listener counts
+//! as joined only once the layer confirms it receives the group.
+//!
+//! No silent gap: a delivery that cannot be queued for a listener (its queue is full, or
+//! the node's subscription lapsed) marks the listener as having missed events; its
+//! socket then closes with 1013 and the client catches up.
 
 use std::{
     collections::HashMap,
@@ -12,6 +17,7 @@ use std::{
     },
 };
 
+use futures_util::future::try_join_all;
 use tokio::sync::{mpsc, Notify};
 
 use super::{
@@ -24,25 +30,45 @@ const SHARDS: usize = 16;
 /// The listeners of the groups that hash to one shard.
 type Shard = Mutex<HashMap<Group, Vec<Arc<Listener>>>>;
 
-/// One socket's mailbox: a bounded queue, and a flag raised when the queue overflowed
-/// (the socket then closes with 1013 instead of growing without bound).
+/// One socket's mailbox: a bounded queue, and a flag raised when a delivery could not be
+/// queued (the socket then closes with 1013 instead of growing without bound or carrying
+/// on with a gap).
 pub struct Listener {
     id: u64,
     tx: mpsc::Sender<Delivery>,
-    overflowed: AtomicBool,
+    missed: AtomicBool,
     wake: Notify,
 }
 
 impl Listener {
-    pub fn overflowed(&self) -> bool {
-        self.overflowed.load(Ordering::Relaxed)
+    pub fn has_missed(&self) -> bool {
+        self.missed.load(Ordering::Relaxed)
     }
 
-    /// Resolves when the listener overflowed.
-    pub async fn overflow(&self) {
-        while !self.overflowed() {
+    /// Resolves when the listener has missed an event.
+    pub async fn missed_events(&self) {
+        while !self.has_missed() {
             self.wake.notified().await;
         }
+    }
+
+    fn mark_missed(&self) {
+        self.missed.store(true, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+
+    /// Queues a delivery; false when it was dropped (counted).
+    fn offer(&self, delivery: &Delivery) -> bool {
+        if !self.has_missed() {
+            match self.tx.try_send(delivery.clone()) {
+                Ok(()) => return true,
+                // The socket is closing anyway; its client reconnects.
+                Err(mpsc::error::TrySendError::Closed(_)) => return true,
+                Err(mpsc::error::TrySendError::Full(_)) => self.mark_missed(),
+            }
+        }
+        metrics::counter!("tenantchat_events_dropped_total").increment(1);
+        false
     }
 }
 
@@ -71,32 +97,34 @@ impl Hub {
         &self.shards[hasher.finish() as usize % SHARDS]
     }
 
-    /// A new listener with a queue of `capacity` deliveries, in `groups`.
-    pub fn join(self: &Arc<Self>, groups: Vec<Group>, capacity: usize) -> (Subscription, mpsc::Receiver<Delivery>) {
+    /// A new listener with a queue of `capacity` deliveries, in `groups`; returns once the
+    /// layer confirms it receives all of them (an error if it cannot: the listener left).
+    pub async fn join(
+        self: &Arc<Self>,
+        groups: Vec<Group>,
+        capacity: usize,
+    ) -> Result<(Subscription, mpsc::Receiver<Delivery>), String> {
         let (tx, rx) = mpsc::channel(capacity);
         let listener = Arc::new(Listener {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             tx,
-            overflowed: AtomicBool::new(false),
+            missed: AtomicBool::new(false),
             wake: Notify::new(),
         });
+        let mut live = Vec::with_capacity(groups.len());
         for group in &groups {
             let mut shard = self.shard(group).lock().expect("hub shard");
-            let listeners = shard.entry(group.clone()).or_default();
-            if listeners.is_empty() {
-                // Under the shard lock, so add/discard reach the layer in the order they happen.
-                self.layer.group_add(group);
-            }
-            listeners.push(listener.clone());
+            // Under the shard lock, so adds and discards reach the layer in the order they happen.
+            live.push(self.layer.group_add(group));
+            shard.entry(group.clone()).or_default().push(listener.clone());
         }
-        (
-            Subscription {
-                hub: self.clone(),
-                groups,
-                listener,
-            },
-            rx,
-        )
+        let subscription = Subscription {
+            hub: self.clone(),
+            groups,
+            listener,
+        };
+        try_join_all(live).await?;
+        Ok((subscription, rx))
     }
 
     fn leave(&self, groups: &[Group], id: u64) {
@@ -106,14 +134,14 @@ impl Hub {
                 listeners.retain(|l| l.id != id);
                 if listeners.is_empty() {
                     shard.remove(group);
-                    self.layer.group_discard(group);
                 }
             }
+            self.layer.group_discard(group);
         }
     }
 
-    /// Hands an envelope to every local listener of `group`. Never blocks: a full queue
-    /// marks its listener overflowed.
+    /// Hands an envelope to every local listener of `group`. Never blocks: a listener
+    /// whose queue is full misses it, and is marked.
     pub fn dispatch(&self, group: &str, envelope: &Envelope) {
         let Some(delivery) = envelope.open() else {
             tracing::warn!(group, "dropping an undecodable channel layer message");
@@ -121,19 +149,29 @@ impl Hub {
         };
         let shard = self.shard(group).lock().expect("hub shard");
         for listener in shard.get(group).into_iter().flatten() {
-            if let Err(mpsc::error::TrySendError::Full(_)) = listener.tx.try_send(delivery.clone()) {
-                listener.overflowed.store(true, Ordering::Relaxed);
-                listener.wake.notify_one();
+            listener.offer(&delivery);
+        }
+    }
+
+    /// Every local listener of `groups` missed an event (one that was never published).
+    pub fn missed(&self, groups: &[Group]) {
+        for group in groups {
+            let shard = self.shard(group).lock().expect("hub shard");
+            for listener in shard.get(group).into_iter().flatten() {
+                metrics::counter!("tenantchat_events_dropped_total").increment(1);
+                listener.mark_missed();
             }
         }
     }
 
-    /// Every group with a local listener (to resubscribe after a reconnect).
-    pub fn groups(&self) -> Vec<Group> {
-        self.shards
-            .iter()
-            .flat_map(|shard| shard.lock().expect("hub shard").keys().cloned().collect::<Vec<_>>())
-            .collect()
+    /// The node's subscriptions lapsed (Redis connection lost): whatever was published
+    /// meanwhile never reached this node, so every listener may have missed events.
+    pub fn all_missed(&self) {
+        for shard in self.shards.iter() {
+            for listener in shard.lock().expect("hub shard").values().flatten() {
+                listener.mark_missed();
+            }
+        }
     }
 }
 
@@ -172,33 +210,36 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_queue_marks_its_listener_overflowed_and_spares_the_others() {
+    async fn a_full_queue_marks_its_listener_and_spares_the_others() {
         let hub = hub();
-        let (slow, _slow_inbox) = hub.join(vec!["g".into()], 2);
-        let (fast, mut fast_inbox) = hub.join(vec!["g".into()], 8);
+        let (slow, _slow_inbox) = hub.join(vec!["g".into()], 2).await.unwrap();
+        let (fast, mut fast_inbox) = hub.join(vec!["g".into()], 8).await.unwrap();
         for _ in 0..2 {
             hub.dispatch("g", &event());
             fast_inbox.recv().await.unwrap();
         }
-        assert!(!slow.listener().overflowed());
+        assert!(!slow.listener().has_missed());
         hub.dispatch("g", &event());
-        assert!(slow.listener().overflowed(), "the third event did not fit");
-        slow.listener().overflow().await;
-        assert!(!fast.listener().overflowed());
+        assert!(slow.listener().has_missed(), "the third event did not fit");
+        slow.listener().missed_events().await;
+        assert!(!fast.listener().has_missed());
         assert!(fast_inbox.recv().await.is_some());
     }
 
     #[tokio::test]
-    async fn groups_exist_while_they_have_listeners() {
+    async fn an_unpublished_event_marks_its_groups_and_a_lapsed_subscription_every_listener() {
         let hub = hub();
-        let (first, _a) = hub.join(vec!["user:1".into(), "tenant:1".into()], 4);
-        let (second, _b) = hub.join(vec!["tenant:1".into()], 4);
-        let mut groups = hub.groups();
-        groups.sort();
-        assert_eq!(groups, ["tenant:1", "user:1"]);
+        let (first, _a) = hub.join(vec!["user:1".into(), "tenant:1".into()], 4).await.unwrap();
+        let (second, _b) = hub.join(vec!["tenant:1".into()], 4).await.unwrap();
+        hub.missed(&["user:1".into()]);
+        assert!(first.listener().has_missed() && !second.listener().has_missed());
+        hub.all_missed();
+        assert!(second.listener().has_missed());
         drop(first);
-        assert_eq!(hub.groups(), ["tenant:1"]);
-        drop(second);
-        assert!(hub.groups().is_empty());
+        let (third, _c) = hub.join(vec!["user:1".into()], 4).await.unwrap();
+        assert!(
+            !third.listener().has_missed(),
+            "a listener that joins later missed nothing"
+        );
     }
 }

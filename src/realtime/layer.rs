@@ -52,9 +52,12 @@ pub trait ChannelLayer: Send + Sync + 'static {
         envelope: &'a Envelope,
     ) -> BoxFuture<'a, Result<Ordered, String>>;
 
-    /// The first local listener of `group` appeared: start receiving it on this node.
-    fn group_add(&self, group: &str);
+    /// A local listener joined `group`. Resolves once this node receives every event
+    /// published to the group from then on (on Redis: the subscription is confirmed); a
+    /// socket is live only then. Called for every listener, in the order listeners come
+    /// and go, so the layer can count them.
+    fn group_add(&self, group: &str) -> BoxFuture<'static, Result<(), String>>;
 
-    /// The last local listener of `group` left.
+    /// A local listener of `group` left.
     fn group_discard(&self, group: &str);
 }

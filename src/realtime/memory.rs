@@ -77,7 +77,10 @@ impl ChannelLayer for MemoryLayer {
         Box::pin(async move { Ok(outcome) })
     }
 
-    fn group_add(&self, _group: &str) {}
+    /// Live at once: `dispatch` reaches every listener the hub holds.
+    fn group_add(&self, _group: &str) -> BoxFuture<'static, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
 
     fn group_discard(&self, _group: &str) {}
 }

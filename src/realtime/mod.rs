@@ -8,6 +8,7 @@ pub mod hub;
 pub mod layer;
 mod memory;
 pub mod presence;
+mod pubsub;
 pub(crate) mod redis;
 
 use std::{sync::Arc, time::Duration};
@@ -25,6 +26,8 @@ use presence::{Announce, Presence, PresenceStore};
 /// it goes out anyway (the sender of that seq may have died between commit and publish;
 /// clients fill such a gap with `after_seq`).
 const ORDER_WAIT: Duration = Duration::from_secs(3);
+/// How long a socket waits for its subscriptions to be confirmed before giving up.
+const JOIN_WAIT: Duration = Duration::from_secs(10);
 
 pub struct Realtime {
     hub: Arc<Hub>,
@@ -73,8 +76,17 @@ impl Realtime {
     pub async fn send_to_users(&self, users: &[Uuid], envelope: &Envelope) {
         let groups: Vec<Group> = users.iter().copied().map(user_group).collect();
         if let Err(err) = self.layer.group_send(&groups, envelope).await {
-            tracing::warn!(error = %err, "could not publish an event");
+            self.publish_failed(&groups, &err);
         }
+    }
+
+    /// An event that was not published: this node's sockets in `groups` close with 1013
+    /// (their clients catch up) rather than carry on with a gap. Other nodes' sockets are
+    /// not reachable without the layer; they learn of an outage when their own Redis
+    /// connection drops.
+    fn publish_failed(&self, groups: &[Group], err: &str) {
+        tracing::warn!(error = %err, "could not publish an event");
+        self.hub.missed(groups);
     }
 
     /// Like `send_to_users`, but events of one conversation leave in `seq` order, across
@@ -112,7 +124,7 @@ impl Realtime {
                     pause = (pause * 2).min(Duration::from_millis(20));
                 }
                 Err(err) => {
-                    tracing::warn!(error = %err, "could not publish a message event");
+                    self.publish_failed(&groups, &err);
                     return;
                 }
             }
@@ -121,19 +133,25 @@ impl Realtime {
 
     /// Tells every socket of `user_id` (on any node) something it acts on itself.
     pub async fn control(&self, user_id: Uuid, control: &impl serde::Serialize) {
-        if let Err(err) = self
-            .layer
-            .group_send(&[user_group(user_id)], &Envelope::control(control))
-            .await
-        {
-            tracing::warn!(error = %err, "could not publish a control message");
+        let groups = [user_group(user_id)];
+        if let Err(err) = self.layer.group_send(&groups, &Envelope::control(control)).await {
+            // Closed with 1013, a socket that should have ended reconnects and is refused then.
+            self.publish_failed(&groups, &err);
         }
     }
 
     /// A socket's mailbox in `groups`: a queue of `capacity` deliveries; leaving is
-    /// dropping the subscription.
-    pub fn join(&self, groups: Vec<Group>, capacity: usize) -> (Subscription, tokio::sync::mpsc::Receiver<Delivery>) {
-        self.hub.join(groups, capacity)
+    /// dropping the subscription. Returns once the mailbox receives everything published
+    /// to the groups from then on; an error when that cannot be had within `JOIN_WAIT`
+    /// (Redis away): the socket should close with 1013, so its client tries again.
+    pub async fn join(
+        &self,
+        groups: Vec<Group>,
+        capacity: usize,
+    ) -> Result<(Subscription, tokio::sync::mpsc::Receiver<Delivery>), String> {
+        tokio::time::timeout(JOIN_WAIT, self.hub.join(groups, capacity))
+            .await
+            .map_err(|_| "the channel layer did not confirm the subscription in time".to_string())?
     }
 
     /// Counts a socket as open until the returned guard is dropped, so shutdown can wait

@@ -1,51 +1,30 @@
 //! The Redis channel layer and presence store, shared by every node (channels_redis's
-//! role). A node holds ONE pub/sub connection, subscribed to exactly the groups it has
-//! local listeners for; commands (PUBLISH, scripts, presence) go through a small pool.
-//! When Redis goes away the node keeps serving REST, logs it, reconnects with backoff
-//! and resubscribes; sockets are told nothing.
+//! role). A node holds ONE pub/sub connection (`pubsub.rs`), subscribed to exactly the
+//! groups it has local listeners for; commands (PUBLISH, scripts, presence) go through a
+//! small pool. When Redis goes away the node keeps serving REST, logs it, reconnects with
+//! backoff and resubscribes; its sockets close with 1013 and catch up.
 
 use std::{
     collections::HashSet,
-    sync::Weak,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use bytes::Bytes;
 use deadpool_redis::{redis, Pool, Runtime, Timeouts};
-use futures_util::{future::BoxFuture, StreamExt};
-use tokio::sync::mpsc;
+use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
 use super::{
     envelope::Envelope,
-    hub::Hub,
     layer::{ChannelLayer, Group, Ordered, Turn},
     presence::{PresenceStore, HEARTBEAT_TTL, REST_WINDOW},
+    pubsub::{self, Changes, Subscriber},
 };
-
-enum Subscription {
-    Add(String),
-    Discard(String),
-}
 
 pub struct RedisLayer {
     pool: Pool,
     prefix: String,
-    subscriptions: mpsc::UnboundedSender<Subscription>,
+    subscriptions: Changes,
     ordered: redis::Script,
-}
-
-/// The node's pub/sub connection, to be started once the hub it feeds exists.
-pub struct Subscriber {
-    client: redis::Client,
-    channel_prefix: String,
-    changes: mpsc::UnboundedReceiver<Subscription>,
-}
-
-impl Subscriber {
-    pub fn start(self, hub: Weak<Hub>) {
-        tokio::spawn(pubsub_task(self.client, self.channel_prefix, hub, self.changes));
-    }
 }
 
 /// A pool of `size` Redis command connections that fails fast (2 s) when Redis is away,
@@ -70,16 +49,11 @@ pub(crate) fn command_pool(url: &str, size: usize) -> Result<Pool, String> {
 pub fn connect(url: &str, prefix: &str) -> Result<(RedisLayer, RedisPresence, Subscriber), String> {
     let client = redis::Client::open(url).map_err(|e| format!("invalid REDIS_URL: {e}"))?;
     let pool = command_pool(url, 32)?;
-    let (tx, rx) = mpsc::unbounded_channel();
-    let subscriber = Subscriber {
-        client,
-        channel_prefix: format!("{prefix}:"),
-        changes: rx,
-    };
+    let (subscriptions, subscriber) = pubsub::subscriber(client, format!("{prefix}:"));
     let layer = RedisLayer {
         pool: pool.clone(),
         prefix: prefix.to_string(),
-        subscriptions: tx,
+        subscriptions,
         ordered: redis::Script::new(ORDERED_PUBLISH),
     };
     let presence = RedisPresence {
@@ -172,82 +146,12 @@ impl ChannelLayer for RedisLayer {
         })
     }
 
-    fn group_add(&self, group: &str) {
-        let _ = self.subscriptions.send(Subscription::Add(self.channel(group)));
+    fn group_add(&self, group: &str) -> BoxFuture<'static, Result<(), String>> {
+        self.subscriptions.add(self.channel(group))
     }
 
     fn group_discard(&self, group: &str) {
-        let _ = self.subscriptions.send(Subscription::Discard(self.channel(group)));
-    }
-}
-
-/// The node's one pub/sub connection: applies subscription changes in order, routes
-/// every message to the hub, and after a lost connection reconnects with backoff and
-/// resubscribes whatever the hub has listeners for at that moment.
-async fn pubsub_task(
-    client: redis::Client,
-    channel_prefix: String,
-    hub: Weak<Hub>,
-    mut changes: mpsc::UnboundedReceiver<Subscription>,
-) {
-    let mut backoff = Duration::from_millis(100);
-    let mut was_connected = false;
-    // Ends with the app: when the hub is gone.
-    loop {
-        if hub.strong_count() == 0 {
-            return;
-        }
-        match client.get_async_pubsub().await {
-            Ok(pubsub) => {
-                let (mut sink, mut stream) = pubsub.split();
-                // Changes queued while disconnected are already reflected in the hub.
-                while changes.try_recv().is_ok() {}
-                let Some(groups) = hub.upgrade().map(|h| h.groups()) else {
-                    return;
-                };
-                let mut resubscribed = true;
-                for group in &groups {
-                    if sink.subscribe(format!("{channel_prefix}{group}")).await.is_err() {
-                        resubscribed = false;
-                        break;
-                    }
-                }
-                if resubscribed {
-                    if was_connected {
-                        tracing::info!(
-                            groups = groups.len(),
-                            "redis channel layer reconnected and resubscribed"
-                        );
-                    }
-                    was_connected = true;
-                    backoff = Duration::from_millis(100);
-                    loop {
-                        tokio::select! {
-                            change = changes.recv() => {
-                                let result = match change {
-                                    Some(Subscription::Add(channel)) => sink.subscribe(channel).await,
-                                    Some(Subscription::Discard(channel)) => sink.unsubscribe(channel).await,
-                                    None => return,
-                                };
-                                if result.is_err() { break; }
-                            }
-                            message = stream.next() => {
-                                let Some(message) = message else { break };
-                                let Some(hub) = hub.upgrade() else { return };
-                                if let Some(group) = message.get_channel_name().strip_prefix(&channel_prefix) {
-                                    let envelope = Envelope::from_wire(Bytes::copy_from_slice(message.get_payload_bytes()));
-                                    hub.dispatch(group, &envelope);
-                                }
-                            }
-                        }
-                    }
-                }
-                tracing::warn!("redis channel layer connection lost; reconnecting");
-            }
-            Err(err) => tracing::warn!(error = %err, retry_in = ?backoff, "redis channel layer unavailable"),
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        self.subscriptions.discard(self.channel(group));
     }
 }
 

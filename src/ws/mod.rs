@@ -1,26 +1,29 @@
 //! `GET /ws/chat/`: the chat consumer, an edge like `src/api/`: it authenticates,
 //! listens through `src/realtime` and answers client frames by calling `src/chat`
 //! (`frames.rs`). One task per socket: it forwards the user's events from the hub,
-//! answers client frames, pings idle connections, and closes with 1013 when the client
-//! cannot keep up, 1012 when the node shuts down, 4401 when unauthenticated or when its
-//! session ends.
+//! answers client frames, pings idle connections, and closes with 1013 when an event
+//! could not reach it (the client cannot keep up, or the node's Redis subscription
+//! lapsed), 1012 when the node shuts down, 4401 when unauthenticated or when its session
+//! ends. It says `connected` only once it receives everything sent to its user.
 
 mod frames;
+mod upgrade;
 
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{stream::SplitSink, SinkExt, StreamExt};
 use poem::{
     handler,
     http::{header, StatusCode},
-    web::{
-        cookie::CookieJar,
-        websocket::{Message, WebSocket, WebSocketConfig, WebSocketStream},
-        Data, Query,
-    },
+    web::{cookie::CookieJar, Data, Query},
     IntoResponse, Request, Response,
 };
 use serde::Deserialize;
+use tokio_tungstenite::tungstenite::{
+    protocol::{frame::coding::CloseCode, CloseFrame, WebSocketConfig},
+    Message, Utf8Bytes,
+};
+use upgrade::{Socket, Upgrade};
 
 use crate::{
     auth::{control::Control, extract::session_actor, session, tokens, Actor},
@@ -67,7 +70,7 @@ enum Secret {
 #[handler]
 pub async fn chat_socket(
     req: &Request,
-    ws: WebSocket,
+    ws: Upgrade,
     state: Data<&AppState>,
     jar: &CookieJar,
     Query(query): Query<SocketQuery>,
@@ -86,24 +89,18 @@ pub async fn chat_socket(
             None
         }
     };
-    let ws = ws.config(
-        WebSocketConfig::default()
-            .read_buffer_size(1024)
-            .write_buffer_size(0)
-            .max_message_size(Some(MAX_FRAME))
-            .max_frame_size(Some(MAX_FRAME)),
-    );
+    let config = WebSocketConfig::default()
+        .read_buffer_size(1024)
+        .write_buffer_size(0)
+        .max_message_size(Some(MAX_FRAME))
+        .max_frame_size(Some(MAX_FRAME));
     let state = state.clone();
-    ws.on_upgrade(move |socket| async move {
+    ws.on_upgrade(config, move |socket| async move {
         match opened {
             Some(opened) => run(socket, state, opened).await,
-            None => {
-                let mut socket = socket;
-                let _ = socket.send(Message::close_with(4401u16, "unauthenticated")).await;
-            }
+            None => close(&mut socket.split().0, 4401, "unauthenticated").await,
         }
     })
-    .into_response()
 }
 
 /// `?token=` for scripts, else the session cookie. A cookie-authenticated socket must
@@ -139,7 +136,7 @@ async fn check(state: &AppState, secret: &Secret) -> Result<Option<(Actor, Strin
     })
 }
 
-async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
+async fn run(socket: Socket, state: AppState, opened: Opened) {
     let Opened {
         actor,
         credential,
@@ -147,40 +144,56 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
     } = opened;
     let realtime = state.realtime.clone();
     let open = realtime.socket_opened();
-    let (subscription, mut inbox) = realtime.join(
-        vec![user_group(actor.user_id()), tenant_group(actor.tenant_id())],
-        QUEUE,
-    );
+    let (mut sink, mut frames) = socket.split();
+    // Live before `connected`: from then on, every event for the user reaches this socket
+    // (or the socket closes with 1013).
+    let joined = realtime
+        .join(
+            vec![user_group(actor.user_id()), tenant_group(actor.tenant_id())],
+            QUEUE,
+        )
+        .await;
+    let (subscription, mut inbox) = match joined {
+        Ok(joined) => joined,
+        Err(err) => {
+            tracing::warn!(error = %err, "socket could not join its groups");
+            close(&mut sink, 1013, "try again later").await;
+            return;
+        }
+    };
     realtime
         .presence
         .socket_opened(actor.tenant_id(), actor.user_id())
         .await;
     let mut shutdown = realtime.shutting_down();
-    let (mut sink, mut frames) = socket.split();
 
     let connected =
         serde_json::json!({"type": "connected", "user_id": actor.user_id(), "message": "Connected to chat"});
-    let mut close: Option<(u16, &str)> = None;
+    let mut close_with: Option<(u16, &str)> = None;
     // Checked once more now that the socket listens: an `EndSessions` (logout,
     // deactivation, revocation) sent between the handshake and the subscription would
     // otherwise have been missed.
     let still_valid = matches!(check(&state, &secret).await, Ok(Some((now, _))) if now.role() == actor.role());
     if !still_valid {
-        close = Some((4401, "session ended"));
-    } else if deliver(&mut sink, Message::Text(connected.to_string())).await {
+        close_with = Some((4401, "session ended"));
+    } else if deliver(&mut sink, Message::text(connected.to_string())).await {
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         let mut last_heard = Instant::now();
         let mut frames_budget = Cell::default();
-        close = loop {
+        close_with = loop {
             tokio::select! {
                 biased;
-                _ = subscription.listener().overflow() => break Some((1013, "too slow, reconnect and catch up")),
+                _ = subscription.listener().missed_events() => break Some((1013, "events missed, reconnect and catch up")),
                 _ = shutdown.changed() => break Some((1012, "service restart")),
                 delivery = inbox.recv() => match delivery {
-                    Some(Delivery::Event(json)) => {
-                        let text = String::from_utf8_lossy(&json).into_owned();
-                        if !deliver(&mut sink, Message::Text(text)).await { break None; }
-                    }
+                    // The envelope's bytes themselves, shared with every other socket.
+                    Some(Delivery::Event(json)) => match Utf8Bytes::try_from(json) {
+                        Ok(text) => if !deliver(&mut sink, Message::Text(text)).await { break None; },
+                        Err(_) => {
+                            tracing::warn!("an event that is not UTF-8 JSON; the client catches up");
+                            break Some((1013, "events missed, reconnect and catch up"));
+                        }
+                    },
                     Some(Delivery::Control(json)) => match serde_json::from_slice(&json) {
                         Ok(Control::EndSessions { credential: ended }) => {
                             if ended.as_deref().is_none_or(|ended| ended == credential) {
@@ -201,7 +214,7 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
                                 (Ok(()), _) => Some(frames::error(Code::InvalidFrame, "Frames are JSON text.")),
                             };
                             if let Some(reply) = reply {
-                                if !deliver(&mut sink, Message::Text(reply.to_string())).await { break None; }
+                                if !deliver(&mut sink, Message::text(reply.to_string())).await { break None; }
                             }
                         }
                         Some(Ok(Message::Close(_))) | None => break None,
@@ -216,13 +229,13 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
                     if last_heard.elapsed() > IDLE_TIMEOUT {
                         break Some((1001, "idle"));
                     }
-                    if !deliver(&mut sink, Message::Ping(Vec::new())).await { break None; }
+                    if !deliver(&mut sink, Message::Ping(Default::default())).await { break None; }
                 }
             }
         };
     }
-    if let Some((code, reason)) = close {
-        deliver(&mut sink, Message::close_with(code, reason)).await;
+    if let Some((code, reason)) = close_with {
+        close(&mut sink, code, reason).await;
     }
     drop(subscription);
     realtime
@@ -234,6 +247,16 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
 
 /// Writes one frame; false when the client is gone or has not read for `SEND_TIMEOUT`
 /// (its TCP window is full), in which case the socket is given up.
-async fn deliver(sink: &mut futures_util::stream::SplitSink<WebSocketStream, Message>, message: Message) -> bool {
+async fn deliver(sink: &mut SplitSink<Socket, Message>, message: Message) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await, Ok(Ok(())))
+}
+
+/// Closes the socket with `code` (counted by code).
+async fn close(sink: &mut SplitSink<Socket, Message>, code: u16, reason: &str) {
+    metrics::counter!("tenantchat_sockets_closed_total", "code" => code.to_string()).increment(1);
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.into(),
+    };
+    deliver(sink, Message::Close(Some(frame))).await;
 }

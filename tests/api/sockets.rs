@@ -71,6 +71,22 @@ impl Socket {
         }
     }
 
+    /// The next text frame as sent (not parsed, so a test can skip thousands cheaply), or
+    /// how the socket ended: the server's close code, `None` without a close frame.
+    pub async fn next_text_or_close(&mut self) -> Result<String, Option<CloseCode>> {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("timed out waiting for a frame")
+            {
+                Some(Ok(Message::Text(text))) => return Ok(text.to_string()),
+                Some(Ok(Message::Close(close))) => return Err(close.map(|f| f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Err(None),
+            }
+        }
+    }
+
     /// Waits for the next event of `kind`, skipping others.
     pub async fn expect(&mut self, kind: &str) -> Value {
         loop {
