@@ -4,7 +4,7 @@
 //! its last, so a Redis-backed node subscribes only to groups it has sockets for.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     hash::{Hash, Hasher},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -80,15 +80,7 @@ impl Hub {
             overflowed: AtomicBool::new(false),
             wake: Notify::new(),
         });
-        for group in &groups {
-            let mut shard = self.shard(group).lock().expect("hub shard");
-            let listeners = shard.entry(group.clone()).or_default();
-            if listeners.is_empty() {
-                // Under the shard lock, so add/discard reach the layer in the order they happen.
-                self.layer.group_add(group);
-            }
-            listeners.push(listener.clone());
-        }
+        self.enter(&groups, &listener);
         (
             Subscription {
                 hub: self.clone(),
@@ -97,6 +89,18 @@ impl Hub {
             },
             rx,
         )
+    }
+
+    fn enter(&self, groups: &[Group], listener: &Arc<Listener>) {
+        for group in groups {
+            let mut shard = self.shard(group).lock().expect("hub shard");
+            let listeners = shard.entry(group.clone()).or_default();
+            if listeners.is_empty() {
+                // Under the shard lock, so add/discard reach the layer in the order they happen.
+                self.layer.group_add(group);
+            }
+            listeners.push(listener.clone());
+        }
     }
 
     fn leave(&self, groups: &[Group], id: u64) {
@@ -148,6 +152,18 @@ impl Subscription {
     pub fn listener(&self) -> &Listener {
         &self.listener
     }
+
+    /// Moves the listener into exactly `groups` (no duplicates): it joins the new ones
+    /// before leaving the old ones, so a group in both never loses it.
+    pub fn regroup(&mut self, groups: Vec<Group>) {
+        let old: HashSet<&Group> = self.groups.iter().collect();
+        let new: HashSet<&Group> = groups.iter().collect();
+        let entering: Vec<Group> = groups.iter().filter(|g| !old.contains(g)).cloned().collect();
+        let leaving: Vec<Group> = self.groups.iter().filter(|g| !new.contains(g)).cloned().collect();
+        self.hub.enter(&entering, &self.listener);
+        self.hub.leave(&leaving, self.listener.id);
+        self.groups = groups;
+    }
 }
 
 impl Drop for Subscription {
@@ -191,14 +207,32 @@ mod tests {
     #[tokio::test]
     async fn groups_exist_while_they_have_listeners() {
         let hub = hub();
-        let (first, _a) = hub.join(vec!["user:1".into(), "tenant:1".into()], 4);
-        let (second, _b) = hub.join(vec!["tenant:1".into()], 4);
+        let (first, _a) = hub.join(vec!["user:1".into(), "presence:2".into()], 4);
+        let (second, _b) = hub.join(vec!["presence:2".into()], 4);
         let mut groups = hub.groups();
         groups.sort();
-        assert_eq!(groups, ["tenant:1", "user:1"]);
+        assert_eq!(groups, ["presence:2", "user:1"]);
         drop(first);
-        assert_eq!(hub.groups(), ["tenant:1"]);
+        assert_eq!(hub.groups(), ["presence:2"]);
         drop(second);
+        assert!(hub.groups().is_empty());
+    }
+
+    #[tokio::test]
+    async fn regrouping_keeps_the_shared_groups_and_leaves_the_rest() {
+        let hub = hub();
+        let (mut socket, mut inbox) = hub.join(vec!["user:1".into(), "presence:2".into()], 8);
+        socket.regroup(vec!["user:1".into(), "presence:3".into()]);
+        let mut groups = hub.groups();
+        groups.sort();
+        assert_eq!(groups, ["presence:3", "user:1"]);
+        hub.dispatch("presence:2", &event());
+        hub.dispatch("presence:3", &event());
+        hub.dispatch("user:1", &event());
+        assert!(inbox.recv().await.is_some());
+        assert!(inbox.recv().await.is_some());
+        assert!(inbox.try_recv().is_err(), "nothing from the group it left");
+        drop(socket);
         assert!(hub.groups().is_empty());
     }
 }

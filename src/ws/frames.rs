@@ -3,9 +3,14 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::presence::Following;
 use crate::{
     auth::Actor,
-    chat::{receipts, typing},
+    chat::{
+        events::Event,
+        presence::{self, MAX_INTEREST},
+        receipts, typing,
+    },
     limits::Action,
     state::AppState,
 };
@@ -17,6 +22,7 @@ enum ClientFrame {
     Typing { conversation_id: Uuid },
     Ack { conversation_id: Uuid, seq: i64 },
     Read { conversation_id: Uuid, seq: i64 },
+    PresenceSubscribe { user_ids: Vec<Uuid> },
 }
 
 /// An `error` frame for the client.
@@ -26,7 +32,12 @@ pub(super) fn error(code: &str, message: &str) -> serde_json::Value {
 
 /// The reply to one client frame, if any. A malformed frame or a refused action gets an
 /// `error` frame; the socket stays open.
-pub(super) async fn answer(state: &AppState, actor: &Actor, text: &str) -> Option<serde_json::Value> {
+pub(super) async fn answer(
+    state: &AppState,
+    actor: &Actor,
+    text: &str,
+    following: &mut Following,
+) -> Option<serde_json::Value> {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => frame,
         Err(err) => return Some(error("invalid_frame", &err.to_string())),
@@ -45,6 +56,23 @@ pub(super) async fn answer(state: &AppState, actor: &Actor, text: &str) -> Optio
             receipts::mark_read(pool, realtime, actor, conversation_id, Some(seq))
                 .await
                 .map(|_| ())
+        }
+        ClientFrame::PresenceSubscribe { user_ids } => {
+            if user_ids.len() > MAX_INTEREST {
+                return Some(error(
+                    "validation_error",
+                    "presence_subscribe takes at most 500 user_ids.",
+                ));
+            }
+            match presence::known(pool, actor, &user_ids).await {
+                Ok(users) => {
+                    // Listening before the state is read: a change after the read is not missed.
+                    following.replace(users.iter().map(|(id, _)| *id).collect());
+                    let users = presence::states(realtime, actor, users).await;
+                    return Some(serde_json::to_value(Event::PresenceState { users }).expect("events serialize"));
+                }
+                Err(err) => Err(err),
+            }
         }
     };
     result.err().map(|err| error(err.code(), &err.to_string()))
