@@ -186,6 +186,7 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
                 _ = tokio::time::sleep_until(following.batch.due().unwrap_or_else(tokio::time::Instant::now)),
                     if following.batch.due().is_some() => {
                     if let Some(frame) = following.batch.take(tokio::time::Instant::now()) {
+                        metrics::counter!("tenantchat_presence_frames_total").increment(1);
                         let text = serde_json::to_string(&frame).expect("events serialize");
                         if !deliver(&mut sink, Message::Text(text)).await { break None; }
                     }
