@@ -1,7 +1,8 @@
 //! What a socket follows of presence and how it hears of it. The interest (the default
 //! one computed at connect, or the users of the last `presence_subscribe`) is a set of
 //! presence groups the socket's listener is in; the changes that arrive are batched so
-//! that the socket sends at most one presence frame per second, whatever the load.
+//! that the socket sends at most one presence frame per second, and fewer (one in 4 s)
+//! while a storm of changes lasts.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -21,6 +22,9 @@ use crate::{
 
 /// At most one presence frame per socket in this time.
 pub const BATCH_EVERY: Duration = Duration::from_secs(1);
+/// While changes keep coming (a mass connect or disconnect), the spacing between frames
+/// doubles up to this: a storm of any length costs a socket at most 5 frames in 10 s.
+const STORM_EVERY: Duration = Duration::from_secs(4);
 
 /// The socket's groups and the users it follows.
 pub struct Following {
@@ -55,6 +59,7 @@ impl Following {
         self.interest = interest;
         self.batch = Batch {
             last_sent: self.batch.last_sent,
+            spacing: self.batch.spacing,
             ..Batch::default()
         };
     }
@@ -69,7 +74,6 @@ impl Following {
 }
 
 /// Presence changes received but not yet sent to the client.
-#[derive(Default)]
 pub struct Batch {
     /// Per user: the state before the window's first change, and the latest state.
     pending: HashMap<Uuid, (bool, bool)>,
@@ -77,18 +81,36 @@ pub struct Batch {
     last_sent: Option<Instant>,
     /// When the pending changes are to be sent.
     due: Option<Instant>,
+    /// Whether they came within `STORM_EVERY` of the last frame: part of a storm.
+    busy: bool,
+    /// The spacing after the last frame: `BATCH_EVERY`, doubling while a storm lasts.
+    spacing: Duration,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            pending: HashMap::new(),
+            last_sent: None,
+            due: None,
+            busy: false,
+            spacing: BATCH_EVERY,
+        }
+    }
 }
 
 impl Batch {
     /// A change is a transition, so the state before it is the opposite. The first
-    /// change after a quiet second goes out at once; later ones wait for the window.
+    /// change after a quiet spell goes out at once; later ones wait for the spacing.
+    /// Changes within 4 s of the last frame are a storm: the spacing grows.
     pub fn record(&mut self, user_id: Uuid, is_online: bool, now: Instant) {
         self.pending
             .entry(user_id)
             .and_modify(|(_, latest)| *latest = is_online)
             .or_insert((!is_online, is_online));
         if self.due.is_none() {
-            self.due = Some(self.last_sent.map_or(now, |sent| (sent + BATCH_EVERY).max(now)));
+            self.due = Some(self.last_sent.map_or(now, |sent| (sent + self.spacing).max(now)));
+            self.busy = self.last_sent.is_some_and(|sent| now < sent + STORM_EVERY);
         }
     }
 
@@ -111,6 +133,11 @@ impl Batch {
         let frame = presence_frame(changes);
         if frame.is_some() {
             self.last_sent = Some(now);
+            self.spacing = if self.busy {
+                (self.spacing * 2).min(STORM_EVERY)
+            } else {
+                BATCH_EVERY
+            };
         }
         frame
     }
@@ -147,9 +174,50 @@ mod tests {
         expected.sort();
         assert_eq!(changes(batch.take(start + BATCH_EVERY)), expected);
 
-        let later = start + 5 * BATCH_EVERY;
+        let later = start + 10 * BATCH_EVERY;
         batch.record(ana, false, later);
-        assert_eq!(batch.due(), Some(later), "after a quiet second, at once again");
+        assert_eq!(batch.due(), Some(later), "after a quiet spell, at once again");
+    }
+
+    #[test]
+    fn while_changes_keep_coming_the_frames_space_out_to_one_in_4_seconds() {
+        let mut batch = Batch::default();
+        let start = Instant::now();
+        let mut now = start;
+        let mut sent = Vec::new();
+        // A change every 100 ms for 20 s, like a slow mass connect.
+        while now < start + Duration::from_secs(20) {
+            batch.record(Uuid::new_v4(), true, now);
+            if batch.due().is_some_and(|due| due <= now) {
+                batch.take(now).unwrap();
+                sent.push(now.duration_since(start).as_millis());
+            }
+            now += Duration::from_millis(100);
+        }
+        assert_eq!(sent, [0, 1000, 3000, 7000, 11000, 15000, 19000]);
+
+        // Changes 1.5 s apart, each of which could go out at once, are a storm too.
+        let mut batch = Batch::default();
+        let mut sent = Vec::new();
+        let mut now = start;
+        while now < start + Duration::from_secs(20) {
+            batch.record(Uuid::new_v4(), true, now);
+            while let Some(due) = batch.due().filter(|due| *due < now + Duration::from_millis(1500)) {
+                batch.take(due).unwrap();
+                sent.push(due.duration_since(start).as_millis());
+            }
+            now += Duration::from_millis(1500);
+        }
+        assert_eq!(sent, [0, 1500, 3500, 7500, 11500, 15500, 19500]);
+
+        // Quiet again: the next change goes out at once, and the spacing is back to 1 s.
+        let quiet = now + STORM_EVERY;
+        batch.take(quiet);
+        batch.record(Uuid::new_v4(), false, quiet + STORM_EVERY);
+        assert_eq!(batch.due(), Some(quiet + STORM_EVERY));
+        batch.take(quiet + STORM_EVERY).unwrap();
+        batch.record(Uuid::new_v4(), false, quiet + STORM_EVERY);
+        assert_eq!(batch.due(), Some(quiet + STORM_EVERY + BATCH_EVERY));
     }
 
     #[test]
