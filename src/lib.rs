@@ -67,12 +67,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         Some(url) => ratelimit::RateLimiter::redis(url, &config.redis_prefix)?,
         None => ratelimit::RateLimiter::memory(),
     };
-    let realtime = realtime::Realtime::new(
-        config.redis_url.as_deref(),
-        &config.redis_prefix,
-        pool.clone(),
-        chat::events::presence_envelope,
-    )?;
+    let realtime = realtime::Realtime::new(config.redis_url.as_deref(), &config.redis_prefix, pool.clone())?;
     let state = AppState {
         sessions: auth::session::Sessions::new(pool.clone(), auth::session::Lifetimes::of(&config)),
         limits: Arc::new(limits::Limits::new(limiter, pool.clone(), &config)),

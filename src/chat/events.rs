@@ -5,7 +5,10 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::views::{Conversation, Message, MessageStatus};
+use super::{
+    presence::PresenceState,
+    views::{Conversation, Message, MessageStatus},
+};
 use crate::realtime::envelope::Envelope;
 
 /// Server → client frames.
@@ -36,9 +39,18 @@ pub enum Event {
         user_id: Uuid,
         seq: i64,
     },
+    /// One user's presence changed (the only change of a socket's batch).
     Presence {
         user_id: Uuid,
         is_online: bool,
+    },
+    /// Several users' presence changed within one batch window.
+    PresenceBatch {
+        changes: Vec<PresenceChange>,
+    },
+    /// The answer to `presence_subscribe`.
+    PresenceState {
+        users: Vec<PresenceState>,
     },
     ConversationUpdated {
         conversation: Conversation,
@@ -51,29 +63,59 @@ impl Event {
     }
 }
 
-/// How realtime presence announces a user coming online or going offline (wired in by
-/// `lib.rs`, so presence needs no knowledge of the frames).
-pub fn presence_envelope(user_id: Uuid, is_online: bool) -> Envelope {
-    Event::Presence { user_id, is_online }.envelope()
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PresenceChange {
+    pub user_id: Uuid,
+    pub is_online: bool,
+}
+
+/// The frame for a socket's batch of presence changes: `presence` for one, `presence_batch`
+/// for several, nothing for none.
+pub fn presence_frame(changes: Vec<PresenceChange>) -> Option<Event> {
+    match changes.as_slice() {
+        [] => None,
+        [one] => Some(Event::Presence {
+            user_id: one.user_id,
+            is_online: one.is_online,
+        }),
+        _ => Some(Event::PresenceBatch { changes }),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::realtime::envelope::Delivery;
 
     #[test]
-    fn a_presence_event_reaches_the_client_as_its_frame() {
-        let user_id = Uuid::new_v4();
-        match presence_envelope(user_id, true).open() {
-            Some(Delivery::Event(json)) => {
-                let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
-                assert_eq!(
-                    value,
-                    serde_json::json!({"type": "presence", "user_id": user_id, "is_online": true})
-                );
-            }
-            other => panic!("{other:?}"),
-        }
+    fn one_change_is_a_presence_frame_and_several_a_batch() {
+        let (ana, bruno) = (Uuid::new_v4(), Uuid::new_v4());
+        assert!(presence_frame(Vec::new()).is_none());
+        let one = presence_frame(vec![PresenceChange {
+            user_id: ana,
+            is_online: true,
+        }])
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(one).unwrap(),
+            serde_json::json!({"type": "presence", "user_id": ana, "is_online": true})
+        );
+        let two = presence_frame(vec![
+            PresenceChange {
+                user_id: ana,
+                is_online: true,
+            },
+            PresenceChange {
+                user_id: bruno,
+                is_online: false,
+            },
+        ])
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(two).unwrap(),
+            serde_json::json!({"type": "presence_batch", "changes": [
+                {"user_id": ana, "is_online": true},
+                {"user_id": bruno, "is_online": false},
+            ]})
+        );
     }
 }

@@ -3,14 +3,18 @@
 //! realtime layer never looks inside: what the JSON means (the chat events of API.md,
 //! the control messages of the sockets) is defined by the layers above.
 //!
-//! On the wire of the channel layer a one-byte tag tells the two kinds apart, so a node
-//! routes envelopes without parsing them.
+//! On the wire of the channel layer a one-byte tag tells the kinds apart, so a node
+//! routes envelopes without parsing them. Presence changes are the one kind this layer
+//! defines itself (a user id and a flag, 18 bytes): sockets batch them before anything
+//! is rendered for the client.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
+use uuid::Uuid;
 
 const EVENT_TAG: u8 = b'E';
 const CONTROL_TAG: u8 = b'C';
+const PRESENCE_TAG: u8 = b'P';
 
 /// One publish, ready for the wire.
 #[derive(Debug, Clone)]
@@ -25,6 +29,15 @@ impl Envelope {
     /// A message to the sockets themselves, never forwarded to the client.
     pub fn control(control: &impl Serialize) -> Envelope {
         Envelope::tagged(CONTROL_TAG, &serde_json::to_vec(control).expect("controls serialize"))
+    }
+
+    /// A user came online (`true`) or went offline, as a whole (not per socket).
+    pub fn presence(user_id: Uuid, is_online: bool) -> Envelope {
+        let mut buf = BytesMut::with_capacity(18);
+        buf.put_u8(PRESENCE_TAG);
+        buf.put_slice(user_id.as_bytes());
+        buf.put_u8(u8::from(is_online));
+        Envelope(buf.freeze())
     }
 
     fn tagged(tag: u8, json: &[u8]) -> Envelope {
@@ -48,6 +61,10 @@ impl Envelope {
         match self.0.first() {
             Some(&EVENT_TAG) => Some(Delivery::Event(self.0.slice(1..))),
             Some(&CONTROL_TAG) => Some(Delivery::Control(self.0.slice(1..))),
+            Some(&PRESENCE_TAG) if self.0.len() == 18 => Some(Delivery::Presence {
+                user_id: Uuid::from_slice(&self.0[1..17]).ok()?,
+                is_online: self.0[17] == 1,
+            }),
             _ => None,
         }
     }
@@ -59,6 +76,8 @@ pub enum Delivery {
     Event(Bytes),
     /// JSON of a control message, for the consumer to decode.
     Control(Bytes),
+    /// A change of a user's presence, for the consumer to batch.
+    Presence { user_id: Uuid, is_online: bool },
 }
 
 #[cfg(test)]
@@ -83,6 +102,16 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let user_id = Uuid::new_v4();
+        let wire = Envelope::presence(user_id, true).as_wire().clone();
+        match Envelope::from_wire(wire).open() {
+            Some(Delivery::Presence {
+                user_id: id,
+                is_online: true,
+            }) => assert_eq!(id, user_id),
+            other => panic!("{other:?}"),
+        }
         assert!(Envelope::from_wire(Bytes::from_static(b"junk")).open().is_none());
+        assert!(Envelope::from_wire(Bytes::from_static(b"Pshort")).open().is_none());
     }
 }

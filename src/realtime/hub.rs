@@ -9,7 +9,7 @@
 //! socket then closes with 1013 and the client catches up.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     hash::{Hash, Hasher},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -17,7 +17,7 @@ use std::{
     },
 };
 
-use futures_util::future::try_join_all;
+use futures_util::future::{try_join_all, BoxFuture};
 use tokio::sync::{mpsc, Notify};
 
 use super::{
@@ -111,13 +111,7 @@ impl Hub {
             missed: AtomicBool::new(false),
             wake: Notify::new(),
         });
-        let mut live = Vec::with_capacity(groups.len());
-        for group in &groups {
-            let mut shard = self.shard(group).lock().expect("hub shard");
-            // Under the shard lock, so adds and discards reach the layer in the order they happen.
-            live.push(self.layer.group_add(group));
-            shard.entry(group.clone()).or_default().push(listener.clone());
-        }
+        let live = self.enter(&groups, &listener);
         let subscription = Subscription {
             hub: self.clone(),
             groups,
@@ -125,6 +119,20 @@ impl Hub {
         };
         try_join_all(live).await?;
         Ok((subscription, rx))
+    }
+
+    /// Adds `listener` to `groups`; the futures resolve once the layer confirms each.
+    fn enter(&self, groups: &[Group], listener: &Arc<Listener>) -> Vec<BoxFuture<'static, Result<(), String>>> {
+        groups
+            .iter()
+            .map(|group| {
+                let mut shard = self.shard(group).lock().expect("hub shard");
+                // Under the shard lock, so adds and discards reach the layer in the order they happen.
+                let live = self.layer.group_add(group);
+                shard.entry(group.clone()).or_default().push(listener.clone());
+                live
+            })
+            .collect()
     }
 
     fn leave(&self, groups: &[Group], id: u64) {
@@ -186,6 +194,24 @@ impl Subscription {
     pub fn listener(&self) -> &Listener {
         &self.listener
     }
+
+    /// Moves the listener into exactly `groups` (no duplicates): it joins the new ones
+    /// before leaving the old ones, so a group in both never loses it, and returns once
+    /// the layer confirms the new ones. If it cannot, the listener is marked as having
+    /// missed events (its socket closes with 1013): it could not hear those groups.
+    pub async fn regroup(&mut self, groups: Vec<Group>) {
+        let old: HashSet<&Group> = self.groups.iter().collect();
+        let new: HashSet<&Group> = groups.iter().collect();
+        let entering: Vec<Group> = groups.iter().filter(|g| !old.contains(g)).cloned().collect();
+        let leaving: Vec<Group> = self.groups.iter().filter(|g| !new.contains(g)).cloned().collect();
+        let live = self.hub.enter(&entering, &self.listener);
+        self.hub.leave(&leaving, self.listener.id);
+        self.groups = groups;
+        if let Err(err) = try_join_all(live).await {
+            tracing::warn!(error = %err, "a socket could not join its new groups");
+            self.listener.mark_missed();
+        }
+    }
 }
 
 impl Drop for Subscription {
@@ -241,5 +267,19 @@ mod tests {
             !third.listener().has_missed(),
             "a listener that joins later missed nothing"
         );
+    }
+
+    #[tokio::test]
+    async fn regrouping_keeps_the_shared_groups_and_leaves_the_rest() {
+        let hub = hub();
+        let (mut socket, mut inbox) = hub.join(vec!["user:1".into(), "presence:2".into()], 8).await.unwrap();
+        socket.regroup(vec!["user:1".into(), "presence:3".into()]).await;
+        hub.dispatch("presence:2", &event());
+        hub.dispatch("presence:3", &event());
+        hub.dispatch("user:1", &event());
+        assert!(inbox.recv().await.is_some());
+        assert!(inbox.recv().await.is_some());
+        assert!(inbox.try_recv().is_err(), "nothing from the group it left");
+        assert!(!socket.listener().has_missed());
     }
 }

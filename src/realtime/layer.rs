@@ -6,15 +6,15 @@ use futures_util::future::BoxFuture;
 use super::envelope::Envelope;
 
 /// A group name: `user:{id}` (every socket of a user, the seed's `user_{id}`) or
-/// `tenant:{id}` (every socket of a tenant, for presence).
+/// `presence:{id}` (every socket interested in the user's presence).
 pub type Group = String;
 
 pub fn user_group(user_id: uuid::Uuid) -> Group {
     format!("user:{user_id}")
 }
 
-pub fn tenant_group(tenant_id: uuid::Uuid) -> Group {
-    format!("tenant:{tenant_id}")
+pub fn presence_group(user_id: uuid::Uuid) -> Group {
+    format!("presence:{user_id}")
 }
 
 /// Whether an ordered publish may go out when the layer cannot tell by itself.

@@ -141,6 +141,23 @@ impl PresenceStore for MemoryPresence {
         Box::pin(async move { Ok(online) })
     }
 
+    fn online_among<'a>(&'a self, tenant_id: Uuid, users: &'a [Uuid]) -> BoxFuture<'a, Result<HashSet<Uuid>, String>> {
+        let sockets = self.sockets.lock().expect("presence lock");
+        let rest = self.rest.lock().expect("presence lock");
+        let now = Instant::now();
+        let online = users
+            .iter()
+            .filter(|user| {
+                sockets.get(user) == Some(&tenant_id)
+                    || rest
+                        .get(user)
+                        .is_some_and(|(t, at)| *t == tenant_id && now.duration_since(*at) < REST_WINDOW)
+            })
+            .copied()
+            .collect();
+        Box::pin(async move { Ok(online) })
+    }
+
     fn heartbeat(&self, _users: Vec<(Uuid, Uuid)>) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async { Ok(()) })
     }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use envelope::{Delivery, Envelope};
 use hub::{Hub, Subscription};
 use layer::{user_group, ChannelLayer, Group, Ordered, Turn};
-use presence::{Announce, Presence, PresenceStore};
+use presence::{Presence, PresenceStore};
 
 /// How long an event waits for its conversation's previous seq to be published before
 /// it goes out anyway (the sender of that seq may have died between commit and publish;
@@ -40,14 +40,7 @@ pub struct Realtime {
 
 impl Realtime {
     /// The Redis channel layer when `redis_url` is set, otherwise the in-memory one.
-    /// `announce` is the envelope presence sends to the tenant when a user comes online
-    /// or goes offline.
-    pub fn new(
-        redis_url: Option<&str>,
-        redis_prefix: &str,
-        pool: PgPool,
-        announce: Announce,
-    ) -> Result<Arc<Realtime>, String> {
+    pub fn new(redis_url: Option<&str>, redis_prefix: &str, pool: PgPool) -> Result<Arc<Realtime>, String> {
         let (hub, store): (Arc<Hub>, Arc<dyn PresenceStore>) = match redis_url {
             Some(url) => {
                 let (layer, store, subscriber) = redis::connect(url, redis_prefix)?;
@@ -63,7 +56,7 @@ impl Realtime {
         };
         let layer = hub.layer().clone();
         Ok(Arc::new(Realtime {
-            presence: Presence::new(store, layer.clone(), pool, announce),
+            presence: Presence::new(store, layer.clone(), pool),
             hub,
             layer,
             shutdown: watch::channel(false).0,

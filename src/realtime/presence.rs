@@ -1,7 +1,9 @@
 //! Who is online. A node counts its own sockets per user and tells the shared store only
 //! about transitions (first socket of a user on this node, last one gone), so a user
-//! with five tabs costs one store write, not five; `presence` events go to the tenant
-//! only when the user as a whole comes online or goes offline.
+//! with five tabs costs one store write, not five. A change is published only when the
+//! user as a whole comes online or goes offline, and only to the user's presence group
+//! (`presence:{id}`), which the sockets interested in that user join: a mass connect of
+//! N users costs O(N × interest) deliveries, not O(N²), on one node or many.
 //!
 //! REST activity (a widget on the polling fallback) also counts as online for
 //! `REST_WINDOW`, but only activity after the user's last socket closed. Such
@@ -21,12 +23,8 @@ use uuid::Uuid;
 
 use super::{
     envelope::Envelope,
-    layer::{tenant_group, ChannelLayer},
+    layer::{presence_group, ChannelLayer},
 };
-
-/// The envelope that tells a tenant's sockets a user came online (`true`) or went
-/// offline; its shape belongs to the layer above.
-pub type Announce = fn(user_id: Uuid, is_online: bool) -> Envelope;
 
 pub const REST_WINDOW: Duration = Duration::from_secs(120);
 /// How long a node's heartbeat vouches for its users; a crashed node's users age out after it.
@@ -45,6 +43,9 @@ pub trait PresenceStore: Send + Sync + 'static {
     fn touched(&self, tenant_id: Uuid, user_id: Uuid) -> BoxFuture<'_, Result<(), String>>;
     /// The tenant's online users.
     fn online(&self, tenant_id: Uuid) -> BoxFuture<'_, Result<HashSet<Uuid>, String>>;
+    /// Which of `users` (of the tenant) are online: the cost grows with `users`, not
+    /// with the tenant.
+    fn online_among<'a>(&'a self, tenant_id: Uuid, users: &'a [Uuid]) -> BoxFuture<'a, Result<HashSet<Uuid>, String>>;
     /// Vouches again for the users (tenant, user) that have sockets on this node.
     fn heartbeat(&self, users: Vec<(Uuid, Uuid)>) -> BoxFuture<'_, Result<(), String>>;
 }
@@ -52,7 +53,6 @@ pub trait PresenceStore: Send + Sync + 'static {
 pub struct Presence {
     store: Arc<dyn PresenceStore>,
     layer: Arc<dyn ChannelLayer>,
-    announce: Announce,
     pool: PgPool,
     /// Sockets on this node per user, with the user's tenant.
     local: Mutex<HashMap<Uuid, (Uuid, u32)>>,
@@ -63,16 +63,10 @@ pub struct Presence {
 }
 
 impl Presence {
-    pub fn new(
-        store: Arc<dyn PresenceStore>,
-        layer: Arc<dyn ChannelLayer>,
-        pool: PgPool,
-        announce: Announce,
-    ) -> Arc<Presence> {
+    pub fn new(store: Arc<dyn PresenceStore>, layer: Arc<dyn ChannelLayer>, pool: PgPool) -> Arc<Presence> {
         let presence = Arc::new(Presence {
             store,
             layer,
-            announce,
             pool,
             local: Mutex::default(),
             transitions: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
@@ -97,7 +91,7 @@ impl Presence {
         };
         if first_here {
             match self.store.connected(tenant_id, user_id).await {
-                Ok(true) => self.announce(tenant_id, user_id, true).await,
+                Ok(true) => self.announce(user_id, true).await,
                 Ok(false) => {}
                 Err(err) => tracing::warn!(error = %err, "presence: could not record a connection"),
             }
@@ -125,7 +119,7 @@ impl Presence {
             // The next REST request must count again: only activity after this close keeps the user online.
             self.last_touched.lock().expect("presence lock").remove(&user_id);
             match self.store.disconnected(tenant_id, user_id).await {
-                Ok(true) => self.announce(tenant_id, user_id, false).await,
+                Ok(true) => self.announce(user_id, false).await,
                 Ok(false) => {}
                 Err(err) => tracing::warn!(error = %err, "presence: could not record a disconnection"),
             }
@@ -147,22 +141,32 @@ impl Presence {
     pub async fn online(&self, tenant_id: Uuid) -> HashSet<Uuid> {
         match self.store.online(tenant_id).await {
             Ok(online) => online,
-            Err(err) => {
-                // Without the shared store, this node's own sockets are all we know.
-                tracing::warn!(error = %err, "presence: store unavailable, answering from this node");
-                let local = self.local.lock().expect("presence lock");
-                local
-                    .iter()
-                    .filter(|(_, (t, _))| *t == tenant_id)
-                    .map(|(u, _)| *u)
-                    .collect()
-            }
+            Err(err) => self.online_here(tenant_id, None, &err),
         }
     }
 
-    async fn announce(&self, tenant_id: Uuid, user_id: Uuid, is_online: bool) {
-        let envelope = (self.announce)(user_id, is_online);
-        if let Err(err) = self.layer.group_send(&[tenant_group(tenant_id)], &envelope).await {
+    /// Which of `users` (of the tenant) are online.
+    pub async fn online_among(&self, tenant_id: Uuid, users: &[Uuid]) -> HashSet<Uuid> {
+        match self.store.online_among(tenant_id, users).await {
+            Ok(online) => online,
+            Err(err) => self.online_here(tenant_id, Some(users), &err),
+        }
+    }
+
+    /// Without the shared store, this node's own sockets are all we know.
+    fn online_here(&self, tenant_id: Uuid, among: Option<&[Uuid]>, err: &str) -> HashSet<Uuid> {
+        tracing::warn!(error = %err, "presence: store unavailable, answering from this node");
+        let local = self.local.lock().expect("presence lock");
+        local
+            .iter()
+            .filter(|(u, (t, _))| *t == tenant_id && among.is_none_or(|among| among.contains(u)))
+            .map(|(u, _)| *u)
+            .collect()
+    }
+
+    async fn announce(&self, user_id: Uuid, is_online: bool) {
+        let envelope = Envelope::presence(user_id, is_online);
+        if let Err(err) = self.layer.group_send(&[presence_group(user_id)], &envelope).await {
             tracing::warn!(error = %err, "presence: could not publish");
         }
     }

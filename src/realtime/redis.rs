@@ -320,6 +320,37 @@ impl PresenceStore for RedisPresence {
         })
     }
 
+    fn online_among<'a>(&'a self, tenant_id: Uuid, users: &'a [Uuid]) -> BoxFuture<'a, Result<HashSet<Uuid>, String>> {
+        Box::pin(async move {
+            if users.is_empty() {
+                return Ok(HashSet::new());
+            }
+            let now = now_ms();
+            let ids: Vec<String> = users.iter().map(Uuid::to_string).collect();
+            let mut conn = self.connection().await?;
+            // The scores say until when a socket vouches for the user / when the user was last active over REST.
+            let (sockets, rest): (Vec<Option<f64>>, Vec<Option<f64>>) = redis::pipe()
+                .cmd("ZMSCORE")
+                .arg(self.online_key(tenant_id))
+                .arg(&ids)
+                .cmd("ZMSCORE")
+                .arg(self.rest_key(tenant_id))
+                .arg(&ids)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| format!("redis presence: {e}"))?;
+            let rest_since = now.saturating_sub(REST_WINDOW.as_millis() as u64) as f64;
+            Ok(users
+                .iter()
+                .zip(sockets.iter().zip(&rest))
+                .filter(|(_, (socket, rest))| {
+                    socket.is_some_and(|until| until > now as f64) || rest.is_some_and(|at| at > rest_since)
+                })
+                .map(|(user, _)| *user)
+                .collect())
+        })
+    }
+
     fn heartbeat(&self, users: Vec<(Uuid, Uuid)>) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             if users.is_empty() {

@@ -3,9 +3,14 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::presence::Following;
 use crate::{
     auth::Actor,
-    chat::{receipts, typing},
+    chat::{
+        events::Event,
+        presence::{self, MAX_INTEREST},
+        receipts, typing,
+    },
     domain::Seq,
     error::Code,
     limits::Action,
@@ -19,6 +24,7 @@ enum ClientFrame {
     Typing { conversation_id: Uuid },
     Ack { conversation_id: Uuid, seq: Seq },
     Read { conversation_id: Uuid, seq: Seq },
+    PresenceSubscribe { user_ids: Vec<Uuid> },
 }
 
 /// An `error` frame for the client.
@@ -28,7 +34,12 @@ pub(super) fn error(code: Code, message: &str) -> serde_json::Value {
 
 /// The reply to one client frame, if any. A malformed frame or a refused action gets an
 /// `error` frame; the socket stays open.
-pub(super) async fn answer(state: &AppState, actor: &Actor, text: &str) -> Option<serde_json::Value> {
+pub(super) async fn answer(
+    state: &AppState,
+    actor: &Actor,
+    text: &str,
+    following: &mut Following,
+) -> Option<serde_json::Value> {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => frame,
         Err(err) => return Some(error(Code::InvalidFrame, &err.to_string())),
@@ -47,6 +58,23 @@ pub(super) async fn answer(state: &AppState, actor: &Actor, text: &str) -> Optio
             receipts::mark_read(pool, realtime, actor, conversation_id, Some(seq.get()))
                 .await
                 .map(|_| ())
+        }
+        ClientFrame::PresenceSubscribe { user_ids } => {
+            if user_ids.len() > MAX_INTEREST {
+                return Some(error(
+                    Code::ValidationError,
+                    "presence_subscribe takes at most 500 user_ids.",
+                ));
+            }
+            match presence::known(pool, actor, &user_ids).await {
+                Ok(users) => {
+                    // Listening before the state is read: a change after the read is not missed.
+                    following.replace(users.iter().map(|(id, _)| *id).collect()).await;
+                    let users = presence::states(realtime, actor, users).await;
+                    return Some(serde_json::to_value(Event::PresenceState { users }).expect("events serialize"));
+                }
+                Err(err) => Err(err),
+            }
         }
     };
     // `answer` logs an internal cause and keeps it from the client.

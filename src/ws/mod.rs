@@ -1,12 +1,14 @@
 //! `GET /ws/chat/`: the chat consumer, an edge like `src/api/`: it authenticates,
 //! listens through `src/realtime` and answers client frames by calling `src/chat`
 //! (`frames.rs`). One task per socket: it forwards the user's events from the hub,
-//! answers client frames, pings idle connections, and closes with 1013 when an event
-//! could not reach it (the client cannot keep up, or the node's Redis subscription
-//! lapsed), 1012 when the node shuts down, 4401 when unauthenticated or when its session
-//! ends. It says `connected` only once it receives everything sent to its user.
+//! batches the presence changes of the users it follows (`presence.rs`), answers client
+//! frames, pings idle connections, and closes with 1013 when an event could not reach it
+//! (the client cannot keep up, or the node's Redis subscription lapsed), 1012 when the
+//! node shuts down, 4401 when unauthenticated or when its session ends. It says
+//! `connected` only once it receives everything sent to its user.
 
 mod frames;
+mod presence;
 mod upgrade;
 
 use std::time::{Duration, Instant};
@@ -27,21 +29,19 @@ use upgrade::{Socket, Upgrade};
 
 use crate::{
     auth::{control::Control, extract::session_actor, session, tokens, Actor},
+    chat,
     error::{Code, Error},
     ratelimit::Cell,
-    realtime::{
-        envelope::Delivery,
-        layer::{tenant_group, user_group},
-    },
+    realtime::envelope::Delivery,
     state::AppState,
 };
+use presence::Following;
 
 /// Largest client frame (and message) accepted; larger ones close the socket with 1009.
 pub const MAX_FRAME: usize = 64 * 1024;
 /// Events queued for one socket before it counts as too slow and is closed. The queue
 /// allocates as it fills, so the bound costs nothing while a socket keeps up; it is
-/// sized for a burst like every user of a large tenant reconnecting at once (one
-/// `presence` event per user to every socket of the tenant).
+/// sized for a burst like every user a socket follows (at most 500) reconnecting at once.
 const QUEUE: usize = 1024;
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// A client that takes longer than this to accept one frame is dropped.
@@ -145,15 +145,17 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
     let realtime = state.realtime.clone();
     let open = realtime.socket_opened();
     let (mut sink, mut frames) = socket.split();
-    // Live before `connected`: from then on, every event for the user reaches this socket
-    // (or the socket closes with 1013).
-    let joined = realtime
-        .join(
-            vec![user_group(actor.user_id()), tenant_group(actor.tenant_id())],
-            QUEUE,
-        )
-        .await;
-    let (subscription, mut inbox) = match joined {
+    let interest = chat::presence::default_interest(&state.pool, &actor)
+        .await
+        .unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "could not read a socket's default presence interest");
+            Vec::new()
+        })
+        .into_iter()
+        .collect();
+    // Live before `connected`: from then on, every event for the user (and every presence
+    // change of the users it follows) reaches this socket, or the socket closes with 1013.
+    let (subscription, mut inbox) = match realtime.join(presence::groups(actor.user_id(), &interest), QUEUE).await {
         Ok(joined) => joined,
         Err(err) => {
             tracing::warn!(error = %err, "socket could not join its groups");
@@ -161,6 +163,7 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
             return;
         }
     };
+    let mut following = Following::new(subscription, actor.user_id(), interest);
     realtime
         .presence
         .socket_opened(actor.tenant_id(), actor.user_id())
@@ -183,8 +186,17 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
         close_with = loop {
             tokio::select! {
                 biased;
-                _ = subscription.listener().missed_events() => break Some((1013, "events missed, reconnect and catch up")),
+                _ = following.subscription.listener().missed_events() => break Some((1013, "events missed, reconnect and catch up")),
                 _ = shutdown.changed() => break Some((1012, "service restart")),
+                // Before the inbox, so that a steady stream of events cannot hold a batch back.
+                _ = tokio::time::sleep_until(following.batch.due().unwrap_or_else(tokio::time::Instant::now)),
+                    if following.batch.due().is_some() => {
+                    if let Some(frame) = following.batch.take(tokio::time::Instant::now()) {
+                        metrics::counter!("tenantchat_presence_frames_total").increment(1);
+                        let text = serde_json::to_string(&frame).expect("events serialize");
+                        if !deliver(&mut sink, Message::text(text)).await { break None; }
+                    }
+                }
                 delivery = inbox.recv() => match delivery {
                     // The envelope's bytes themselves, shared with every other socket.
                     Some(Delivery::Event(json)) => match Utf8Bytes::try_from(json) {
@@ -202,6 +214,7 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
                         }
                         Err(err) => tracing::warn!(error = %err, "ignoring an unknown control message"),
                     },
+                    Some(Delivery::Presence { user_id, is_online }) => following.changed(user_id, is_online),
                     None => break None,
                 },
                 frame = frames.next() => {
@@ -210,7 +223,7 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
                         Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
                             let reply = match (frames_budget.take(state.limits.ws_frames), message) {
                                 (Err(_), _) => Some(frames::error(Code::RateLimited, "Too many frames; slow down.")),
-                                (Ok(()), Message::Text(text)) => frames::answer(&state, &actor, &text).await,
+                                (Ok(()), Message::Text(text)) => frames::answer(&state, &actor, &text, &mut following).await,
                                 (Ok(()), _) => Some(frames::error(Code::InvalidFrame, "Frames are JSON text.")),
                             };
                             if let Some(reply) = reply {
@@ -237,7 +250,7 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
     if let Some((code, reason)) = close_with {
         close(&mut sink, code, reason).await;
     }
-    drop(subscription);
+    drop(following);
     realtime
         .presence
         .socket_closed(actor.tenant_id(), actor.user_id())

@@ -55,6 +55,44 @@ async fn two_nodes_share_messages_and_presence_through_redis(pool: PgPool) {
     assert_eq!(online(&list), json!(false));
 }
 
+#[sqlx::test]
+async fn presence_across_nodes_changes_only_when_the_user_as_a_whole_does(pool: PgPool) {
+    let layer = Layer::redis();
+    let node_a = spawn_node(pool.clone(), layer.clone()).await;
+    let node_b = spawn_node(pool, layer).await;
+    let acme = node_a.tenant("acme").await;
+    let ana_on_a = node_a.member(&acme, "Ana", Role::Write).await;
+    let ana_on_b = node_b.login(&acme, "Ana", ana_on_a.user_id).await;
+    let bruno = node_b.member(&acme, "Bruno", Role::Write).await;
+    let carla = node_a.member(&acme, "Carla", Role::Write).await;
+    let mut watcher = bruno.socket().await;
+    watcher
+        .send_json(json!({"type": "presence_subscribe", "user_ids": [ana_on_a.user_id, carla.user_id]}))
+        .await;
+    watcher.expect("presence_state").await;
+
+    let tab_a = ana_on_a.socket().await;
+    let tab_b = ana_on_b.socket().await;
+    let seen = watcher.presence_of(ana_on_a.user_id, true).await;
+    assert_eq!(seen, [(ana_on_a.user_id.to_string(), true)]);
+    tab_a.close().await;
+    // Carla is the sentinel: Ana's socket on node B keeps her online, so nothing of her comes first.
+    let _carla_socket = carla.socket().await;
+    let seen = watcher.presence_of(carla.user_id, true).await;
+    assert_eq!(
+        seen,
+        [(carla.user_id.to_string(), true)],
+        "Ana went from 2 sockets to 1"
+    );
+    tab_b.close().await;
+    let seen = watcher.presence_of(ana_on_a.user_id, false).await;
+    assert_eq!(
+        seen,
+        [(ana_on_a.user_id.to_string(), false)],
+        "her last socket, on the other node"
+    );
+}
+
 /// A `redis-server` of the test's own, on a free port, killed on drop.
 struct OwnRedis {
     port: u16,

@@ -81,7 +81,7 @@ async fn a_group_fan_out_right_after_a_mass_reconnect_reaches_every_socket_or_cl
 /// `count` users of `tenant` with one API token each, written in bulk (one password
 /// hash for all: hashing is what login costs, not what this test is about).
 async fn users_with_tokens(app: &TestApp, tenant: &Tenant, count: usize) -> Vec<(Uuid, String)> {
-    let first = app.user(tenant, "User0", tenantchat::auth::Role::Write).await;
+    let first = app.user(tenant, "User0", tenantchat::domain::Role::Write).await;
     let ids: Vec<Uuid> = std::iter::once(first)
         .chain((1..count).map(|_| Uuid::new_v4()))
         .collect();

@@ -1,5 +1,21 @@
 //! Integration tests: the real app over HTTP against a fresh PostgreSQL database per test.
 
+/// Runs a scenario `fn name(pool, layer)` once per channel layer.
+macro_rules! on_both_layers {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[sqlx::test]
+            async fn memory(pool: sqlx::PgPool) {
+                super::$name(pool, crate::helpers::Layer::Memory).await
+            }
+            #[sqlx::test]
+            async fn redis(pool: sqlx::PgPool) {
+                super::$name(pool, crate::helpers::Layer::redis()).await
+            }
+        }
+    )*};
+}
+
 mod admin;
 mod attachments;
 mod auth;
@@ -15,5 +31,6 @@ mod isolation;
 mod limits;
 mod messages;
 mod pages;
+mod presence;
 mod realtime;
 mod sockets;

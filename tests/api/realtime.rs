@@ -13,27 +13,10 @@ use crate::{
     sockets::Socket,
 };
 
-/// Runs a scenario `fn name(pool, layer)` once per channel layer.
-macro_rules! on_both_layers {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[sqlx::test]
-            async fn memory(pool: sqlx::PgPool) {
-                super::$name(pool, crate::helpers::Layer::Memory).await
-            }
-            #[sqlx::test]
-            async fn redis(pool: sqlx::PgPool) {
-                super::$name(pool, crate::helpers::Layer::redis()).await
-            }
-        }
-    )*};
-}
-
 on_both_layers!(
     message_created_reaches_the_recipient_and_every_tab_of_the_sender,
     typing_reaches_the_others_but_not_the_typist,
     acks_and_reads_tick_the_senders_messages,
-    presence_follows_the_first_and_last_socket,
     unauthenticated_sockets_are_closed_with_4401,
     a_foreign_origin_is_refused,
     a_malformed_frame_gets_an_error_frame_and_the_socket_stays_usable,
@@ -42,7 +25,6 @@ on_both_layers!(
     logout_and_token_revocation_close_their_sockets,
     a_new_conversation_is_announced_to_its_members,
     shutdown_closes_sockets_with_1012,
-    a_client_on_the_polling_fallback_counts_as_online,
 );
 
 async fn message_created_reaches_the_recipient_and_every_tab_of_the_sender(pool: PgPool, layer: Layer) {
@@ -150,52 +132,6 @@ async fn acks_and_reads_tick_the_senders_messages(pool: PgPool, layer: Layer) {
         .await;
     let tick = ana_socket.expect("message_status").await;
     assert_eq!((tick["seq"].clone(), tick["status"].clone()), (json!(2), json!("read")));
-}
-
-async fn presence_follows_the_first_and_last_socket(pool: PgPool, layer: Layer) {
-    let app = spawn_node(pool, layer).await;
-    let acme = app.tenant("acme").await;
-    let mut ana = app.member(&acme, "Ana", Role::Write).await;
-    let bruno = app.member(&acme, "Bruno", Role::Write).await;
-    let mut ana_socket = ana.socket().await;
-
-    let bruno_tab1 = bruno.socket().await;
-    let seen = ana_socket
-        .until(|e| e["type"] == "presence" && e["user_id"] == bruno.user_id.to_string())
-        .await;
-    assert_eq!(
-        seen.last().unwrap(),
-        &json!({"type": "presence", "user_id": bruno.user_id, "is_online": true})
-    );
-    let bruno_tab2 = bruno.socket().await;
-    let is_online = |list: &serde_json::Value, id: uuid::Uuid| {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["id"] == id.to_string())
-            .unwrap()["is_online"]
-            .clone()
-    };
-    let (_, list) = ana.get("/api/chat/conversations/presence/").await;
-    assert_eq!(is_online(&list, bruno.user_id), json!(true));
-
-    bruno_tab1.close().await;
-    let (_, list) = ana.get("/api/chat/conversations/presence/").await;
-    assert_eq!(is_online(&list, bruno.user_id), json!(true), "one tab is still open");
-    bruno_tab2.close().await;
-    let seen = ana_socket
-        .until(|e| e["type"] == "presence" && e["is_online"] == false)
-        .await;
-    let presence: Vec<_> = seen
-        .iter()
-        .filter(|e| e["type"] == "presence" && e["user_id"] != ana.user_id.to_string())
-        .collect();
-    assert_eq!(presence.len(), 1, "no presence event for the second tab: {seen:?}");
-    assert_eq!(presence[0]["user_id"], bruno.user_id.to_string());
-    let (_, list) = ana.get("/api/chat/conversations/presence/").await;
-    assert_eq!(is_online(&list, bruno.user_id), json!(false));
-    assert_eq!(list.as_array().unwrap().len(), 2);
-    assert!(list[0]["last_seen"].is_string(), "{list}");
 }
 
 async fn unauthenticated_sockets_are_closed_with_4401(pool: PgPool, layer: Layer) {
@@ -380,32 +316,4 @@ async fn shutdown_closes_sockets_with_1012(pool: PgPool, layer: Layer) {
     let mut socket = ana.socket().await;
     app.realtime().shutdown();
     assert_eq!(socket.closed().await, Some(CloseCode::Restart));
-}
-
-async fn a_client_on_the_polling_fallback_counts_as_online(pool: PgPool, layer: Layer) {
-    let app = spawn_node(pool, layer).await;
-    let acme = app.tenant("acme").await;
-    let mut ana = app.member(&acme, "Ana", Role::Write).await;
-    let mut bruno = app.member(&acme, "Bruno", Role::Write).await;
-    let online = |list: &serde_json::Value, id: uuid::Uuid| {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["id"] == id.to_string())
-            .unwrap()["is_online"]
-            .clone()
-    };
-    // Ana has no socket; her cookie-authenticated REST calls are what a polling widget makes.
-    ana.get("/api/chat/conversations/").await;
-    let (_, list) = bruno.get("/api/chat/conversations/presence/").await;
-    assert_eq!(online(&list, ana.user_id), json!(true));
-    // Her socket opens and closes: activity from before the close no longer counts.
-    let mut watcher = bruno.socket().await;
-    ana.socket().await.close().await;
-    let ana_id = ana.user_id.to_string();
-    watcher
-        .until(|e| e["type"] == "presence" && e["user_id"] == ana_id && e["is_online"] == false)
-        .await;
-    let (_, list) = bruno.get("/api/chat/conversations/presence/").await;
-    assert_eq!(online(&list, ana.user_id), json!(false));
 }

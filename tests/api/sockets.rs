@@ -19,6 +19,25 @@ pub struct Socket {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
+/// A presence change as a test sees it: the user id and whether the user is online.
+pub type Change = (String, bool);
+
+/// The changes a frame carries: one for `presence`, several for `presence_batch`, none
+/// for any other frame.
+pub fn presence_changes(frame: &Value) -> Vec<Change> {
+    let change = |c: &Value| {
+        (
+            c["user_id"].as_str().unwrap().to_string(),
+            c["is_online"].as_bool().unwrap(),
+        )
+    };
+    match frame["type"].as_str() {
+        Some("presence") => vec![change(frame)],
+        Some("presence_batch") => frame["changes"].as_array().unwrap().iter().map(change).collect(),
+        _ => Vec::new(),
+    }
+}
+
 pub fn ws_url(base: &str, token: Option<&str>) -> String {
     let url = format!("{}/ws/chat/", base.replacen("http://", "ws://", 1));
     match token {
@@ -113,6 +132,27 @@ impl Socket {
                 return seen;
             }
         }
+    }
+
+    /// Reads presence frames (`presence`, `presence_batch`) until the changes seen so far
+    /// satisfy `done`; returns every change in order and how many frames carried them.
+    pub async fn presence_until(&mut self, done: impl Fn(&[Change]) -> bool) -> (Vec<Change>, usize) {
+        let (mut changes, mut frames) = (Vec::new(), 0);
+        while !done(&changes) {
+            let frame = self.next_json().await;
+            let carried = presence_changes(&frame);
+            if !carried.is_empty() {
+                frames += 1;
+                changes.extend(carried);
+            }
+        }
+        (changes, frames)
+    }
+
+    /// Reads until `user` is reported `online` (or offline); returns the changes seen.
+    pub async fn presence_of(&mut self, user: uuid::Uuid, online: bool) -> Vec<Change> {
+        let wanted = (user.to_string(), online);
+        self.presence_until(|seen| seen.contains(&wanted)).await.0
     }
 
     pub async fn send_json(&mut self, value: Value) {

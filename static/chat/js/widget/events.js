@@ -38,6 +38,13 @@ export function createEventHandler(app) {
     if (!isMine(s, m)) queueAck(id, m.seq);
   }
 
+  function presenceChanged(changes) {
+    const known = new Set(state().users.map((u) => String(u.id)));
+    // Someone we do not list yet (a new colleague): the list is reloaded with presence.
+    if (changes.some((c) => !known.has(String(c.userId)))) sync.loadPresence().catch(() => {});
+    store.dispatch({ type: 'presence/batch', changes, at: new Date().toISOString() });
+  }
+
   const handlers = {
     connected() {
       store.dispatch({ type: 'socket/ready' });
@@ -63,11 +70,13 @@ export function createEventHandler(app) {
       setTimeout(() => store.dispatch({ type: 'typing/expired', now: Date.now() }), TYPING_SHOWN_MS + 100);
     },
     presence(ev) {
-      if (!state().users.some((u) => String(u.id) === String(ev.user_id))) {
-        sync.loadPresence().catch(() => {});
-        return;
-      }
-      store.dispatch({ type: 'presence/changed', userId: ev.user_id, online: !!ev.is_online, at: new Date().toISOString() });
+      presenceChanged([{ userId: ev.user_id, online: !!ev.is_online }]);
+    },
+    presence_batch(ev) {
+      presenceChanged((ev.changes || []).map((c) => ({ userId: c.user_id, online: !!c.is_online })));
+    },
+    presence_state(ev) {
+      if (Array.isArray(ev.users)) store.dispatch({ type: 'presence/state', users: ev.users });
     },
     conversation_updated(ev) {
       if (ev.conversation && ev.conversation.id) store.dispatch({ type: 'conversation/received', conversation: ev.conversation });

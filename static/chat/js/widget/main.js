@@ -9,6 +9,7 @@ import { createComposer } from './compose.js';
 import { createController } from './controller.js';
 import { createEventHandler } from './events.js';
 import { createNotifier } from './notifications.js';
+import { createPresenceFollower } from './presence.js';
 import { createStore, initialState, reduce, visibleConversations } from './store.js';
 import { createSync } from './sync.js';
 import { createTransport, socketUrl } from './transport.js';
@@ -71,6 +72,7 @@ async function start() {
   app.notifier = createNotifier(app);
   app.controller = createController(app);
   app.composer = createComposer(app);
+  app.presence = createPresenceFollower(app);
   app.transport = createTransport({
     url: socketUrl(apiBase, location.href),
     onFrame: createEventHandler(app),
@@ -117,6 +119,7 @@ async function start() {
 
   store.subscribe((state, prev, action) => {
     schedule();
+    app.presence.update();
     // A receipt whenever the open conversation is on screen with something new. Not on
     // the receipt's own actions: a refused receipt waits for the next change to retry.
     if (action.type !== 'conversation/read' && action.type !== 'conversation/readFailed') app.sync.markReadIfViewing();

@@ -84,6 +84,40 @@ export function userOnline(state, id) {
   return !!(u && u.is_online);
 }
 
+/** The most users one `presence_subscribe` may name (the server refuses more). */
+export const MAX_PRESENCE_INTEREST = 500;
+
+/**
+ * The users whose presence the widget shows, the most visible first (the open
+ * conversation's members, the 1-to-1 partners of the Chats list, the Users & Groups
+ * list), at most 500, sorted: a reordered list is the same subscription.
+ */
+export function presenceInterest(state) {
+  const ids = new Set();
+  const add = (id) => {
+    if (id != null && String(id) !== state.me && ids.size < MAX_PRESENCE_INTEREST) ids.add(String(id));
+  };
+  const open = conversationOf(state, state.openConversationId);
+  for (const p of (open && open.participants) || []) add(p.id);
+  for (const c of visibleConversations(state)) add((otherParticipant(state, c) || {}).id);
+  for (const u of state.users) add(u.id);
+  return [...ids].sort();
+}
+
+/** Users' presence changed (`changes`: [{userId, online}]) at `at`. */
+function presenceChanged(state, changes, at) {
+  const byId = new Map(changes.map((c) => [String(c.userId), !!c.online]));
+  return {
+    ...state,
+    users: state.users.map((u) => {
+      const id = String(u.id);
+      if (!byId.has(id)) return u;
+      const online = byId.get(id);
+      return { ...u, is_online: online, last_seen: online ? u.last_seen : at };
+    }),
+  };
+}
+
 /** Server messages in seq order, then our pending sends. */
 export function threadItems(state, id) {
   const t = threadOf(state, id);
@@ -301,11 +335,20 @@ export function reduce(state, action) {
     case 'presence/loaded':
       return { ...state, users: action.users };
     case 'presence/changed':
+      return presenceChanged(state, [{ userId: action.userId, online: action.online }], action.at);
+    case 'presence/batch':
+      return presenceChanged(state, action.changes, action.at);
+    case 'presence/state': {
+      // The answer to `presence_subscribe`: the truth for the users it names.
+      const byId = new Map(action.users.map((u) => [String(u.user_id), u]));
       return {
         ...state,
-        users: state.users.map((u) => (String(u.id) !== String(action.userId) ? u
-          : { ...u, is_online: action.online, last_seen: action.online ? u.last_seen : action.at })),
+        users: state.users.map((u) => {
+          const fresh = byId.get(String(u.id));
+          return fresh ? { ...u, is_online: !!fresh.is_online, last_seen: fresh.last_seen ?? u.last_seen } : u;
+        }),
       };
+    }
     case 'typing/started': {
       const map = put(state.typing[action.id] || {}, String(action.userId), { name: action.name, until: action.until });
       return { ...state, typing: put(state.typing, action.id, map) };
