@@ -46,6 +46,9 @@ pub enum Error {
     PayloadTooLarge,
     #[error("Too many requests; retry after {retry_after} s.")]
     RateLimited { retry_after: u64 },
+    /// 503: the server is at capacity for this kind of work (password hashing).
+    #[error("The server is busy; retry after {retry_after} s.")]
+    ServerBusy { retry_after: u64 },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -95,6 +98,7 @@ impl Error {
             Error::NotAParticipant => "not_a_participant",
             Error::PayloadTooLarge => "payload_too_large",
             Error::RateLimited { .. } => "rate_limited",
+            Error::ServerBusy { .. } => "server_busy",
             Error::Database(_) | Error::Internal(_) => "internal_error",
         }
     }
@@ -111,7 +115,9 @@ impl Error {
                 body.required_permission = Some("admin".into());
                 body.user_permission = Some(user_role.as_str().into());
             }
-            Error::RateLimited { retry_after } => body.retry_after = Some(*retry_after),
+            Error::RateLimited { retry_after } | Error::ServerBusy { retry_after } => {
+                body.retry_after = Some(*retry_after)
+            }
             Error::Database(_) | Error::Internal(_) => {
                 body.message = "Internal server error.".into();
             }
@@ -135,6 +141,7 @@ impl ResponseError for Error {
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -144,7 +151,7 @@ impl ResponseError for Error {
             tracing::error!(error = %self, "request failed");
         }
         let mut response = poem::web::Json(self.body()).with_status(self.status()).into_response();
-        if let Error::RateLimited { retry_after } = self {
+        if let Error::RateLimited { retry_after } | Error::ServerBusy { retry_after } = self {
             response
                 .headers_mut()
                 .insert("Retry-After", retry_after.to_string().parse().unwrap());
@@ -175,7 +182,7 @@ pub struct ErrorBody {
     /// The caller's role (permission errors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_permission: Option<String>,
-    /// Seconds to wait before retrying (429).
+    /// Seconds to wait before retrying (429, 503).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }
@@ -207,6 +214,7 @@ impl ApiResponse for Error {
             (404, "Unknown id, or an id of another tenant (`not_found`, ...)"),
             (413, "Request body too large"),
             (429, "Rate limited (`rate_limited`, see `Retry-After`)"),
+            (503, "Busy (`server_busy`, see `Retry-After`)"),
         ];
         MetaResponses {
             responses: described

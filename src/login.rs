@@ -65,7 +65,7 @@ pub async fn login(
         Some(c) => (Some(c.password_hash.clone()), c.is_active),
         None => (None, false),
     };
-    let password_ok = password::verify(password_attempt, stored_hash).await;
+    let password_ok = password::verify(password_attempt, stored_hash).await?;
     let candidate = match candidate {
         Some(c) if password_ok && usable => c,
         _ => {

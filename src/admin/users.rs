@@ -11,7 +11,7 @@ use super::Admin;
 use crate::{
     accounts::{self, parse_name, NewUser},
     audit::Entry,
-    auth::{control::Control, Role},
+    auth::{cache::CredentialCache, control, Role},
     error::{Error, Result},
     realtime::Realtime,
     timestamp::Timestamp,
@@ -84,6 +84,7 @@ pub struct UserChange<'a> {
 pub async fn update(
     pool: &PgPool,
     realtime: &Realtime,
+    credentials: &CredentialCache,
     admin: &Admin,
     id: Uuid,
     change: UserChange<'_>,
@@ -131,13 +132,19 @@ pub async fn update(
         .await?;
     tx.commit().await?;
     if new_role.is_some_and(|r| r != old_role) {
-        realtime.control(id, &Control::EndSessions { credential: None }).await;
+        control::end_sessions(realtime, credentials, id, None).await;
     }
     get(pool, admin, id).await
 }
 
 /// Deactivates a user: sessions end, tokens go, sockets close; history stays.
-pub async fn deactivate(pool: &PgPool, realtime: &Realtime, admin: &Admin, id: Uuid) -> Result<()> {
+pub async fn deactivate(
+    pool: &PgPool,
+    realtime: &Realtime,
+    credentials: &CredentialCache,
+    admin: &Admin,
+    id: Uuid,
+) -> Result<()> {
     if id == admin.actor().user_id() {
         return Err(Error::validation("id", "you cannot deactivate yourself"));
     }
@@ -172,6 +179,6 @@ pub async fn deactivate(pool: &PgPool, realtime: &Realtime, admin: &Admin, id: U
         )
         .await?;
     tx.commit().await?;
-    realtime.control(id, &Control::EndSessions { credential: None }).await;
+    control::end_sessions(realtime, credentials, id, None).await;
     Ok(())
 }

@@ -137,7 +137,15 @@ impl AdminApi {
             role: body.role.as_deref().map(parse_role).transpose()?,
         };
         Ok(Json(
-            users::update(&state.pool, &state.realtime, &admin, path_id(&id, "User")?, change).await?,
+            users::update(
+                &state.pool,
+                &state.realtime,
+                &state.credentials,
+                &admin,
+                path_id(&id, "User")?,
+                change,
+            )
+            .await?,
         ))
     }
 
@@ -154,7 +162,14 @@ impl AdminApi {
         id: Path<String>,
     ) -> Result<Done> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "users.deactivate").await?;
-        users::deactivate(&state.pool, &state.realtime, &admin, path_id(&id, "User")?).await?;
+        users::deactivate(
+            &state.pool,
+            &state.realtime,
+            &state.credentials,
+            &admin,
+            path_id(&id, "User")?,
+        )
+        .await?;
         Ok(Done::NoContent)
     }
 

@@ -4,7 +4,7 @@ use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 use super::{path_id, ApiTags};
 use crate::{
     accounts::{self, User},
-    auth::{control::Control, cookies, extract::CookieAuth, tokens, Auth},
+    auth::{control, cookies, extract::CookieAuth, tokens, Auth},
     client::RequestMeta,
     error::Result,
     login,
@@ -84,10 +84,8 @@ impl AuthApi {
         if let Auth::Cookie(CookieAuth(session)) = &auth {
             state.sessions.delete(&session.session_key).await?;
             cookies::clear(jar, meta.https);
-            let ended = Control::EndSessions {
-                credential: Some(crate::auth::session::credential(&session.session_key)),
-            };
-            state.realtime.control(session.actor.user_id(), &ended).await;
+            let ended = Some(crate::auth::session::credential(&session.session_key));
+            control::end_sessions(&state.realtime, &state.credentials, session.actor.user_id(), ended).await;
         }
         Ok(Empty::NoContent)
     }
@@ -125,10 +123,8 @@ impl AuthApi {
     async fn revoke_token(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Empty> {
         let id = path_id(&id, "Token")?;
         tokens::revoke(&state.pool, auth.actor(), id).await?;
-        let ended = Control::EndSessions {
-            credential: Some(tokens::credential(id)),
-        };
-        state.realtime.control(auth.actor().user_id(), &ended).await;
+        let ended = Some(tokens::credential(id));
+        control::end_sessions(&state.realtime, &state.credentials, auth.actor().user_id(), ended).await;
         Ok(Empty::NoContent)
     }
 }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use envelope::{Delivery, Envelope};
 use hub::{Hub, Subscription};
-use layer::{user_group, ChannelLayer, Group, Ordered, Turn};
+use layer::{nodes_group, user_group, ChannelLayer, Group, Ordered, Turn};
 use presence::{Announce, Presence, PresenceStore};
 
 /// How long an event waits for its conversation's previous seq to be published before
@@ -121,11 +121,17 @@ impl Realtime {
 
     /// Tells every socket of `user_id` (on any node) something it acts on itself.
     pub async fn control(&self, user_id: Uuid, control: &impl serde::Serialize) {
-        if let Err(err) = self
-            .layer
-            .group_send(&[user_group(user_id)], &Envelope::control(control))
-            .await
-        {
+        self.publish_control(user_group(user_id), control).await;
+    }
+
+    /// Tells every node (its listeners of `layer::nodes_group`, not its sockets)
+    /// something it acts on itself.
+    pub async fn control_nodes(&self, control: &impl serde::Serialize) {
+        self.publish_control(nodes_group(), control).await;
+    }
+
+    async fn publish_control(&self, group: Group, control: &impl serde::Serialize) {
+        if let Err(err) = self.layer.group_send(&[group], &Envelope::control(control)).await {
             tracing::warn!(error = %err, "could not publish a control message");
         }
     }
