@@ -71,7 +71,7 @@ impl AuthApi {
             &meta,
         )
         .await?;
-        let user = login::establish(&state.sessions, jar, logged_in).await?;
+        let user = login::establish(&state.sessions, &state.realtime, &state.credentials, jar, logged_in).await?;
         Ok(Json(LoginResponse { user }))
     }
 

@@ -183,7 +183,7 @@ async fn login_form(
     .await
     {
         Ok(logged_in) => {
-            login::establish(&state.sessions, jar, logged_in).await?;
+            login::establish(&state.sessions, &state.realtime, &state.credentials, jar, logged_in).await?;
             Ok(Redirect::see_other("/").into_response())
         }
         Err(err @ (Error::InvalidCredentials | Error::RateLimited { .. })) => {
