@@ -19,6 +19,7 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::Actor;
@@ -55,6 +56,9 @@ pub struct CredentialCache {
     /// Bumped by every forget: a load that started before a forget may have read the
     /// old state, so it is not cached (see `Ticket`).
     generation: AtomicU64,
+    /// Dropped with the cache, which ends its listener (and the listener's hold on the
+    /// channel layer).
+    _listening: Option<oneshot::Sender<()>>,
 }
 
 /// Taken before a database load; the result is cached only if nothing was forgotten since.
@@ -64,13 +68,22 @@ impl CredentialCache {
     /// A cache whose entries live `ttl` (zero: nothing is cached). With `realtime`, it
     /// listens for other nodes' `forget_user` broadcasts for as long as it lives.
     pub fn new(ttl: Duration, realtime: Option<&Arc<Realtime>>) -> Arc<CredentialCache> {
+        let realtime = realtime.filter(|_| !ttl.is_zero());
+        let (listening, dropped) = match realtime {
+            Some(_) => {
+                let (listening, dropped) = oneshot::channel();
+                (Some(listening), Some(dropped))
+            }
+            None => (None, None),
+        };
         let cache = Arc::new(CredentialCache {
             ttl,
             entries: Mutex::default(),
             generation: AtomicU64::new(0),
+            _listening: listening,
         });
-        if let (Some(realtime), false) = (realtime, ttl.is_zero()) {
-            listen(Arc::downgrade(&cache), realtime.clone());
+        if let (Some(realtime), Some(dropped)) = (realtime, dropped) {
+            listen(Arc::downgrade(&cache), realtime.clone(), dropped);
         }
         cache
     }
@@ -148,12 +161,13 @@ impl CredentialCache {
 
 /// Applies the other nodes' broadcasts (and this node's own, harmlessly) until the cache
 /// is dropped. A listener that fell behind may have missed one: it clears everything.
-fn listen(cache: Weak<CredentialCache>, realtime: Arc<Realtime>) {
+fn listen(cache: Weak<CredentialCache>, realtime: Arc<Realtime>, mut dropped: oneshot::Receiver<()>) {
     let rejoin = move || realtime.join(vec![nodes_group()], QUEUE);
     let (mut subscription, mut inbox) = rejoin();
     tokio::spawn(async move {
         loop {
             let delivery = tokio::select! {
+                _ = &mut dropped => return,
                 _ = subscription.listener().overflow() => None,
                 delivery = inbox.recv() => delivery,
             };
