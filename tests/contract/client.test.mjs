@@ -98,7 +98,7 @@ test('start a conversation, send JSON, upload a file, read the history', async (
       assert.ok(body && 'attachments' in body, 'the multipart body carries the files');
       const form = new FormData();
       if (body.content !== undefined) form.append('content', body.content);
-      for (const file of body.attachments) form.append('attachments', file);
+      for (const file of body.attachments ?? []) form.append('attachments', file);
       return form;
     },
   }), 201);
@@ -119,4 +119,19 @@ test('start a conversation, send JSON, upload a file, read the history', async (
   const listed = ok(await api.GET('/chat/conversations/'), 200);
   const mine = listed.find((c) => c.id === conversation.id);
   assert.equal(mine?.last_message?.content, 'the notes');
+});
+
+test('create a group and read it back', async () => {
+  const presence = ok(await api.GET('/chat/conversations/presence/'), 200);
+  const peer = presence.find((p) => p.email === env('TC_PEER_EMAIL'));
+  assert.ok(peer, 'the peer is not in presence');
+  const group = ok(await api.POST('/chat/conversations/', {
+    body: { title: 'TypeScript group', participant_ids: [peer.id] },
+  }), 201);
+  assert.equal(group.is_group, true);
+  assert.equal(group.title, 'TypeScript group');
+  assert.deepEqual(group.participants.map((p) => p.email).sort(), [peer.email, env('TC_USER_EMAIL')].sort());
+  const fetched = ok(await api.GET('/chat/conversations/{id}/', { params: { path: { id: group.id } } }), 200);
+  assert.equal(fetched.id, group.id);
+  assert.equal(fetched.last_message, null);
 });

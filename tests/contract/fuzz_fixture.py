@@ -1,6 +1,6 @@
 """Data for the schemathesis run, made through the API with the standard library only.
 
-Usage: fuzz_fixture.py BASE_URL TENANT EMAIL PEER_EMAIL PASSWORD OUT_DIR
+Usage: fuzz_fixture.py BASE_URL TENANT EMAIL PEER_EMAIL MEMBER_EMAIL PASSWORD OUT_DIR
 
 Logs in as EMAIL, keeps the session (OUT_DIR/session, OUT_DIR/csrftoken) and creates an
 API token (OUT_DIR/token): schemathesis makes one pass with each. Then it seeds a 1-to-1
@@ -9,8 +9,11 @@ every `{id}` operation would only ever meet random UUIDs and answer 404, so the 
 would never get past the lookup; schemathesis.toml binds `{id}` to the dictionaries
 written here (libFuzzer format, one quoted value a line).
 
-The user dictionary holds the peer only: the admin API refuses (400) to deactivate
-the caller itself, so its own id would mostly test that refusal.
+The user dictionary holds the peer only: the admin API refuses (409 `self_lockout`) to
+deactivate the caller itself, so its own id would mostly test that refusal. Request bodies
+that name other users (`participant_id`, `participant_ids`) draw from a second
+dictionary, MEMBER_EMAIL's id: a user the admin operations never see, so the fuzzer's
+deactivation of the peer cannot turn every later start or group creation into a 404.
 """
 
 import json
@@ -61,7 +64,7 @@ def write_dictionary(path, values):
     path.write_text("".join(json.dumps(v) + "\n" for v in values))
 
 
-def main(base_url, tenant, email, peer_email, password, out_dir):
+def main(base_url, tenant, email, peer_email, member_email, password, out_dir):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     api = Api(base_url + "/api")
@@ -72,7 +75,9 @@ def main(base_url, tenant, email, peer_email, password, out_dir):
     # not the one the fuzzer runs on.
     spare = api.call("POST", "/auth/tokens/", {"name": "spare"})
 
-    peer = next(p for p in api.call("GET", "/chat/conversations/presence/") if p["email"] == peer_email)
+    people = api.call("GET", "/chat/conversations/presence/")
+    peer = next(p for p in people if p["email"] == peer_email)
+    member = next(p for p in people if p["email"] == member_email)
     conversation = api.call("POST", "/chat/conversations/start/", {"participant_id": peer["id"]})
     api.call("POST", f"/chat/conversations/{conversation['id']}/messages/", {"content": "hello"})
     content_type, body = multipart({"content": "a file"}, {"attachments": ("notes.txt", b"fuzz notes\n", "text/plain")})
@@ -84,6 +89,7 @@ def main(base_url, tenant, email, peer_email, password, out_dir):
     write_dictionary(out / "conversations.dict", [conversation["id"]])
     write_dictionary(out / "attachments.dict", [a["id"] for a in message["attachments"]])
     write_dictionary(out / "users.dict", [peer["id"]])
+    write_dictionary(out / "members.dict", [member["id"]])
     write_dictionary(out / "tokens.dict", [spare["id"]])
     print(f"fuzz fixture: conversation {conversation['id']}, {len(message['attachments'])} attachment(s)")
 

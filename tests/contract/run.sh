@@ -143,8 +143,10 @@ create_accounts() {
         # An admin, so that the admin endpoints are exercised past the role check.
         cli user create --tenant "fuzz-$pass" --email fuzz@contract.test --name Fuzz \
             --password "$PASSWORD" --role admin >/dev/null
-        cli user create --tenant "fuzz-$pass" --email peer@contract.test --name Peer \
-            --password "$PASSWORD" --role write >/dev/null
+        for who in peer member; do
+            cli user create --tenant "fuzz-$pass" --email "$who@contract.test" --name "$who" \
+                --password "$PASSWORD" --role write >/dev/null
+        done
     done
 }
 
@@ -166,7 +168,7 @@ fuzz_pass() {
     # Logs in, makes a token, seeds a conversation with an attachment and writes the
     # dictionaries of known ids that schemathesis.toml points at.
     if ! "$VENV/bin/python" "$HERE/fuzz_fixture.py" "$BASE" "fuzz-$name" fuzz@contract.test \
-        peer@contract.test "$PASSWORD" "$fixture"; then
+        peer@contract.test member@contract.test "$PASSWORD" "$fixture"; then
         failed+=("schemathesis ($name pass: its fixture)")
         return 0
     fi
@@ -203,6 +205,21 @@ client_env() {
         TC_USER_EMAIL="$1@contract.test" TC_PEER_EMAIL="$2@contract.test" "${@:3}"
 }
 
+# openapi-python-client 0.29 types the body of an operation whose required request body
+# has several media types (our send: JSON or multipart) as `… | Unset = UNSET` without
+# importing `Unset` (upstream issue #1451, not fixed in a release).
+# The document is right; the generated module is not. Add the missing name to the
+# import of every module that uses it without importing it, and say so, so the rest of
+# the generated client is tested as generated.
+patch_python_client_unset_import() {
+    local module
+    while IFS= read -r module; do
+        grep -q '^from \.\.\.types import .*\bUnset\b' "$module" && continue
+        say "patching the generator's missing Unset import (openapi-python-client #1451): ${module#"$OUT/"}"
+        sed -i 's/^from \.\.\.types import \(.*\)$/from ...types import \1, Unset/' "$module"
+    done < <(grep -rlw --include='*.py' 'Unset' "$OUT/python/tenantchat_client/api" 2>/dev/null)
+}
+
 run_python_client() {
     step "Python client (openapi-python-client) from the served document"
     rm -rf "$OUT/python"
@@ -210,6 +227,7 @@ run_python_client() {
     PATH="$VENV/bin:$PATH" "$VENV/bin/openapi-python-client" generate --path "$OUT/openapi.json" \
         --meta none --output-path "$OUT/python/tenantchat_client" --overwrite --fail-on-warning ||
         failed+=("Python client generation")
+    patch_python_client_unset_import
     # Test what was generated even after a warning: its failures are findings too.
     if [ -d "$OUT/python/tenantchat_client" ]; then
         client_env py-ana py-bruno PYTHONPATH="$OUT/python" PYTHONDONTWRITEBYTECODE=1 \

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from tenantchat_client import AuthenticatedClient, Client
-from tenantchat_client.models import LoginRequest, NewTokenRequest, SendJson, StartRequest
+from tenantchat_client.models import LoginRequest, NewGroupRequest, NewTokenRequest, SendJson, StartRequest
 from tenantchat_client.types import File
 
 DOC = json.loads(Path(os.environ["TC_OPENAPI"]).read_text())
@@ -112,3 +112,15 @@ def test_chat_flow(api):
     mine = next(c for c in listed if c.id == conversation.id)
     assert mine.last_message.content == "the notes"
     assert peer.email in [p.email for p in mine.participants]
+
+
+def test_group_flow(api):
+    """A titled group with the peer: created (201), listed with both members, readable."""
+    presence = ok(operation("get", "/chat/conversations/presence/").sync_detailed(client=api), 200)
+    peer = next(p for p in presence if p.email == os.environ["TC_PEER_EMAIL"])
+    create = operation("post", "/chat/conversations/")
+    group = ok(create.sync_detailed(client=api, body=NewGroupRequest(title="Python group", participant_ids=[peer.id])), 201)
+    assert group.is_group and group.title == "Python group"
+    assert sorted(p.email for p in group.participants) == sorted([peer.email, os.environ["TC_USER_EMAIL"]])
+    fetched = ok(operation("get", "/chat/conversations/{id}/").sync_detailed(group.id, client=api), 200)
+    assert fetched.id == group.id and fetched.last_message is None
