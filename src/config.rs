@@ -59,9 +59,26 @@ pub struct Config {
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
     pub allowed_origins: Vec<String>,
 
-    /// Maximum PostgreSQL connections of this node.
+    /// Maximum PostgreSQL connections of this node. A send holds a connection for one
+    /// round trip, so a few connections per core of the database serve thousands of
+    /// sends a second; more only queue inside PostgreSQL (see docs/performance.md).
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 20, global = true)]
     pub database_max_connections: u32,
+
+    /// Seconds a node trusts a session or token it has checked without asking the
+    /// database again (0: ask every time). Logout, deactivation, role changes and
+    /// revocations drop the entry on every node at once, through the channel layer.
+    #[arg(long, env = "AUTH_CACHE_SECONDS", default_value_t = 5, global = true)]
+    pub auth_cache_seconds: u64,
+
+    /// Password hashes (argon2, 19 MiB and tens of ms of CPU each) computed at once;
+    /// 0 means one per CPU core.
+    #[arg(long, env = "PASSWORD_HASH_CONCURRENCY", default_value_t = 0, global = true)]
+    pub password_hash_concurrency: usize,
+    /// Logins that may wait for a hashing slot; past them a login answers 503
+    /// `server_busy` with `Retry-After`.
+    #[arg(long, env = "PASSWORD_HASH_QUEUE", default_value_t = 16, global = true)]
+    pub password_hash_queue: usize,
 
     /// Messages one user may send per minute (sustained) …
     #[arg(long, env = "RATE_SEND_PER_MINUTE", default_value_t = 60, global = true)]
@@ -109,6 +126,9 @@ impl Config {
             static_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
             allowed_origins: Vec::new(),
             database_max_connections: 5,
+            auth_cache_seconds: 5,
+            password_hash_concurrency: 0,
+            password_hash_queue: 16,
             // Tests send far faster than people; the rate limit tests lower these.
             rate_send_per_minute: 1_000_000,
             rate_send_burst: 1_000_000,

@@ -49,6 +49,8 @@ pub enum Code {
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
+    /// 503: the server is at capacity for this kind of work (password hashing).
+    ServerBusy,
     /// A WebSocket frame that is not one of the client frames of API.md.
     InvalidFrame,
     InternalError,
@@ -81,6 +83,7 @@ impl Code {
             Code::PayloadTooLarge => "payload_too_large",
             Code::UnsupportedMediaType => "unsupported_media_type",
             Code::RateLimited => "rate_limited",
+            Code::ServerBusy => "server_busy",
             Code::InvalidFrame => "invalid_frame",
             Code::InternalError => "internal_error",
             Code::Error => "error",
@@ -126,6 +129,9 @@ pub enum Error {
     PayloadTooLarge,
     #[error("Too many requests; retry after {retry_after} s.")]
     RateLimited { retry_after: u64 },
+    /// 503: the server is at capacity for this kind of work (password hashing).
+    #[error("The server is busy; retry after {retry_after} s.")]
+    ServerBusy { retry_after: u64 },
     #[error("database error")]
     Database(#[from] sqlx::Error),
     /// Anything else that should not have happened; `source` says why.
@@ -184,6 +190,7 @@ impl Error {
             Error::NotAParticipant => Code::NotAParticipant,
             Error::PayloadTooLarge => Code::PayloadTooLarge,
             Error::RateLimited { .. } => Code::RateLimited,
+            Error::ServerBusy { .. } => Code::ServerBusy,
             Error::Database(_) | Error::Internal { .. } => Code::InternalError,
         }
     }
@@ -210,7 +217,9 @@ impl Error {
                 body.required_permission = Some("admin".into());
                 body.user_permission = Some(user_role.as_str().into());
             }
-            Error::RateLimited { retry_after } => body.retry_after = Some(*retry_after),
+            Error::RateLimited { retry_after } | Error::ServerBusy { retry_after } => {
+                body.retry_after = Some(*retry_after)
+            }
             _ => {}
         }
         body
@@ -287,6 +296,7 @@ impl ResponseError for Error {
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -295,7 +305,7 @@ impl ResponseError for Error {
         let mut response = poem::web::Json(self.answer())
             .with_status(self.status())
             .into_response();
-        if let Error::RateLimited { retry_after } = self {
+        if let Error::RateLimited { retry_after } | Error::ServerBusy { retry_after } = self {
             response.headers_mut().insert(
                 poem::http::header::RETRY_AFTER,
                 poem::http::HeaderValue::from(*retry_after),
@@ -327,7 +337,7 @@ pub struct ErrorBody {
     /// The caller's role (permission errors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_permission: Option<String>,
-    /// Seconds to wait before retrying (429).
+    /// Seconds to wait before retrying (429, 503).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }
@@ -378,6 +388,10 @@ impl ApiResponse for Error {
             (
                 429,
                 "Rate limited (`rate_limited`, see `retry_after` and `Retry-After`)",
+            ),
+            (
+                503,
+                "Busy (`server_busy`, see `retry_after` and `Retry-After`); only where passwords are hashed",
             ),
         ];
         MetaResponses {

@@ -44,6 +44,10 @@ pub async fn connect(config: &Config) -> Result<PgPool, String> {
     PgPoolOptions::new()
         .max_connections(config.database_max_connections)
         .acquire_timeout(std::time::Duration::from_secs(10))
+        // No ping before handing out a connection: it is a round trip on every query.
+        // A connection that broke while idle fails its next query instead, and the pool
+        // replaces it.
+        .test_before_acquire(false)
         .connect(url)
         .await
         .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))
@@ -63,13 +67,19 @@ pub struct App {
 /// and every route.
 pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
     let config = Arc::new(config);
+    auth::password::bound_hashing(config.password_hash_concurrency, config.password_hash_queue);
     let limiter = match &config.redis_url {
         Some(url) => ratelimit::RateLimiter::redis(url, &config.redis_prefix)?,
         None => ratelimit::RateLimiter::memory(),
     };
     let realtime = realtime::Realtime::new(config.redis_url.as_deref(), &config.redis_prefix, pool.clone())?;
+    let credentials = auth::cache::CredentialCache::new(
+        std::time::Duration::from_secs(config.auth_cache_seconds),
+        Some(&realtime),
+    );
     let state = AppState {
         sessions: auth::session::Sessions::new(pool.clone(), auth::session::Lifetimes::of(&config)),
+        credentials,
         limits: Arc::new(limits::Limits::new(limiter, pool.clone(), &config)),
         pool,
         config: config.clone(),
@@ -81,6 +91,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         pool: state.pool.clone(),
         sessions: state.sessions.clone(),
         presence: state.realtime.presence.clone(),
+        credentials: state.credentials.clone(),
     };
     let api = api::service(&config.public_origin());
     let docs = api::docs::Docs::new(&api, config.rate_send_per_minute);

@@ -11,12 +11,14 @@ use sqlx::PgPool;
 use crate::{
     accounts,
     auth::{
-        cookies, csrf, password,
-        session::{SessionData, Sessions, SESSION_COOKIE},
+        cache::CredentialCache,
+        control, cookies, csrf, password,
+        session::{self, SessionData, Sessions, SESSION_COOKIE},
     },
     client::RequestMeta,
     error::{Error, Result},
     ratelimit::{Quota, RateLimiter},
+    realtime::Realtime,
 };
 
 /// Five failures per account, refilling one every three minutes.
@@ -65,7 +67,7 @@ pub async fn login(
         Some(c) => (Some(c.password_hash.clone()), c.is_active),
         None => (None, false),
     };
-    let password_ok = password::verify(password_attempt, stored_hash).await;
+    let password_ok = password::verify(password_attempt, stored_hash).await?;
     let candidate = match candidate {
         Some(c) if password_ok && usable => c,
         _ => {
@@ -96,10 +98,22 @@ pub async fn login(
 }
 
 /// Hands a fresh login to the browser: the session cookie it came with (if any) is
-/// destroyed — every login starts a new session id — and both cookies are set.
-pub async fn establish(sessions: &Sessions, jar: &CookieJar, logged_in: LoggedIn) -> Result<accounts::User> {
+/// destroyed — every login starts a new session id — and both cookies are set. A copy
+/// of the old cookie stops working on every node at once.
+pub async fn establish(
+    sessions: &Sessions,
+    realtime: &Realtime,
+    credentials: &CredentialCache,
+    jar: &CookieJar,
+    logged_in: LoggedIn,
+) -> Result<accounts::User> {
     if let Some(old) = jar.get(SESSION_COOKIE) {
+        let old_session = sessions.load(old.value_str()).await?;
         sessions.delete(old.value_str()).await?;
+        if let Some(old_session) = old_session {
+            let credential = Some(session::credential(old.value_str()));
+            control::end_sessions(realtime, credentials, old_session.user_id, credential).await;
+        }
     }
     cookies::set_login(
         jar,

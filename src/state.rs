@@ -5,13 +5,21 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
-use crate::{auth::session::Sessions, config::Config, i18n::Catalog, limits::Limits, realtime::Realtime};
+use crate::{
+    auth::{cache::CredentialCache, session::Sessions},
+    config::Config,
+    i18n::Catalog,
+    limits::Limits,
+    realtime::Realtime,
+};
 
 /// Shared by every request: the database, sessions, limits and the configuration.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
     pub sessions: Sessions,
+    /// Sessions and tokens checked seconds ago, forgotten on every node when they change.
+    pub credentials: Arc<CredentialCache>,
     pub config: Arc<Config>,
     /// Rate limits (shared through Redis when there is one).
     pub limits: Arc<Limits>,

@@ -11,7 +11,7 @@ use super::Admin;
 use crate::{
     accounts::{self, NewUser},
     audit::Entry,
-    auth::control::Control,
+    auth::{cache::CredentialCache, control},
     domain::{Name, Role},
     error::{Code, Error, Result},
     realtime::Realtime,
@@ -95,6 +95,7 @@ pub struct UserChange {
 pub async fn update(
     pool: &PgPool,
     realtime: &Realtime,
+    credentials: &CredentialCache,
     admin: &Admin,
     id: Uuid,
     change: UserChange,
@@ -138,13 +139,19 @@ pub async fn update(
         .await?;
     tx.commit().await?;
     if new_role.is_some_and(|r| r != old_role) {
-        realtime.control(id, &Control::EndSessions { credential: None }).await;
+        control::end_sessions(realtime, credentials, id, None).await;
     }
     get(pool, admin, id).await
 }
 
 /// Deactivates a user: sessions end, tokens go, sockets close; history stays.
-pub async fn deactivate(pool: &PgPool, realtime: &Realtime, admin: &Admin, id: Uuid) -> Result<()> {
+pub async fn deactivate(
+    pool: &PgPool,
+    realtime: &Realtime,
+    credentials: &CredentialCache,
+    admin: &Admin,
+    id: Uuid,
+) -> Result<()> {
     if id == admin.actor().user_id() {
         return Err(self_lockout("you cannot deactivate yourself"));
     }
@@ -179,6 +186,6 @@ pub async fn deactivate(pool: &PgPool, realtime: &Realtime, admin: &Admin, id: U
         )
         .await?;
     tx.commit().await?;
-    realtime.control(id, &Control::EndSessions { credential: None }).await;
+    control::end_sessions(realtime, credentials, id, None).await;
     Ok(())
 }

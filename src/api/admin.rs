@@ -155,7 +155,15 @@ impl AdminApi {
             role: body.role,
         };
         Ok(Json(
-            users::update(&state.pool, &state.realtime, &admin, id.in_path("User")?, change).await?,
+            users::update(
+                &state.pool,
+                &state.realtime,
+                &state.credentials,
+                &admin,
+                id.in_path("User")?,
+                change,
+            )
+            .await?,
         ))
     }
 
@@ -172,7 +180,14 @@ impl AdminApi {
         id: Path<IdText>,
     ) -> Result<Done> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "users.deactivate").await?;
-        users::deactivate(&state.pool, &state.realtime, &admin, id.in_path("User")?).await?;
+        users::deactivate(
+            &state.pool,
+            &state.realtime,
+            &state.credentials,
+            &admin,
+            id.in_path("User")?,
+        )
+        .await?;
         Ok(Done::NoContent)
     }
 

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     accounts::{self, User},
-    auth::{control::Control, cookies, extract::CookieAuth, tokens, Auth},
+    auth::{control, cookies, extract::CookieAuth, tokens, Auth},
     client::RequestMeta,
     domain::TokenName,
     error::Result,
@@ -84,7 +84,7 @@ impl AuthApi {
             &meta,
         )
         .await?;
-        let user = login::establish(&state.sessions, jar, logged_in).await?;
+        let user = login::establish(&state.sessions, &state.realtime, &state.credentials, jar, logged_in).await?;
         Ok(Json(LoginResponse { user }))
     }
 
@@ -97,10 +97,8 @@ impl AuthApi {
         if let Auth::Cookie(CookieAuth(session)) = &auth {
             state.sessions.delete(&session.session_key).await?;
             cookies::clear(jar, meta.https);
-            let ended = Control::EndSessions {
-                credential: Some(crate::auth::session::credential(&session.session_key)),
-            };
-            state.realtime.control(session.actor.user_id(), &ended).await;
+            let ended = Some(crate::auth::session::credential(&session.session_key));
+            control::end_sessions(&state.realtime, &state.credentials, session.actor.user_id(), ended).await;
         }
         Ok(Empty::NoContent)
     }
@@ -139,10 +137,8 @@ impl AuthApi {
     async fn revoke_token(&self, state: Data<&AppState>, auth: Auth, id: Path<IdText>) -> Result<Empty> {
         let id = id.in_path("Token")?;
         tokens::revoke(&state.pool, auth.actor(), id).await?;
-        let ended = Control::EndSessions {
-            credential: Some(tokens::credential(id)),
-        };
-        state.realtime.control(auth.actor().user_id(), &ended).await;
+        let ended = Some(tokens::credential(id));
+        control::end_sessions(&state.realtime, &state.credentials, auth.actor().user_id(), ended).await;
         Ok(Empty::NoContent)
     }
 }

@@ -3,6 +3,10 @@
 //! every node.
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::cache::CredentialCache;
+use crate::realtime::Realtime;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "control", rename_all = "snake_case")]
@@ -10,4 +14,17 @@ pub enum Control {
     /// Close the sockets opened with this credential (a session ended, a token was
     /// revoked); `None` closes every socket of the user (deactivation).
     EndSessions { credential: Option<String> },
+}
+
+/// After a committed change that ends or alters a user's credentials: every node
+/// forgets what it cached of the user, and the sockets opened with `credential` (all the
+/// user's sockets for `None`) close.
+pub async fn end_sessions(
+    realtime: &Realtime,
+    credentials: &CredentialCache,
+    user_id: Uuid,
+    credential: Option<String>,
+) {
+    credentials.forget_user(realtime, user_id).await;
+    realtime.control(user_id, &Control::EndSessions { credential }).await;
 }

@@ -1,9 +1,13 @@
 //! The two ways to authenticate, as poem-openapi security schemes so both appear in the
 //! OpenAPI document: a bearer API token, or the session cookie (with CSRF on unsafe
-//! methods). `Auth` tries them in that order and yields the `Actor`. Every
+//! methods). `Auth` tries them in that order and yields the `Actor`, from the
+//! `CredentialCache` when this node checked the same credential seconds ago. Every
 //! authenticated request also counts as presence for clients on the polling fallback.
 
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use poem::Request;
 use poem_openapi::{
@@ -13,6 +17,7 @@ use poem_openapi::{
 use sqlx::PgPool;
 
 use super::{
+    cache::CredentialCache,
     csrf, load_actor,
     session::{SessionData, Sessions},
     tokens, Actor,
@@ -26,6 +31,7 @@ pub struct Verifier {
     pub pool: PgPool,
     pub sessions: Sessions,
     pub presence: Arc<Presence>,
+    pub credentials: Arc<CredentialCache>,
 }
 
 /// `Authorization: Bearer <token>` with a token from `POST /api/auth/tokens/`. Exempt from CSRF.
@@ -66,19 +72,35 @@ fn verifier(req: &Request) -> &Verifier {
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
     let verifier = verifier(req);
-    let (actor, _) = tokens::resolve(&verifier.pool, &bearer.token)
+    let actor = token_actor(verifier, &bearer.token)
         .await?
         .ok_or(Error::NotAuthenticated)?;
     verifier.presence.touch(actor.tenant_id(), actor.user_id()).await;
     Ok(actor)
 }
 
+async fn token_actor(verifier: &Verifier, token: &str) -> crate::error::Result<Option<Actor>> {
+    if !tokens::well_formed(token) {
+        return Ok(None);
+    }
+    let digest = tokens::digest(token);
+    if let Some(actor) = verifier.credentials.token(&digest) {
+        return Ok(Some(actor));
+    }
+    let ticket = verifier.credentials.ticket();
+    let found = tokens::resolve_digest(&verifier.pool, &digest).await?;
+    if let Some((actor, _)) = found {
+        verifier.credentials.put_token(ticket, &digest, actor);
+    }
+    Ok(found.map(|(actor, _)| actor))
+}
+
 async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<SessionActor> {
     let verifier = verifier(req);
-    let (actor, session) = session_actor(&verifier.pool, &verifier.sessions, &cookie.key)
+    let (actor, csrf_token) = cached_session_actor(verifier, &cookie.key)
         .await?
         .ok_or(Error::NotAuthenticated)?;
-    if !csrf::passes(req, &session.csrf_token) {
+    if !csrf::passes(req, &csrf_token) {
         return Err(Error::CsrfFailed.into());
     }
     verifier.presence.touch(actor.tenant_id(), actor.user_id()).await;
@@ -88,16 +110,48 @@ async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<SessionAct
     })
 }
 
+/// `session_actor` through the cache: the actor and the session's CSRF secret.
+async fn cached_session_actor(verifier: &Verifier, session_key: &str) -> crate::error::Result<Option<(Actor, String)>> {
+    if let Some(hit) = verifier.credentials.session(session_key) {
+        return Ok(Some(hit));
+    }
+    let ticket = verifier.credentials.ticket();
+    let Some((actor, session, expires)) = load_session_actor(&verifier.pool, &verifier.sessions, session_key).await?
+    else {
+        return Ok(None);
+    };
+    let left = Duration::try_from(expires - time::OffsetDateTime::now_utc()).unwrap_or_default();
+    verifier.credentials.put_session(
+        ticket,
+        session_key,
+        actor,
+        session.csrf_token.clone(),
+        Instant::now() + left,
+    );
+    Ok(Some((actor, session.csrf_token)))
+}
+
 /// The actor behind a session cookie value, with the session: `None` when the session
-/// is unknown or expired, its user deactivated, or its epoch outdated.
+/// is unknown or expired, its user deactivated, or its epoch outdated. Always asks the
+/// database (a socket checks once more this way after it subscribed).
 pub async fn session_actor(
     pool: &PgPool,
     sessions: &Sessions,
     session_key: &str,
 ) -> crate::error::Result<Option<(Actor, SessionData)>> {
-    let Some(session) = sessions.load(session_key).await? else {
+    Ok(load_session_actor(pool, sessions, session_key)
+        .await?
+        .map(|(actor, session, _)| (actor, session)))
+}
+
+async fn load_session_actor(
+    pool: &PgPool,
+    sessions: &Sessions,
+    session_key: &str,
+) -> crate::error::Result<Option<(Actor, SessionData, time::OffsetDateTime)>> {
+    let Some((session, expires)) = sessions.load_with_expiry(session_key).await? else {
         return Ok(None);
     };
     let actor = load_actor(pool, session.user_id, Some(session.epoch)).await?;
-    Ok(actor.map(|actor| (actor, session)))
+    Ok(actor.map(|actor| (actor, session, expires)))
 }

@@ -1,6 +1,7 @@
 //! Who is calling: passwords, sessions, CSRF, API tokens, roles, and the `Actor` that is
 //! the only way into the domain functions of `src/chat`.
 
+pub mod cache;
 pub mod control;
 pub mod cookies;
 pub mod csrf;

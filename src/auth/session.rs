@@ -106,6 +106,11 @@ impl Sessions {
     /// The session behind a cookie value; `None` for unknown, malformed or expired ids.
     /// A session in use has its idle expiry pushed forward (at most once a minute).
     pub async fn load(&self, cookie_value: &str) -> Result<Option<SessionData>> {
+        Ok(self.load_with_expiry(cookie_value).await?.map(|(data, _)| data))
+    }
+
+    /// `load`, with when the session ends unless it is used again.
+    pub async fn load_with_expiry(&self, cookie_value: &str) -> Result<Option<(SessionData, time::OffsetDateTime)>> {
         let Ok(id) = cookie_value.parse::<Id>() else {
             return Ok(None);
         };
@@ -135,7 +140,7 @@ impl Sessions {
             record.expiry_date = expiry;
             self.store.save(&record).await.map_err(Error::internal)?;
         }
-        Ok(Some(data))
+        Ok(Some((data, record.expiry_date)))
     }
 
     pub async fn delete(&self, cookie_value: &str) -> Result<()> {

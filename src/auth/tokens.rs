@@ -38,7 +38,8 @@ pub struct CreatedToken {
     pub created_at: Timestamp,
 }
 
-fn digest(token: &str) -> Vec<u8> {
+/// What a token is stored (and cached) under.
+pub(super) fn digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
@@ -124,9 +125,19 @@ pub fn credential(token_id: Uuid) -> String {
 /// The actor behind a bearer token, and the token's id, if the token exists and its
 /// user is active. `last_used_at` is refreshed at most once a minute, in the same round trip.
 pub async fn resolve(pool: &PgPool, token: &str) -> Result<Option<(Actor, Uuid)>> {
-    if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
+    if !well_formed(token) {
         return Ok(None);
     }
+    resolve_digest(pool, &digest(token)).await
+}
+
+/// Whether `token` looks like one of ours (anything else is not looked up).
+pub(super) fn well_formed(token: &str) -> bool {
+    token.starts_with(TOKEN_PREFIX) && token.len() <= 128
+}
+
+/// `resolve` by the token's digest.
+pub(super) async fn resolve_digest(pool: &PgPool, digest: &[u8]) -> Result<Option<(Actor, Uuid)>> {
     let row: Option<(Uuid, Uuid, String, Uuid)> = sqlx::query_as(
         "WITH token AS (
              SELECT id, user_id, tenant_id FROM api_tokens WHERE token_hash = $1
@@ -139,7 +150,7 @@ pub async fn resolve(pool: &PgPool, token: &str) -> Result<Option<(Actor, Uuid)>
          JOIN users u ON u.id = token.user_id AND u.tenant_id = token.tenant_id
          WHERE u.is_active",
     )
-    .bind(digest(token))
+    .bind(digest)
     .fetch_optional(pool)
     .await?;
     row.map(|(user_id, tenant_id, role, token_id)| Ok((actor_from_row((user_id, tenant_id, role))?, token_id)))

@@ -141,9 +141,15 @@ pub async fn send(
     let staged: &[StagedFile] = files.as_ref().map_or(&[], |s| &s.files);
 
     let message_id = Uuid::new_v4();
-    let mut tx = pool.begin().await?;
+    // `SEND` is one statement, so atomic by itself. An explicit transaction (two more
+    // round trips: BEGIN, COMMIT) is needed only to keep attachment rows uncommitted
+    // until their files are in place.
+    let mut tx = match files {
+        Some(_) => Some(pool.begin().await?),
+        None => None,
+    };
     type Row = (i64, Timestamp, Timestamp, String, String, Vec<Uuid>, Option<Timestamp>);
-    let row: Option<Row> = sqlx::query_as(SEND)
+    let query = sqlx::query_as(SEND)
         .bind(conversation_id)
         .bind(actor.tenant_id())
         .bind(message_id)
@@ -157,14 +163,16 @@ pub async fn send(
         .bind(staged.iter().map(|f| f.storage_path.clone()).collect::<Vec<_>>())
         .bind(staged.iter().map(|f| f.width.map(|w| w as i32)).collect::<Vec<_>>())
         .bind(staged.iter().map(|f| f.height.map(|h| h as i32)).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.thumbnail_path.clone()).collect::<Vec<_>>())
-        .fetch_optional(&mut *tx)
-        .await
-        .or_else(|err| match client_id {
-            // A retry with a known client_id: the original is answered below.
-            Some(_) if error::violates(&err, "messages_client_id_idx") => Ok(None),
-            _ => Err(err),
-        })?;
+        .bind(staged.iter().map(|f| f.thumbnail_path.clone()).collect::<Vec<_>>());
+    let row: Option<Row> = match tx.as_mut() {
+        Some(tx) => query.fetch_optional(&mut **tx).await,
+        None => query.fetch_optional(pool).await,
+    }
+    .or_else(|err| match client_id {
+        // A retry with a known client_id: the original is answered below.
+        Some(_) if error::violates(&err, "messages_client_id_idx") => Ok(None),
+        _ => Err(err),
+    })?;
     let Some((seq, created_at, updated_at, sender_name, sender_email, participants, predecessor_created)) = row else {
         drop(tx);
         let mut conn = pool.acquire().await?;
@@ -211,7 +219,9 @@ pub async fn send(
         if let Some(staged) = files.as_mut() {
             staged.place().await?;
         }
-        tx.commit().await?;
+        if let Some(tx) = tx {
+            tx.commit().await?;
+        }
         if let Some(staged) = files {
             staged.keep();
         }

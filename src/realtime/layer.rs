@@ -5,8 +5,8 @@ use futures_util::future::BoxFuture;
 
 use super::envelope::Envelope;
 
-/// A group name: `user:{id}` (every socket of a user, the seed's `user_{id}`) or
-/// `presence:{id}` (every socket interested in the user's presence).
+/// A group name: `user:{id}` (every socket of a user, the seed's `user_{id}`),
+/// `presence:{id}` (every socket interested in the user's presence) or `nodes` (every node).
 pub type Group = String;
 
 pub fn user_group(user_id: uuid::Uuid) -> Group {
@@ -15,6 +15,11 @@ pub fn user_group(user_id: uuid::Uuid) -> Group {
 
 pub fn presence_group(user_id: uuid::Uuid) -> Group {
     format!("presence:{user_id}")
+}
+
+/// Every node, sockets or not: for node-wide state such as caches to invalidate.
+pub fn nodes_group() -> Group {
+    "nodes".to_string()
 }
 
 /// Whether an ordered publish may go out when the layer cannot tell by itself.

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use envelope::{Delivery, Envelope};
 use hub::{Hub, Subscription};
-use layer::{user_group, ChannelLayer, Group, Ordered, Turn};
+use layer::{nodes_group, user_group, ChannelLayer, Group, Ordered, Turn};
 use presence::{Presence, PresenceStore};
 
 /// How long an event waits for its conversation's previous seq to be published before
@@ -126,9 +126,20 @@ impl Realtime {
 
     /// Tells every socket of `user_id` (on any node) something it acts on itself.
     pub async fn control(&self, user_id: Uuid, control: &impl serde::Serialize) {
-        let groups = [user_group(user_id)];
+        self.publish_control(user_group(user_id), control).await;
+    }
+
+    /// Tells every node (its listeners of `layer::nodes_group`, not its sockets)
+    /// something it acts on itself.
+    pub async fn control_nodes(&self, control: &impl serde::Serialize) {
+        self.publish_control(nodes_group(), control).await;
+    }
+
+    async fn publish_control(&self, group: Group, control: &impl serde::Serialize) {
+        let groups = [group];
         if let Err(err) = self.layer.group_send(&groups, &Envelope::control(control)).await {
-            // Closed with 1013, a socket that should have ended reconnects and is refused then.
+            // Closed with 1013, a socket that should have ended reconnects and is refused
+            // then; a node's cache listener that missed one forgets everything.
             self.publish_failed(&groups, &err);
         }
     }

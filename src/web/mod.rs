@@ -18,7 +18,12 @@ use serde::Deserialize;
 
 use crate::{
     accounts::{self, User},
-    auth::{cookies, csrf, extract::session_actor, session::SESSION_COOKIE, Actor},
+    auth::{
+        control, cookies, csrf,
+        extract::session_actor,
+        session::{self, SESSION_COOKIE},
+        Actor,
+    },
     chat::{
         conversations::{self, ListQuery},
         settings::TenantSettings,
@@ -178,7 +183,7 @@ async fn login_form(
     .await
     {
         Ok(logged_in) => {
-            login::establish(&state.sessions, jar, logged_in).await?;
+            login::establish(&state.sessions, &state.realtime, &state.credentials, jar, logged_in).await?;
             Ok(Redirect::see_other("/").into_response())
         }
         Err(err @ (Error::InvalidCredentials | Error::RateLimited { .. })) => {
@@ -217,12 +222,12 @@ async fn logout_form(
 ) -> Result<Response> {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
         let session = state.sessions.load(cookie.value_str()).await?;
-        let token_ok = session
-            .is_some_and(|s| csrf::constant_time_eq(s.csrf_token.as_bytes(), form.csrfmiddlewaretoken.as_bytes()));
-        if !token_ok {
-            return Err(Error::CsrfFailed);
-        }
+        let session = session
+            .filter(|s| csrf::constant_time_eq(s.csrf_token.as_bytes(), form.csrfmiddlewaretoken.as_bytes()))
+            .ok_or(Error::CsrfFailed)?;
         state.sessions.delete(cookie.value_str()).await?;
+        let ended = Some(session::credential(cookie.value_str()));
+        control::end_sessions(&state.realtime, &state.credentials, session.user_id, ended).await;
     }
     cookies::clear(jar, meta.https);
     Ok(Redirect::see_other("/login/").into_response())

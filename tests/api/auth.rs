@@ -166,6 +166,14 @@ async fn every_login_gets_a_new_session_id_and_drops_the_old_one(pool: PgPool) {
         &set_cookies(&raw_login(&app.base, "acme", "ana@acme.test", PASSWORD).await),
         "sessionid",
     );
+    let me_with = |session: String| {
+        reqwest::Client::new()
+            .get(format!("{}/api/auth/me/", app.base))
+            .header("Cookie", format!("sessionid={session}"))
+            .send()
+    };
+    // Used once, so this node's credential cache knows it.
+    assert_eq!(me_with(first.clone()).await.unwrap().status(), StatusCode::OK);
 
     let second_resp = reqwest::Client::new()
         .post(format!("{}/api/auth/login/", app.base))
@@ -176,12 +184,7 @@ async fn every_login_gets_a_new_session_id_and_drops_the_old_one(pool: PgPool) {
         .unwrap();
     let second = cookie_value(&set_cookies(&second_resp), "sessionid");
     assert_ne!(first, second);
-    let old = reqwest::Client::new()
-        .get(format!("{}/api/auth/me/", app.base))
-        .header("Cookie", format!("sessionid={first}"))
-        .send()
-        .await
-        .unwrap();
+    let old = me_with(first).await.unwrap();
     assert_eq!(
         old.status(),
         StatusCode::UNAUTHORIZED,

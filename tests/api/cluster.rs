@@ -202,3 +202,95 @@ async fn the_app_survives_a_redis_outage_and_events_flow_again(pool: PgPool) {
     let mut bruno_socket = bruno.socket().await;
     say_until_delivered(&mut ana, &mut bruno_socket, &id).await;
 }
+
+/// A request to `base` with a credential captured earlier (the client's own cookie jar
+/// forgets a session at logout; a thief's copy does not).
+async fn status_with(base: &str, path: &str, credential: (&str, &str)) -> StatusCode {
+    reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .header(credential.0, credential.1)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Each node keeps the sessions and tokens it checked for a few seconds. Whatever ends
+/// or changes a credential on one node ends it on every node at once, however warm the
+/// other node's cache is.
+#[sqlx::test]
+async fn logout_deactivation_role_change_and_revocation_on_one_node_count_at_once_on_the_other(pool: PgPool) {
+    let layer = Layer::redis();
+    let node_a = spawn_node(pool.clone(), layer.clone()).await;
+    let node_b = spawn_node(pool, layer).await;
+    let acme = node_a.tenant("acme").await;
+    let mut admin = node_a.member(&acme, "Ada", Role::Admin).await;
+    let me = "/api/auth/me/";
+
+    // Logout on A: the same cookie, just used on B, is refused on B.
+    let mut ana = node_a.member(&acme, "Ana", Role::Write).await;
+    let ana_cookie = ana.cookie_header();
+    let ana_session = ("Cookie", ana_cookie.as_str());
+    for _ in 0..2 {
+        assert_eq!(status_with(&node_b.base, me, ana_session).await, StatusCode::OK);
+    }
+    let (status, _) = ana.post("/api/auth/logout/", json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        status_with(&node_b.base, me, ana_session).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status_with(&node_a.base, me, ana_session).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Revoking a token on A: B refuses the token.
+    let mut bruno = node_a.member(&acme, "Bruno", Role::Write).await;
+    let (_, token) = bruno.post("/api/auth/tokens/", json!({"name": "script"})).await;
+    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
+    let bruno_token = ("Authorization", bearer.as_str());
+    assert_eq!(status_with(&node_b.base, me, bruno_token).await, StatusCode::OK);
+    let (status, _) = bruno
+        .delete(&format!("/api/auth/tokens/{}/", token["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        status_with(&node_b.base, me, bruno_token).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A role change on A: B applies the new role to the next request.
+    let carla_id = node_a.user(&acme, "Carla", Role::Write).await;
+    let mut carla = node_b.login(&acme, "Carla", carla_id).await;
+    let id = carla.start_with(bruno.user_id).await;
+    carla.say(&id, "still a writer").await;
+    let req = admin
+        .request(reqwest::Method::PATCH, &format!("/api/admin/users/{carla_id}/"))
+        .json(&json!({"role": "read"}));
+    let (status, body) = admin.send(req).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = carla
+        .post(
+            &format!("/api/chat/conversations/{id}/messages/"),
+            json!({"content": "now?"}),
+        )
+        .await;
+    assert_eq!(
+        crate::helpers::error_code(status, &body, StatusCode::FORBIDDEN),
+        "write_permission_required"
+    );
+
+    // Deactivation on A: B refuses the session.
+    let dora_id = node_a.user(&acme, "Dora", Role::Write).await;
+    let dora = node_b.login(&acme, "Dora", dora_id).await;
+    let dora_cookie = dora.cookie_header();
+    let dora_session = ("Cookie", dora_cookie.as_str());
+    assert_eq!(status_with(&node_b.base, me, dora_session).await, StatusCode::OK);
+    let (status, _) = admin.delete(&format!("/api/admin/users/{dora_id}/")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        status_with(&node_b.base, me, dora_session).await,
+        StatusCode::UNAUTHORIZED
+    );
+}

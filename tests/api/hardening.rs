@@ -135,7 +135,9 @@ async fn forwarded_headers_from_anyone_else_are_ignored(pool: PgPool) {
 /// `auth::session`; waiting a minute for a refresh has no place in this suite.)
 #[sqlx::test]
 async fn an_idle_session_is_over(pool: PgPool) {
-    let app = spawn_app(pool).await;
+    // The SQL below stands in for the idle time passing. A node's credential cache keeps
+    // an entry only until the session's recorded expiry, but it cannot see this edit.
+    let app = spawn_configured(pool, |c| c.auth_cache_seconds = 0).await;
     let acme = app.tenant("acme").await;
     let mut ana = app.member(&acme, "Ana", Role::Write).await;
     assert_eq!(ana.get("/api/auth/me/").await.0, StatusCode::OK);
@@ -194,4 +196,56 @@ async fn websocket_compression_is_not_negotiated(pool: PgPool) {
         response.headers().get("sec-websocket-extensions").is_none(),
         "no permessage-deflate (CRIME/BREACH-style leaks)"
     );
+}
+
+/// Password hashing runs on a bounded pool: a login flood gets 503 `server_busy` with
+/// `Retry-After` past the queue, and the server keeps serving everyone else meanwhile.
+#[sqlx::test]
+async fn a_login_flood_is_told_to_come_back_and_other_tenants_are_served(pool: PgPool) {
+    let app = spawn_configured(pool, |c| {
+        c.password_hash_concurrency = 1;
+        c.password_hash_queue = 1;
+    })
+    .await;
+    let acme = app.tenant("acme").await;
+    let other = app.tenant("other").await;
+    app.user(&acme, "Ana", Role::Write).await;
+    let mut olga = app.member(&other, "Olga", Role::Write).await;
+
+    let flood: Vec<_> = (0..40)
+        .map(|_| {
+            let url = format!("{}/api/auth/login/", app.base);
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .json(&json!({"tenant": "acme", "email": "ana@acme.test", "password": PASSWORD}))
+                    .send()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let (status, _) = olga.get("/api/auth/me/").await;
+    assert_eq!(status, StatusCode::OK, "another tenant is served during the flood");
+
+    let mut busy = 0;
+    let mut logged_in = 0;
+    for login in flood {
+        let resp = login.await.unwrap();
+        match resp.status() {
+            StatusCode::OK => logged_in += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(resp.headers()["retry-after"], "1");
+                let body: serde_json::Value = resp.json().await.unwrap();
+                assert_eq!(
+                    error_code(StatusCode::SERVICE_UNAVAILABLE, &body, StatusCode::SERVICE_UNAVAILABLE),
+                    "server_busy"
+                );
+                busy += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(logged_in >= 1, "the slot and the queue were served");
+    assert!(busy >= 1, "past the queue, logins were refused rather than queued");
 }
