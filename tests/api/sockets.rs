@@ -163,6 +163,12 @@ impl Socket {
         self.ws.send(Message::Text(text.into())).await.unwrap();
     }
 
+    /// Sends a frame the server may refuse while it is still being written: false when
+    /// the connection was reset under the write.
+    pub async fn try_send_text(&mut self, text: String) -> bool {
+        self.ws.send(Message::Text(text.into())).await.is_ok()
+    }
+
     /// Waits for the server to close the socket; returns the close code.
     pub async fn closed(&mut self) -> Option<CloseCode> {
         loop {
