@@ -6,6 +6,8 @@
 #
 #   BENCH_ARGS     arguments for tenantchat-bench (default: all scenarios at their
 #                  defaults); e.g. BENCH_ARGS="group pairs --seconds 5"
+#   IDLE_SOCKETS   idle sockets measured afterwards on a fresh server (default 19000;
+#                  0 skips it)
 #   BENCH_PORT     the server's port (default 8090)
 #   CHANNEL_LAYER  redis (default) or memory
 #   PGBENCH_CLIENTS  pgbench clients (default 8, as the bench's closed-loop senders)
@@ -52,23 +54,48 @@ cleanup() {
 trap cleanup EXIT
 psql "$admin_url" -X -q -c "CREATE DATABASE $scratch" -c "CREATE DATABASE ${scratch}_pgbench"
 
-say "server: release build, ${CHANNEL_LAYER:-redis} channel layer, on 127.0.0.1:$port (log: $out/server.log)"
 DATABASE_URL="$bench_url" "$bin/tenantchat" migrate
-DATABASE_URL="$bench_url" REDIS_PREFIX="bench$$" BIND="127.0.0.1:$port" \
-    RATE_SEND_PER_MINUTE=10000000 RATE_SEND_BURST=10000 RATE_CONVERSATIONS_PER_MINUTE=1000 \
-    RUST_LOG="${RUST_LOG:-warn}" "$bin/tenantchat" serve >"$out/server.log" 2>&1 &
-server=$!
-_tc_wait_for 60 "the server" curl -fsS -o /dev/null "http://127.0.0.1:$port/login/" ||
-    die "the server did not start: see $out/server.log"
 
-say "tenantchat-bench ${BENCH_ARGS:-all}"
+# A fresh server process on the scratch database; its pid in $server.
+start_server() {
+    DATABASE_URL="$bench_url" REDIS_PREFIX="bench$$" BIND="127.0.0.1:$port" \
+        RATE_SEND_PER_MINUTE=10000000 RATE_SEND_BURST=10000 RATE_CONVERSATIONS_PER_MINUTE=1000 \
+        RUST_LOG="${RUST_LOG:-warn}" "$bin/tenantchat" serve >>"$out/server.log" 2>&1 &
+    server=$!
+    _tc_wait_for 60 "the server" curl -fsS -o /dev/null "http://127.0.0.1:$port/login/" ||
+        die "the server did not start: see $out/server.log"
+}
+
+stop_server() {
+    kill "$server"
+    wait "$server" 2>/dev/null || true
+    server=""
+}
+
+# tenantchat-bench ARGS… against the running server, its output kept in $out/bench.out.
+run_bench() {
+    say "tenantchat-bench $* (machine load before: $(cut -d' ' -f1-3 /proc/loadavg))"
+    DATABASE_URL="$bench_url" "$bin/tenantchat-bench" --url "http://127.0.0.1:$port" --server-pid "$server" "$@" |
+        tee -a "$out/bench.out"
+}
+
+: >"$out/server.log"
+: >"$out/bench.out"
+say "server: release build, ${CHANNEL_LAYER:-redis} channel layer, on 127.0.0.1:$port (log: $out/server.log)"
+start_server
 # shellcheck disable=SC2086  # BENCH_ARGS is a list of words
-DATABASE_URL="$bench_url" "$bin/tenantchat-bench" --url "http://127.0.0.1:$port" --server-pid "$server" \
-    ${BENCH_ARGS:-} | tee "$out/bench.out"
-say "server log: $(grep -c WARN "$out/server.log" || true) warnings, $(grep -c ERROR "$out/server.log" || true) errors"
-kill "$server"
-wait "$server" 2>/dev/null || true
-server=""
+run_bench ${BENCH_ARGS:-all}
+stop_server
+idle="${IDLE_SOCKETS:-19000}"
+if [ "$idle" -gt 0 ]; then
+    say "a fresh server for the idle sockets"
+    start_server
+    run_bench idle --users 0 --churn-users 0 --idle-sockets "$idle"
+    stop_server
+fi
+say "server log: warnings and errors by kind"
+sed 's/\x1b\[[0-9;]*m//g' "$out/server.log" | grep -E " (WARN|ERROR) " | sed -E 's/^[^ ]+ +(WARN|ERROR) +([^ ]+) ([^=]{0,70}).*/\1 \2 \3/' |
+    sort | uniq -c | sort -rn | head -n 12 >&2 || true
 
 clients="${PGBENCH_CLIENTS:-8}"
 say "pgbench: the database side of a send (scripts/bench/send.pgbench.sql), $clients clients, 10 s"

@@ -5,7 +5,6 @@
 
 use std::{
     collections::BTreeMap,
-    sync::{atomic::AtomicUsize, Arc},
     time::{Duration, Instant},
 };
 
@@ -15,7 +14,7 @@ use crate::{
     report::Report,
     scenarios::{answered, settle},
     sending,
-    sockets::{Reader, Tally},
+    sockets::{Progress, Reader, Tally},
     Bench,
 };
 
@@ -94,12 +93,11 @@ pub async fn churn(b: &Bench) {
 /// User `n` opens a socket, keeps it a while, closes it, and again, until `deadline`.
 async fn cycle(b: &Bench, n: usize, origin: Instant, deadline: Duration) -> Cycles {
     let mut cycles = Cycles::default();
-    let unused = Arc::new(AtomicUsize::new(0));
     while origin.elapsed() < deadline {
         match b.dialer.open(&b.users[n]).await {
             Ok(ws) => {
                 cycles.opened += 1;
-                let reader = Reader::spawn(ws, n, b.users[n].id, origin, unused.clone());
+                let reader = Reader::spawn(ws, n, b.users[n].id, origin, Progress::unwatched());
                 tokio::time::sleep(Duration::from_millis(rand::random_range(HOLD_MS))).await;
                 cycles.tallies.push(reader.close().await);
             }

@@ -12,9 +12,11 @@
 //!   closed    `--closed-senders` (8) closed-loop senders in pairs
 //!   churn     the group online, one sender at `--churn-rate`, the churn users cycling
 //!             connect/disconnect
-//!   memory    server RSS over the run; then `--idle-sockets` (19,000) idle sockets of
-//!             more users of the tenant, whose sessions are created in bulk through the
-//!             server's own session store
+//!   memory    server RSS at start, after the logins, after the load, 30 s after it
+//!   idle      `--idle-sockets` (19,000) idle sockets of more users of the tenant, whose
+//!             sessions are created in bulk through the server's own session store:
+//!             RSS per socket (not in `all`: run it alone on a fresh server, with
+//!             `--users 0 --churn-users 0`)
 //!
 //! Rows are written to the server's database (DATABASE_URL) directly only for what the
 //! server has no API for at this scale: the tenant, its users, bulk sessions. Use a
@@ -68,6 +70,7 @@ enum Scenario {
     Closed,
     Churn,
     Memory,
+    Idle,
 }
 
 const ALL: [Scenario; 6] = [
@@ -173,7 +176,10 @@ async fn main() {
     let users = setup::log_in(&http, &base, &tenant, &accounts, shape.login_concurrency).await;
     let logins = started.elapsed();
     checkpoints.push(("after logins", server.rss_kib()));
-    let group = setup::create_group(&http, &base, &users[..shape.users]).await;
+    let group = match shape.users {
+        0 | 1 => String::new(),
+        _ => setup::create_group(&http, &base, &users[..shape.users]).await,
+    };
     let pairs: Vec<(&User, &User)> = users[..shape.users].chunks_exact(2).map(|p| (&p[0], &p[1])).collect();
     let pair_ids = setup::start_pairs(&http, &base, &pairs).await;
     let churn_pairs: Vec<(&User, &User)> = users[shape.users..].iter().zip(&users[..shape.users]).collect();
@@ -212,6 +218,7 @@ async fn main() {
                 checkpoints.push(("after load", server.rss_kib()));
                 memory::memory(&bench, &checkpoints).await
             }
+            Scenario::Idle => memory::idle(&bench).await,
             Scenario::All => unreachable!("expanded above"),
         }
     }

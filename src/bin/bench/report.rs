@@ -108,37 +108,43 @@ impl Report {
     /// Deliveries of the answered sends: each should reach `recipients` sockets once.
     /// Returns how many arrived.
     pub fn deliveries(&mut self, sent: &[Sent], recipients: usize, tallies: &[Tally]) -> usize {
+        let ours: HashSet<u64> = sent.iter().map(|s| s.key).collect();
         let answered: HashSet<u64> = sent
             .iter()
             .filter(|s| matches!(s.outcome, Outcome::Answered(_)))
             .map(|s| s.key)
             .collect();
         let expected = answered.len() * recipients;
-        let (mut received, mut duplicated, mut of_unanswered) = (0, 0, 0);
+        let (mut received, mut duplicated, mut of_unanswered, mut earlier) = (0, 0, 0, 0);
+        let mut latencies = Vec::new();
         for tally in tallies {
-            for (key, &count) in &tally.received {
+            for (key, &(count, latency)) in &tally.received {
                 if answered.contains(key) {
                     received += 1;
-                } else {
+                    duplicated += count as usize - 1;
+                    latencies.push(latency);
+                } else if ours.contains(key) {
                     of_unanswered += 1;
+                } else {
+                    earlier += 1;
                 }
-                duplicated += count as usize - 1;
             }
         }
         let lost = expected.saturating_sub(received);
         self.line(
             "deliveries",
-            format!(
-                "{received} of {expected} expected: {lost} lost, {duplicated} duplicated \
-                 (+{of_unanswered} of sends that were not answered)"
-            ),
+            format!("{received} of {expected} expected: {lost} lost, {duplicated} duplicated"),
         );
-        let latency = Latency::of(tallies.iter().flat_map(|t| t.latencies.iter().copied()).collect());
+        self.line(
+            "also delivered",
+            format!("{of_unanswered} of sends that timed out or failed, {earlier} of earlier scenarios"),
+        );
+        let latency = Latency::of(latencies);
         self.line("delivery latency", latency.text());
         self.field(
             "deliveries",
             json!({"expected": expected, "received": received, "lost": lost, "duplicated": duplicated,
-                   "of_unanswered_sends": of_unanswered, "latency_ms": latency.json()}),
+                   "of_unanswered_sends": of_unanswered, "of_earlier_scenarios": earlier, "latency_ms": latency.json()}),
         );
         received
     }
@@ -181,7 +187,7 @@ impl Report {
 
     /// Server CPU time per 1,000 deliveries over the measured span.
     pub fn cpu(&mut self, used: Option<Duration>, deliveries: usize) {
-        let Some(used) = used else { return };
+        let Some(used) = used.filter(|_| deliveries > 0) else { return };
         let per_thousand = used.as_secs_f64() * 1000.0 / (deliveries.max(1) as f64 / 1000.0);
         self.line(
             "server CPU",

@@ -13,8 +13,11 @@ use crate::{
     Bench,
 };
 
-/// After the last send is answered, how long late deliveries are waited for.
-const SETTLE: Duration = Duration::from_secs(10);
+/// After the last send is answered, late deliveries are waited for at least this long,
+/// longer while they keep coming (until `QUIET` passes without one), but not past `SETTLE_MAX`.
+const SETTLE_MIN: Duration = Duration::from_secs(10);
+const QUIET: Duration = Duration::from_secs(5);
+const SETTLE_MAX: Duration = Duration::from_secs(30);
 /// The window presence frames are counted in after a mass connect or disconnect.
 const PRESENCE_WINDOW: u64 = 10;
 
@@ -121,10 +124,19 @@ pub fn answered(sent: &[Sent]) -> usize {
     sent.iter().filter(|s| matches!(s.outcome, Outcome::Answered(_))).count()
 }
 
-/// Waits until `expected` deliveries arrived, or `SETTLE` passed.
+/// Waits until `expected` deliveries arrived, or (after `SETTLE_MIN`) none came for
+/// `QUIET`, or `SETTLE_MAX` passed.
 pub async fn settle(sockets: &Sockets, expected: usize) {
-    let deadline = Instant::now() + SETTLE;
-    while sockets.delivered() < expected && Instant::now() < deadline {
+    let start = Instant::now();
+    let (mut seen, mut last_change) = (sockets.delivered(), start);
+    while seen < expected && start.elapsed() < SETTLE_MAX {
+        if start.elapsed() >= SETTLE_MIN && last_change.elapsed() >= QUIET {
+            return;
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = sockets.delivered();
+        if now != seen {
+            (seen, last_change) = (now, Instant::now());
+        }
     }
 }

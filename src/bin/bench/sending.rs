@@ -3,10 +3,7 @@
 //! server shows as latency instead of slowing the sender), or closed loop (each sender
 //! sends its next message when the last one is answered).
 
-use std::{
-    sync::atomic::{AtomicU64, Ordering},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use reqwest::header::COOKIE;
 use serde_json::json;
@@ -70,6 +67,7 @@ pub type Route<'a> = &'a (dyn Fn(usize) -> (&'a str, &'a User) + Sync);
 
 /// `total` sends at `rate` per second from now; message `i` is scheduled at `i / rate`.
 pub async fn open_loop(http: &reqwest::Client, rate: f64, total: usize, origin: Instant, route: Route<'_>) -> Vec<Sent> {
+    let first_key = sockets::take_keys(total as u64);
     let start = origin.elapsed();
     let interval = Duration::from_secs_f64(1.0 / rate);
     let mut pending = Vec::with_capacity(total);
@@ -80,13 +78,13 @@ pub async fn open_loop(http: &reqwest::Client, rate: f64, total: usize, origin: 
         let (http, url) = (http.clone(), url.to_string());
         let user = user.clone();
         pending.push(tokio::spawn(async move {
-            post(&http, &url, &user, i as u64, scheduled, origin).await
+            post(&http, &url, &user, first_key + i as u64, scheduled, origin).await
         }));
     }
     let mut sent = Vec::with_capacity(total);
     for (i, task) in pending.into_iter().enumerate() {
         sent.push(task.await.unwrap_or(Sent {
-            key: i as u64,
+            key: first_key + i as u64,
             outcome: Outcome::Failed,
             finished: origin.elapsed(),
         }));
@@ -97,13 +95,11 @@ pub async fn open_loop(http: &reqwest::Client, rate: f64, total: usize, origin: 
 /// `senders` loops, each sending its next message as soon as the last is answered, for `seconds`.
 pub async fn closed_loop(http: &reqwest::Client, senders: &[(String, &User)], seconds: u64, origin: Instant) -> Vec<Sent> {
     let deadline = origin.elapsed() + Duration::from_secs(seconds);
-    let next_key = AtomicU64::new(0);
-    let loops = senders.iter().map(|(url, user)| {
-        let next_key = &next_key;
-        async move {
+    let loops = senders.iter().map(|(url, user)| async move {
+        {
             let mut sent = Vec::new();
             while origin.elapsed() < deadline {
-                let key = next_key.fetch_add(1, Ordering::Relaxed);
+                let key = sockets::take_keys(1);
                 sent.push(post(http, url, user, key, origin.elapsed(), origin).await);
             }
             sent

@@ -6,7 +6,7 @@ use std::{
     collections::HashMap,
     net::{IpAddr, SocketAddr},
     sync::{
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc,
     },
     time::{Duration, Instant},
@@ -96,10 +96,9 @@ pub const PRESENCE_KINDS: [&str; 3] = ["presence", "presence_batch", "presence_s
 /// What one socket received while it was open.
 #[derive(Default)]
 pub struct Tally {
-    /// Bench messages from other users: message key → times received.
-    pub received: HashMap<u64, u32>,
-    /// Scheduled send time → first arrival, for every bench message received.
-    pub latencies: Vec<Duration>,
+    /// Bench messages from other users: message key → times received, and the latency
+    /// of the first (scheduled send time → arrival).
+    pub received: HashMap<u64, (u32, Duration)>,
     /// Presence frames by second since the origin, by kind (in `PRESENCE_KINDS` order).
     pub presence: Vec<[u32; 3]>,
     /// The close code when the server closed the socket ("abnormal": no close frame).
@@ -119,7 +118,8 @@ impl Tally {
         sum
     }
 
-    fn observe(&mut self, text: &str, at: Duration, me: Uuid, progress: &AtomicUsize) {
+    /// `progress` counts first deliveries of keys from `first_key` on (this scenario's).
+    fn observe(&mut self, text: &str, at: Duration, me: Uuid, progress: &Progress) {
         match frame_type(text) {
             Some("message_created") => {
                 let Ok(frame) = serde_json::from_str::<Created>(text) else { return };
@@ -128,11 +128,13 @@ impl Tally {
                     return;
                 }
                 let Some((key, scheduled)) = parse_content(&frame.message.content) else { return };
-                let count = self.received.entry(key).or_default();
+                let (count, _) = self
+                    .received
+                    .entry(key)
+                    .or_insert_with(|| (0, at.saturating_sub(scheduled)));
                 *count += 1;
-                if *count == 1 {
-                    self.latencies.push(at.saturating_sub(scheduled));
-                    progress.fetch_add(1, Ordering::Relaxed);
+                if *count == 1 && key >= progress.first_key {
+                    progress.delivered.fetch_add(1, Ordering::Relaxed);
                 }
             }
             Some(kind) => {
@@ -160,6 +162,15 @@ struct CreatedMessage {
     content: String,
 }
 
+/// Message keys are unique over the whole run, so a late delivery of an earlier
+/// scenario's message is not taken for one of this scenario's.
+static NEXT_KEY: AtomicU64 = AtomicU64::new(0);
+
+/// `n` fresh message keys; the first of them.
+pub fn take_keys(n: u64) -> u64 {
+    NEXT_KEY.fetch_add(n, Ordering::Relaxed)
+}
+
 /// The content of a bench message: `bench <key> <scheduled µs since the origin>`.
 pub fn content(key: u64, scheduled: Duration) -> String {
     format!("bench {key} {}", scheduled.as_micros())
@@ -185,6 +196,22 @@ fn close_code(close: Option<&tokio_tungstenite::tungstenite::protocol::CloseFram
     close.map_or("none".to_string(), |c| u16::from(c.code).to_string())
 }
 
+/// First deliveries of a scenario's messages so far, over all its sockets.
+pub struct Progress {
+    first_key: u64,
+    delivered: AtomicUsize,
+}
+
+impl Progress {
+    /// For sockets whose deliveries nobody waits for.
+    pub fn unwatched() -> Arc<Progress> {
+        Arc::new(Progress {
+            first_key: u64::MAX,
+            delivered: AtomicUsize::new(0),
+        })
+    }
+}
+
 /// A socket being read, and the switch that closes it.
 pub struct Reader {
     pub user: usize,
@@ -194,7 +221,7 @@ pub struct Reader {
 
 impl Reader {
     /// Reads `ws` (opened for user number `user`, id `me`) until told to stop or the server closes it.
-    pub fn spawn(ws: Socket, user: usize, me: Uuid, origin: Instant, progress: Arc<AtomicUsize>) -> Reader {
+    pub fn spawn(ws: Socket, user: usize, me: Uuid, origin: Instant, progress: Arc<Progress>) -> Reader {
         let (stop, mut stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
             let mut ws = ws;
@@ -236,8 +263,7 @@ pub struct Sockets {
     /// Zero of the scenario's clock: arrival times and presence windows count from here.
     pub origin: Instant,
     pub readers: Vec<Reader>,
-    /// First-time bench deliveries so far, over all sockets.
-    pub progress: Arc<AtomicUsize>,
+    progress: Arc<Progress>,
     /// Opens that failed, by reason.
     pub failed: HashMap<String, usize>,
     /// From the first open to the last `connected`.
@@ -247,7 +273,11 @@ pub struct Sockets {
 impl Sockets {
     /// Opens one socket for each of `users` (their numbers in `all`), `concurrency` at a time.
     pub async fn open(dialer: &Dialer, all: &[User], users: &[usize], concurrency: usize, origin: Instant) -> Sockets {
-        let progress = Arc::new(AtomicUsize::new(0));
+        // Keys taken from now on are this scenario's.
+        let progress = Arc::new(Progress {
+            first_key: take_keys(0),
+            delivered: AtomicUsize::new(0),
+        });
         let opened: Vec<(usize, Result<Socket, String>)> = futures_util::stream::iter(users)
             .map(|&n| async move { (n, dialer.open(&all[n]).await) })
             .buffer_unordered(concurrency.max(1))
@@ -272,7 +302,7 @@ impl Sockets {
     }
 
     pub fn delivered(&self) -> usize {
-        self.progress.load(Ordering::Relaxed)
+        self.progress.delivered.load(Ordering::Relaxed)
     }
 
     /// Closes the sockets of the users `leaving` picks, all at once; their tallies.
