@@ -2,11 +2,11 @@
 //! whether it arrived over https, and its user agent — for the audit log, the per-IP
 //! limits and the cookies' `Secure` flag.
 
-use std::net::IpAddr;
+use std::{net::IpAddr, sync::Arc};
 
 use poem::{http::header, FromRequest, Request, RequestBody};
 
-use crate::Config;
+use crate::config::Config;
 
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
@@ -59,7 +59,8 @@ pub fn served_over_https(req: &Request, config: &Config) -> bool {
 
 impl<'a> FromRequest<'a> for RequestMeta {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        let config = req.data::<crate::AppState>().map(|s| &*s.config);
+        // Attached on its own by `lib.rs`: this extractor sits below the application state.
+        let config = req.data::<Arc<Config>>().map(|c| &**c);
         let ip =
             client_ip(req, config.map(|c| c.trusted_proxies.as_slice()).unwrap_or_default()).map(|ip| ip.to_string());
         let user_agent = req

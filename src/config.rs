@@ -138,13 +138,6 @@ impl Config {
     /// Origins whose pages may open a chat socket: the public origin and the allow-list.
     /// Without an explicit PUBLIC_ORIGIN a loopback BIND also accepts its `localhost`
     /// spelling, so a developer's browser works either way.
-    pub fn session_lifetimes(&self) -> crate::auth::session::Lifetimes {
-        crate::auth::session::Lifetimes {
-            idle: time::Duration::seconds(self.session_idle_seconds),
-            absolute: time::Duration::seconds(self.session_ttl_seconds),
-        }
-    }
-
     pub fn socket_origins(&self) -> Vec<String> {
         let mut origins = vec![self.public_origin()];
         if self.public_origin.is_none() {

@@ -8,6 +8,7 @@ use crate::{
     auth::{Actor, Role},
     chat::{
         conversations::{self, NewGroup, Started},
+        events,
         messages::{self, NewMessage},
     },
     error::{Error, Result},
@@ -25,7 +26,7 @@ pub const USERS: [(&str, &str, Role); 3] = [
 /// Creates what is missing and returns the instructions to print.
 pub async fn seed(pool: &PgPool) -> Result<String> {
     // Nobody is connected while seeding: the events of this run go to an in-memory layer.
-    let realtime = Realtime::new(None, "demo", pool.clone()).map_err(Error::internal)?;
+    let realtime = Realtime::new(None, "demo", pool.clone(), events::presence_envelope).map_err(Error::internal)?;
     let slug = TenantSlug::parse(TENANT).expect("valid slug");
     let tenant_id = match accounts::tenant_id_by_slug(pool, &slug).await? {
         Some(id) => id,

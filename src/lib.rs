@@ -11,12 +11,16 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod i18n;
+pub mod limits;
+pub mod login;
 pub mod middleware;
 pub mod ratelimit;
 pub mod realtime;
-pub mod settings;
+pub mod state;
 pub mod timestamp;
 mod web;
+pub mod ws;
 
 use std::sync::Arc;
 
@@ -28,19 +32,7 @@ use poem::{
 use sqlx::{postgres::PgPoolOptions, PgPool};
 
 pub use config::Config;
-
-/// Shared by every request: the database, sessions, limits and the configuration.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: PgPool,
-    pub sessions: auth::session::Sessions,
-    pub config: Arc<Config>,
-    /// Rate limits (shared through Redis when there is one).
-    pub limits: Arc<ratelimit::Limits>,
-    pub realtime: Arc<realtime::Realtime>,
-    /// Page and widget strings in every language.
-    pub i18n: Arc<web::Catalog>,
-}
+pub use state::AppState;
 
 /// The migrations of `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -74,14 +66,25 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         Some(url) => ratelimit::RateLimiter::redis(url, &config.redis_prefix)?,
         None => ratelimit::RateLimiter::memory(),
     };
-    let realtime = realtime::Realtime::new(config.redis_url.as_deref(), &config.redis_prefix, pool.clone())?;
+    let realtime = realtime::Realtime::new(
+        config.redis_url.as_deref(),
+        &config.redis_prefix,
+        pool.clone(),
+        chat::events::presence_envelope,
+    )?;
     let state = AppState {
-        sessions: auth::session::Sessions::new(pool.clone(), config.session_lifetimes()),
-        limits: Arc::new(ratelimit::Limits::new(limiter, pool.clone(), &config)),
+        sessions: auth::session::Sessions::new(pool.clone(), auth::session::Lifetimes::of(&config)),
+        limits: Arc::new(limits::Limits::new(limiter, pool.clone(), &config)),
         pool,
         config: config.clone(),
         realtime,
-        i18n: Arc::new(web::Catalog::load(&config.static_root)),
+        i18n: Arc::new(i18n::Catalog::load(&config.static_root)),
+    };
+    // The request-level helpers below the state read their own parts.
+    let verifier = auth::extract::Verifier {
+        pool: state.pool.clone(),
+        sessions: state.sessions.clone(),
+        presence: state.realtime.presence.clone(),
     };
     let api = api::service(&config.public_origin());
     let docs = api::docs::Docs::new(&api);
@@ -89,10 +92,12 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         .at("/api/openapi.json", docs.spec_endpoint())
         .at("/api/docs", docs.ui_endpoint())
         .nest("/api", api)
-        .at("/ws/chat", poem::get(realtime::socket::chat_socket))
+        .at("/ws/chat", poem::get(ws::chat_socket))
         .nest("/", web::routes(&config.static_root))
         .with(CookieJarManager::new())
         .data(state.clone())
+        .data(verifier)
+        .data(config.clone())
         .before(middleware::host_prefixed_cookies)
         .before(middleware::strip_trailing_slash)
         .before(middleware::limit_body)
@@ -118,7 +123,7 @@ pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
     let local = acceptor.local_addr();
     tracing::info!(addr = ?local.first(), origin = %config.public_origin(), "tenantchat listening");
     // What a crashed process left in the upload staging area.
-    chat::attachments::sweep_staging(&config.media_root).await;
+    chat::staging::sweep_staging(&config.media_root).await;
     let app = build(config, pool)?;
     app.state
         .sessions

@@ -54,7 +54,7 @@ pub async fn refuse_cross_site(req: Request) -> Result<Request> {
 /// Headers for every response. A response that brings its own Content-Security-Policy
 /// (the interactive docs) keeps it; everything else gets the strict one — scripts and
 /// styles from this origin only, no inline script.
-pub fn security_headers(config: &crate::Config) -> impl Fn(Response) -> Response + Send + Sync + 'static {
+pub fn security_headers(config: &crate::config::Config) -> impl Fn(Response) -> Response + Send + Sync + 'static {
     let csp = format!(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; \
          font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {}",

@@ -11,8 +11,6 @@ use std::{
 
 use deadpool_redis::{redis, Pool};
 
-use crate::error::Error;
-
 /// One event every `interval`, with up to `burst` events at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
@@ -173,118 +171,6 @@ impl RateLimiter {
                 }
             }
         }
-    }
-}
-
-/// What is limited per user.
-#[derive(Debug, Clone, Copy)]
-pub enum Action {
-    Send,
-    Conversation,
-    Typing,
-    /// Counted in bytes.
-    UploadBytes,
-}
-
-impl Action {
-    fn name(self) -> &'static str {
-        match self {
-            Action::Send => "send",
-            Action::Conversation => "conversation",
-            Action::Typing => "typing",
-            Action::UploadBytes => "upload",
-        }
-    }
-}
-
-/// The server's limits: the shared limiter, the configured quotas, and the tenants' own
-/// (lower) send rates, read from their settings at most every 30 s.
-pub struct Limits {
-    pub limiter: RateLimiter,
-    pool: sqlx::PgPool,
-    tenant_send_rates: Mutex<HashMap<uuid::Uuid, (Option<u32>, Instant)>>,
-    send: Quota,
-    conversation: Quota,
-    typing: Quota,
-    upload_kib: Quota,
-    pub ws_frames: Quota,
-}
-
-impl Limits {
-    pub fn new(limiter: RateLimiter, pool: sqlx::PgPool, config: &crate::Config) -> Limits {
-        let kib_per_mb = 1024;
-        Limits {
-            limiter,
-            pool,
-            tenant_send_rates: Mutex::default(),
-            send: Quota::per_minute(config.rate_send_per_minute, config.rate_send_burst),
-            conversation: Quota::per_minute(
-                config.rate_conversations_per_minute,
-                config.rate_conversations_per_minute,
-            ),
-            typing: Quota::per_minute(config.rate_typing_per_minute, config.rate_typing_per_minute),
-            // Counted in KiB: per byte the interval would be below the microsecond the
-            // algorithm counts in.
-            upload_kib: Quota::per_minute(
-                config.rate_upload_mb_per_minute.max(1).saturating_mul(kib_per_mb),
-                config.rate_upload_mb_per_minute.max(1).saturating_mul(kib_per_mb),
-            ),
-            ws_frames: Quota::per_minute(
-                config.rate_ws_frames_per_minute,
-                (config.rate_ws_frames_per_minute / 10).max(5),
-            ),
-        }
-    }
-
-    /// The server's send rate per minute (the bound for tenants' own).
-    pub fn send_per_minute(&self) -> u32 {
-        (Duration::from_secs(60).as_micros() / self.send.interval.as_micros().max(1)) as u32
-    }
-
-    async fn send_quota(&self, tenant_id: uuid::Uuid) -> Result<Quota, Error> {
-        let cached = self
-            .tenant_send_rates
-            .lock()
-            .expect("limits lock")
-            .get(&tenant_id)
-            .copied();
-        let rate = match cached {
-            Some((rate, at)) if at.elapsed() < Duration::from_secs(30) => rate,
-            _ => {
-                let rate = crate::settings::TenantSettings::load(&self.pool, tenant_id)
-                    .await?
-                    .send_per_minute;
-                self.tenant_send_rates
-                    .lock()
-                    .expect("limits lock")
-                    .insert(tenant_id, (rate, Instant::now()));
-                rate
-            }
-        };
-        Ok(match rate {
-            Some(rate) if rate < self.send_per_minute() => Quota::per_minute(rate, self.send.burst.min(rate)),
-            _ => self.send,
-        })
-    }
-
-    /// Takes `cost` of the actor's `action` budget, or 429 `rate_limited` with the wait.
-    pub async fn take(&self, action: Action, actor: &crate::auth::Actor, cost: u64) -> Result<(), Error> {
-        let quota = match action {
-            Action::Send => self.send_quota(actor.tenant_id()).await?,
-            Action::Conversation => self.conversation,
-            Action::Typing => self.typing,
-            Action::UploadBytes => self.upload_kib,
-        };
-        let cost = match action {
-            Action::UploadBytes => cost.div_ceil(1024),
-            _ => cost,
-        };
-        self.limiter
-            .take(&format!("{}:{}", action.name(), actor.user_id()), quota, cost)
-            .await
-            .map_err(|wait| Error::RateLimited {
-                retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
-            })
     }
 }
 

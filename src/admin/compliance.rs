@@ -10,7 +10,7 @@ use super::Admin;
 use crate::{
     audit::Entry,
     chat::{
-        messages::{self, HistoryQuery},
+        history::{self, HistoryQuery},
         views::Message,
     },
     error::Result,
@@ -64,7 +64,7 @@ pub async fn messages(
     query: HistoryQuery,
 ) -> Result<Vec<Message>> {
     let details = json!({"after_seq": query.after_seq, "before_seq": query.before_seq, "limit": query.limit});
-    let history = messages::history_for_compliance(pool, admin.actor(), conversation_id, query).await?;
+    let history = history::history_for_compliance(pool, admin.actor(), conversation_id, query).await?;
     admin
         .audit_read(
             pool,

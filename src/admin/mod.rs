@@ -3,6 +3,7 @@
 //! check, and a refused attempt is itself written to the audit log.
 
 pub mod analytics;
+pub mod attachments;
 pub mod compliance;
 pub mod settings;
 pub mod users;
@@ -15,7 +16,8 @@ use crate::{
     auth::Actor,
     client::RequestMeta,
     error::Result,
-    ratelimit::{Limits, Quota},
+    limits::Limits,
+    ratelimit::Quota,
 };
 
 pub struct Admin {

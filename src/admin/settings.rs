@@ -7,9 +7,9 @@ use sqlx::PgPool;
 use super::Admin;
 use crate::{
     audit::Entry,
+    chat::settings::{TenantSettings, MAX_UPLOAD_BYTES},
     chat::uploads::UploadKind,
     error::{Error, Result},
-    settings::{TenantSettings, MAX_UPLOAD_BYTES},
 };
 
 /// The settings in force (defaults filled in).

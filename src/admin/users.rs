@@ -11,9 +11,9 @@ use super::Admin;
 use crate::{
     accounts::{self, parse_name, NewUser},
     audit::Entry,
-    auth::Role,
+    auth::{control::Control, Role},
     error::{Error, Result},
-    realtime::{events::Control, Realtime},
+    realtime::Realtime,
     timestamp::Timestamp,
 };
 

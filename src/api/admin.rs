@@ -15,6 +15,7 @@ use crate::{
     accounts::NewUser,
     admin::{
         analytics::{self, Analytics},
+        attachments::{self, AdminAttachmentPage, AdminFilter},
         compliance::{self, AdminConversation},
         settings::{self, SettingsUpdate, SettingsView},
         users::{self, AdminUser, UserChange},
@@ -22,14 +23,10 @@ use crate::{
     },
     audit::{self, AuditFilter, AuditPage},
     auth::{Auth, Role},
-    chat::{
-        attachments::{self, AdminAttachmentPage, AdminFilter},
-        messages::HistoryQuery,
-        views::Message,
-    },
+    chat::{history::HistoryQuery, views::Message},
     client::RequestMeta,
     error::{Error, Result},
-    AppState,
+    state::AppState,
 };
 
 pub struct AdminApi;

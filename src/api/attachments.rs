@@ -14,7 +14,7 @@ use crate::{
     auth::Auth,
     chat::attachments::{self, Download},
     error::{self, Result},
-    AppState,
+    state::AppState,
 };
 
 pub struct AttachmentsApi;

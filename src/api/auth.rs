@@ -4,11 +4,11 @@ use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 use super::{path_id, ApiTags};
 use crate::{
     accounts::{self, User},
-    auth::{cookies, extract::CookieAuth, login, tokens, Auth},
+    auth::{control::Control, cookies, extract::CookieAuth, tokens, Auth},
     client::RequestMeta,
     error::Result,
-    realtime::events::Control,
-    AppState,
+    login,
+    state::AppState,
 };
 
 pub struct AuthApi;
@@ -61,8 +61,17 @@ impl AuthApi {
         meta: RequestMeta,
         body: Json<LoginRequest>,
     ) -> Result<Json<LoginResponse>> {
-        let logged_in = login::login(&state, &body.tenant, &body.email, &body.password, &meta).await?;
-        let user = login::establish(&state, jar, logged_in).await?;
+        let logged_in = login::login(
+            &state.pool,
+            &state.sessions,
+            &state.limits.limiter,
+            &body.tenant,
+            &body.email,
+            &body.password,
+            &meta,
+        )
+        .await?;
+        let user = login::establish(&state.sessions, jar, logged_in).await?;
         Ok(Json(LoginResponse { user }))
     }
 

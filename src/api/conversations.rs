@@ -15,8 +15,8 @@ use crate::{
         views::Conversation,
     },
     error::Result,
-    ratelimit::Action,
-    AppState,
+    limits::Action,
+    state::AppState,
 };
 
 pub struct ConversationsApi;

@@ -9,12 +9,13 @@ use super::{path_id, uploads::MessageForm, ApiTags};
 use crate::{
     auth::Auth,
     chat::{
-        messages::{self, HistoryQuery, NewMessage, Sent},
+        history::{self, HistoryQuery},
+        messages::{self, NewMessage, Sent},
         views::Message,
     },
     error::{Error, Result},
-    ratelimit::Action,
-    AppState,
+    limits::Action,
+    state::AppState,
 };
 
 pub struct MessagesApi;
@@ -79,7 +80,7 @@ impl MessagesApi {
             limit: limit.0,
         };
         Ok(Json(
-            messages::history(&state.pool, &state.realtime, auth.actor(), id, query).await?,
+            history::history(&state.pool, &state.realtime, auth.actor(), id, query).await?,
         ))
     }
 

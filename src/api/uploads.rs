@@ -14,7 +14,7 @@ use poem_openapi::{
 };
 
 use crate::{
-    chat::{attachments::Staged, content::MAX_CHARS},
+    chat::{content::MAX_CHARS, staging::Staged},
     error::Error,
 };
 

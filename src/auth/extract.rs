@@ -3,14 +3,30 @@
 //! methods). `Auth` tries them in that order and yields the `Actor`. Every
 //! authenticated request also counts as presence for clients on the polling fallback.
 
+use std::sync::Arc;
+
 use poem::Request;
 use poem_openapi::{
     auth::{ApiKey, Bearer},
     SecurityScheme,
 };
+use sqlx::PgPool;
 
-use super::{csrf, load_actor, session::SessionData, tokens, Actor};
-use crate::{error::Error, AppState};
+use super::{
+    csrf, load_actor,
+    session::{SessionData, Sessions},
+    tokens, Actor,
+};
+use crate::{error::Error, realtime::presence::Presence};
+
+/// What the security schemes need from the application, attached to every route by
+/// `lib.rs` (auth sits below the application state, so it cannot read `AppState`).
+#[derive(Clone)]
+pub struct Verifier {
+    pub pool: PgPool,
+    pub sessions: Sessions,
+    pub presence: Arc<Presence>,
+}
 
 /// `Authorization: Bearer <token>` with a token from `POST /api/auth/tokens/`. Exempt from CSRF.
 #[derive(SecurityScheme)]
@@ -44,27 +60,28 @@ impl Auth {
     }
 }
 
-fn state(req: &Request) -> &AppState {
-    req.data::<AppState>().expect("AppState is attached to every route")
+fn verifier(req: &Request) -> &Verifier {
+    req.data::<Verifier>().expect("the Verifier is attached to every route")
 }
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
-    let state = state(req);
-    let (actor, _) = tokens::resolve(&state.pool, &bearer.token)
+    let verifier = verifier(req);
+    let (actor, _) = tokens::resolve(&verifier.pool, &bearer.token)
         .await?
         .ok_or(Error::NotAuthenticated)?;
-    state.realtime.presence.touch(&actor).await;
+    verifier.presence.touch(actor.tenant_id(), actor.user_id()).await;
     Ok(actor)
 }
 
 async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<SessionActor> {
-    let (actor, session) = session_actor(state(req), &cookie.key)
+    let verifier = verifier(req);
+    let (actor, session) = session_actor(&verifier.pool, &verifier.sessions, &cookie.key)
         .await?
         .ok_or(Error::NotAuthenticated)?;
     if !csrf::passes(req, &session.csrf_token) {
         return Err(Error::CsrfFailed.into());
     }
-    state(req).realtime.presence.touch(&actor).await;
+    verifier.presence.touch(actor.tenant_id(), actor.user_id()).await;
     Ok(SessionActor {
         actor,
         session_key: cookie.key,
@@ -73,10 +90,14 @@ async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<SessionAct
 
 /// The actor behind a session cookie value, with the session: `None` when the session
 /// is unknown or expired, its user deactivated, or its epoch outdated.
-pub async fn session_actor(state: &AppState, session_key: &str) -> crate::error::Result<Option<(Actor, SessionData)>> {
-    let Some(session) = state.sessions.load(session_key).await? else {
+pub async fn session_actor(
+    pool: &PgPool,
+    sessions: &Sessions,
+    session_key: &str,
+) -> crate::error::Result<Option<(Actor, SessionData)>> {
+    let Some(session) = sessions.load(session_key).await? else {
         return Ok(None);
     };
-    let actor = load_actor(&state.pool, session.user_id, Some(session.epoch)).await?;
+    let actor = load_actor(pool, session.user_id, Some(session.epoch)).await?;
     Ok(actor.map(|actor| (actor, session)))
 }

@@ -1,10 +1,10 @@
 //! Who is calling: passwords, sessions, CSRF, API tokens, roles, and the `Actor` that is
 //! the only way into the domain functions of `src/chat`.
 
+pub mod control;
 pub mod cookies;
 pub mod csrf;
 pub mod extract;
-pub mod login;
 pub mod password;
 pub mod session;
 pub mod tokens;

@@ -16,7 +16,10 @@ use tower_sessions::{
 use tower_sessions_sqlx_store::PostgresStore;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use crate::{
+    config::Config,
+    error::{Error, Result},
+};
 
 pub const SESSION_COOKIE: &str = "sessionid";
 
@@ -46,6 +49,13 @@ pub struct Lifetimes {
 }
 
 impl Lifetimes {
+    pub fn of(config: &Config) -> Lifetimes {
+        Lifetimes {
+            idle: time::Duration::seconds(config.session_idle_seconds),
+            absolute: time::Duration::seconds(config.session_ttl_seconds),
+        }
+    }
+
     /// Until when a session created at `created` and used `now` lives.
     fn expiry(&self, created: time::OffsetDateTime, now: time::OffsetDateTime) -> time::OffsetDateTime {
         (now + self.idle).min(created + self.absolute)

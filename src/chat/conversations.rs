@@ -7,6 +7,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{
+    events::Event,
     membership,
     messages::{into_views, rows_by_ids},
     receipts::{self, StatusContext, Watermarks},
@@ -16,7 +17,7 @@ use super::{
 use crate::{
     auth::Actor,
     error::{Error, Result},
-    realtime::{events::Event, Realtime},
+    realtime::Realtime,
     timestamp::Timestamp,
 };
 
@@ -407,7 +408,7 @@ async fn announce_new(realtime: &Realtime, conversation: &Conversation, stored_t
                 ..conversation.clone()
             },
         };
-        realtime.send_to_users(&members, &event).await;
+        realtime.send_to_users(&members, &event.envelope()).await;
     }
 }
 

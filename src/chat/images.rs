@@ -8,10 +8,11 @@ use std::{path::PathBuf, sync::OnceLock};
 use image::{ImageFormat, ImageReader, Limits};
 use tokio::sync::Semaphore;
 
-use super::{
-    attachments::{MAX_PIXELS, THUMBNAIL_SIZE},
-    uploads::UploadKind,
-};
+use super::uploads::UploadKind;
+
+/// Images with more pixels than this are refused (decompression bombs).
+pub const MAX_PIXELS: u64 = 50_000_000;
+pub const THUMBNAIL_SIZE: u32 = 320;
 
 pub struct ImageInfo {
     pub width: u32,

@@ -1,30 +1,31 @@
-//! Messages: the write path (gap-free `seq`, idempotent `client_id`) and history with
-//! cursors. Reading history marks it delivered for the reader.
+//! Messages: the write path (gap-free `seq`, idempotent `client_id`), the rows every
+//! message query reads, and `message_updated` when a message changes. Reading history
+//! is `history.rs`.
 
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{
-    attachments::{self, Staged, StagedFile},
+    attachments,
     content::MessageContent,
+    events::Event,
     membership,
     receipts::{self, StatusContext, Watermarks},
+    settings::TenantSettings,
+    staging::{Staged, StagedFile},
     views::{Attachment, Message},
 };
 use crate::{
     auth::Actor,
     error::{self, Error, Result},
-    realtime::{events::Event, Realtime},
-    settings::TenantSettings,
+    realtime::Realtime,
     timestamp::Timestamp,
 };
 
-pub const DEFAULT_PAGE: i64 = 50;
-pub const MAX_PAGE: i64 = 200;
 pub const MAX_CLIENT_ID_CHARS: usize = 64;
 
 /// Columns and joins that make a `MessageRow`; every message query selects these.
-const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.sender_id,
+pub(super) const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.sender_id,
         u.name AS sender_name, u.email AS sender_email, m.content, m.created_at, m.updated_at
     FROM messages m JOIN users u ON u.id = m.sender_id AND u.tenant_id = m.tenant_id";
 
@@ -32,8 +33,8 @@ const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.sender_id
 pub(crate) struct MessageRow {
     id: Uuid,
     conversation_id: Uuid,
-    seq: i64,
-    sender_id: Uuid,
+    pub(super) seq: i64,
+    pub(super) sender_id: Uuid,
     sender_name: String,
     sender_email: String,
     content: String,
@@ -93,132 +94,6 @@ pub(crate) async fn rows_by_ids(conn: &mut PgConnection, actor: &Actor, ids: &[U
             .fetch_all(&mut *conn)
             .await?,
     )
-}
-
-/// Which part of the history to return.
-#[derive(Debug, Default, Clone)]
-pub struct HistoryQuery {
-    /// Only messages after this message.
-    pub since_id: Option<Uuid>,
-    /// Only messages with a greater seq.
-    pub after_seq: Option<i64>,
-    /// Only messages with a smaller seq (paging backwards).
-    pub before_seq: Option<i64>,
-    pub limit: Option<i64>,
-}
-
-/// History ascending by seq. Forward cursors (`since_id`, `after_seq`) return the oldest
-/// matching messages first (catching up), otherwise the newest `limit` (opening a
-/// conversation, or paging back with `before_seq`). The default page is 50 messages when
-/// paging back and the maximum (200) when catching up, so a client back from a short
-/// absence gets everything in one call.
-pub async fn history(
-    pool: &PgPool,
-    realtime: &Realtime,
-    actor: &Actor,
-    conversation_id: Uuid,
-    query: HistoryQuery,
-) -> Result<Vec<Message>> {
-    let mut tx = pool.begin().await?;
-    let member = membership(&mut tx, actor, conversation_id, false).await?;
-    let rows = page(&mut tx, actor, conversation_id, &query).await?;
-    let (own, moved) = match rows.last() {
-        Some(newest) => receipts::mark_delivered(&mut tx, actor, &member, newest.seq).await?,
-        None => (Watermarks::from(&member), None),
-    };
-    let others = receipts::others_watermarks(&mut tx, actor, &[conversation_id]).await?;
-    let ctx = StatusContext {
-        viewer: actor.user_id(),
-        own,
-        others: others.get(&conversation_id).copied(),
-    };
-    let messages = into_views(&mut tx, actor, rows, |_| ctx).await?;
-    tx.commit().await?;
-    if let Some(moved) = moved {
-        receipts::announce(pool, realtime, actor, moved).await?;
-    }
-    Ok(messages)
-}
-
-/// History for a tenant admin's compliance read: any conversation of the tenant (404
-/// otherwise), each message's status as its sender sees it, and nothing marked delivered.
-pub async fn history_for_compliance(
-    pool: &PgPool,
-    admin: &Actor,
-    conversation_id: Uuid,
-    query: HistoryQuery,
-) -> Result<Vec<Message>> {
-    let mut conn = pool.acquire().await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND tenant_id = $2)")
-            .bind(conversation_id)
-            .bind(admin.tenant_id())
-            .fetch_one(&mut *conn)
-            .await?;
-    if !exists {
-        return Err(Error::not_found("Conversation"));
-    }
-    let rows = page(&mut conn, admin, conversation_id, &query).await?;
-    let marks = receipts::participants_watermarks(&mut conn, admin, conversation_id).await?;
-    into_views(&mut conn, admin, rows, |row| StatusContext {
-        viewer: row.sender_id,
-        own: Watermarks { delivered: 0, read: 0 },
-        others: receipts::slowest_except(&marks, &[row.sender_id]),
-    })
-    .await
-}
-
-/// One page of a conversation's messages by the cursors of `query`, ascending by seq.
-async fn page(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    conversation_id: Uuid,
-    query: &HistoryQuery,
-) -> Result<Vec<MessageRow>> {
-    for (field, value) in [("after_seq", query.after_seq), ("before_seq", query.before_seq)] {
-        if value.is_some_and(|v| v < 0) {
-            return Err(Error::validation(field, format!("{field} must not be negative")));
-        }
-    }
-    let limit = match query.limit {
-        Some(limit) if limit < 1 => return Err(Error::validation("limit", "limit must be at least 1")),
-        Some(limit) => limit.min(MAX_PAGE),
-        None if query.since_id.is_some() || query.after_seq.is_some() => MAX_PAGE,
-        None => DEFAULT_PAGE,
-    };
-    let since_seq = match query.since_id {
-        Some(id) => Some(seq_of(conn, actor, conversation_id, id).await?),
-        None => None,
-    };
-    let after = since_seq.into_iter().chain(query.after_seq).max();
-    let forward = after.is_some();
-    let sql = format!(
-        "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.tenant_id = $2 AND m.seq > $3 AND m.seq < $4
-         ORDER BY m.seq {} LIMIT $5",
-        if forward { "ASC" } else { "DESC" }
-    );
-    let mut rows: Vec<MessageRow> = sqlx::query_as(&sql)
-        .bind(conversation_id)
-        .bind(actor.tenant_id())
-        .bind(after.unwrap_or(0))
-        .bind(query.before_seq.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
-    if !forward {
-        rows.reverse();
-    }
-    Ok(rows)
-}
-
-async fn seq_of(conn: &mut PgConnection, actor: &Actor, conversation_id: Uuid, message_id: Uuid) -> Result<i64> {
-    sqlx::query_scalar("SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2 AND tenant_id = $3")
-        .bind(message_id)
-        .bind(conversation_id)
-        .bind(actor.tenant_id())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| Error::validation("since_id", "since_id is not a message of this conversation"))
 }
 
 /// Whether the actor may send into the conversation: checked before an upload's body is
@@ -324,7 +199,8 @@ pub async fn send(
     let event = Event::MessageCreated {
         conversation_id,
         message: message.clone(),
-    };
+    }
+    .envelope();
 
     // Placing the files, committing, keeping them and publishing run as one task: a client
     // that hangs up now cannot cancel the request between a commit and the `keep` (which
@@ -498,7 +374,8 @@ pub(crate) async fn announce_update(
                 &Event::MessageUpdated {
                     conversation_id,
                     message,
-                },
+                }
+                .envelope(),
             )
             .await;
     }

@@ -4,11 +4,15 @@
 pub mod attachments;
 pub mod content;
 pub mod conversations;
+pub mod events;
+pub mod history;
 pub mod images;
 pub mod messages;
 pub mod presence;
 pub mod receipts;
 pub mod retention;
+pub mod settings;
+pub mod staging;
 pub mod typing;
 pub mod uploads;
 pub mod views;

@@ -10,12 +10,8 @@ use std::collections::HashMap;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{membership, views::MessageStatus, Membership};
-use crate::{
-    auth::Actor,
-    error::Result,
-    realtime::{events::Event, Realtime},
-};
+use super::{events::Event, membership, views::MessageStatus, Membership};
+use crate::{auth::Actor, error::Result, realtime::Realtime};
 
 /// How far one participant (or, as a minimum, all of them) has got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,7 +253,7 @@ pub(crate) async fn announce(pool: &PgPool, realtime: &Realtime, actor: &Actor, 
             user_id: actor.user_id(),
             seq: after.read,
         };
-        realtime.send_to_users(&participants, &event).await;
+        realtime.send_to_users(&participants, &event.envelope()).await;
     }
 
     // Senders of the messages the move covered: their aggregated status may have advanced.
@@ -288,7 +284,7 @@ pub(crate) async fn announce(pool: &PgPool, realtime: &Realtime, actor: &Actor, 
                     seq: new_seq,
                     status,
                 };
-                realtime.send_to_users(&[sender], &event).await;
+                realtime.send_to_users(&[sender], &event.envelope()).await;
             }
         }
     }

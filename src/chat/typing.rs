@@ -3,12 +3,8 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::membership;
-use crate::{
-    auth::Actor,
-    error::Result,
-    realtime::{events::Event, Realtime},
-};
+use super::{events::Event, membership};
+use crate::{auth::Actor, error::Result, realtime::Realtime};
 
 pub async fn typing(pool: &PgPool, realtime: &Realtime, actor: &Actor, conversation_id: Uuid) -> Result<()> {
     actor.require_write()?;
@@ -41,6 +37,6 @@ pub async fn typing(pool: &PgPool, realtime: &Realtime, actor: &Actor, conversat
         user_id: actor.user_id(),
         user_name,
     };
-    realtime.send_to_users(&others, &event).await;
+    realtime.send_to_users(&others, &event.envelope()).await;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use futures_util::future::BoxFuture;
 
-use super::events::Envelope;
+use super::envelope::Envelope;
 
 /// A group name: `user:{id}` (every socket of a user, the seed's `user_{id}`) or
 /// `tenant:{id}` (every socket of a tenant, for presence).

@@ -11,7 +11,7 @@ use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
 use super::{
-    events::Envelope,
+    envelope::Envelope,
     hub::Hub,
     layer::{ChannelLayer, Group, Ordered, Turn},
     presence::{PresenceStore, REST_WINDOW},

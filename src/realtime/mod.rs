@@ -1,14 +1,14 @@
-//! Realtime: the channel layer (memory or Redis), the node-local hub of sockets,
-//! presence, and the `/ws/chat/` consumer. `src/chat` publishes here after its commits;
-//! this module knows events, not HTTP.
+//! Realtime: the channel layer (memory or Redis), the node-local hub of sockets, and
+//! presence. `src/chat` publishes here after its commits and the `/ws/chat/` consumer
+//! (`src/ws`) listens here. This module carries opaque envelopes to groups; it knows
+//! nothing of chat, HTTP, sessions or the application state.
 
-pub mod events;
-mod hub;
+pub mod envelope;
+pub mod hub;
 pub mod layer;
 mod memory;
 pub mod presence;
 pub(crate) mod redis;
-pub mod socket;
 
 use std::{sync::Arc, time::Duration};
 
@@ -16,10 +16,10 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use events::{Control, Envelope, Event};
-use hub::Hub;
+use envelope::{Delivery, Envelope};
+use hub::{Hub, Subscription};
 use layer::{user_group, ChannelLayer, Group, Ordered, Turn};
-use presence::{Presence, PresenceStore};
+use presence::{Announce, Presence, PresenceStore};
 
 /// How long an event waits for its conversation's previous seq to be published before
 /// it goes out anyway (the sender of that seq may have died between commit and publish;
@@ -37,7 +37,14 @@ pub struct Realtime {
 
 impl Realtime {
     /// The Redis channel layer when `redis_url` is set, otherwise the in-memory one.
-    pub fn new(redis_url: Option<&str>, redis_prefix: &str, pool: PgPool) -> Result<Arc<Realtime>, String> {
+    /// `announce` is the envelope presence sends to the tenant when a user comes online
+    /// or goes offline.
+    pub fn new(
+        redis_url: Option<&str>,
+        redis_prefix: &str,
+        pool: PgPool,
+        announce: Announce,
+    ) -> Result<Arc<Realtime>, String> {
         let (hub, store): (Arc<Hub>, Arc<dyn PresenceStore>) = match redis_url {
             Some(url) => {
                 let (layer, store, subscriber) = redis::connect(url, redis_prefix)?;
@@ -53,7 +60,7 @@ impl Realtime {
         };
         let layer = hub.layer().clone();
         Ok(Arc::new(Realtime {
-            presence: Presence::new(store, layer.clone(), pool),
+            presence: Presence::new(store, layer.clone(), pool, announce),
             hub,
             layer,
             shutdown: watch::channel(false).0,
@@ -63,9 +70,9 @@ impl Realtime {
 
     /// `group_send` to every socket of `users`. A failure is logged, never returned: the
     /// change is committed, and clients catch up through REST.
-    pub async fn send_to_users(&self, users: &[Uuid], event: &Event) {
+    pub async fn send_to_users(&self, users: &[Uuid], envelope: &Envelope) {
         let groups: Vec<Group> = users.iter().copied().map(user_group).collect();
-        if let Err(err) = self.layer.group_send(&groups, &Envelope::event(event)).await {
+        if let Err(err) = self.layer.group_send(&groups, envelope).await {
             tracing::warn!(error = %err, "could not publish an event");
         }
     }
@@ -80,12 +87,11 @@ impl Realtime {
         seq: i64,
         predecessor_created: Option<chrono::DateTime<chrono::Utc>>,
         users: &[Uuid],
-        event: &Event,
+        envelope: &Envelope,
     ) {
         let wait = chrono::Duration::from_std(ORDER_WAIT).unwrap_or_default();
         let settled = seq == 1 || predecessor_created.is_some_and(|at| chrono::Utc::now() - at > wait);
         let groups: Vec<Group> = users.iter().copied().map(user_group).collect();
-        let envelope = Envelope::event(event);
         let stream = conversation_id.to_string();
         let deadline = tokio::time::Instant::now() + ORDER_WAIT;
         let mut pause = Duration::from_millis(1);
@@ -97,7 +103,7 @@ impl Realtime {
             };
             match self
                 .layer
-                .group_send_ordered(&stream, seq, turn, &groups, &envelope)
+                .group_send_ordered(&stream, seq, turn, &groups, envelope)
                 .await
             {
                 Ok(Ordered::Published) => return,
@@ -114,7 +120,7 @@ impl Realtime {
     }
 
     /// Tells every socket of `user_id` (on any node) something it acts on itself.
-    pub async fn control(&self, user_id: Uuid, control: &Control) {
+    pub async fn control(&self, user_id: Uuid, control: &impl serde::Serialize) {
         if let Err(err) = self
             .layer
             .group_send(&[user_group(user_id)], &Envelope::control(control))
@@ -122,6 +128,24 @@ impl Realtime {
         {
             tracing::warn!(error = %err, "could not publish a control message");
         }
+    }
+
+    /// A socket's mailbox in `groups`: a queue of `capacity` deliveries; leaving is
+    /// dropping the subscription.
+    pub fn join(&self, groups: Vec<Group>, capacity: usize) -> (Subscription, tokio::sync::mpsc::Receiver<Delivery>) {
+        self.hub.join(groups, capacity)
+    }
+
+    /// Counts a socket as open until the returned guard is dropped, so shutdown can wait
+    /// for its close frame.
+    pub fn socket_opened(&self) -> OpenSocket {
+        self.open_sockets.send_modify(|n| *n += 1);
+        OpenSocket(self.open_sockets.clone())
+    }
+
+    /// Changes to true when the node shuts down.
+    pub fn shutting_down(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 
     /// Asks every socket of this node to close with 1012 (service restart), so clients
@@ -141,5 +165,14 @@ impl Realtime {
                 "sockets still open after the shutdown grace period"
             );
         }
+    }
+}
+
+/// One open socket, counted while alive.
+pub struct OpenSocket(watch::Sender<usize>);
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
     }
 }

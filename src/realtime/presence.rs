@@ -20,10 +20,13 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{
-    events::{Envelope, Event},
+    envelope::Envelope,
     layer::{tenant_group, ChannelLayer},
 };
-use crate::auth::Actor;
+
+/// The envelope that tells a tenant's sockets a user came online (`true`) or went
+/// offline; its shape belongs to the layer above.
+pub type Announce = fn(user_id: Uuid, is_online: bool) -> Envelope;
 
 pub const REST_WINDOW: Duration = Duration::from_secs(120);
 /// How long a node's heartbeat vouches for its users; a crashed node's users age out after it.
@@ -49,6 +52,7 @@ pub trait PresenceStore: Send + Sync + 'static {
 pub struct Presence {
     store: Arc<dyn PresenceStore>,
     layer: Arc<dyn ChannelLayer>,
+    announce: Announce,
     pool: PgPool,
     /// Sockets on this node per user, with the user's tenant.
     local: Mutex<HashMap<Uuid, (Uuid, u32)>>,
@@ -59,10 +63,16 @@ pub struct Presence {
 }
 
 impl Presence {
-    pub fn new(store: Arc<dyn PresenceStore>, layer: Arc<dyn ChannelLayer>, pool: PgPool) -> Arc<Presence> {
+    pub fn new(
+        store: Arc<dyn PresenceStore>,
+        layer: Arc<dyn ChannelLayer>,
+        pool: PgPool,
+        announce: Announce,
+    ) -> Arc<Presence> {
         let presence = Arc::new(Presence {
             store,
             layer,
+            announce,
             pool,
             local: Mutex::default(),
             transitions: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
@@ -77,8 +87,7 @@ impl Presence {
         &self.transitions[(user_id.as_u128() % self.transitions.len() as u128) as usize]
     }
 
-    pub async fn socket_opened(&self, actor: &Actor) {
-        let (tenant_id, user_id) = (actor.tenant_id(), actor.user_id());
+    pub async fn socket_opened(&self, tenant_id: Uuid, user_id: Uuid) {
         let _order = self.stripe(user_id).lock().await;
         let first_here = {
             let mut local = self.local.lock().expect("presence lock");
@@ -93,11 +102,10 @@ impl Presence {
                 Err(err) => tracing::warn!(error = %err, "presence: could not record a connection"),
             }
         }
-        self.write_last_seen(actor).await;
+        self.write_last_seen(tenant_id, user_id).await;
     }
 
-    pub async fn socket_closed(&self, actor: &Actor) {
-        let (tenant_id, user_id) = (actor.tenant_id(), actor.user_id());
+    pub async fn socket_closed(&self, tenant_id: Uuid, user_id: Uuid) {
         let _order = self.stripe(user_id).lock().await;
         let last_here = {
             let mut local = self.local.lock().expect("presence lock");
@@ -122,18 +130,18 @@ impl Presence {
                 Err(err) => tracing::warn!(error = %err, "presence: could not record a disconnection"),
             }
         }
-        self.write_last_seen(actor).await;
+        self.write_last_seen(tenant_id, user_id).await;
     }
 
     /// An authenticated REST request: at most one store write per user every 10 s.
-    pub async fn touch(&self, actor: &Actor) {
-        if !due(&self.last_touched, actor.user_id(), TOUCH_EVERY) {
+    pub async fn touch(&self, tenant_id: Uuid, user_id: Uuid) {
+        if !due(&self.last_touched, user_id, TOUCH_EVERY) {
             return;
         }
-        if let Err(err) = self.store.touched(actor.tenant_id(), actor.user_id()).await {
+        if let Err(err) = self.store.touched(tenant_id, user_id).await {
             tracing::warn!(error = %err, "presence: could not record activity");
         }
-        self.write_last_seen(actor).await;
+        self.write_last_seen(tenant_id, user_id).await;
     }
 
     pub async fn online(&self, tenant_id: Uuid) -> HashSet<Uuid> {
@@ -153,19 +161,19 @@ impl Presence {
     }
 
     async fn announce(&self, tenant_id: Uuid, user_id: Uuid, is_online: bool) {
-        let envelope = Envelope::event(&Event::Presence { user_id, is_online });
+        let envelope = (self.announce)(user_id, is_online);
         if let Err(err) = self.layer.group_send(&[tenant_group(tenant_id)], &envelope).await {
             tracing::warn!(error = %err, "presence: could not publish");
         }
     }
 
-    async fn write_last_seen(&self, actor: &Actor) {
-        if !due(&self.last_seen_written, actor.user_id(), LAST_SEEN_EVERY) {
+    async fn write_last_seen(&self, tenant_id: Uuid, user_id: Uuid) {
+        if !due(&self.last_seen_written, user_id, LAST_SEEN_EVERY) {
             return;
         }
         let result = sqlx::query("UPDATE users SET last_seen = now() WHERE id = $1 AND tenant_id = $2")
-            .bind(actor.user_id())
-            .bind(actor.tenant_id())
+            .bind(user_id)
+            .bind(tenant_id)
             .execute(&self.pool)
             .await;
         if let Err(err) = result {

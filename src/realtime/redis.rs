@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{
-    events::Envelope,
+    envelope::Envelope,
     hub::Hub,
     layer::{ChannelLayer, Group, Ordered, Turn},
     presence::{PresenceStore, HEARTBEAT_TTL, REST_WINDOW},

@@ -2,8 +2,6 @@
 //! logged-in user, a login page (a plain form, no JavaScript needed), logout, the
 //! language switch, and the static files at `/static/`.
 
-mod i18n;
-
 use askama::Template;
 use poem::{
     endpoint::StaticFilesEndpoint,
@@ -18,16 +16,17 @@ use poem::{
 };
 use serde::Deserialize;
 
-pub use i18n::Catalog;
-
 use crate::{
     accounts::{self, User},
-    auth::{cookies, csrf, extract::session_actor, login, session::SESSION_COOKIE, Actor},
-    chat::conversations::{self, ListQuery},
+    auth::{cookies, csrf, extract::session_actor, session::SESSION_COOKIE, Actor},
+    chat::{
+        conversations::{self, ListQuery},
+        settings::TenantSettings,
+    },
     client::RequestMeta,
     error::{Error, Result},
-    settings::TenantSettings,
-    AppState,
+    i18n, login,
+    state::AppState,
 };
 
 pub fn routes(static_root: &std::path::Path) -> Route {
@@ -41,7 +40,7 @@ pub fn routes(static_root: &std::path::Path) -> Route {
 
 /// The strings of the page's language, for the templates: `{{ s.t("key") }}`.
 struct Strings<'a> {
-    catalog: &'a Catalog,
+    catalog: &'a i18n::Catalog,
     locale: &'static str,
 }
 
@@ -99,7 +98,7 @@ fn script_safe_json(value: &serde_json::Value) -> String {
 
 async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<(Actor, String)>> {
     match jar.get(SESSION_COOKIE) {
-        Some(cookie) => Ok(session_actor(state, cookie.value_str())
+        Some(cookie) => Ok(session_actor(&state.pool, &state.sessions, cookie.value_str())
             .await?
             .map(|(a, s)| (a, s.csrf_token))),
         None => Ok(None),
@@ -167,9 +166,19 @@ async fn login_form(
     meta: RequestMeta,
     Form(form): Form<LoginForm>,
 ) -> Result<Response> {
-    match login::login(&state, &form.tenant, &form.email, &form.password, &meta).await {
+    match login::login(
+        &state.pool,
+        &state.sessions,
+        &state.limits.limiter,
+        &form.tenant,
+        &form.email,
+        &form.password,
+        &meta,
+    )
+    .await
+    {
         Ok(logged_in) => {
-            login::establish(&state, jar, logged_in).await?;
+            login::establish(&state.sessions, jar, logged_in).await?;
             Ok(Redirect::see_other("/").into_response())
         }
         Err(err @ (Error::InvalidCredentials | Error::RateLimited { .. })) => {

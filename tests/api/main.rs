@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod cluster;
 mod conversations;
+mod downloads;
 mod hardening;
 mod helpers;
 mod isolation;

@@ -94,9 +94,11 @@ test('start a conversation, send JSON, upload a file, read the history', async (
     params: path,
     body: { content: 'the notes', attachments: [new File([NOTES], 'notes.txt', { type: 'text/plain' })] },
     bodySerializer(body) {
+      // `body` is typed as either of the operation's bodies; only the multipart one has files.
+      assert.ok(body && 'attachments' in body, 'the multipart body carries the files');
       const form = new FormData();
       if (body.content !== undefined) form.append('content', body.content);
-      if ('attachments' in body) for (const file of body.attachments) form.append('attachments', file);
+      for (const file of body.attachments) form.append('attachments', file);
       return form;
     },
   }), 201);

@@ -2,14 +2,15 @@
 
 Usage: fuzz_fixture.py BASE_URL TENANT EMAIL PEER_EMAIL PASSWORD OUT_DIR
 
-Logs in as EMAIL, creates the API token schemathesis authenticates with (OUT_DIR/token),
-and seeds a 1-to-1 conversation with PEER_EMAIL holding a message with an attachment.
-Without known ids every `{id}` operation would only ever meet random UUIDs and answer
-404, so the fuzzer would never get past the lookup; schemathesis.toml binds `{id}` to
-the dictionaries written here (libFuzzer format, one quoted value a line).
+Logs in as EMAIL, keeps the session (OUT_DIR/session, OUT_DIR/csrftoken) and creates an
+API token (OUT_DIR/token): schemathesis makes one pass with each. Then it seeds a 1-to-1
+conversation with PEER_EMAIL holding a message with an attachment. Without known ids
+every `{id}` operation would only ever meet random UUIDs and answer 404, so the fuzzer
+would never get past the lookup; schemathesis.toml binds `{id}` to the dictionaries
+written here (libFuzzer format, one quoted value a line).
 
-The fuzzer's own user id is left out of the user dictionary on purpose: deactivating
-itself would turn the rest of the run into 401s.
+The user dictionary holds the peer only: the admin API refuses (400) to deactivate
+the caller itself, so its own id would mostly test that refusal.
 """
 
 import json
@@ -78,6 +79,8 @@ def main(base_url, tenant, email, peer_email, password, out_dir):
     message = api.call("POST", f"/chat/conversations/{conversation['id']}/messages/", body, content_type)
 
     (out / "token").write_text(token["token"])
+    (out / "session").write_text(api.cookie("sessionid"))
+    (out / "csrftoken").write_text(api.cookie("csrftoken"))
     write_dictionary(out / "conversations.dict", [conversation["id"]])
     write_dictionary(out / "attachments.dict", [a["id"] for a in message["attachments"]])
     write_dictionary(out / "users.dict", [peer["id"]])

@@ -1,21 +1,22 @@
-//! Logging in with tenant, email and password. Failures are throttled per
+//! Logging in with tenant, email and password: a use of accounts (who the user is) and
+//! auth (passwords, sessions, cookies), so it sits above both. Failures are throttled per
 //! tenant+email and per client IP (shared by every node through Redis); the answer for a wrong password, an unknown tenant or
 //! email and a deactivated user is the same 401.
 
 use std::time::Duration;
 
 use poem::web::cookie::CookieJar;
+use sqlx::PgPool;
 
 use crate::{
     accounts,
     auth::{
         cookies, csrf, password,
-        session::{SessionData, SESSION_COOKIE},
+        session::{SessionData, Sessions, SESSION_COOKIE},
     },
     client::RequestMeta,
     error::{Error, Result},
-    ratelimit::Quota,
-    AppState,
+    ratelimit::{Quota, RateLimiter},
 };
 
 /// Five failures per account, refilling one every three minutes.
@@ -43,13 +44,14 @@ pub struct LoggedIn {
 }
 
 pub async fn login(
-    state: &AppState,
+    pool: &PgPool,
+    sessions: &Sessions,
+    limiter: &RateLimiter,
     tenant: &str,
     email: &str,
     password_attempt: &str,
     client: &RequestMeta,
 ) -> Result<LoggedIn> {
-    let limiter = &state.limits.limiter;
     let account_key = format!("login:{}:{}", tenant.trim().to_lowercase(), email.trim().to_lowercase());
     let ip_key = format!("login-ip:{}", client.ip.as_deref().unwrap_or("unknown"));
     for (key, quota) in [(&account_key, per_account()), (&ip_key, per_ip())] {
@@ -58,7 +60,7 @@ pub async fn login(
         })?;
     }
 
-    let candidate = accounts::login_candidate(&state.pool, tenant, email).await?;
+    let candidate = accounts::login_candidate(pool, tenant, email).await?;
     let (stored_hash, usable) = match &candidate {
         Some(c) => (Some(c.password_hash.clone()), c.is_active),
         None => (None, false),
@@ -75,15 +77,14 @@ pub async fn login(
     };
 
     let csrf_token = csrf::new_token();
-    let session_key = state
-        .sessions
+    let session_key = sessions
         .create(&SessionData {
             user_id: candidate.user_id,
             epoch: candidate.session_epoch,
             csrf_token: csrf_token.clone(),
         })
         .await?;
-    let user = accounts::user_by_id(&state.pool, candidate.tenant_id, candidate.user_id)
+    let user = accounts::user_by_id(pool, candidate.tenant_id, candidate.user_id)
         .await?
         .ok_or(Error::InvalidCredentials)?;
     Ok(LoggedIn {
@@ -96,15 +97,15 @@ pub async fn login(
 
 /// Hands a fresh login to the browser: the session cookie it came with (if any) is
 /// destroyed — every login starts a new session id — and both cookies are set.
-pub async fn establish(state: &AppState, jar: &CookieJar, logged_in: LoggedIn) -> Result<accounts::User> {
+pub async fn establish(sessions: &Sessions, jar: &CookieJar, logged_in: LoggedIn) -> Result<accounts::User> {
     if let Some(old) = jar.get(SESSION_COOKIE) {
-        state.sessions.delete(old.value_str()).await?;
+        sessions.delete(old.value_str()).await?;
     }
     cookies::set_login(
         jar,
         logged_in.session_key,
         logged_in.csrf_token,
-        state.sessions.ttl_seconds(),
+        sessions.ttl_seconds(),
         logged_in.secure,
     );
     Ok(logged_in.user)

@@ -6,10 +6,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{
-    chat::uploads::UploadKind,
-    error::{Error, Result},
-};
+use super::uploads::UploadKind;
+use crate::error::{Error, Result};
 
 /// The global cap on one attached file (10 MiB).
 pub const MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;

@@ -1,7 +1,11 @@
-//! `GET /ws/chat/`: the chat consumer. One task per socket: it forwards the user's
-//! events from the hub, answers client frames, pings idle connections, and closes
-//! with 1013 when the client cannot keep up, 1012 when the node shuts down, 4401 when
-//! unauthenticated or when its session ends.
+//! `GET /ws/chat/`: the chat consumer, an edge like `src/api/`: it authenticates,
+//! listens through `src/realtime` and answers client frames by calling `src/chat`
+//! (`frames.rs`). One task per socket: it forwards the user's events from the hub,
+//! answers client frames, pings idle connections, and closes with 1013 when the client
+//! cannot keep up, 1012 when the node shuts down, 4401 when unauthenticated or when its
+//! session ends.
+
+mod frames;
 
 use std::time::{Duration, Instant};
 
@@ -17,18 +21,16 @@ use poem::{
     IntoResponse, Request, Response,
 };
 use serde::Deserialize;
-use uuid::Uuid;
 
-use super::{
-    events::{Control, Delivery},
-    layer::{tenant_group, user_group},
-};
 use crate::{
-    auth::{extract::session_actor, session, tokens, Actor},
-    chat::{receipts, typing},
+    auth::{control::Control, extract::session_actor, session, tokens, Actor},
     error::Error,
-    ratelimit::{Action, Cell},
-    AppState,
+    ratelimit::Cell,
+    realtime::{
+        envelope::Delivery,
+        layer::{tenant_group, user_group},
+    },
+    state::AppState,
 };
 
 /// Largest client frame (and message) accepted; larger ones close the socket with 1009.
@@ -131,19 +133,10 @@ async fn check(state: &AppState, secret: &Secret) -> Result<Option<(Actor, Strin
         Secret::Token(token) => tokens::resolve(&state.pool, token)
             .await?
             .map(|(actor, token_id)| (actor, tokens::credential(token_id))),
-        Secret::Session(key) => session_actor(state, key)
+        Secret::Session(key) => session_actor(&state.pool, &state.sessions, key)
             .await?
             .map(|(actor, _)| (actor, session::credential(key))),
     })
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ClientFrame {
-    Ping,
-    Typing { conversation_id: Uuid },
-    Ack { conversation_id: Uuid, seq: i64 },
-    Read { conversation_id: Uuid, seq: i64 },
 }
 
 async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
@@ -153,13 +146,16 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
         secret,
     } = opened;
     let realtime = state.realtime.clone();
-    realtime.open_sockets.send_modify(|n| *n += 1);
-    let (subscription, mut inbox) = realtime.hub.join(
+    let open = realtime.socket_opened();
+    let (subscription, mut inbox) = realtime.join(
         vec![user_group(actor.user_id()), tenant_group(actor.tenant_id())],
         QUEUE,
     );
-    realtime.presence.socket_opened(&actor).await;
-    let mut shutdown = realtime.shutdown.subscribe();
+    realtime
+        .presence
+        .socket_opened(actor.tenant_id(), actor.user_id())
+        .await;
+    let mut shutdown = realtime.shutting_down();
     let (mut sink, mut frames) = socket.split();
 
     let connected =
@@ -185,11 +181,14 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
                         let text = String::from_utf8_lossy(&json).into_owned();
                         if !deliver(&mut sink, Message::Text(text)).await { break None; }
                     }
-                    Some(Delivery::Control(Control::EndSessions { credential: ended })) => {
-                        if ended.as_deref().is_none_or(|ended| ended == credential) {
-                            break Some((4401, "session ended"));
+                    Some(Delivery::Control(json)) => match serde_json::from_slice(&json) {
+                        Ok(Control::EndSessions { credential: ended }) => {
+                            if ended.as_deref().is_none_or(|ended| ended == credential) {
+                                break Some((4401, "session ended"));
+                            }
                         }
-                    }
+                        Err(err) => tracing::warn!(error = %err, "ignoring an unknown control message"),
+                    },
                     None => break None,
                 },
                 frame = frames.next() => {
@@ -197,9 +196,9 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
                     match frame {
                         Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
                             let reply = match (frames_budget.take(state.limits.ws_frames), message) {
-                                (Err(_), _) => Some(error_frame("rate_limited", "Too many frames; slow down.")),
-                                (Ok(()), Message::Text(text)) => answer(&state, &actor, &text).await,
-                                (Ok(()), _) => Some(error_frame("invalid_frame", "Frames are JSON text.")),
+                                (Err(_), _) => Some(frames::error("rate_limited", "Too many frames; slow down.")),
+                                (Ok(()), Message::Text(text)) => frames::answer(&state, &actor, &text).await,
+                                (Ok(()), _) => Some(frames::error("invalid_frame", "Frames are JSON text.")),
                             };
                             if let Some(reply) = reply {
                                 if !deliver(&mut sink, Message::Text(reply.to_string())).await { break None; }
@@ -226,42 +225,15 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
         deliver(&mut sink, Message::close_with(code, reason)).await;
     }
     drop(subscription);
-    realtime.presence.socket_closed(&actor).await;
-    realtime.open_sockets.send_modify(|n| *n -= 1);
+    realtime
+        .presence
+        .socket_closed(actor.tenant_id(), actor.user_id())
+        .await;
+    drop(open);
 }
 
 /// Writes one frame; false when the client is gone or has not read for `SEND_TIMEOUT`
 /// (its TCP window is full), in which case the socket is given up.
 async fn deliver(sink: &mut futures_util::stream::SplitSink<WebSocketStream, Message>, message: Message) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await, Ok(Ok(())))
-}
-
-fn error_frame(code: &str, message: &str) -> serde_json::Value {
-    serde_json::json!({"type": "error", "error": code, "message": message})
-}
-
-/// The reply to one client frame, if any. A malformed frame or a refused action gets an
-/// `error` frame; the socket stays open.
-async fn answer(state: &AppState, actor: &Actor, text: &str) -> Option<serde_json::Value> {
-    let frame = match serde_json::from_str::<ClientFrame>(text) {
-        Ok(frame) => frame,
-        Err(err) => return Some(error_frame("invalid_frame", &err.to_string())),
-    };
-    let (pool, realtime) = (&state.pool, &state.realtime);
-    let result = match frame {
-        ClientFrame::Ping => return Some(serde_json::json!({"type": "pong"})),
-        ClientFrame::Typing { conversation_id } => match state.limits.take(Action::Typing, actor, 1).await {
-            Ok(()) => typing::typing(pool, realtime, actor, conversation_id).await,
-            Err(limited) => Err(limited),
-        },
-        ClientFrame::Ack { conversation_id, seq } => {
-            receipts::acknowledge(pool, realtime, actor, conversation_id, seq).await
-        }
-        ClientFrame::Read { conversation_id, seq } => {
-            receipts::mark_read(pool, realtime, actor, conversation_id, Some(seq))
-                .await
-                .map(|_| ())
-        }
-    };
-    result.err().map(|err| error_frame(err.code(), &err.to_string()))
 }

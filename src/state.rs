@@ -1,0 +1,21 @@
+//! What every request shares. Built by `lib.rs`, read by the edges (`api`, `ws`, `web`)
+//! through poem's `Data`; nothing below the edges sees it.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::{auth::session::Sessions, config::Config, i18n::Catalog, limits::Limits, realtime::Realtime};
+
+/// Shared by every request: the database, sessions, limits and the configuration.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub sessions: Sessions,
+    pub config: Arc<Config>,
+    /// Rate limits (shared through Redis when there is one).
+    pub limits: Arc<Limits>,
+    pub realtime: Arc<Realtime>,
+    /// Page and widget strings in every language.
+    pub i18n: Arc<Catalog>,
+}

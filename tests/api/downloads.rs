@@ -1,0 +1,187 @@
+//! Attachments served: only to participants, with ranges and ETags, through nginx's
+//! X-Accel-Redirect when configured; and removed by an admin, leaving a tombstone.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use sqlx::PgPool;
+use tenantchat::auth::Role;
+
+use crate::{
+    attachments::{download, media_root, pair, stored_files, upload},
+    helpers::{error_code, spawn_app},
+};
+
+#[sqlx::test]
+async fn only_participants_download_and_ranges_and_etags_work(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Write).await;
+    let bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let carla = app.member(&acme, "Carla", Role::Write).await;
+    let globex = app.tenant("globex").await;
+    let mallory = app.member(&globex, "Mallory", Role::Admin).await;
+    let id = ana.start_with(bruno.user_id).await;
+    let bytes: Vec<u8> = (0..5000u32)
+        .map(|i| (i % 251) as u8 + 1)
+        .map(|b| if b == 0 { 1 } else { b })
+        .map(|b| b % 26 + b'a')
+        .collect();
+    let (_, message) = upload(
+        &mut ana,
+        &id,
+        "",
+        vec![("letters.txt".into(), bytes.clone(), "text/plain".into())],
+    )
+    .await;
+    let url = message["attachments"][0]["url"].as_str().unwrap().to_string();
+
+    assert_eq!(download(&carla, &url).await.status(), StatusCode::FORBIDDEN);
+    let mut carla = carla;
+    let before = stored_files(&app).len();
+    let (status, body) = upload(
+        &mut carla,
+        &id,
+        "",
+        vec![("in.txt".into(), vec![b'a'; 100_000], "text/plain".into())],
+    )
+    .await;
+    assert_eq!(error_code(status, &body, StatusCode::FORBIDDEN), "not_a_participant");
+    assert_eq!(
+        stored_files(&app).len(),
+        before,
+        "a refused sender's upload is never read in"
+    );
+    assert_eq!(download(&mallory, &url).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        download(&app.anonymous(), &url).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let missing = format!("/api/chat/attachments/{}/", uuid::Uuid::new_v4());
+    assert_eq!(download(&bruno, &missing).await.status(), StatusCode::NOT_FOUND);
+
+    let full = download(&bruno, &url).await;
+    let etag = full.headers()["etag"].to_str().unwrap().to_string();
+    let ranged = bruno
+        .request(Method::GET, &url)
+        .header("Range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ranged.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(ranged.headers()["content-range"], "bytes 100-199/5000");
+    assert_eq!(ranged.bytes().await.unwrap().as_ref(), &bytes[100..200]);
+    let cached = bruno
+        .request(Method::GET, &url)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+}
+
+#[sqlx::test]
+async fn admins_list_and_remove_attachments_leaving_a_tombstone(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (mut ana, mut bruno, id) = pair(&app).await;
+    let (_, message) = upload(
+        &mut ana,
+        &id,
+        "two files",
+        vec![
+            ("a.txt".into(), b"first".to_vec(), "text/plain".into()),
+            ("b.txt".into(), b"second!".to_vec(), "text/plain".into()),
+        ],
+    )
+    .await;
+    let first = message["attachments"][0]["id"].as_str().unwrap().to_string();
+    let mut bruno_socket = bruno.socket().await;
+
+    let (status, body) = bruno.get("/api/admin/attachments/").await;
+    assert_eq!(
+        error_code(status, &body, StatusCode::FORBIDDEN),
+        "admin_permission_required"
+    );
+    assert_eq!(
+        (body["required_permission"].clone(), body["user_permission"].clone()),
+        (json!("admin"), json!("write"))
+    );
+    let (status, _) = bruno.delete(&format!("/api/admin/attachments/{first}/")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, page) = ana.get(&format!("/api/admin/attachments/?conversation={id}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        (page["count"].clone(), page["total_size"].clone()),
+        (json!(2), json!(12))
+    );
+    assert_eq!(page["results"][0]["uploader_name"], "Ana");
+    let (_, filtered) = ana
+        .get(&format!("/api/admin/attachments/?uploader={}", bruno.user_id))
+        .await;
+    assert_eq!(filtered["count"], 0);
+
+    let globex = app.tenant("globex").await;
+    let mut other_admin = app.member(&globex, "Olga", Role::Admin).await;
+    let (status, _) = other_admin.delete(&format!("/api/admin/attachments/{first}/")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's id looks missing");
+    let (_, theirs) = other_admin.get("/api/admin/attachments/").await;
+    assert_eq!(theirs["count"], 0);
+
+    let before = stored_files(&app).len();
+    let (status, _) = ana.delete(&format!("/api/admin/attachments/{first}/")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(stored_files(&app).len(), before - 1, "the file is gone from storage");
+    let update = bruno_socket.expect("message_updated").await;
+    assert_eq!(
+        update["message"]["attachments"][0],
+        json!({"id": first, "filename": "a.txt", "deleted": true})
+    );
+    assert_eq!(update["message"]["attachments"][1]["filename"], "b.txt");
+    let history = bruno.messages(&id, "").await;
+    assert_eq!(
+        history[0]["attachments"][0],
+        json!({"id": first, "filename": "a.txt", "deleted": true})
+    );
+    let url = format!("/api/chat/attachments/{first}/");
+    assert_eq!(download(&bruno, &url).await.status(), StatusCode::NOT_FOUND);
+    let (_, page) = ana.get("/api/admin/attachments/").await;
+    assert_eq!(page["total_size"], 7, "removed files no longer count");
+    let (status, _) = ana.delete(&format!("/api/admin/attachments/{first}/")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test]
+async fn with_x_accel_redirect_nginx_serves_the_checked_file(pool: PgPool) {
+    let app = crate::helpers::spawn_configured(pool, |config| {
+        config.media_accel_redirect = Some("/protected-media/".into())
+    })
+    .await;
+    let (mut ana, bruno, id) = pair(&app).await;
+    let (_, message) = upload(
+        &mut ana,
+        &id,
+        "",
+        vec![("r.pdf".into(), b"%PDF-1.4\n%%EOF\n".to_vec(), "application/pdf".into())],
+    )
+    .await;
+    let attachment = &message["attachments"][0];
+    let resp = download(&bruno, attachment["url"].as_str().unwrap()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let location = resp.headers()["x-accel-redirect"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/protected-media/chat_attachments/"), "{location}");
+    assert!(location.ends_with(attachment["id"].as_str().unwrap()));
+    assert!(media_root(&app)
+        .join(location.trim_start_matches("/protected-media/"))
+        .is_file());
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        resp.bytes().await.unwrap().is_empty(),
+        "nginx sends the bytes, not the app"
+    );
+    let carla_tenant = app.tenant("other").await;
+    let outsider = app.member(&carla_tenant, "Olga", Role::Write).await;
+    let refused = download(&outsider, attachment["url"].as_str().unwrap()).await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    assert!(refused.headers().get("x-accel-redirect").is_none());
+}
