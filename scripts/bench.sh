@@ -53,6 +53,8 @@ cleanup() {
 }
 trap cleanup EXIT
 psql "$admin_url" -X -q -c "CREATE DATABASE $scratch" -c "CREATE DATABASE ${scratch}_pgbench"
+# Durability settles what a send costs more than anything in the server does.
+say "PostgreSQL: $(psql "$admin_url" -X -Atc "SELECT 'fsync ' || current_setting('fsync') || ', synchronous_commit ' || current_setting('synchronous_commit')")"
 
 DATABASE_URL="$bench_url" "$bin/tenantchat" migrate
 
