@@ -24,7 +24,10 @@ pub async fn memory(b: &Bench, checkpoints: &[(&'static str, Option<u64>)]) {
     for (label, kib) in &readings {
         report.line(&format!("RSS {label}"), mib(*kib));
     }
-    let rss: serde_json::Map<String, Value> = readings.iter().map(|(label, kib)| (label.to_string(), json!(kib))).collect();
+    let rss: serde_json::Map<String, Value> = readings
+        .iter()
+        .map(|(label, kib)| (label.to_string(), json!(kib)))
+        .collect();
     report.field("rss_kib", Value::Object(rss));
     report.print();
 }

@@ -155,21 +155,26 @@ impl Report {
         for code in tallies.iter().filter_map(|t| t.closed_by_server.as_deref()) {
             *by_code.entry(code).or_default() += 1;
         }
-        self.line("closed by the server", format!("{by_code:?} of {} sockets", tallies.len()));
+        self.line(
+            "closed by the server",
+            format!("{by_code:?} of {} sockets", tallies.len()),
+        );
         self.field("closed_by_code", json!(by_code));
     }
 
     /// Presence frames per socket that arrived in the `seconds` after `from`.
     pub fn presence(&mut self, what: &str, tallies: &[Tally], from: Duration, seconds: u64) {
         let per_socket: Vec<[u32; 3]> = tallies.iter().map(|t| t.presence_between(from, seconds)).collect();
-        let totals: Vec<u64> = (0..3)
-            .map(|i| per_socket.iter().map(|c| c[i] as u64).sum())
-            .collect();
+        let totals: Vec<u64> = (0..3).map(|i| per_socket.iter().map(|c| c[i] as u64).sum()).collect();
         let sums: Vec<u64> = per_socket.iter().map(|c| c.iter().map(|&n| n as u64).sum()).collect();
         let sockets = sums.len().max(1) as f64;
         let mean = sums.iter().sum::<u64>() as f64 / sockets;
         let max = sums.iter().copied().max().unwrap_or(0);
-        let kinds: Vec<String> = PRESENCE_KINDS.iter().zip(&totals).map(|(k, n)| format!("{k} {n}")).collect();
+        let kinds: Vec<String> = PRESENCE_KINDS
+            .iter()
+            .zip(&totals)
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
         self.line(
             &format!("presence {what}"),
             format!(
@@ -178,7 +183,11 @@ impl Report {
                 kinds.join(", ")
             ),
         );
-        let by_kind: Map<String, Value> = PRESENCE_KINDS.iter().zip(&totals).map(|(k, n)| (k.to_string(), json!(n))).collect();
+        let by_kind: Map<String, Value> = PRESENCE_KINDS
+            .iter()
+            .zip(&totals)
+            .map(|(k, n)| (k.to_string(), json!(n)))
+            .collect();
         self.field(
             &format!("presence_{}", what.replace(' ', "_")),
             json!({"per_socket_mean": (mean * 10.0).round() / 10.0, "per_socket_max": max, "sockets": sums.len(), "by_kind": by_kind}),
@@ -187,7 +196,9 @@ impl Report {
 
     /// Server CPU time per 1,000 deliveries over the measured span.
     pub fn cpu(&mut self, used: Option<Duration>, deliveries: usize) {
-        let Some(used) = used.filter(|_| deliveries > 0) else { return };
+        let Some(used) = used.filter(|_| deliveries > 0) else {
+            return;
+        };
         let per_thousand = used.as_secs_f64() * 1000.0 / (deliveries.max(1) as f64 / 1000.0);
         self.line(
             "server CPU",

@@ -24,12 +24,11 @@ const PRESENCE_WINDOW: u64 = 10;
 /// All members of the group connect at once; 10 s later half of them disconnect at once.
 pub async fn presence(b: &Bench) {
     let origin = Instant::now();
-    let sockets = b.open(&b.members(), origin).await;
+    let mut sockets = b.open(&b.members(), origin).await;
     let connect_window = sockets.opened_in.as_secs() + PRESENCE_WINDOW;
     tokio::time::sleep_until((origin + Duration::from_secs(connect_window)).into()).await;
     let mut report = Report::new("presence", json!({"users": b.shape.users}));
     report.opened(&sockets);
-    let mut sockets = sockets;
     let disconnect_at = origin.elapsed();
     let half = b.shape.users / 2;
     let mut tallies = sockets.close_where(|user| user >= half).await;
@@ -47,7 +46,7 @@ pub async fn group(b: &Bench) {
     let rate = b.shape.group_rate;
     let route = |_: usize| (b.group_url.as_str(), &b.users[0]);
     let params = json!({"members": b.shape.users, "rate": rate, "seconds": b.shape.seconds});
-    open_loop(b, "group", params, &b.members(), rate, &route).await
+    open_loop(b, "group", params, &b.members(), rate, &route, Recipients::AllButSender).await
 }
 
 /// Every member online; senders in `--users / 2` pairs, round robin, at `--pairs-rate` in all.
@@ -56,7 +55,7 @@ pub async fn pairs(b: &Bench) {
     let pairs = b.pair_urls.len();
     let route = |i: usize| (b.pair_urls[i % pairs].as_str(), &b.users[2 * (i % pairs)]);
     let params = json!({"pairs": pairs, "online": b.shape.users, "rate": rate, "seconds": b.shape.seconds});
-    open_loop(b, "pairs", params, &b.members(), rate, &route).await
+    open_loop(b, "pairs", params, &b.members(), rate, &route, Recipients::Partner).await
 }
 
 /// `--closed-senders` pairs; each sender sends its next message when the last is answered.
@@ -65,8 +64,9 @@ pub async fn closed(b: &Bench) {
     let users: Vec<usize> = (0..2 * senders).collect();
     let origin = Instant::now();
     let sockets = b.open(&users, origin).await;
-    let loops: Vec<(String, &crate::setup::User)> =
-        (0..senders).map(|p| (b.pair_urls[p].clone(), &b.users[2 * p])).collect();
+    let loops: Vec<(String, &crate::setup::User)> = (0..senders)
+        .map(|p| (b.pair_urls[p].clone(), &b.users[2 * p]))
+        .collect();
     let started = origin.elapsed();
     let cpu = b.server.cpu_meter();
     let sent = sending::closed_loop(&b.http, &loops, b.shape.seconds, origin).await;
@@ -82,8 +82,16 @@ pub async fn closed(b: &Bench) {
     report.print();
 }
 
+/// Who should receive each message of a scenario.
+enum Recipients {
+    /// Every open socket but the sender's (user 0): a group of all of them.
+    AllButSender,
+    /// The other one of a pair.
+    Partner,
+}
+
 /// The shape of `group` and `pairs`: open `users`' sockets, send at once, wait for the
-/// deliveries, close. A message reaches every socket of its conversation but the sender's.
+/// deliveries, close.
 async fn open_loop(
     b: &Bench,
     name: &'static str,
@@ -91,6 +99,7 @@ async fn open_loop(
     users: &[usize],
     rate: f64,
     route: sending::Route<'_>,
+    recipients: Recipients,
 ) {
     let origin = Instant::now();
     let sockets = b.open(users, origin).await;
@@ -98,7 +107,10 @@ async fn open_loop(
     let cpu = b.server.cpu_meter();
     let total = (rate * b.shape.seconds as f64).round() as usize;
     let sent = sending::open_loop(&b.http, rate, total, origin, route).await;
-    let recipients = recipients_per_message(name, &sockets);
+    let recipients = match recipients {
+        Recipients::AllButSender => sockets.readers.iter().filter(|r| r.user != 0).count(),
+        Recipients::Partner => 1,
+    };
     settle(&sockets, answered(&sent) * recipients).await;
     let cpu_used = cpu.used();
     let mut report = Report::new(name, params);
@@ -112,16 +124,10 @@ async fn open_loop(
     report.print();
 }
 
-/// In the group every open socket but the sender's (user 0); in a pair the partner's.
-fn recipients_per_message(scenario: &str, sockets: &Sockets) -> usize {
-    match scenario {
-        "group" => sockets.readers.iter().filter(|r| r.user != 0).count(),
-        _ => 1,
-    }
-}
-
 pub fn answered(sent: &[Sent]) -> usize {
-    sent.iter().filter(|s| matches!(s.outcome, Outcome::Answered(_))).count()
+    sent.iter()
+        .filter(|s| matches!(s.outcome, Outcome::Answered(_)))
+        .count()
 }
 
 /// Waits until `expected` deliveries arrived, or (after `SETTLE_MIN`) none came for

@@ -66,7 +66,13 @@ async fn post(http: &reqwest::Client, url: &str, user: &User, key: u64, schedule
 pub type Route<'a> = &'a (dyn Fn(usize) -> (&'a str, &'a User) + Sync);
 
 /// `total` sends at `rate` per second from now; message `i` is scheduled at `i / rate`.
-pub async fn open_loop(http: &reqwest::Client, rate: f64, total: usize, origin: Instant, route: Route<'_>) -> Vec<Sent> {
+pub async fn open_loop(
+    http: &reqwest::Client,
+    rate: f64,
+    total: usize,
+    origin: Instant,
+    route: Route<'_>,
+) -> Vec<Sent> {
     let first_key = sockets::take_keys(total as u64);
     let start = origin.elapsed();
     let interval = Duration::from_secs_f64(1.0 / rate);
@@ -93,7 +99,12 @@ pub async fn open_loop(http: &reqwest::Client, rate: f64, total: usize, origin: 
 }
 
 /// `senders` loops, each sending its next message as soon as the last is answered, for `seconds`.
-pub async fn closed_loop(http: &reqwest::Client, senders: &[(String, &User)], seconds: u64, origin: Instant) -> Vec<Sent> {
+pub async fn closed_loop(
+    http: &reqwest::Client,
+    senders: &[(String, &User)],
+    seconds: u64,
+    origin: Instant,
+) -> Vec<Sent> {
     let deadline = origin.elapsed() + Duration::from_secs(seconds);
     let loops = senders.iter().map(|(url, user)| async move {
         {
@@ -105,5 +116,9 @@ pub async fn closed_loop(http: &reqwest::Client, senders: &[(String, &User)], se
             sent
         }
     });
-    futures_util::future::join_all(loops).await.into_iter().flatten().collect()
+    futures_util::future::join_all(loops)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }

@@ -71,12 +71,19 @@ impl Dialer {
 
     async fn handshake(&self, user: &User, source: IpAddr) -> Result<Socket, String> {
         let tcp = TcpSocket::new_v4().map_err(|e| e.to_string())?;
-        tcp.bind(SocketAddr::new(source, 0)).map_err(|e| format!("bind {source}: {e}"))?;
+        tcp.bind(SocketAddr::new(source, 0))
+            .map_err(|e| format!("bind {source}: {e}"))?;
         let stream = tcp.connect(self.server).await.map_err(|e| format!("connect: {e}"))?;
         let mut request = self.url.as_str().into_client_request().map_err(|e| e.to_string())?;
         let headers = request.headers_mut();
-        headers.insert("Cookie", HeaderValue::from_str(&user.cookie()).map_err(|e| e.to_string())?);
-        headers.insert("Origin", HeaderValue::from_str(&self.origin).map_err(|e| e.to_string())?);
+        headers.insert(
+            "Cookie",
+            HeaderValue::from_str(&user.cookie()).map_err(|e| e.to_string())?,
+        );
+        headers.insert(
+            "Origin",
+            HeaderValue::from_str(&self.origin).map_err(|e| e.to_string())?,
+        );
         // Small buffers: the bench holds tens of thousands of sockets too.
         let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
         let (mut ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config))
@@ -122,12 +129,16 @@ impl Tally {
     fn observe(&mut self, text: &str, at: Duration, me: Uuid, progress: &Progress) {
         match frame_type(text) {
             Some("message_created") => {
-                let Ok(frame) = serde_json::from_str::<Created>(text) else { return };
+                let Ok(frame) = serde_json::from_str::<Created>(text) else {
+                    return;
+                };
                 // The sender's own sockets get its message too; that is not a delivery.
                 if frame.message.sender_id == me {
                     return;
                 }
-                let Some((key, scheduled)) = parse_content(&frame.message.content) else { return };
+                let Some((key, scheduled)) = parse_content(&frame.message.content) else {
+                    return;
+                };
                 let (count, _) = self
                     .received
                     .entry(key)
