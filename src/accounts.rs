@@ -6,8 +6,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    auth::{password, password::NewPassword, Actor, Role},
-    error::{Error, Result},
+    auth::{password, password::NewPassword, Actor},
+    domain::{Name, Role},
+    error::{Code, Error, Result, ResultExt},
 };
 
 /// A tenant's slug: 1–50 lower-case letters, digits and inner hyphens.
@@ -49,7 +50,7 @@ impl Email {
                 !local.is_empty()
                     && !domain.is_empty()
                     && !domain.contains('@')
-                    && email.len() <= 254
+                    && email.chars().count() <= 254
                     && !email.chars().any(|c| c.is_whitespace() || c.is_control())
             }
             None => false,
@@ -66,15 +67,6 @@ impl Email {
     }
 }
 
-/// A display name: 1–200 characters after trimming, no control characters.
-pub fn parse_name(s: &str) -> Result<String, String> {
-    let name = s.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err("name must have 1 to 200 characters and no control characters".into());
-    }
-    Ok(name.to_string())
-}
-
 #[derive(Debug, Clone, Object, sqlx::FromRow)]
 pub struct TenantRef {
     pub id: Uuid,
@@ -88,25 +80,22 @@ pub struct User {
     pub id: Uuid,
     pub name: String,
     pub email: String,
-    /// `read`, `write` or `admin`.
-    pub role: String,
+    pub role: Role,
     pub tenant: TenantRef,
 }
 
 pub async fn create_tenant(pool: &PgPool, slug: &TenantSlug, name: &str) -> Result<Uuid> {
-    let name = parse_name(name).map_err(|m| Error::validation("name", m))?;
+    let name = Name::parse(name)?;
     let id = Uuid::new_v4();
     sqlx::query("INSERT INTO tenants (id, slug, name) VALUES ($1, $2, $3)")
         .bind(id)
         .bind(slug.as_str())
-        .bind(name)
+        .bind(name.as_str())
         .execute(pool)
         .await
-        .map_err(|e| {
-            Error::from(e).on_constraint("tenants_slug_key", || Error::Conflict {
-                code: "slug_taken",
-                message: format!("a tenant with slug {:?} already exists", slug.as_str()),
-            })
+        .on_constraint("tenants_slug_key", |_| Error::Conflict {
+            code: Code::SlugTaken,
+            message: format!("a tenant with slug {:?} already exists", slug.as_str()),
         })?;
     Ok(id)
 }
@@ -129,7 +118,7 @@ pub struct NewUser<'a> {
 /// and the row written; a duplicate email (case-insensitive) answers 409 `email_taken`.
 pub async fn create_user<'e>(db: impl sqlx::PgExecutor<'e>, tenant_id: Uuid, new: NewUser<'_>) -> Result<Uuid> {
     let email = Email::parse(new.email).map_err(|m| Error::validation("email", m))?;
-    let name = parse_name(new.name).map_err(|m| Error::validation("name", m))?;
+    let name = Name::parse(new.name)?;
     let password = NewPassword::parse(new.password, email.as_str()).map_err(|m| Error::validation("password", m))?;
     let hash = password::hash(password).await?;
     let id = Uuid::new_v4();
@@ -140,16 +129,14 @@ pub async fn create_user<'e>(db: impl sqlx::PgExecutor<'e>, tenant_id: Uuid, new
     .bind(id)
     .bind(tenant_id)
     .bind(email.as_str())
-    .bind(name)
+    .bind(name.as_str())
     .bind(hash)
     .bind(new.role.as_str())
     .execute(db)
     .await
-    .map_err(|e| {
-        Error::from(e).on_constraint("users_tenant_id_email_key", || Error::Conflict {
-            code: "email_taken",
-            message: format!("a user with email {} already exists in this tenant", email.as_str()),
-        })
+    .on_constraint("users_tenant_id_email_key", |_| Error::Conflict {
+        code: Code::EmailTaken,
+        message: format!("a user with email {} already exists in this tenant", email.as_str()),
     })?;
     Ok(id)
 }
@@ -196,17 +183,20 @@ pub async fn user_by_id(pool: &PgPool, tenant_id: Uuid, user_id: Uuid) -> Result
     .bind(tenant_id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, name, email, role, tenant_id, slug, tenant_name)| User {
-        id,
-        name,
-        email,
-        role,
-        tenant: TenantRef {
-            id: tenant_id,
-            slug,
-            name: tenant_name,
-        },
-    }))
+    row.map(|(id, name, email, role, tenant_id, slug, tenant_name)| {
+        Ok(User {
+            id,
+            name,
+            email,
+            role: Role::parse(&role).map_err(Error::internal)?,
+            tenant: TenantRef {
+                id: tenant_id,
+                slug,
+                name: tenant_name,
+            },
+        })
+    })
+    .transpose()
 }
 
 #[cfg(test)]
@@ -228,13 +218,5 @@ mod tests {
         for bad in ["", "ana", "@acme.test", "ana@", "a b@acme.test", "a@b@c"] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
-    }
-
-    #[test]
-    fn names_are_trimmed_and_bounded() {
-        assert_eq!(parse_name("  Ana ").unwrap(), "Ana");
-        assert!(parse_name("   ").is_err());
-        assert!(parse_name(&"x".repeat(201)).is_err());
-        assert!(parse_name("bad\u{0}name").is_err());
     }
 }

@@ -200,13 +200,18 @@ pub async fn verify(pool: &PgPool, tenant_id: Uuid) -> Result<Verification> {
 pub struct AuditEntry {
     pub id: i64,
     /// The acting user, if any (the command line acts as nobody).
+    #[oai(nullable)]
     pub actor: Option<Uuid>,
+    #[oai(nullable)]
     pub actor_email: Option<String>,
     pub action: String,
     pub resource_type: String,
+    #[oai(nullable)]
     pub resource_id: Option<String>,
     pub details: Value,
+    #[oai(nullable)]
     pub ip: Option<String>,
+    #[oai(nullable)]
     pub user_agent: Option<String>,
     pub created_at: Timestamp,
 }
@@ -233,7 +238,7 @@ pub async fn list(pool: &PgPool, actor: &Actor, filter: AuditFilter) -> Result<A
     if filter
         .action
         .as_ref()
-        .is_some_and(|a| a.len() > 100 || a.chars().any(char::is_control))
+        .is_some_and(|a| a.chars().count() > 100 || a.chars().any(char::is_control))
     {
         return Err(Error::validation("action", "action is an action name like user.update"));
     }

@@ -5,13 +5,14 @@ use sqlx::PgPool;
 
 use crate::{
     accounts::{self, NewUser, TenantSlug},
-    auth::{Actor, Role},
+    auth::Actor,
     chat::{
         conversations::{self, NewGroup, Started},
         events,
         messages::{self, NewMessage},
     },
-    error::{Error, Result},
+    domain::{Role, Title},
+    error::{Context, Error, Result},
     realtime::Realtime,
 };
 
@@ -84,7 +85,7 @@ pub async fn seed(pool: &PgPool) -> Result<String> {
             &realtime,
             &ana,
             NewGroup {
-                title: Some("Launch plan"),
+                title: Title::parse_optional(Some("Launch plan"))?,
                 participant_ids: &ids,
             },
         )
@@ -123,5 +124,5 @@ async fn say(
     )
     .await
     .map(|_| ())
-    .map_err(|e| Error::internal(format!("demo message: {e}")))
+    .context("sending a demo message")
 }

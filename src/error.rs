@@ -4,15 +4,95 @@
 //! The domain (`src/chat`, `src/auth`) returns `Error`; handlers use `?`. Internal errors
 //! are logged with their cause and answered with a bare 500 that leaks nothing.
 
+use std::borrow::Cow;
+
 use poem::{error::ResponseError, http::StatusCode, IntoResponse, Response};
 use poem_openapi::{
     registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
     ApiResponse, Object,
 };
 
-use crate::auth::Role;
+use crate::domain::{Invalid, Role};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The cause of an internal error, kept so the log can say why.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Every machine-readable error code the API and the WebSocket answer with, named once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// 400: a field's value was refused; the body names the `field`.
+    ValidationError,
+    /// 400: the request could not be read at all (malformed JSON, multipart, ...).
+    InvalidRequest,
+    /// 400: a participant id that is missing, malformed or the caller's own.
+    InvalidParticipant,
+    NotAuthenticated,
+    InvalidCredentials,
+    CsrfFailed,
+    CrossSiteRequest,
+    Forbidden,
+    WritePermissionRequired,
+    AdminPermissionRequired,
+    NotAParticipant,
+    OriginNotAllowed,
+    NotFound,
+    ParticipantNotFound,
+    MethodNotAllowed,
+    SlugTaken,
+    EmailTaken,
+    /// 409: an admin deactivating itself or dropping its own admin role.
+    SelfLockout,
+    /// 409: a user holding the most API tokens allowed asked for one more.
+    TokenLimitReached,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    /// A WebSocket frame that is not one of the client frames of API.md.
+    InvalidFrame,
+    InternalError,
+    /// Any other status poem answers on its own.
+    Error,
+}
+
+impl Code {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Code::ValidationError => "validation_error",
+            Code::InvalidRequest => "invalid_request",
+            Code::InvalidParticipant => "invalid_participant",
+            Code::NotAuthenticated => "not_authenticated",
+            Code::InvalidCredentials => "invalid_credentials",
+            Code::CsrfFailed => "csrf_failed",
+            Code::CrossSiteRequest => "cross_site_request",
+            Code::Forbidden => "forbidden",
+            Code::WritePermissionRequired => "write_permission_required",
+            Code::AdminPermissionRequired => "admin_permission_required",
+            Code::NotAParticipant => "not_a_participant",
+            Code::OriginNotAllowed => "origin_not_allowed",
+            Code::NotFound => "not_found",
+            Code::ParticipantNotFound => "participant_not_found",
+            Code::MethodNotAllowed => "method_not_allowed",
+            Code::SlugTaken => "slug_taken",
+            Code::EmailTaken => "email_taken",
+            Code::SelfLockout => "self_lockout",
+            Code::TokenLimitReached => "token_limit_reached",
+            Code::PayloadTooLarge => "payload_too_large",
+            Code::UnsupportedMediaType => "unsupported_media_type",
+            Code::RateLimited => "rate_limited",
+            Code::InvalidFrame => "invalid_frame",
+            Code::InternalError => "internal_error",
+            Code::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -21,7 +101,7 @@ pub enum Error {
     Validation { field: &'static str, message: String },
     /// 400 with a specific code (e.g. `invalid_participant`).
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: Code, message: String },
     #[error("Authentication credentials were not provided or are invalid.")]
     NotAuthenticated,
     #[error("Invalid tenant, email or password.")]
@@ -38,18 +118,32 @@ pub enum Error {
     NotAParticipant,
     /// 404 with a specific code (`not_found`, `participant_not_found`).
     #[error("{message}")]
-    NotFound { code: &'static str, message: String },
+    NotFound { code: Code, message: String },
     /// 409 with a specific code (e.g. `email_taken`).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: Code, message: String },
     #[error("The request body is too large.")]
     PayloadTooLarge,
     #[error("Too many requests; retry after {retry_after} s.")]
     RateLimited { retry_after: u64 },
-    #[error("database error: {0}")]
+    #[error("database error")]
     Database(#[from] sqlx::Error),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Anything else that should not have happened; `source` says why.
+    #[error("{context}")]
+    Internal {
+        context: Cow<'static, str>,
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl From<Invalid> for Error {
+    fn from(invalid: Invalid) -> Self {
+        Error::Validation {
+            field: invalid.field,
+            message: invalid.message,
+        }
+    }
 }
 
 impl Error {
@@ -62,44 +156,49 @@ impl Error {
 
     pub fn not_found(what: &str) -> Self {
         Error::NotFound {
-            code: "not_found",
+            code: Code::NotFound,
             message: format!("{what} not found."),
         }
     }
 
-    pub fn internal(context: impl std::fmt::Display) -> Self {
-        Error::Internal(context.to_string())
-    }
-
-    /// Maps a violation of the named database constraint to `mapped`; any other
-    /// error stays what it was. Lets the database enforce uniqueness and the API still
-    /// answer with the right 4xx.
-    pub fn on_constraint(self, constraint: &str, mapped: impl FnOnce() -> Error) -> Error {
-        match &self {
-            Error::Database(err) if violates(err, constraint) => mapped(),
-            _ => self,
+    /// An internal error caused by `source` (an error, or a sentence when nothing
+    /// failed but something impossible happened).
+    pub fn internal(source: impl Into<BoxError>) -> Self {
+        Error::Internal {
+            context: Cow::Borrowed("internal error"),
+            source: source.into(),
         }
     }
 
     /// The snake_case code of the JSON error body (and of WebSocket `error` frames).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Error::Validation { .. } => "validation_error",
-            Error::BadRequest { code, .. } | Error::NotFound { code, .. } | Error::Conflict { code, .. } => code,
-            Error::NotAuthenticated => "not_authenticated",
-            Error::InvalidCredentials => "invalid_credentials",
-            Error::CsrfFailed => "csrf_failed",
-            Error::CrossSite => "cross_site_request",
-            Error::WritePermissionRequired { .. } => "write_permission_required",
-            Error::AdminPermissionRequired { .. } => "admin_permission_required",
-            Error::NotAParticipant => "not_a_participant",
-            Error::PayloadTooLarge => "payload_too_large",
-            Error::RateLimited { .. } => "rate_limited",
-            Error::Database(_) | Error::Internal(_) => "internal_error",
+            Error::Validation { .. } => Code::ValidationError,
+            Error::BadRequest { code, .. } | Error::NotFound { code, .. } | Error::Conflict { code, .. } => *code,
+            Error::NotAuthenticated => Code::NotAuthenticated,
+            Error::InvalidCredentials => Code::InvalidCredentials,
+            Error::CsrfFailed => Code::CsrfFailed,
+            Error::CrossSite => Code::CrossSiteRequest,
+            Error::WritePermissionRequired { .. } => Code::WritePermissionRequired,
+            Error::AdminPermissionRequired { .. } => Code::AdminPermissionRequired,
+            Error::NotAParticipant => Code::NotAParticipant,
+            Error::PayloadTooLarge => Code::PayloadTooLarge,
+            Error::RateLimited { .. } => Code::RateLimited,
+            Error::Database(_) | Error::Internal { .. } => Code::InternalError,
         }
     }
 
-    fn body(&self) -> ErrorBody {
+    fn is_internal(&self) -> bool {
+        matches!(self, Error::Database(_) | Error::Internal { .. })
+    }
+
+    /// What the client is told. This is where an error ends, so an internal one is
+    /// logged here, once, with its chain of causes; the client learns nothing of it.
+    pub fn answer(&self) -> ErrorBody {
+        if self.is_internal() {
+            tracing::error!(error = %Chain(self), "request failed");
+            return ErrorBody::new(Code::InternalError, "Internal server error.".into());
+        }
         let mut body = ErrorBody::new(self.code(), self.to_string());
         match self {
             Error::Validation { field, .. } => body.field = Some(field.to_string()),
@@ -112,12 +211,65 @@ impl Error {
                 body.user_permission = Some(user_role.as_str().into());
             }
             Error::RateLimited { retry_after } => body.retry_after = Some(*retry_after),
-            Error::Database(_) | Error::Internal(_) => {
-                body.message = "Internal server error.".into();
-            }
             _ => {}
         }
         body
+    }
+}
+
+/// An error and its causes on one line: `context: cause: cause's cause`.
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(err) = cause {
+            write!(f, ": {err}")?;
+            cause = err.source();
+        }
+        Ok(())
+    }
+}
+
+/// Maps database constraints to 4xx on any `Result` whose error becomes an `Error`.
+pub trait ResultExt<T> {
+    /// Maps a violation of the named database constraint to `map(..)`; any other error
+    /// stays what it was. The database enforces uniqueness, the API still answers with
+    /// the right 4xx.
+    fn on_constraint(self, name: &str, map: impl FnOnce(&dyn sqlx::error::DatabaseError) -> Error) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
+    fn on_constraint(self, name: &str, map: impl FnOnce(&dyn sqlx::error::DatabaseError) -> Error) -> Result<T> {
+        self.map_err(|err| match err.into() {
+            Error::Database(sqlx::Error::Database(db)) if db.constraint() == Some(name) => map(&*db),
+            other => other,
+        })
+    }
+}
+
+/// Says what was being done when something failed inside, for the log.
+pub trait Context<T> {
+    /// Any error becomes an internal one with `context` and the error as its cause;
+    /// an `Error` that is already a 4xx stays what it is.
+    fn context(self, context: &'static str) -> Result<T>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> Context<T> for std::result::Result<T, E> {
+    fn context(self, context: &'static str) -> Result<T> {
+        self.map_err(|err| {
+            let source: BoxError = Box::new(err);
+            let source = match source.downcast::<Error>() {
+                Ok(ours) if !ours.is_internal() => return *ours,
+                Ok(ours) => ours as BoxError,
+                Err(other) => other,
+            };
+            Error::Internal {
+                context: Cow::Borrowed(context),
+                source,
+            }
+        })
     }
 }
 
@@ -135,19 +287,19 @@ impl ResponseError for Error {
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Database(_) | Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn as_response(&self) -> Response {
-        if matches!(self, Error::Database(_) | Error::Internal(_)) {
-            tracing::error!(error = %self, "request failed");
-        }
-        let mut response = poem::web::Json(self.body()).with_status(self.status()).into_response();
+        let mut response = poem::web::Json(self.answer())
+            .with_status(self.status())
+            .into_response();
         if let Error::RateLimited { retry_after } = self {
-            response
-                .headers_mut()
-                .insert("Retry-After", retry_after.to_string().parse().unwrap());
+            response.headers_mut().insert(
+                poem::http::header::RETRY_AFTER,
+                poem::http::HeaderValue::from(*retry_after),
+            );
         }
         response
     }
@@ -181,9 +333,9 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
-    fn new(code: &str, message: String) -> Self {
+    fn new(code: Code, message: String) -> Self {
         ErrorBody {
-            error: code.into(),
+            error: code.as_str().into(),
             message,
             field: None,
             required_permission: None,
@@ -194,19 +346,39 @@ impl ErrorBody {
 }
 
 /// Documents the error responses in the OpenAPI schema, so `Result<T, Error>` is a
-/// complete description of an operation.
+/// complete description of an operation: every status the error mapping below can
+/// answer an API request with.
 impl ApiResponse for Error {
     fn meta() -> MetaResponses {
         let described = [
-            (400, "Invalid input (`validation_error`, `invalid_participant`, ...)"),
+            (
+                400,
+                "Invalid input (`validation_error` with `field`, `invalid_participant`, `invalid_request`)",
+            ),
             (401, "Not authenticated (`not_authenticated`, `invalid_credentials`)"),
             (
                 403,
-                "Forbidden (`csrf_failed`, `write_permission_required`, `not_a_participant`, ...)",
+                "Forbidden (`csrf_failed`, `cross_site_request`, `write_permission_required`, \
+                 `admin_permission_required`, `not_a_participant`)",
             ),
-            (404, "Unknown id, or an id of another tenant (`not_found`, ...)"),
-            (413, "Request body too large"),
-            (429, "Rate limited (`rate_limited`, see `Retry-After`)"),
+            (
+                404,
+                "Unknown id, or an id of another tenant (`not_found`, `participant_not_found`)",
+            ),
+            (
+                409,
+                "Conflicts with the current state (`email_taken`, `slug_taken`, `self_lockout`, \
+                 `token_limit_reached`)",
+            ),
+            (413, "Request body too large (`payload_too_large`)"),
+            (
+                415,
+                "The body's `Content-Type` is not one this operation reads (`unsupported_media_type`)",
+            ),
+            (
+                429,
+                "Rate limited (`rate_limited`, see `retry_after` and `Retry-After`)",
+            ),
         ];
         MetaResponses {
             responses: described
@@ -231,23 +403,31 @@ impl ApiResponse for Error {
 }
 
 /// The last line of defence: every error that leaves the app — ours, or poem's own
-/// (unparseable JSON, a wrong content type, an unknown route) — answers with the JSON
-/// error body, never an HTML page or a bare text line.
+/// (a query parameter that does not parse, a wrong content type, an unknown route) —
+/// answers with the JSON error body, never an HTML page or a bare text line.
 pub async fn into_json_response(err: poem::Error) -> Response {
     if err.is::<Error>() {
         return err.into_response();
     }
+    if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        // poem-openapi names the parameter; say which one, like any refused field.
+        return Error::Validation {
+            field: param.name,
+            message: format!("{}: {}", param.name, param.reason),
+        }
+        .as_response();
+    }
     let status = err.status();
     let code = match status {
-        StatusCode::BAD_REQUEST => "invalid_request",
-        StatusCode::UNAUTHORIZED => "not_authenticated",
-        StatusCode::FORBIDDEN => "forbidden",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        s if s.is_server_error() => "internal_error",
-        _ => "error",
+        StatusCode::BAD_REQUEST => Code::InvalidRequest,
+        StatusCode::UNAUTHORIZED => Code::NotAuthenticated,
+        StatusCode::FORBIDDEN => Code::Forbidden,
+        StatusCode::NOT_FOUND => Code::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => Code::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => Code::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Code::UnsupportedMediaType,
+        s if s.is_server_error() => Code::InternalError,
+        _ => Code::Error,
     };
     let message = if status.is_server_error() {
         tracing::error!(error = %err, "request failed");
@@ -260,4 +440,43 @@ pub async fn into_json_response(err: poem::Error) -> Response {
     poem::web::Json(ErrorBody::new(code, message))
         .with_status(status)
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_keeps_a_4xx_and_wraps_anything_else_with_its_cause() {
+        let refused: std::result::Result<(), Error> = Err(Error::validation("title", "too long"));
+        assert!(matches!(
+            refused.context("creating a group"),
+            Err(Error::Validation { field: "title", .. })
+        ));
+
+        let io: std::result::Result<(), std::io::Error> = Err(std::io::Error::other("disk full"));
+        let err = io.context("staging an upload").unwrap_err();
+        assert_eq!(err.code(), Code::InternalError);
+        assert_eq!(Chain(&err).to_string(), "staging an upload: disk full");
+    }
+
+    #[test]
+    fn internal_causes_reach_the_log_but_not_the_client() {
+        let err = Error::internal("a message insert matched nothing");
+        let body = err.answer();
+        assert_eq!(
+            (body.error.as_str(), body.message.as_str()),
+            ("internal_error", "Internal server error.")
+        );
+    }
+
+    #[test]
+    fn invalid_domain_values_are_validation_errors_naming_the_field() {
+        let err = Error::from(crate::domain::Name::parse("").unwrap_err());
+        let body = err.answer();
+        assert_eq!(
+            (body.error.as_str(), body.field.as_deref()),
+            ("validation_error", Some("name"))
+        );
+    }
 }

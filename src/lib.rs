@@ -10,6 +10,7 @@ pub mod chat;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod domain;
 pub mod error;
 pub mod i18n;
 pub mod limits;
@@ -87,11 +88,11 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         presence: state.realtime.presence.clone(),
     };
     let api = api::service(&config.public_origin());
-    let docs = api::docs::Docs::new(&api);
+    let docs = api::docs::Docs::new(&api, config.rate_send_per_minute);
     let endpoint = Route::new()
         .at("/api/openapi.json", docs.spec_endpoint())
         .at("/api/docs", docs.ui_endpoint())
-        .nest("/api", api)
+        .nest("/api", api::allow::with_allow_header(api, docs.allowed_methods()))
         .at("/ws/chat", poem::get(ws::chat_socket))
         .nest("/", web::routes(&config.static_root))
         .with(CookieJarManager::new())

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use tenantchat::{
     accounts::{self, NewUser, TenantSlug},
     audit::{self, Verification},
-    auth::Role,
+    domain::Role,
     Config,
 };
 

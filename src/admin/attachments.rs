@@ -40,6 +40,7 @@ pub struct AdminAttachment {
     pub uploader_name: String,
     pub uploader_email: String,
     /// When an admin removed the file (the message keeps a tombstone).
+    #[oai(nullable)]
     pub deleted_at: Option<Timestamp>,
 }
 

@@ -21,6 +21,7 @@ use crate::{
 #[derive(Debug, Object, sqlx::FromRow)]
 pub struct AdminConversation {
     pub id: Uuid,
+    #[oai(nullable)]
     pub title: Option<String>,
     pub is_group: bool,
     pub created_at: Timestamp,

@@ -1,7 +1,13 @@
 //! A tenant's chat settings as its admins read and replace them.
 
-use poem_openapi::Object;
-use serde_json::json;
+use std::borrow::Cow;
+
+use poem_openapi::{
+    registry::{MetaSchema, MetaSchemaRef},
+    types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+    Object,
+};
+use serde_json::{json, Value};
 use sqlx::PgPool;
 
 use super::Admin;
@@ -18,27 +24,47 @@ pub struct SettingsView {
     /// Largest attached file in bytes (at most 10,485,760).
     pub max_upload_bytes: u64,
     /// Allowed attachment types (MIME types).
-    pub allowed_types: Vec<String>,
+    pub allowed_types: Vec<AttachmentType>,
     /// Messages a user may send per minute here (none: the server's limit).
+    #[oai(nullable)]
     pub send_per_minute: Option<u32>,
     /// Messages older than this many days are deleted with their files (none: kept).
+    #[oai(nullable)]
     pub retention_days: Option<u32>,
     /// The widget's accent colour, `#RRGGBB`.
+    #[oai(nullable)]
     pub widget_color: Option<String>,
     /// The widget's title.
+    #[oai(nullable)]
     pub widget_title: Option<String>,
 }
 
 /// New settings; an absent field goes back to the default.
 #[derive(Debug, Object)]
 pub struct SettingsUpdate {
+    /// 1 to 10,485,760.
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "10485760")))]
     pub max_upload_bytes: Option<u64>,
-    pub allowed_types: Option<Vec<String>>,
-    /// At most the server's own limit (`RATE_SEND_PER_MINUTE`).
+    /// A subset of the types this server accepts.
+    #[oai(nullable)]
+    pub allowed_types: Option<Vec<AttachmentType>>,
+    /// At least 1, at most the server's own limit (`RATE_SEND_PER_MINUTE`).
+    #[oai(nullable, validator(minimum(value = "1")))]
     pub send_per_minute: Option<u32>,
     /// 1 to 3650.
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "3650")))]
     pub retention_days: Option<u32>,
+    /// `#RRGGBB`.
+    #[oai(nullable, validator(pattern = r"^#[0-9a-fA-F]{6}$"))]
     pub widget_color: Option<String>,
+    /// 1 to 60 characters, not all spaces, no control characters.
+    #[oai(
+        nullable,
+        validator(
+            max_length = 60,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub widget_title: Option<String>,
 }
 
@@ -46,11 +72,69 @@ fn essence(mime: &str) -> &str {
     mime.split(';').next().unwrap_or(mime).trim()
 }
 
+/// An attachment type this server accepts, by its MIME type without parameters; the
+/// document lists them as an `enum`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentType(&'static str);
+
+impl AttachmentType {
+    fn all() -> impl Iterator<Item = AttachmentType> {
+        UploadKind::ALL
+            .into_iter()
+            .map(|kind| AttachmentType(essence(kind.mime())))
+    }
+
+    fn parse(raw: &str) -> Option<AttachmentType> {
+        AttachmentType::all().find(|known| known.0 == raw)
+    }
+}
+
+impl Type for AttachmentType {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "AttachmentType".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            enum_items: AttachmentType::all().map(|t| Value::from(t.0)).collect(),
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(std::iter::once(self))
+    }
+}
+
+impl ParseFromJSON for AttachmentType {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(raw)) => AttachmentType::parse(&raw)
+                .ok_or_else(|| ParseError::custom(format!("{raw:?} is not a type this server accepts"))),
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl ToJSON for AttachmentType {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::from(self.0))
+    }
+}
+
 fn view(settings: &TenantSettings) -> SettingsView {
     let allowed = UploadKind::ALL
         .into_iter()
         .filter(|k| settings.allows(*k))
-        .map(|k| essence(k.mime()).to_string());
+        .map(|k| AttachmentType(essence(k.mime())));
     SettingsView {
         max_upload_bytes: settings.max_upload_bytes(),
         allowed_types: allowed.collect(),
@@ -83,21 +167,14 @@ fn validate(update: SettingsUpdate, max_send_per_minute: u32) -> Result<TenantSe
             ));
         }
     }
-    if let Some(types) = &update.allowed_types {
-        let known: Vec<&str> = UploadKind::ALL.iter().map(|k| essence(k.mime())).collect();
-        if let Some(unknown) = types.iter().find(|t| !known.contains(&t.as_str())) {
-            return Err(Error::validation(
-                "allowed_types",
-                format!("{unknown:?} is not a type this server accepts"),
-            ));
-        }
-    }
     if update.retention_days.is_some_and(|d| !(1..=3650).contains(&d)) {
         return Err(Error::validation("retention_days", "must be between 1 and 3650"));
     }
     let settings = TenantSettings {
         max_upload_bytes: update.max_upload_bytes,
-        allowed_types: update.allowed_types,
+        allowed_types: update
+            .allowed_types
+            .map(|types| types.into_iter().map(|t| t.0.to_string()).collect()),
         send_per_minute: update.send_per_minute,
         retention_days: update.retention_days,
         widget_color: update.widget_color,

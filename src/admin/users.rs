@@ -9,10 +9,11 @@ use uuid::Uuid;
 
 use super::Admin;
 use crate::{
-    accounts::{self, parse_name, NewUser},
+    accounts::{self, NewUser},
     audit::Entry,
-    auth::{control::Control, Role},
-    error::{Error, Result},
+    auth::control::Control,
+    domain::{Name, Role},
+    error::{Code, Error, Result},
     realtime::Realtime,
     timestamp::Timestamp,
 };
@@ -26,6 +27,7 @@ pub struct AdminUser {
     /// `read`, `write` or `admin`.
     pub role: String,
     pub is_active: bool,
+    #[oai(nullable)]
     pub last_seen: Option<Timestamp>,
     pub created_at: Timestamp,
 }
@@ -74,8 +76,17 @@ pub async fn create(pool: &PgPool, admin: &Admin, new: NewUser<'_>) -> Result<Ad
     Ok(user)
 }
 
-pub struct UserChange<'a> {
-    pub name: Option<&'a str>,
+/// An admin may not lock itself out: the request is well-formed, the state of the
+/// target (the caller's own account) forbids it.
+fn self_lockout(message: &str) -> Error {
+    Error::Conflict {
+        code: Code::SelfLockout,
+        message: message.into(),
+    }
+}
+
+pub struct UserChange {
+    pub name: Option<Name>,
     pub role: Option<Role>,
 }
 
@@ -86,15 +97,11 @@ pub async fn update(
     realtime: &Realtime,
     admin: &Admin,
     id: Uuid,
-    change: UserChange<'_>,
+    change: UserChange,
 ) -> Result<AdminUser> {
-    let name = change
-        .name
-        .map(parse_name)
-        .transpose()
-        .map_err(|m| Error::validation("name", m))?;
+    let name = change.name.as_ref().map(Name::as_str);
     if id == admin.actor().user_id() && change.role.is_some_and(|r| r != Role::Admin) {
-        return Err(Error::validation("role", "you cannot remove your own admin role"));
+        return Err(self_lockout("you cannot remove your own admin role"));
     }
     let mut tx = pool.begin().await?;
     let before: Option<(String, String)> =
@@ -110,7 +117,7 @@ pub async fn update(
     )
     .bind(id)
     .bind(admin.actor().tenant_id())
-    .bind(&name)
+    .bind(name)
     .bind(new_role)
     .execute(&mut *tx)
     .await?;
@@ -139,7 +146,7 @@ pub async fn update(
 /// Deactivates a user: sessions end, tokens go, sockets close; history stays.
 pub async fn deactivate(pool: &PgPool, realtime: &Realtime, admin: &Admin, id: Uuid) -> Result<()> {
     if id == admin.actor().user_id() {
-        return Err(Error::validation("id", "you cannot deactivate yourself"));
+        return Err(self_lockout("you cannot deactivate yourself"));
     }
     let mut tx = pool.begin().await?;
     let done = sqlx::query(

@@ -10,7 +10,10 @@ use poem_openapi::{
     ApiResponse, Object, OpenApi,
 };
 
-use super::{path_id, ApiTags};
+use super::{
+    body::{FieldRefusal, JsonBody},
+    ApiTags, IdText,
+};
 use crate::{
     accounts::NewUser,
     admin::{
@@ -22,10 +25,11 @@ use crate::{
         Admin,
     },
     audit::{self, AuditFilter, AuditPage},
-    auth::{Auth, Role},
+    auth::Auth,
     chat::{history::HistoryQuery, views::Message},
     client::RequestMeta,
-    error::{Error, Result},
+    domain::{Limit, Name, Offset, Role, Seq},
+    error::Result,
     state::AppState,
 };
 
@@ -45,35 +49,49 @@ enum UserCreated {
 
 #[derive(Object)]
 struct NewUserRequest {
+    /// One `@` with text on both sides, no spaces; at most 254 characters.
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+\s*$"
+    ))]
     email: String,
+    /// 1 to 200 characters, not all spaces, no control characters.
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     name: String,
-    /// At least 8 characters, not the email address.
+    /// 8 to 1024 characters, not the email address.
+    #[oai(validator(min_length = 8, max_length = 1024))]
     password: String,
-    /// `read`, `write` or `admin`.
-    role: String,
+    role: Role,
 }
+
+impl FieldRefusal for NewUserRequest {}
 
 #[derive(Object)]
 struct UserPatch {
+    /// 1 to 200 characters, not all spaces, no control characters.
+    #[oai(
+        nullable,
+        validator(
+            max_length = 200,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     name: Option<String>,
-    /// `read`, `write` or `admin`.
-    role: Option<String>,
+    // Absent: unchanged. Neither nullable nor described: either wraps the enum's
+    // `$ref` in an `allOf`, which client generators cannot take for an enum.
+    role: Option<Role>,
 }
 
-fn parse_role(raw: &str) -> Result<Role> {
-    Role::parse(raw).map_err(|m| Error::validation("role", m))
-}
+impl FieldRefusal for UserPatch {}
 
-fn optional_id(raw: Option<&str>, field: &'static str) -> Result<Option<uuid::Uuid>> {
-    raw.map(|r| {
-        r.parse()
-            .map_err(|_| Error::validation(field, format!("{field} must be an id")))
-    })
-    .transpose()
-}
+impl FieldRefusal for SettingsUpdate {}
 
-fn page_bounds(limit: Option<i64>, offset: Option<i64>) -> (i64, i64) {
-    (limit.unwrap_or(50).clamp(1, 200), offset.unwrap_or(0).max(0))
+/// Admin lists: 50 items unless asked otherwise, at most 200.
+fn page_bounds(limit: Option<Limit>, offset: Option<Offset>) -> (i64, i64) {
+    (Limit::or_default(limit, 50, 200), Offset::or_zero(offset))
 }
 
 #[OpenApi(prefix_path = "/admin", tag = "ApiTags::Admin")]
@@ -92,14 +110,14 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: Auth,
         meta: RequestMeta,
-        body: Json<NewUserRequest>,
+        body: JsonBody<NewUserRequest>,
     ) -> Result<UserCreated> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "users.create").await?;
         let new = NewUser {
             email: &body.email,
             name: &body.name,
             password: &body.password,
-            role: parse_role(&body.role)?,
+            role: body.role,
         };
         Ok(UserCreated::Created(Json(
             users::create(&state.pool, &admin, new).await?,
@@ -113,10 +131,10 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: Auth,
         meta: RequestMeta,
-        id: Path<String>,
+        id: Path<IdText>,
     ) -> Result<Json<AdminUser>> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "users.get").await?;
-        Ok(Json(users::get(&state.pool, &admin, path_id(&id, "User")?).await?))
+        Ok(Json(users::get(&state.pool, &admin, id.in_path("User")?).await?))
     }
 
     /// Change a user's name or role
@@ -128,16 +146,16 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: Auth,
         meta: RequestMeta,
-        id: Path<String>,
-        body: Json<UserPatch>,
+        id: Path<IdText>,
+        body: JsonBody<UserPatch>,
     ) -> Result<Json<AdminUser>> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "users.update").await?;
         let change = UserChange {
-            name: body.name.as_deref(),
-            role: body.role.as_deref().map(parse_role).transpose()?,
+            name: body.name.as_deref().map(Name::parse).transpose()?,
+            role: body.role,
         };
         Ok(Json(
-            users::update(&state.pool, &state.realtime, &admin, path_id(&id, "User")?, change).await?,
+            users::update(&state.pool, &state.realtime, &admin, id.in_path("User")?, change).await?,
         ))
     }
 
@@ -151,10 +169,10 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: Auth,
         meta: RequestMeta,
-        id: Path<String>,
+        id: Path<IdText>,
     ) -> Result<Done> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "users.deactivate").await?;
-        users::deactivate(&state.pool, &state.realtime, &admin, path_id(&id, "User")?).await?;
+        users::deactivate(&state.pool, &state.realtime, &admin, id.in_path("User")?).await?;
         Ok(Done::NoContent)
     }
 
@@ -169,21 +187,23 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: Auth,
         meta: RequestMeta,
-        conversation: Query<Option<String>>,
-        uploader: Query<Option<String>>,
+        /// Only files of this conversation.
+        conversation: Query<Option<uuid::Uuid>>,
+        /// Only files this user uploaded.
+        uploader: Query<Option<uuid::Uuid>>,
         /// Uploaded at or after (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,
         /// Uploaded before (RFC 3339).
         to: Query<Option<DateTime<Utc>>>,
-        /// Page size (default 50, at most 200).
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        /// Page size (default 50; larger values are capped at 200).
+        limit: Query<Option<Limit>>,
+        offset: Query<Option<Offset>>,
     ) -> Result<Json<AdminAttachmentPage>> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "attachments.list").await?;
         let (limit, offset) = page_bounds(limit.0, offset.0);
         let filter = AdminFilter {
-            conversation_id: optional_id(conversation.0.as_deref(), "conversation")?,
-            uploader_id: optional_id(uploader.0.as_deref(), "uploader")?,
+            conversation_id: conversation.0,
+            uploader_id: uploader.0,
             from: from.0,
             to: to.0,
             limit,
@@ -202,10 +222,10 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: Auth,
         meta: RequestMeta,
-        id: Path<String>,
+        id: Path<IdText>,
     ) -> Result<Done> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "attachments.delete").await?;
-        let id = path_id(&id, "Attachment")?;
+        let id = id.in_path("Attachment")?;
         attachments::admin_delete(&state.pool, &state.realtime, &state.config.media_root, &admin, id).await?;
         Ok(Done::NoContent)
     }
@@ -220,17 +240,23 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: Auth,
         meta: RequestMeta,
-        actor: Query<Option<String>>,
+        /// Only entries by this user.
+        actor: Query<Option<uuid::Uuid>>,
+        /// Only entries of this action, e.g. `user.deactivate` (at most 100 characters).
+        #[oai(validator(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
         action: Query<Option<String>>,
+        /// At or after (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,
+        /// Before (RFC 3339).
         to: Query<Option<DateTime<Utc>>>,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        /// Page size (default 50; larger values are capped at 200).
+        limit: Query<Option<Limit>>,
+        offset: Query<Option<Offset>>,
     ) -> Result<Json<AuditPage>> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "audit_log.list").await?;
         let (limit, offset) = page_bounds(limit.0, offset.0);
         let filter = AuditFilter {
-            actor: optional_id(actor.0.as_deref(), "actor")?,
+            actor: actor.0,
             action: action.0,
             from: from.0,
             to: to.0,
@@ -258,7 +284,7 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: Auth,
         meta: RequestMeta,
-        body: Json<SettingsUpdate>,
+        body: JsonBody<SettingsUpdate>,
     ) -> Result<Json<SettingsView>> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "settings.update").await?;
         Ok(Json(
@@ -280,8 +306,9 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: Auth,
         meta: RequestMeta,
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        /// Page size (default 50; larger values are capped at 200).
+        limit: Query<Option<Limit>>,
+        offset: Query<Option<Offset>>,
     ) -> Result<Json<Vec<AdminConversation>>> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "conversations.list").await?;
         let (limit, offset) = page_bounds(limit.0, offset.0);
@@ -298,10 +325,11 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: Auth,
         meta: RequestMeta,
-        id: Path<String>,
-        after_seq: Query<Option<i64>>,
-        before_seq: Query<Option<i64>>,
-        limit: Query<Option<i64>>,
+        id: Path<IdText>,
+        after_seq: Query<Option<Seq>>,
+        before_seq: Query<Option<Seq>>,
+        /// Page size (default 50, or 200 with `after_seq`; larger values are capped at 200).
+        limit: Query<Option<Limit>>,
     ) -> Result<Json<Vec<Message>>> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "conversations.read").await?;
         let query = HistoryQuery {
@@ -311,7 +339,7 @@ impl AdminApi {
             limit: limit.0,
         };
         Ok(Json(
-            compliance::messages(&state.pool, &admin, path_id(&id, "Conversation")?, query).await?,
+            compliance::messages(&state.pool, &admin, id.in_path("Conversation")?, query).await?,
         ))
     }
 }

@@ -9,11 +9,14 @@ use poem_openapi::{
     ApiResponse, OpenApi,
 };
 
-use super::{path_id, ApiTags};
+use super::{ApiTags, IdText};
 use crate::{
     auth::Auth,
-    chat::attachments::{self, Download},
-    error::{self, Result},
+    chat::{
+        attachments::{self, Download},
+        uploads::UploadKind,
+    },
+    error::{self, Context, Result},
     state::AppState,
 };
 
@@ -31,11 +34,15 @@ impl IntoResponse for FileResponse {
 
 impl ApiResponse for FileResponse {
     fn meta() -> MetaResponses {
+        // Served with the type detected from the file's bytes: one of those accepted.
         let binary = || {
-            vec![MetaMediaType {
-                content_type: "application/octet-stream",
-                schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary"))),
-            }]
+            UploadKind::ALL
+                .into_iter()
+                .map(|kind| MetaMediaType {
+                    content_type: kind.mime(),
+                    schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary"))),
+                })
+                .collect()
         };
         let header = |name: &str, description: &str| MetaHeader {
             name: name.to_string(),
@@ -109,19 +116,22 @@ impl AttachmentsApi {
         &self,
         state: Data<&AppState>,
         auth: Auth,
-        id: Path<String>,
+        id: Path<IdText>,
         /// `1` for the thumbnail of a JPEG, PNG or WebP image.
         thumb: Query<Option<String>>,
         conditions: StaticFileRequest,
     ) -> Result<FileResponse> {
-        let id = path_id(&id, "Attachment")?;
+        let id = id.in_path("Attachment")?;
         let thumbnail = matches!(thumb.0.as_deref(), Some("1" | "true"));
         let media_root = &state.config.media_root;
         let download = attachments::download(&state.pool, media_root, auth.actor(), id, thumbnail).await?;
         let mut response = match &state.config.media_accel_redirect {
             // nginx serves the bytes (ranges included) from its internal location.
             Some(prefix) => {
-                let relative = download.path.strip_prefix(media_root).map_err(error::Error::internal)?;
+                let relative = download
+                    .path
+                    .strip_prefix(media_root)
+                    .context("locating an attachment under MEDIA_ROOT")?;
                 let location = format!("{}/{}", prefix.trim_end_matches('/'), relative.display());
                 Response::builder().header("X-Accel-Redirect", location).finish()
             }
@@ -132,7 +142,7 @@ impl AttachmentsApi {
         };
         if response.status() != StatusCode::NOT_MODIFIED {
             let headers = response.headers_mut();
-            let value = |v: &str| HeaderValue::from_str(v).map_err(error::Error::internal);
+            let value = |v: &str| HeaderValue::from_str(v).context("writing a download's headers");
             headers.insert(header::CONTENT_TYPE, value(&download.content_type)?);
             headers.insert(header::CONTENT_DISPOSITION, value(&disposition(&download))?);
         }

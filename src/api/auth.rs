@@ -1,17 +1,23 @@
 use poem::web::{cookie::CookieJar, Data};
 use poem_openapi::{param::Path, payload::Json, ApiResponse, Object, OpenApi};
 
-use super::{path_id, ApiTags};
+use super::{
+    body::{FieldRefusal, JsonBody},
+    ApiTags, IdText,
+};
 use crate::{
     accounts::{self, User},
     auth::{control::Control, cookies, extract::CookieAuth, tokens, Auth},
     client::RequestMeta,
+    domain::TokenName,
     error::Result,
     login,
     state::AppState,
 };
 
 pub struct AuthApi;
+
+impl FieldRefusal for LoginRequest {}
 
 #[derive(Object)]
 struct LoginRequest {
@@ -26,9 +32,16 @@ struct LoginResponse {
     user: User,
 }
 
+impl FieldRefusal for NewTokenRequest {}
+
 #[derive(Object)]
 struct NewTokenRequest {
-    /// A label to recognise the token by, e.g. `ci-bot`.
+    /// A label to recognise the token by, e.g. `ci-bot`: 1 to 100 characters, not all
+    /// spaces, no control characters.
+    #[oai(validator(
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     name: String,
 }
 
@@ -59,7 +72,7 @@ impl AuthApi {
         state: Data<&AppState>,
         jar: &CookieJar,
         meta: RequestMeta,
-        body: Json<LoginRequest>,
+        body: JsonBody<LoginRequest>,
     ) -> Result<Json<LoginResponse>> {
         let logged_in = login::login(
             &state.pool,
@@ -106,9 +119,10 @@ impl AuthApi {
         &self,
         state: Data<&AppState>,
         auth: Auth,
-        body: Json<NewTokenRequest>,
+        body: JsonBody<NewTokenRequest>,
     ) -> Result<TokenCreated> {
-        let token = tokens::create(&state.pool, auth.actor(), &body.name).await?;
+        let name = TokenName::parse(&body.name)?;
+        let token = tokens::create(&state.pool, auth.actor(), &name).await?;
         Ok(TokenCreated::Created(Json(token)))
     }
 
@@ -122,8 +136,8 @@ impl AuthApi {
     ///
     /// Sockets opened with the token are closed.
     #[oai(path = "/tokens/:id/", method = "delete")]
-    async fn revoke_token(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Empty> {
-        let id = path_id(&id, "Token")?;
+    async fn revoke_token(&self, state: Data<&AppState>, auth: Auth, id: Path<IdText>) -> Result<Empty> {
+        let id = id.in_path("Token")?;
         tokens::revoke(&state.pool, auth.actor(), id).await?;
         let ended = Control::EndSessions {
             credential: Some(tokens::credential(id)),

@@ -5,7 +5,10 @@ use poem_openapi::{
     ApiResponse, Object, OpenApi,
 };
 
-use super::{path_id, ApiTags};
+use super::{
+    body::{FieldRefusal, JsonBody},
+    ApiTags, IdText,
+};
 use crate::{
     auth::Auth,
     chat::{
@@ -14,7 +17,8 @@ use crate::{
         receipts, typing,
         views::Conversation,
     },
-    error::Result,
+    domain::{Limit, Offset, Title},
+    error::{Code, Error, Result},
     limits::Action,
     state::AppState,
 };
@@ -23,17 +27,44 @@ pub struct ConversationsApi;
 
 #[derive(Object)]
 struct StartRequest {
-    /// The user to talk to (same tenant, active).
-    participant_id: Option<String>,
+    /// The user to talk to (same tenant, active). Missing or malformed: 400
+    /// `invalid_participant`.
+    participant_id: IdText,
+}
+
+/// The contract's code for a participant id that is missing, malformed or one's own.
+fn invalid_participant(message: String) -> Error {
+    Error::BadRequest {
+        code: Code::InvalidParticipant,
+        message,
+    }
+}
+
+impl FieldRefusal for StartRequest {
+    fn refuse(_field: &'static str, message: String) -> Error {
+        invalid_participant(message)
+    }
 }
 
 #[derive(Object)]
 struct NewGroupRequest {
-    /// Optional; an untitled group shows its members' names.
+    /// At most 200 characters, no control characters; absent or blank, the group shows
+    /// its members' names.
+    #[oai(nullable, validator(max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     title: Option<String>,
-    /// The other members (users of the same tenant). The caller is always a member.
-    #[oai(default)]
-    participant_ids: Vec<String>,
+    /// The other members (1 to 1000 active users of the same tenant). The caller is
+    /// always a member.
+    #[oai(validator(min_items = 1, max_items = 1000))]
+    participant_ids: Vec<IdText>,
+}
+
+impl FieldRefusal for NewGroupRequest {
+    fn refuse(field: &'static str, message: String) -> Error {
+        match field {
+            "participant_ids" => invalid_participant(message),
+            _ => Error::validation(field, message),
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -77,9 +108,10 @@ impl ConversationsApi {
         auth: Auth,
         /// Include archived conversations.
         archived: Query<Option<bool>>,
-        /// Page size (default 100, at most 500).
-        limit: Query<Option<i64>>,
-        offset: Query<Option<i64>>,
+        /// Page size (default 100; larger values are capped at 500).
+        limit: Query<Option<Limit>>,
+        /// How many conversations to skip.
+        offset: Query<Option<Offset>>,
     ) -> Result<Json<Vec<Conversation>>> {
         let query = ListQuery {
             include_archived: archived.0.unwrap_or(false),
@@ -94,8 +126,8 @@ impl ConversationsApi {
     /// 201 with a new conversation, or 200 with the existing one: there is never more than
     /// one 1-to-1 conversation per pair of users.
     #[oai(path = "/start/", method = "post")]
-    async fn start(&self, state: Data<&AppState>, auth: Auth, body: Json<StartRequest>) -> Result<StartResponse> {
-        let other = conversations::parse_participant_id(body.participant_id.as_deref())?;
+    async fn start(&self, state: Data<&AppState>, auth: Auth, body: JsonBody<StartRequest>) -> Result<StartResponse> {
+        let other = conversations::parse_participant_id(Some(body.participant_id.as_str()))?;
         state.limits.take(Action::Conversation, auth.actor(), 1).await?;
         Ok(
             match conversations::start_direct(&state.pool, &state.realtime, auth.actor(), other).await? {
@@ -111,12 +143,14 @@ impl ConversationsApi {
         &self,
         state: Data<&AppState>,
         auth: Auth,
-        body: Json<NewGroupRequest>,
+        body: JsonBody<NewGroupRequest>,
     ) -> Result<GroupCreated> {
+        let title = Title::parse_optional(body.title.as_deref())?;
         state.limits.take(Action::Conversation, auth.actor(), 1).await?;
+        let participant_ids: Vec<String> = body.participant_ids.iter().map(|id| id.as_str().to_string()).collect();
         let new = NewGroup {
-            title: body.title.as_deref(),
-            participant_ids: &body.participant_ids,
+            title,
+            participant_ids: &participant_ids,
         };
         Ok(GroupCreated::Created(Json(
             conversations::create_group(&state.pool, &state.realtime, auth.actor(), new).await?,
@@ -137,8 +171,8 @@ impl ConversationsApi {
     ///
     /// Broadcasts a `typing` event to the other participants.
     #[oai(path = "/:id/typing/", method = "post")]
-    async fn typing(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<StatusResponse>> {
-        let id = path_id(&id, "Conversation")?;
+    async fn typing(&self, state: Data<&AppState>, auth: Auth, id: Path<IdText>) -> Result<Json<StatusResponse>> {
+        let id = id.in_path("Conversation")?;
         state.limits.take(Action::Typing, auth.actor(), 1).await?;
         typing::typing(&state.pool, &state.realtime, auth.actor(), id).await?;
         Ok(Json(StatusResponse { status: "ok".into() }))
@@ -146,8 +180,8 @@ impl ConversationsApi {
 
     /// Get a conversation
     #[oai(path = "/:id/", method = "get")]
-    async fn get(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<Conversation>> {
-        let id = path_id(&id, "Conversation")?;
+    async fn get(&self, state: Data<&AppState>, auth: Auth, id: Path<IdText>) -> Result<Json<Conversation>> {
+        let id = id.in_path("Conversation")?;
         Ok(Json(conversations::get(&state.pool, auth.actor(), id).await?))
     }
 
@@ -155,8 +189,8 @@ impl ConversationsApi {
     ///
     /// Everything in it becomes read for the caller; the unread count becomes 0.
     #[oai(path = "/:id/mark_read/", method = "post")]
-    async fn mark_read(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<MarkReadResponse>> {
-        let id = path_id(&id, "Conversation")?;
+    async fn mark_read(&self, state: Data<&AppState>, auth: Auth, id: Path<IdText>) -> Result<Json<MarkReadResponse>> {
+        let id = id.in_path("Conversation")?;
         let marked_read = receipts::mark_read(&state.pool, &state.realtime, auth.actor(), id, None).await?;
         Ok(Json(MarkReadResponse {
             status: "ok".into(),
@@ -166,25 +200,25 @@ impl ConversationsApi {
 
     /// Archive a conversation (for you only)
     #[oai(path = "/:id/archive/", method = "patch")]
-    async fn archive(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<StatusResponse>> {
+    async fn archive(&self, state: Data<&AppState>, auth: Auth, id: Path<IdText>) -> Result<Json<StatusResponse>> {
         set_flag(&state, &auth, &id, Flag::Archived, true, "archived").await
     }
 
     /// Unarchive a conversation
     #[oai(path = "/:id/unarchive/", method = "patch")]
-    async fn unarchive(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<StatusResponse>> {
+    async fn unarchive(&self, state: Data<&AppState>, auth: Auth, id: Path<IdText>) -> Result<Json<StatusResponse>> {
         set_flag(&state, &auth, &id, Flag::Archived, false, "unarchived").await
     }
 
     /// Mute a conversation (for you only)
     #[oai(path = "/:id/mute/", method = "patch")]
-    async fn mute(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<StatusResponse>> {
+    async fn mute(&self, state: Data<&AppState>, auth: Auth, id: Path<IdText>) -> Result<Json<StatusResponse>> {
         set_flag(&state, &auth, &id, Flag::Muted, true, "muted").await
     }
 
     /// Unmute a conversation
     #[oai(path = "/:id/unmute/", method = "patch")]
-    async fn unmute(&self, state: Data<&AppState>, auth: Auth, id: Path<String>) -> Result<Json<StatusResponse>> {
+    async fn unmute(&self, state: Data<&AppState>, auth: Auth, id: Path<IdText>) -> Result<Json<StatusResponse>> {
         set_flag(&state, &auth, &id, Flag::Muted, false, "unmuted").await
     }
 }
@@ -192,12 +226,12 @@ impl ConversationsApi {
 async fn set_flag(
     state: &AppState,
     auth: &Auth,
-    id: &str,
+    id: &IdText,
     flag: Flag,
     on: bool,
     status: &str,
 ) -> Result<Json<StatusResponse>> {
-    let id = path_id(id, "Conversation")?;
+    let id = id.in_path("Conversation")?;
     conversations::set_flag(&state.pool, auth.actor(), id, flag, on).await?;
     Ok(Json(StatusResponse { status: status.into() }))
 }

@@ -5,7 +5,11 @@ use poem_openapi::{
     ApiRequest, ApiResponse, Object, OpenApi,
 };
 
-use super::{path_id, uploads::MessageForm, ApiTags};
+use super::{
+    body::{FieldRefusal, JsonBody},
+    uploads::MessageForm,
+    ApiTags, IdText,
+};
 use crate::{
     auth::Auth,
     chat::{
@@ -13,7 +17,8 @@ use crate::{
         messages::{self, NewMessage, Sent},
         views::Message,
     },
-    error::{Error, Result},
+    domain::{ClientId, Limit, Seq},
+    error::Result,
     limits::Action,
     state::AppState,
 };
@@ -22,15 +27,21 @@ pub struct MessagesApi;
 
 #[derive(Object)]
 struct SendJson {
-    /// The text, at most 5000 characters.
-    content: Option<String>,
-    /// Idempotency key (≤ 64 characters): a retry with the same key returns the original message.
+    /// The text: at most 5000 characters, not all white space, no NUL.
+    #[oai(validator(max_length = 5000, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"))]
+    content: String,
+    /// Idempotency key (at most 64 characters, no control characters): a retry with
+    /// the same key returns the original message.
+    #[oai(nullable, validator(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     client_id: Option<String>,
 }
 
+impl FieldRefusal for SendJson {}
+
+/// One operation, two documented media types: JSON for text, multipart for files.
 #[derive(ApiRequest)]
 enum SendRequest {
-    Json(Json<SendJson>),
+    Json(JsonBody<SendJson>),
     Multipart(MessageForm),
 }
 
@@ -56,25 +67,19 @@ impl MessagesApi {
         &self,
         state: Data<&AppState>,
         auth: Auth,
-        id: Path<String>,
-        /// Only messages after this message id.
-        since_id: Query<Option<String>>,
+        id: Path<IdText>,
+        /// Only messages after this message (of this conversation).
+        since_id: Query<Option<uuid::Uuid>>,
         /// Only messages with a greater seq.
-        after_seq: Query<Option<i64>>,
+        after_seq: Query<Option<Seq>>,
         /// Only messages with a smaller seq.
-        before_seq: Query<Option<i64>>,
-        limit: Query<Option<i64>>,
+        before_seq: Query<Option<Seq>>,
+        /// Page size (default 50, or 200 when catching up; larger values are capped at 200).
+        limit: Query<Option<Limit>>,
     ) -> Result<Json<Vec<Message>>> {
-        let id = path_id(&id, "Conversation")?;
-        let since_id = match since_id.0.as_deref() {
-            Some(raw) => Some(
-                raw.parse()
-                    .map_err(|_| Error::validation("since_id", "since_id must be a message id"))?,
-            ),
-            None => None,
-        };
+        let id = id.in_path("Conversation")?;
         let query = HistoryQuery {
-            since_id,
+            since_id: since_id.0,
             after_seq: after_seq.0,
             before_seq: before_seq.0,
             limit: limit.0,
@@ -95,13 +100,13 @@ impl MessagesApi {
         &self,
         state: Data<&AppState>,
         auth: Auth,
-        id: Path<String>,
+        id: Path<IdText>,
         body: SendRequest,
     ) -> Result<SendResponse> {
-        let id = path_id(&id, "Conversation")?;
+        let id = id.in_path("Conversation")?;
         state.limits.take(Action::Send, auth.actor(), 1).await?;
         let (content, client_id, files) = match body {
-            SendRequest::Json(Json(b)) => (b.content, b.client_id, None),
+            SendRequest::Json(JsonBody(b)) => (Some(b.content), b.client_id, None),
             SendRequest::Multipart(form) => {
                 messages::check_can_send(&state.pool, auth.actor(), id).await?;
                 // Charged before reading when the size is declared; else by what arrived
@@ -122,7 +127,7 @@ impl MessagesApi {
         };
         let new = NewMessage {
             content: content.as_deref().unwrap_or(""),
-            client_id: client_id.as_deref(),
+            client_id: ClientId::parse_optional(client_id.as_deref())?,
             files,
         };
         Ok(

@@ -8,28 +8,30 @@ use futures_util::StreamExt;
 use poem::{Request, RequestBody};
 use poem_openapi::{
     payload::{ParsePayload, Payload},
-    registry::{MetaSchemaRef, Registry},
+    registry::{MetaSchema, MetaSchemaRef, Registry},
     types::multipart::Upload,
     Multipart,
 };
 
 use crate::{
     chat::{content::MAX_CHARS, staging::Staged},
-    error::Error,
+    error::{Code, Error},
 };
 
 /// Documentation of the multipart message body.
 #[derive(Multipart)]
 #[allow(dead_code)] // read by `MessageForm`, described by this type
 pub struct MessageFormSchema {
-    /// The text, at most 5000 characters; may be empty when files are attached.
+    /// The text, at most 5000 characters, no NUL; may be empty when files are attached.
+    #[oai(validator(max_length = 5000, pattern = r"^[^\x00]*$"))]
     content: Option<String>,
-    /// Idempotency key (≤ 64 characters).
+    /// Idempotency key (at most 64 characters, no control characters).
+    #[oai(validator(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     client_id: Option<String>,
     /// Files (at most 10, each at most 10 MiB): JPEG, PNG, GIF, WebP, PDF, Office
     /// documents (doc, docx, xls, xlsx, ppt, pptx, odt, ods), plain text and CSV,
-    /// judged by their bytes.
-    attachments: Vec<Upload>,
+    /// judged by their bytes. None at all: a text message.
+    attachments: Option<Vec<Upload>>,
 }
 
 /// A multipart message body, not read yet: the handler first checks that the caller may
@@ -56,8 +58,18 @@ impl Payload for MessageForm {
         <MessageFormSchema as Payload>::check_content_type(content_type)
     }
 
+    /// The derived schema, which cannot state that a message needs text that is not all
+    /// white space or at least one file: an `anyOf` saying so makes the generated clients
+    /// hard to use (openapi-typescript types the body as a union without `content`). It
+    /// does say that an empty form is never a message.
     fn schema_ref() -> MetaSchemaRef {
-        <MessageFormSchema as Payload>::schema_ref()
+        match <MessageFormSchema as Payload>::schema_ref() {
+            MetaSchemaRef::Inline(schema) => MetaSchemaRef::Inline(Box::new(MetaSchema {
+                min_properties: Some(1),
+                ..*schema
+            })),
+            reference => reference,
+        }
     }
 
     fn register(registry: &mut Registry) {
@@ -75,7 +87,7 @@ fn bad_body(message: impl std::fmt::Display) -> Error {
         return Error::PayloadTooLarge;
     }
     Error::BadRequest {
-        code: "invalid_request",
+        code: Code::InvalidRequest,
         message: format!("invalid multipart body: {message}"),
     }
 }
@@ -144,7 +156,7 @@ impl MessageForm {
                 other => {
                     let name = other.unwrap_or("").to_string();
                     return Err(Error::BadRequest {
-                        code: "validation_error",
+                        code: Code::ValidationError,
                         message: format!("unknown field {name:?}: expected content, client_id or attachments"),
                     });
                 }

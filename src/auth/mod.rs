@@ -11,40 +11,12 @@ pub mod tokens;
 
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use crate::{
+    domain::Role,
+    error::{Error, Result},
+};
 
 pub use extract::Auth;
-
-/// A user's role in its tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Reads the conversations it is in and receives events; writes nothing.
-    Read,
-    /// A normal member.
-    Write,
-    /// A member plus the `/api/admin/` endpoints.
-    Admin,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Result<Role, String> {
-        match s {
-            "read" => Ok(Role::Read),
-            "write" => Ok(Role::Write),
-            "admin" => Ok(Role::Admin),
-            other => Err(format!("unknown role {other:?}: expected read, write or admin")),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Read => "read",
-            Role::Write => "write",
-            Role::Admin => "admin",
-        }
-    }
-}
 
 /// The authenticated caller of one request. Built only by `auth::extract` (session cookie
 /// or bearer token) from an active user row, so holding one proves who and which tenant.
@@ -118,15 +90,6 @@ pub(crate) fn actor_from_row((user_id, tenant_id, role): (Uuid, Uuid, String)) -
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn roles_round_trip_and_reject_unknown_names() {
-        for role in [Role::Read, Role::Write, Role::Admin] {
-            assert_eq!(Role::parse(role.as_str()), Ok(role));
-        }
-        assert!(Role::parse("owner").is_err());
-        assert!(Role::parse("Admin").is_err());
-    }
 
     #[test]
     fn only_write_and_admin_may_write() {

@@ -10,7 +10,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{actor_from_row, Actor};
-use crate::error::{Error, Result};
+use crate::{
+    domain::TokenName,
+    error::{Code, Error, Result},
+};
 
 const TOKEN_PREFIX: &str = "tc_";
 const MAX_TOKENS_PER_USER: i64 = 50;
@@ -21,6 +24,7 @@ pub struct ApiToken {
     pub id: Uuid,
     pub name: String,
     pub created_at: Timestamp,
+    #[oai(nullable)]
     pub last_used_at: Option<Timestamp>,
 }
 
@@ -47,14 +51,7 @@ pub fn generate() -> (String, Vec<u8>) {
     (token, hash)
 }
 
-pub async fn create(pool: &PgPool, actor: &Actor, name: &str) -> Result<CreatedToken> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(Error::validation(
-            "name",
-            "name must have 1 to 100 characters and no control characters",
-        ));
-    }
+pub async fn create(pool: &PgPool, actor: &Actor, name: &TokenName) -> Result<CreatedToken> {
     let (token, token_hash) = generate();
     let id = Uuid::new_v4();
     // The user's row lock serializes concurrent creates, so a burst cannot pass the cap
@@ -74,21 +71,20 @@ pub async fn create(pool: &PgPool, actor: &Actor, name: &str) -> Result<CreatedT
     .bind(id)
     .bind(actor.tenant_id())
     .bind(actor.user_id())
-    .bind(name)
+    .bind(name.as_str())
     .bind(token_hash)
     .bind(MAX_TOKENS_PER_USER)
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    let created_at = created_at.ok_or_else(|| {
-        Error::validation(
-            "name",
-            format!("at most {MAX_TOKENS_PER_USER} tokens per user; revoke one first"),
-        )
+    // The request is fine; the caller's state (its tokens) refuses it.
+    let created_at = created_at.ok_or_else(|| Error::Conflict {
+        code: Code::TokenLimitReached,
+        message: format!("at most {MAX_TOKENS_PER_USER} tokens per user; revoke one first"),
     })?;
     Ok(CreatedToken {
         id,
-        name: name.to_string(),
+        name: name.as_str().to_string(),
         token,
         created_at,
     })

@@ -16,7 +16,8 @@ use super::{
 };
 use crate::{
     auth::Actor,
-    error::{Error, Result},
+    domain::{Limit, Offset, Title},
+    error::{Code, Error, Result},
     realtime::Realtime,
     timestamp::Timestamp,
 };
@@ -24,7 +25,6 @@ use crate::{
 pub const DEFAULT_LIST_LIMIT: i64 = 100;
 pub const MAX_LIST_LIMIT: i64 = 500;
 pub const MAX_GROUP_MEMBERS: usize = 1000;
-pub const MAX_TITLE_CHARS: usize = 200;
 
 /// Which of the caller's conversations to show.
 enum Selection<'a> {
@@ -186,20 +186,13 @@ async fn one(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<Convers
 
 pub struct ListQuery {
     pub include_archived: bool,
-    pub limit: Option<i64>,
-    pub offset: Option<i64>,
+    pub limit: Option<Limit>,
+    pub offset: Option<Offset>,
 }
 
 pub async fn list(pool: &PgPool, actor: &Actor, query: ListQuery) -> Result<Vec<Conversation>> {
-    let limit = match query.limit {
-        Some(limit) if limit < 1 => return Err(Error::validation("limit", "limit must be at least 1")),
-        Some(limit) => limit.min(MAX_LIST_LIMIT),
-        None => DEFAULT_LIST_LIMIT,
-    };
-    let offset = match query.offset {
-        Some(offset) if offset < 0 => return Err(Error::validation("offset", "offset must not be negative")),
-        offset => offset.unwrap_or(0),
-    };
+    let limit = Limit::or_default(query.limit, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
+    let offset = Offset::or_zero(query.offset);
     let mut conn = pool.acquire().await?;
     views(
         &mut conn,
@@ -221,14 +214,14 @@ pub async fn get(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<Conversation>
 
 fn invalid_participant(message: impl Into<String>) -> Error {
     Error::BadRequest {
-        code: "invalid_participant",
+        code: Code::InvalidParticipant,
         message: message.into(),
     }
 }
 
 fn participant_not_found() -> Error {
     Error::NotFound {
-        code: "participant_not_found",
+        code: Code::ParticipantNotFound,
         message: "No such active user in your tenant.".into(),
     }
 }
@@ -330,7 +323,7 @@ pub async fn start_direct(pool: &PgPool, realtime: &Realtime, actor: &Actor, oth
 }
 
 pub struct NewGroup<'a> {
-    pub title: Option<&'a str>,
+    pub title: Option<Title>,
     pub participant_ids: &'a [String],
 }
 
@@ -342,15 +335,6 @@ pub async fn create_group(
     new: NewGroup<'_>,
 ) -> Result<Conversation> {
     actor.require_write()?;
-    let title = new.title.map(str::trim).filter(|t| !t.is_empty());
-    if let Some(title) = title {
-        if title.chars().count() > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
-            return Err(Error::validation(
-                "title",
-                format!("title must have at most {MAX_TITLE_CHARS} characters and no control characters"),
-            ));
-        }
-    }
     if new.participant_ids.len() > MAX_GROUP_MEMBERS {
         return Err(invalid_participant(format!(
             "a group has at most {MAX_GROUP_MEMBERS} members"
@@ -376,14 +360,14 @@ pub async fn create_group(
     sqlx::query("INSERT INTO conversations (id, tenant_id, is_group, title, created_by) VALUES ($1, $2, true, $3, $4)")
         .bind(id)
         .bind(actor.tenant_id())
-        .bind(title)
+        .bind(new.title.as_ref().map(Title::as_str))
         .bind(actor.user_id())
         .execute(&mut *tx)
         .await?;
     add_participants(&mut tx, actor, id, &members).await?;
     let conversation = one(&mut tx, actor, id).await?;
     tx.commit().await?;
-    announce_new(realtime, &conversation, title).await;
+    announce_new(realtime, &conversation, new.title.as_ref().map(Title::as_str)).await;
     Ok(conversation)
 }
 

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::{
     auth::Actor,
+    domain::{Limit, Seq},
     error::{Error, Result},
     realtime::Realtime,
 };
@@ -25,10 +26,10 @@ pub struct HistoryQuery {
     /// Only messages after this message.
     pub since_id: Option<Uuid>,
     /// Only messages with a greater seq.
-    pub after_seq: Option<i64>,
+    pub after_seq: Option<Seq>,
     /// Only messages with a smaller seq (paging backwards).
-    pub before_seq: Option<i64>,
-    pub limit: Option<i64>,
+    pub before_seq: Option<Seq>,
+    pub limit: Option<Limit>,
 }
 
 /// History ascending by seq. Forward cursors (`since_id`, `after_seq`) return the oldest
@@ -99,22 +100,13 @@ async fn page(
     conversation_id: Uuid,
     query: &HistoryQuery,
 ) -> Result<Vec<MessageRow>> {
-    for (field, value) in [("after_seq", query.after_seq), ("before_seq", query.before_seq)] {
-        if value.is_some_and(|v| v < 0) {
-            return Err(Error::validation(field, format!("{field} must not be negative")));
-        }
-    }
-    let limit = match query.limit {
-        Some(limit) if limit < 1 => return Err(Error::validation("limit", "limit must be at least 1")),
-        Some(limit) => limit.min(MAX_PAGE),
-        None if query.since_id.is_some() || query.after_seq.is_some() => MAX_PAGE,
-        None => DEFAULT_PAGE,
-    };
+    let catching_up = query.since_id.is_some() || query.after_seq.is_some();
+    let limit = Limit::or_default(query.limit, if catching_up { MAX_PAGE } else { DEFAULT_PAGE }, MAX_PAGE);
     let since_seq = match query.since_id {
         Some(id) => Some(seq_of(conn, actor, conversation_id, id).await?),
         None => None,
     };
-    let after = since_seq.into_iter().chain(query.after_seq).max();
+    let after = since_seq.into_iter().chain(query.after_seq.map(Seq::get)).max();
     let forward = after.is_some();
     let sql = format!(
         "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.tenant_id = $2 AND m.seq > $3 AND m.seq < $4
@@ -125,7 +117,7 @@ async fn page(
         .bind(conversation_id)
         .bind(actor.tenant_id())
         .bind(after.unwrap_or(0))
-        .bind(query.before_seq.unwrap_or(i64::MAX))
+        .bind(query.before_seq.map_or(i64::MAX, Seq::get))
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
@@ -142,5 +134,6 @@ async fn seq_of(conn: &mut PgConnection, actor: &Actor, conversation_id: Uuid, m
         .bind(actor.tenant_id())
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| Error::validation("since_id", "since_id is not a message of this conversation"))
+        // An id that names no message of this conversation is unknown, like any other.
+        .ok_or_else(|| Error::not_found("Message"))
 }

@@ -17,12 +17,11 @@ use super::{
 };
 use crate::{
     auth::Actor,
+    domain::ClientId,
     error::{self, Error, Result},
     realtime::Realtime,
     timestamp::Timestamp,
 };
-
-pub const MAX_CLIENT_ID_CHARS: usize = 64;
 
 /// Columns and joins that make a `MessageRow`; every message query selects these.
 pub(super) const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.sender_id,
@@ -108,7 +107,7 @@ pub async fn check_can_send(pool: &PgPool, actor: &Actor, conversation_id: Uuid)
 #[derive(Default)]
 pub struct NewMessage<'a> {
     pub content: &'a str,
-    pub client_id: Option<&'a str>,
+    pub client_id: Option<ClientId>,
     /// Attachments received and checked, waiting for the message to commit.
     pub files: Option<Staged>,
 }
@@ -135,7 +134,7 @@ pub async fn send(
     if content.is_empty() && files.is_none() {
         return Err(Error::validation("content", "a message needs content or attachments"));
     }
-    let client_id = parse_client_id(new.client_id)?;
+    let client_id = new.client_id.as_ref().map(ClientId::as_str);
     if let Some(staged) = &files {
         staged.check_against(&TenantSettings::load(pool, actor.tenant_id()).await?)?;
     }
@@ -266,19 +265,6 @@ const SEND: &str = "
            (SELECT p.created_at FROM messages p WHERE p.conversation_id = $1 AND p.seq = msg.seq - 1)
                AS predecessor_created
     FROM msg JOIN users u ON u.id = $4 AND u.tenant_id = $2";
-
-fn parse_client_id(client_id: Option<&str>) -> Result<Option<&str>> {
-    match client_id.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(id) if id.chars().count() > MAX_CLIENT_ID_CHARS || id.chars().any(char::is_control) => {
-            Err(Error::validation(
-                "client_id",
-                format!("client_id must have at most {MAX_CLIENT_ID_CHARS} printable characters"),
-            ))
-        }
-        Some(id) => Ok(Some(id)),
-    }
-}
 
 async fn by_client_id(
     conn: &mut PgConnection,

@@ -15,6 +15,7 @@ pub struct UserPresence {
     /// after the user's last socket closed.
     pub is_online: bool,
     /// Last activity as recorded in the database (updated about once a minute).
+    #[oai(nullable)]
     pub last_seen: Option<Timestamp>,
 }
 

@@ -97,6 +97,7 @@ pub struct Conversation {
     pub is_group: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    #[oai(nullable)]
     pub last_message: Option<Message>,
     /// Messages from others the caller has not read.
     pub unread_count: i64,

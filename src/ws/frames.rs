@@ -6,6 +6,8 @@ use uuid::Uuid;
 use crate::{
     auth::Actor,
     chat::{receipts, typing},
+    domain::Seq,
+    error::Code,
     limits::Action,
     state::AppState,
 };
@@ -15,13 +17,13 @@ use crate::{
 enum ClientFrame {
     Ping,
     Typing { conversation_id: Uuid },
-    Ack { conversation_id: Uuid, seq: i64 },
-    Read { conversation_id: Uuid, seq: i64 },
+    Ack { conversation_id: Uuid, seq: Seq },
+    Read { conversation_id: Uuid, seq: Seq },
 }
 
 /// An `error` frame for the client.
-pub(super) fn error(code: &str, message: &str) -> serde_json::Value {
-    serde_json::json!({"type": "error", "error": code, "message": message})
+pub(super) fn error(code: Code, message: &str) -> serde_json::Value {
+    serde_json::json!({"type": "error", "error": code.as_str(), "message": message})
 }
 
 /// The reply to one client frame, if any. A malformed frame or a refused action gets an
@@ -29,7 +31,7 @@ pub(super) fn error(code: &str, message: &str) -> serde_json::Value {
 pub(super) async fn answer(state: &AppState, actor: &Actor, text: &str) -> Option<serde_json::Value> {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => frame,
-        Err(err) => return Some(error("invalid_frame", &err.to_string())),
+        Err(err) => return Some(error(Code::InvalidFrame, &err.to_string())),
     };
     let (pool, realtime) = (&state.pool, &state.realtime);
     let result = match frame {
@@ -39,13 +41,14 @@ pub(super) async fn answer(state: &AppState, actor: &Actor, text: &str) -> Optio
             Err(limited) => Err(limited),
         },
         ClientFrame::Ack { conversation_id, seq } => {
-            receipts::acknowledge(pool, realtime, actor, conversation_id, seq).await
+            receipts::acknowledge(pool, realtime, actor, conversation_id, seq.get()).await
         }
         ClientFrame::Read { conversation_id, seq } => {
-            receipts::mark_read(pool, realtime, actor, conversation_id, Some(seq))
+            receipts::mark_read(pool, realtime, actor, conversation_id, Some(seq.get()))
                 .await
                 .map(|_| ())
         }
     };
-    result.err().map(|err| error(err.code(), &err.to_string()))
+    // `answer` logs an internal cause and keeps it from the client.
+    result.err().map(|err| error(err.code(), &err.answer().message))
 }

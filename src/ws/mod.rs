@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use crate::{
     auth::{control::Control, extract::session_actor, session, tokens, Actor},
-    error::Error,
+    error::{Code, Error},
     ratelimit::Cell,
     realtime::{
         envelope::Delivery,
@@ -75,7 +75,7 @@ pub async fn chat_socket(
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if let Some(origin) = origin {
         if !state.config.socket_origins().iter().any(|allowed| allowed == origin) {
-            let body = serde_json::json!({"error": "origin_not_allowed", "message": "This origin may not open a chat socket."});
+            let body = serde_json::json!({"error": Code::OriginNotAllowed.as_str(), "message": "This origin may not open a chat socket."});
             return poem::web::Json(body).with_status(StatusCode::FORBIDDEN).into_response();
         }
     }
@@ -196,9 +196,9 @@ async fn run(socket: WebSocketStream, state: AppState, opened: Opened) {
                     match frame {
                         Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
                             let reply = match (frames_budget.take(state.limits.ws_frames), message) {
-                                (Err(_), _) => Some(frames::error("rate_limited", "Too many frames; slow down.")),
+                                (Err(_), _) => Some(frames::error(Code::RateLimited, "Too many frames; slow down.")),
                                 (Ok(()), Message::Text(text)) => frames::answer(&state, &actor, &text).await,
-                                (Ok(()), _) => Some(frames::error("invalid_frame", "Frames are JSON text.")),
+                                (Ok(()), _) => Some(frames::error(Code::InvalidFrame, "Frames are JSON text.")),
                             };
                             if let Some(reply) = reply {
                                 if !deliver(&mut sink, Message::Text(reply.to_string())).await { break None; }

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tenantchat::auth::Role;
+use tenantchat::domain::Role;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::{
@@ -148,8 +148,8 @@ async fn deactivation_ends_sessions_tokens_and_sockets_at_once(pool: PgPool) {
 
     let (status, body) = admin.delete(&format!("/api/admin/users/{}/", admin.user_id)).await;
     assert_eq!(
-        error_code(status, &body, StatusCode::BAD_REQUEST),
-        "validation_error",
+        error_code(status, &body, StatusCode::CONFLICT),
+        "self_lockout",
         "no locking yourself out"
     );
 }

@@ -9,7 +9,7 @@ use reqwest::{
 };
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tenantchat::auth::Role;
+use tenantchat::domain::Role;
 
 use crate::helpers::{error_code, spawn_app, Client, TestApp};
 

@@ -3,9 +3,9 @@
 use reqwest::{header::CONTENT_TYPE, Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tenantchat::auth::Role;
+use tenantchat::domain::Role;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{error_code, spawn_app};
 
 #[sqlx::test]
 async fn malformed_requests_get_json_4xx_errors(pool: PgPool) {
@@ -252,4 +252,174 @@ async fn the_openapi_document_describes_every_endpoint_and_both_auth_schemes(poo
         .await
         .unwrap()
         .contains("/chat/conversations/{id}/messages/"));
+}
+
+#[sqlx::test]
+async fn numbers_and_booleans_are_not_text(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Admin).await;
+    let bruno = app.user(&acme, "Bruno", Role::Write).await;
+    let id = ana.start_with(bruno).await;
+    let messages = format!("/api/chat/conversations/{id}/messages/");
+
+    let cases: Vec<(Method, &str, Value, &str)> = vec![
+        (Method::POST, &messages, json!({"content": true}), "content"),
+        (Method::POST, &messages, json!({"content": 5}), "content"),
+        (
+            Method::POST,
+            &messages,
+            json!({"content": "hi", "client_id": 7}),
+            "client_id",
+        ),
+        (Method::POST, "/api/auth/tokens/", json!({"name": 5}), "name"),
+        (
+            Method::POST,
+            "/api/auth/login/",
+            json!({"tenant": "acme", "email": false, "password": "x"}),
+            "email",
+        ),
+        (
+            Method::POST,
+            "/api/chat/conversations/",
+            json!({"title": 1.5, "participant_ids": [bruno]}),
+            "title",
+        ),
+        (
+            Method::PUT,
+            "/api/admin/settings/",
+            json!({"widget_title": false}),
+            "widget_title",
+        ),
+        (
+            Method::PUT,
+            "/api/admin/settings/",
+            json!({"retention_days": "30"}),
+            "retention_days",
+        ),
+        (
+            Method::POST,
+            "/api/admin/users/",
+            json!({"email": "n@acme.test", "name": 5, "password": "long enough", "role": "read"}),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/api/admin/users/",
+            json!({"email": "n@acme.test", "name": "N", "password": "long enough"}),
+            "role",
+        ),
+    ];
+    for (method, path, body, field) in cases {
+        let req = ana.request(method.clone(), path).json(&body);
+        let (status, answer) = ana.send(req).await;
+        assert_eq!(
+            error_code(status, &answer, StatusCode::BAD_REQUEST),
+            "validation_error",
+            "{method} {path} {body}"
+        );
+        assert_eq!(answer["field"], field, "{method} {path} {body}: {answer}");
+    }
+
+    // A participant id keeps its own code, however it is wrong.
+    for body in [json!({"participant_id": 5}), json!({"participant_id": null})] {
+        let (status, answer) = ana.post("/api/chat/conversations/start/", body.clone()).await;
+        assert_eq!(
+            error_code(status, &answer, StatusCode::BAD_REQUEST),
+            "invalid_participant",
+            "{body}"
+        );
+    }
+
+    assert_eq!(
+        ana.conversation(&id).await["last_message"],
+        Value::Null,
+        "no message was stored"
+    );
+    let (_, tokens) = ana.get("/api/auth/tokens/").await;
+    assert_eq!(tokens, json!([]), "no token was created");
+    let (_, users) = ana.get("/api/admin/users/").await;
+    assert_eq!(users.as_array().unwrap().len(), 2, "no user was created");
+}
+
+#[sqlx::test]
+async fn refused_query_parameters_name_the_parameter(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Admin).await;
+    for (query, field) in [
+        ("/api/chat/conversations/?limit=0", "limit"),
+        ("/api/chat/conversations/?offset=-1", "offset"),
+        ("/api/admin/audit-log/?actor=not-an-id", "actor"),
+        ("/api/admin/attachments/?conversation=42", "conversation"),
+        ("/api/admin/conversations/?limit=0", "limit"),
+    ] {
+        let (status, answer) = ana.get(query).await;
+        assert_eq!(
+            error_code(status, &answer, StatusCode::BAD_REQUEST),
+            "validation_error",
+            "{query}"
+        );
+        assert_eq!(answer["field"], field, "{query}");
+    }
+}
+
+#[sqlx::test]
+async fn a_method_the_path_does_not_take_is_405_with_allow(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let acme = app.tenant("acme").await;
+    let ana = app.member(&acme, "Ana", Role::Write).await;
+    for (method, path, allowed) in [
+        (Method::DELETE, "/api/chat/conversations/", "GET, POST, HEAD"),
+        (Method::PUT, "/api/auth/me/", "GET, HEAD"),
+        (Method::GET, "/api/chat/conversations/start", "POST"),
+    ] {
+        let resp = ana.request(method.clone(), path).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_eq!(resp.headers()["allow"], allowed, "{method} {path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "method_not_allowed");
+    }
+}
+
+#[sqlx::test]
+async fn the_openapi_document_states_nulls_ids_and_every_error_status(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (status, doc) = app.anonymous().get("/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("Conversation", "last_message"),
+        ("ApiToken", "last_used_at"),
+        ("AdminUser", "last_seen"),
+        ("UserPresence", "last_seen"),
+        ("AuditEntry", "resource_id"),
+        ("SettingsView", "widget_title"),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["nullable"], true,
+            "{schema}.{field}"
+        );
+    }
+    let paths = &doc["paths"];
+    let parameter = |path: &str, name: &str| {
+        paths[path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} {name}"))["schema"]
+            .clone()
+    };
+    assert_eq!(parameter("/chat/conversations/{id}/", "id")["format"], "uuid");
+    assert_eq!(parameter("/admin/audit-log/", "actor")["format"], "uuid");
+    assert_eq!(parameter("/admin/attachments/", "conversation")["format"], "uuid");
+    assert_eq!(parameter("/chat/conversations/", "limit")["minimum"], 1.0);
+    assert_eq!(parameter("/chat/conversations/", "offset")["minimum"], 0.0);
+    let send = &paths["/chat/conversations/{id}/messages/"]["post"];
+    for status in ["200", "201", "400", "401", "403", "404", "413", "415", "429"] {
+        assert!(send["responses"].get(status).is_some(), "send answers {status}");
+    }
+    let content = send["requestBody"]["content"].as_object().unwrap();
+    assert!(content.contains_key("application/json") && content.contains_key("multipart/form-data"));
 }

@@ -197,7 +197,7 @@ async fn spawn_binary(pool: &PgPool, log_level: &str, stderr: std::process::Stdi
 /// Even at debug level the logs hold no message text, password, cookie or token.
 #[sqlx::test]
 async fn logs_never_contain_secrets_or_message_bodies(pool: PgPool) {
-    use tenantchat::auth::Role;
+    use tenantchat::domain::Role;
     use tokio::io::AsyncReadExt;
 
     let (mut server, base) = spawn_binary(&pool, "debug", std::process::Stdio::piped()).await;
@@ -242,7 +242,7 @@ async fn logs_never_contain_secrets_or_message_bodies(pool: PgPool) {
 /// the Redis channel layer delivers events, and SIGTERM closes sockets with 1012.
 #[sqlx::test]
 async fn serve_delivers_events_through_redis_and_closes_sockets_with_1012_on_sigterm(pool: PgPool) {
-    use tenantchat::auth::Role;
+    use tenantchat::domain::Role;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
     let (mut server, base) = spawn_binary(&pool, "warn", std::process::Stdio::inherit()).await;

@@ -8,7 +8,7 @@ use std::{
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
-use tenantchat::auth::Role;
+use tenantchat::domain::Role;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::{

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
-use tenantchat::auth::Role;
+use tenantchat::domain::Role;
 
 use crate::{
     attachments::{download, media_root, pair, stored_files, upload},

@@ -3,7 +3,7 @@
 use reqwest::{redirect::Policy, Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
-use tenantchat::auth::Role;
+use tenantchat::domain::Role;
 
 use crate::{
     helpers::{error_code, spawn_app, spawn_configured, PASSWORD},

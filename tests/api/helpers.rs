@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use tenantchat::{
     accounts::{self, NewUser, TenantSlug},
-    auth::Role,
+    domain::Role,
     Config,
 };
 use uuid::Uuid;

@@ -7,7 +7,7 @@ use reqwest::{
 };
 use serde_json::json;
 use sqlx::PgPool;
-use tenantchat::auth::Role;
+use tenantchat::domain::Role;
 
 use crate::helpers::{error_code, spawn_configured, spawn_node_with, Layer};
 

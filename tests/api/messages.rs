@@ -2,7 +2,7 @@ use futures::future::join_all;
 use reqwest::{multipart, Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tenantchat::auth::Role;
+use tenantchat::domain::Role;
 
 use crate::helpers::{error_code, spawn_app};
 
@@ -186,19 +186,23 @@ async fn history_cursors_page_forwards_and_backwards(pool: PgPool) {
         "limit is capped, not refused"
     );
 
-    for query in [
-        "?after_seq=-1",
-        "?limit=0",
-        "?since_id=nope",
-        &format!("?since_id={}", uuid::Uuid::new_v4()),
-    ] {
+    for query in ["?after_seq=-1", "?limit=0", "?since_id=nope"] {
         let (status, body) = ana.get(&format!("/api/chat/conversations/{id}/messages/{query}")).await;
         assert_eq!(
             error_code(status, &body, StatusCode::BAD_REQUEST),
             "validation_error",
             "{query}"
         );
+        assert_eq!(body["field"], query[1..].split('=').next().unwrap(), "{query}");
     }
+    // A well-formed id of no message here is unknown, like any other unknown id.
+    let (status, body) = ana
+        .get(&format!(
+            "/api/chat/conversations/{id}/messages/?since_id={}",
+            uuid::Uuid::new_v4()
+        ))
+        .await;
+    assert_eq!(error_code(status, &body, StatusCode::NOT_FOUND), "not_found");
 }
 
 #[sqlx::test]

@@ -4,7 +4,7 @@ use reqwest::{redirect::Policy, StatusCode};
 use sqlx::PgPool;
 use tenantchat::{
     accounts::{self, NewUser},
-    auth::Role,
+    domain::Role,
 };
 
 use crate::helpers::{spawn_app, PASSWORD};

@@ -98,7 +98,7 @@ test('start a conversation, send JSON, upload a file, read the history', async (
       assert.ok(body && 'attachments' in body, 'the multipart body carries the files');
       const form = new FormData();
       if (body.content !== undefined) form.append('content', body.content);
-      for (const file of body.attachments) form.append('attachments', file);
+      for (const file of body.attachments ?? []) form.append('attachments', file);
       return form;
     },
   }), 201);

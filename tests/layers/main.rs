@@ -56,11 +56,7 @@ const LAYERS: &[(&str, &[&str])] = &[
 ];
 
 /// References that break the table for a known, temporary reason: (from, to, why).
-const EXCEPTIONS: &[(&str, &str, &str)] = &[
-    // `error.rs` names `auth::Role` in its 403 body. Remove after the domain::Role move
-    // (branch `e`), which puts `Role` in `crate::domain`.
-    ("error", "auth", "remove after the domain::Role move"),
-];
+const EXCEPTIONS: &[(&str, &str, &str)] = &[];
 
 const MAX_LINES: usize = 500;
 
