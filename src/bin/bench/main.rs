@@ -1,0 +1,226 @@
+//! tenantchat-bench: loads a running server the way its users do, and prints figures.
+//!
+//! One tenant. `--users` members (1,000) log in with their passwords over HTTP (session
+//! cookie + CSRF token, `--login-concurrency` at a time) and share one group; they also
+//! form `--users / 2` 1-to-1 pairs; `--churn-users` more (200) each have a 1-to-1 with a
+//! member. The scenarios then run back to back on these same users, each sending as soon
+//! as its sockets are open:
+//!
+//!   presence  every member connects at once; 10 s later half disconnect at once
+//!   group     one sender into the group at `--group-rate` (50 msg/s)
+//!   pairs     every member online; `--pairs-rate` (1,000 msg/s) over the pairs, open loop
+//!   closed    `--closed-senders` (8) closed-loop senders in pairs
+//!   churn     the group online, one sender at `--churn-rate`, the churn users cycling
+//!             connect/disconnect
+//!   memory    server RSS at start, after the logins, after the load, 30 s after it
+//!   idle      `--idle-sockets` (19,000) idle sockets of more users of the tenant, whose
+//!             sessions are created in bulk through the server's own session store:
+//!             RSS per socket (not in `all`: run it alone on a fresh server, with
+//!             `--users 0 --churn-users 0`)
+//!
+//! Rows are written to the server's database (DATABASE_URL) directly only for what the
+//! server has no API for at this scale: the tenant, its users, bulk sessions. Use a
+//! scratch database. Figures only, no pass/fail: see docs/performance.md.
+
+mod churn;
+mod memory;
+mod report;
+mod scenarios;
+mod sending;
+mod server;
+mod setup;
+mod sockets;
+
+use std::time::Instant;
+
+use clap::{Args, Parser, ValueEnum};
+use sqlx::{postgres::PgPoolOptions, PgPool};
+
+use crate::{
+    server::{mib, Server},
+    setup::{Tenant, User},
+    sockets::{Dialer, Sockets},
+};
+
+#[derive(Parser)]
+#[command(name = "tenantchat-bench", about = "Load generator for a running tenantchat server")]
+struct Cli {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8000")]
+    url: String,
+    /// The server's database (for the tenant, its users and bulk sessions).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+    /// The server's process id: its memory and CPU time are read from /proc.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Scenarios to run, in this order, on the same users.
+    #[arg(value_enum, default_values_t = [Scenario::All])]
+    scenarios: Vec<Scenario>,
+    #[command(flatten)]
+    shape: Shape,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Scenario {
+    All,
+    Presence,
+    Group,
+    Pairs,
+    Closed,
+    Churn,
+    Memory,
+    Idle,
+}
+
+const ALL: [Scenario; 6] = [
+    Scenario::Presence,
+    Scenario::Group,
+    Scenario::Pairs,
+    Scenario::Closed,
+    Scenario::Churn,
+    Scenario::Memory,
+];
+
+/// The load's shape; the defaults are the targets of issue 10.
+#[derive(Args)]
+pub struct Shape {
+    /// Members of the tenant's group (and 2 × pairs), each with one socket.
+    #[arg(long, default_value_t = 1000)]
+    pub users: usize,
+    /// Further users who connect and disconnect in `churn`.
+    #[arg(long, default_value_t = 200)]
+    pub churn_users: usize,
+    /// Password logins in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub login_concurrency: usize,
+    /// Socket handshakes in flight at once.
+    #[arg(long, default_value_t = 200)]
+    pub connect_concurrency: usize,
+    /// Loopback source addresses (127.0.0.1 …) sockets are spread over.
+    #[arg(long, default_value_t = 4)]
+    pub sources: usize,
+    /// Length of each sending scenario.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Messages per second into the group in `group`.
+    #[arg(long, default_value_t = 50.0)]
+    pub group_rate: f64,
+    /// Messages per second over all pairs in `pairs`.
+    #[arg(long, default_value_t = 1000.0)]
+    pub pairs_rate: f64,
+    /// Closed-loop senders in `closed`.
+    #[arg(long, default_value_t = 8)]
+    pub closed_senders: usize,
+    /// Messages per second into the group in `churn`.
+    #[arg(long, default_value_t = 20.0)]
+    pub churn_rate: f64,
+    /// Idle sockets in `memory`.
+    #[arg(long, default_value_t = 19_000)]
+    pub idle_sockets: usize,
+}
+
+/// What every scenario works with.
+pub struct Bench {
+    pub shape: Shape,
+    pub http: reqwest::Client,
+    pub dialer: Dialer,
+    pub server: Server,
+    pub pool: PgPool,
+    pub tenant: Tenant,
+    /// The members (`0..shape.users`), then the churning users.
+    pub users: Vec<User>,
+    /// The group's messages URL; `users[0]` sends into it.
+    pub group_url: String,
+    /// Pair `p`'s messages URL: `users[2p]` sends to `users[2p + 1]`.
+    pub pair_urls: Vec<String>,
+}
+
+impl Bench {
+    pub fn members(&self) -> Vec<usize> {
+        (0..self.shape.users).collect()
+    }
+
+    pub fn churners(&self) -> Vec<usize> {
+        (self.shape.users..self.users.len()).collect()
+    }
+
+    /// Opens the sockets of `users` at once.
+    pub async fn open(&self, users: &[usize], origin: Instant) -> Sockets {
+        Sockets::open(&self.dialer, &self.users, users, self.shape.connect_concurrency, origin).await
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let scenarios: Vec<Scenario> = if cli.scenarios.contains(&Scenario::All) {
+        ALL.to_vec()
+    } else {
+        cli.scenarios.clone()
+    };
+    let shape = cli.shape;
+    let base = cli.url.trim_end_matches('/').to_string();
+    let server = Server { pid: cli.server_pid };
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .connect(&cli.database_url)
+        .await
+        .expect("connect to DATABASE_URL");
+    let http = sending::client();
+    let mut checkpoints = vec![("at start", server.rss_kib())];
+
+    let started = Instant::now();
+    let tenant = setup::create_tenant(&pool).await;
+    let accounts = setup::create_users(&pool, &tenant, shape.users + shape.churn_users).await;
+    let users = setup::log_in(&http, &base, &tenant, &accounts, shape.login_concurrency).await;
+    let logins = started.elapsed();
+    checkpoints.push(("after logins", server.rss_kib()));
+    let group = match shape.users {
+        0 | 1 => String::new(),
+        _ => setup::create_group(&http, &base, &users[..shape.users]).await,
+    };
+    let pairs: Vec<(&User, &User)> = users[..shape.users].chunks_exact(2).map(|p| (&p[0], &p[1])).collect();
+    let pair_ids = setup::start_pairs(&http, &base, &pairs).await;
+    let churn_pairs: Vec<(&User, &User)> = users[shape.users..].iter().zip(&users[..shape.users]).collect();
+    setup::start_pairs(&http, &base, &churn_pairs).await;
+    println!(
+        "set-up: tenant {} with {} users ({} logins in {:.1} s, {} at a time), server RSS {} at start, {} after the logins",
+        tenant.slug,
+        users.len(),
+        users.len(),
+        logins.as_secs_f64(),
+        shape.login_concurrency,
+        mib(checkpoints[0].1),
+        mib(checkpoints[1].1),
+    );
+
+    let messages_url = |id: &str| format!("{base}/api/chat/conversations/{id}/messages/");
+    let bench = Bench {
+        dialer: Dialer::new(&base, shape.sources).await,
+        group_url: messages_url(&group),
+        pair_urls: pair_ids.iter().map(|id| messages_url(id)).collect(),
+        shape,
+        http,
+        server,
+        pool,
+        tenant,
+        users,
+    };
+    for scenario in scenarios {
+        match scenario {
+            Scenario::Presence => scenarios::presence(&bench).await,
+            Scenario::Group => scenarios::group(&bench).await,
+            Scenario::Pairs => scenarios::pairs(&bench).await,
+            Scenario::Closed => scenarios::closed(&bench).await,
+            Scenario::Churn => churn::churn(&bench).await,
+            Scenario::Memory => {
+                checkpoints.push(("after load", server.rss_kib()));
+                memory::memory(&bench, &checkpoints).await
+            }
+            Scenario::Idle => memory::idle(&bench).await,
+            Scenario::All => unreachable!("expanded above"),
+        }
+    }
+    println!("run took {:.0} s", started.elapsed().as_secs_f64());
+}

@@ -1,0 +1,124 @@
+//! Sending messages over HTTP with a session cookie, as the widget does: open loop at a
+//! fixed rate (each send scheduled whether or not earlier ones were answered, so a slow
+//! server shows as latency instead of slowing the sender), or closed loop (each sender
+//! sends its next message when the last one is answered).
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::COOKIE;
+use serde_json::json;
+use tenantchat::auth::csrf::CSRF_HEADER;
+
+use crate::{setup::User, sockets};
+
+/// A send not answered within this long counts as timed out.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What became of one send.
+pub enum Outcome {
+    /// 2xx, after this long (from the scheduled time in open loop, from the request in closed loop).
+    Answered(Duration),
+    /// Another status.
+    Refused(u16),
+    TimedOut,
+    /// The connection failed.
+    Failed,
+}
+
+/// One send: its message key, and what became of it.
+pub struct Sent {
+    pub key: u64,
+    pub outcome: Outcome,
+    /// When it was answered (or gave up), on the scenario's clock.
+    pub finished: Duration,
+}
+
+/// The HTTP client of every send: a shared pool of keep-alive connections.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .timeout(SEND_TIMEOUT)
+        .build()
+        .expect("an HTTP client")
+}
+
+/// Posts message `key`, scheduled at `scheduled` on the scenario's clock, as `user`.
+async fn post(http: &reqwest::Client, url: &str, user: &User, key: u64, scheduled: Duration, origin: Instant) -> Sent {
+    let body = json!({"content": sockets::content(key, scheduled)});
+    let result = http
+        .post(url)
+        .header(COOKIE, user.cookie())
+        .header(CSRF_HEADER, &user.csrf)
+        .json(&body)
+        .send()
+        .await;
+    let finished = origin.elapsed();
+    let outcome = match result {
+        Ok(resp) if resp.status().is_success() => Outcome::Answered(finished.saturating_sub(scheduled)),
+        Ok(resp) => Outcome::Refused(resp.status().as_u16()),
+        Err(err) if err.is_timeout() => Outcome::TimedOut,
+        Err(_) => Outcome::Failed,
+    };
+    Sent { key, outcome, finished }
+}
+
+/// Where send number `i` goes and who sends it.
+pub type Route<'a> = &'a (dyn Fn(usize) -> (&'a str, &'a User) + Sync);
+
+/// `total` sends at `rate` per second from now; message `i` is scheduled at `i / rate`.
+pub async fn open_loop(
+    http: &reqwest::Client,
+    rate: f64,
+    total: usize,
+    origin: Instant,
+    route: Route<'_>,
+) -> Vec<Sent> {
+    let first_key = sockets::take_keys(total as u64);
+    let start = origin.elapsed();
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let mut pending = Vec::with_capacity(total);
+    for i in 0..total {
+        let scheduled = start + interval.mul_f64(i as f64);
+        tokio::time::sleep_until((origin + scheduled).into()).await;
+        let (url, user) = route(i);
+        let (http, url) = (http.clone(), url.to_string());
+        let user = user.clone();
+        pending.push(tokio::spawn(async move {
+            post(&http, &url, &user, first_key + i as u64, scheduled, origin).await
+        }));
+    }
+    let mut sent = Vec::with_capacity(total);
+    for (i, task) in pending.into_iter().enumerate() {
+        sent.push(task.await.unwrap_or(Sent {
+            key: first_key + i as u64,
+            outcome: Outcome::Failed,
+            finished: origin.elapsed(),
+        }));
+    }
+    sent
+}
+
+/// `senders` loops, each sending its next message as soon as the last is answered, for `seconds`.
+pub async fn closed_loop(
+    http: &reqwest::Client,
+    senders: &[(String, &User)],
+    seconds: u64,
+    origin: Instant,
+) -> Vec<Sent> {
+    let deadline = origin.elapsed() + Duration::from_secs(seconds);
+    let loops = senders.iter().map(|(url, user)| async move {
+        {
+            let mut sent = Vec::new();
+            while origin.elapsed() < deadline {
+                let key = sockets::take_keys(1);
+                sent.push(post(http, url, user, key, origin.elapsed(), origin).await);
+            }
+            sent
+        }
+    });
+    futures_util::future::join_all(loops)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
