@@ -76,8 +76,8 @@ impl Following {
 
 /// Presence changes received but not yet sent to the client.
 pub struct Batch {
-    /// Per user: the state before the window's first change, and the latest state.
-    pending: HashMap<Uuid, (bool, bool)>,
+    /// Per user: the latest state.
+    pending: HashMap<Uuid, bool>,
     /// When the last frame went out.
     last_sent: Option<Instant>,
     /// When the pending changes are to be sent.
@@ -101,14 +101,10 @@ impl Default for Batch {
 }
 
 impl Batch {
-    /// A change is a transition, so the state before it is the opposite. The first
-    /// change after a quiet spell goes out at once; later ones wait for the spacing.
-    /// Changes within 4 s of the last frame are a storm: the spacing grows.
+    /// The first change after a quiet spell goes out at once; later ones wait for the
+    /// spacing. Changes within 4 s of the last frame are a storm: the spacing grows.
     pub fn record(&mut self, user_id: Uuid, is_online: bool, now: Instant) {
-        self.pending
-            .entry(user_id)
-            .and_modify(|(_, latest)| *latest = is_online)
-            .or_insert((!is_online, is_online));
+        self.pending.insert(user_id, is_online);
         if self.due.is_none() {
             self.due = Some(self.last_sent.map_or(now, |sent| (sent + self.spacing).max(now)));
             self.busy = self.last_sent.is_some_and(|sent| now < sent + STORM_EVERY);
@@ -119,16 +115,17 @@ impl Batch {
         self.due
     }
 
-    /// The frame of the window, emptying the batch. The last state per user wins, and a
-    /// user whose state is back where it was when the window began (offline and online
-    /// again) is left out: the client's view is still right. No frame when nothing is left.
+    /// The frame of the window, emptying the batch: the last state of every user that
+    /// changed in it. A user who went offline and online again within the window is still
+    /// sent (online): the client cannot be assumed to have seen the state before the
+    /// window's first change (it may know the user from the REST list, where a polling
+    /// client counts as online without a socket), so only the latest state is safe.
     pub fn take(&mut self, now: Instant) -> Option<Event> {
         self.due = None;
         let mut changes: Vec<PresenceChange> = self
             .pending
             .drain()
-            .filter(|(_, (before, latest))| before != latest)
-            .map(|(user_id, (_, is_online))| PresenceChange { user_id, is_online })
+            .map(|(user_id, is_online)| PresenceChange { user_id, is_online })
             .collect();
         changes.sort_by_key(|change| change.user_id);
         let frame = presence_frame(changes);
@@ -222,17 +219,20 @@ mod tests {
     }
 
     #[test]
-    fn the_last_state_wins_and_a_round_trip_within_the_window_sends_nothing() {
+    fn the_last_state_of_each_user_wins_even_after_a_round_trip() {
         let mut batch = Batch::default();
         let (ana, bruno) = (Uuid::new_v4(), Uuid::new_v4());
         let now = Instant::now();
-        batch.record(ana, false, now);
+        // A socket that opened and closed within the window while its user was online by
+        // REST activity: the watcher's last word must be "offline", not silence.
         batch.record(ana, true, now);
-        assert!(batch.take(now).is_none(), "offline and back online: no news");
-
+        batch.record(ana, false, now);
         batch.record(bruno, true, now);
         batch.record(bruno, false, now);
         batch.record(bruno, true, now);
-        assert_eq!(changes(batch.take(now)), [(bruno, true)]);
+        let mut expected = vec![(ana, false), (bruno, true)];
+        expected.sort();
+        assert_eq!(changes(batch.take(now)), expected);
+        assert!(batch.take(now).is_none(), "nothing left");
     }
 }
