@@ -192,9 +192,12 @@ fuzz_pass() {
             --exclude-checks ignored_auth)
         ;;
     esac
-    # From $OUT, so that nothing schemathesis writes lands in the work tree.
+    # From $OUT, so that nothing schemathesis writes lands in the work tree. Every check is
+    # on by default; `--checks all` is not passed because a check named on the command line
+    # overrides the per-operation settings of schemathesis.toml (the one use_after_free
+    # exception would be switched back on).
     (cd "$OUT" && "$VENV/bin/schemathesis" --config-file "$HERE/schemathesis.toml" run "$BASE/api/openapi.json" \
-        --checks all --seed 1 --max-examples 5 --workers 1 --generation-database none --no-color \
+        --seed 1 --max-examples 5 --workers 1 --generation-database none --no-color \
         --report junit,ndjson --report-dir "$OUT/schemathesis/$name" "${args[@]}") ||
         failed+=("schemathesis ($name pass)")
 }
