@@ -14,6 +14,11 @@
 //! published, with no conversion step that could drift from it and no large dependency
 //! tree for a handful of keywords.
 
+use std::{
+    collections::HashMap,
+    sync::{OnceLock, RwLock},
+};
+
 use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::{
     impl_apirequest_for_payload,
@@ -21,6 +26,7 @@ use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef, Registry},
     types::{ParseFromJSON, Type},
 };
+use regex::Regex;
 use serde_json::Value;
 
 use crate::error::{Code, Error};
@@ -75,12 +81,11 @@ impl<T: Type + ParseFromJSON + FieldRefusal> ParsePayload for JsonBody<T> {
         let data = Vec::<u8>::from_request(request, body).await?;
         let value: Value =
             serde_json::from_slice(&data).map_err(|err| unreadable(format!("the body is not JSON: {err}")))?;
-        let mut registry = Registry::new();
-        T::register(&mut registry);
         if !matches!(value, Value::Object(_)) {
             return Err(unreadable("the body must be a JSON object").into());
         }
-        check(&value, &T::schema_ref(), &registry, "body").map_err(|(field, message)| T::refuse(field, message))?;
+        check(&value, &T::schema_ref(), registry_of::<T>(), "body")
+            .map_err(|(field, message)| T::refuse(field, message))?;
         // The schema held; what remains is poem-openapi's own reading of it.
         let parsed = T::parse_from_json(Some(value)).map_err(|err| unreadable(err.into_message()))?;
         Ok(JsonBody(parsed))
@@ -88,6 +93,44 @@ impl<T: Type + ParseFromJSON + FieldRefusal> ParsePayload for JsonBody<T> {
 }
 
 impl_apirequest_for_payload!(JsonBody<T>, T: Type + ParseFromJSON + FieldRefusal);
+
+/// The schemas `T` refers to, registered once per body type (a fixed, small set) instead
+/// of on every request.
+/// Keyed by the type's schema name, unique in the document.
+fn registry_of<T: Type>() -> &'static Registry {
+    static REGISTRIES: OnceLock<RwLock<HashMap<String, &'static Registry>>> = OnceLock::new();
+    let registries = REGISTRIES.get_or_init(Default::default);
+    let name = T::name();
+    if let Some(registry) = registries.read().expect("registries lock").get(name.as_ref()) {
+        return registry;
+    }
+    let mut registry = Registry::new();
+    T::register(&mut registry);
+    let registry: &'static Registry = Box::leak(Box::new(registry));
+    *registries
+        .write()
+        .expect("registries lock")
+        .entry(name.into_owned())
+        .or_insert(registry)
+}
+
+/// Whether `text` matches the document's `pattern`, compiled once per pattern (the
+/// document states a handful). A pattern that does not compile is a bug of ours, caught
+/// by the tests over the document; it matches nothing.
+fn matches_pattern(pattern: &str, text: &str) -> bool {
+    static PATTERNS: OnceLock<RwLock<HashMap<String, Option<Regex>>>> = OnceLock::new();
+    let patterns = PATTERNS.get_or_init(Default::default);
+    if let Some(compiled) = patterns.read().expect("patterns lock").get(pattern) {
+        return compiled.as_ref().is_some_and(|re| re.is_match(text));
+    }
+    let compiled = Regex::new(pattern).ok();
+    let matched = compiled.as_ref().is_some_and(|re| re.is_match(text));
+    patterns
+        .write()
+        .expect("patterns lock")
+        .insert(pattern.to_string(), compiled);
+    matched
+}
 
 /// The schema a reference or an inline schema stands for. poem-openapi writes a
 /// nullable reference as `allOf: [$ref]` beside `nullable`.
@@ -130,12 +173,10 @@ fn check(value: &Value, schema: &MetaSchemaRef, registry: &Registry, field: &'st
             let chars = s.chars().count();
             let length_ok =
                 schema.min_length.is_none_or(|min| chars >= min) && schema.max_length.is_none_or(|max| chars <= max);
-            // A pattern the document states is a rule; one that does not compile is a
-            // bug of ours, caught by the tests over the document.
             let pattern_ok = schema
                 .pattern
                 .as_deref()
-                .is_none_or(|pattern| regex::Regex::new(pattern).is_ok_and(|re| re.is_match(s)));
+                .is_none_or(|pattern| matches_pattern(pattern, s));
             if !(length_ok && pattern_ok) {
                 return refuse(match schema.description {
                     Some(rule) => format!("{field} is not valid: {rule}"),
