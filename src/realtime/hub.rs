@@ -197,8 +197,8 @@ impl Subscription {
 
     /// Moves the listener into exactly `groups` (no duplicates): it joins the new ones
     /// before leaving the old ones, so a group in both never loses it, and returns once
-    /// the layer confirms the new ones. If it cannot, the listener is marked as having
-    /// missed events (its socket closes with 1013): it could not hear those groups.
+    /// the layer confirms the new ones. If it cannot within `JOIN_WAIT`, the listener is
+    /// marked as having missed events (its socket closes with 1013).
     pub async fn regroup(&mut self, groups: Vec<Group>) {
         let old: HashSet<&Group> = self.groups.iter().collect();
         let new: HashSet<&Group> = groups.iter().collect();
@@ -207,8 +207,10 @@ impl Subscription {
         let live = self.hub.enter(&entering, &self.listener);
         self.hub.leave(&leaving, self.listener.id);
         self.groups = groups;
-        if let Err(err) = try_join_all(live).await {
-            tracing::warn!(error = %err, "a socket could not join its new groups");
+        // Bounded like joining: a socket must not hang here while Redis is away.
+        let joined = tokio::time::timeout(super::JOIN_WAIT, try_join_all(live)).await;
+        if !matches!(joined, Ok(Ok(_))) {
+            tracing::warn!("a socket could not join its new groups in time");
             self.listener.mark_missed();
         }
     }

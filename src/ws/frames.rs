@@ -63,7 +63,7 @@ pub(super) async fn answer(
             if user_ids.len() > MAX_INTEREST {
                 return Some(error(
                     Code::ValidationError,
-                    "presence_subscribe takes at most 500 user_ids.",
+                    &format!("presence_subscribe takes at most {MAX_INTEREST} user_ids."),
                 ));
             }
             match presence::known(pool, actor, &user_ids).await {

@@ -164,10 +164,6 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
         }
     };
     let mut following = Following::new(subscription, actor.user_id(), interest);
-    realtime
-        .presence
-        .socket_opened(actor.tenant_id(), actor.user_id())
-        .await;
     let mut shutdown = realtime.shutting_down();
 
     let connected =
@@ -177,6 +173,14 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
     // deactivation, revocation) sent between the handshake and the subscription would
     // otherwise have been missed.
     let still_valid = matches!(check(&state, &secret).await, Ok(Some((now, _))) if now.role() == actor.role());
+    // Only a socket that is let in counts for presence: one refused here would flip its
+    // user online and offline for every follower.
+    if still_valid {
+        realtime
+            .presence
+            .socket_opened(actor.tenant_id(), actor.user_id())
+            .await;
+    }
     if !still_valid {
         close_with = Some((4401, "session ended"));
     } else if deliver(&mut sink, Message::text(connected.to_string())).await {
@@ -251,10 +255,12 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
         close(&mut sink, code, reason).await;
     }
     drop(following);
-    realtime
-        .presence
-        .socket_closed(actor.tenant_id(), actor.user_id())
-        .await;
+    if still_valid {
+        realtime
+            .presence
+            .socket_closed(actor.tenant_id(), actor.user_id())
+            .await;
+    }
     drop(open);
 }
 
