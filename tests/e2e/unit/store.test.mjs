@@ -188,3 +188,27 @@ test('an error auto-dismissed later does not hide a newer one', () => {
   assert.equal(s.errors.chat, null);
   assert.equal(run(s, { type: 'error/dismissed', area: 'chat' }), s, 'nothing shown: no change, no render');
 });
+
+test('our send answered after others wrote is not stored over the gap: catch-up brings theirs and ours', () => {
+  let s = withConversation(
+    { type: 'messages/received', id: 'c1', messages: [msg(9), msg(10)] },
+    { type: 'thread/loaded', id: 'c1' },
+    { type: 'send/queued', pending: { client_id: 'a', conversation: 'c1', content: 'mine', files: [], attachments: [], sender_id: ME, state: 'pending' } },
+  );
+  const mine = msg(13, { sender_id: ME, content: 'mine' });
+  assert.equal(hasGapBefore(s, 'c1', mine), true);
+  s = run(s, { type: 'send/done', id: 'c1', clientId: 'a', message: mine });
+  assert.deepEqual(seqs(s), [9, 10], 'no hole: 11 and 12 are fetched first');
+  s = run(s, { type: 'messages/received', id: 'c1', messages: [msg(11), msg(12), mine] });
+  assert.deepEqual(seqs(s), [9, 10, 11, 12, 13]);
+});
+
+test('a late list snapshot keeps the unread count that came with the newer last message', () => {
+  let s = run(initialState(ME), { type: 'conversations/loaded', list: [conv('c1')], archived: false },
+    { type: 'message/created', id: 'c1', message: msg(5) },
+    { type: 'message/created', id: 'c1', message: msg(6) });
+  assert.equal(s.conversations.c1.unread_count, 2);
+  s = run(s, { type: 'conversations/loaded', list: [conv('c1', { last_message: msg(5), unread_count: 1 })], archived: false });
+  assert.equal(s.conversations.c1.last_message.seq, 6);
+  assert.equal(s.conversations.c1.unread_count, 2);
+});

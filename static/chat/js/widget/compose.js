@@ -1,7 +1,7 @@
 // Sending: the draft's files, optimistic pending messages with a client_id (so a retry
 // is idempotent), uploads with progress, waiting out 429s, and typing signals.
 
-import { threadOf } from './store.js';
+import { hasGapBefore, threadOf } from './store.js';
 import { conversationPath } from './sync.js';
 
 const MAX_FILE_BYTES = 10 * 1024 * 1024;
@@ -66,7 +66,9 @@ export function createComposer(app) {
         }
       }
       app.stickToBottom();
+      const gap = Boolean(message && message.id) && hasGapBefore(state(), id, message);
       store.dispatch({ type: 'send/done', id, clientId: p.client_id, message });
+      if (gap) app.sync.catchUp(id).catch(() => {});
     } catch (err) {
       store.dispatch({ type: 'send/failed', id, clientId: p.client_id });
       if (state().openConversationId === id) {

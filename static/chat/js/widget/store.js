@@ -179,10 +179,14 @@ const put = (obj, key, value) => ({ ...obj, [key]: value });
 const withThread = (state, id, patch) => ({ ...state, threads: put(state.threads, id, { ...threadOf(state, id), ...patch }) });
 const withConversation = (state, conv) => ({ ...state, conversations: put(state.conversations, conv.id, conv) });
 
-/** A late snapshot of a conversation keeps the newer last message we already have. */
+/**
+ * A late snapshot of a conversation keeps the newer last message we already have, and
+ * what came with it (the unread count, the activity time, un-archiving).
+ */
 function mergeConversation(prev, c) {
   if (prev && prev.last_message && c.last_message && prev.last_message.seq > c.last_message.seq) {
-    return { ...c, last_message: prev.last_message };
+    const { last_message, unread_count, updated_at, is_archived } = prev;
+    return { ...c, last_message, unread_count, updated_at, is_archived };
   }
   return c;
 }
@@ -436,7 +440,10 @@ export function reduce(state, action) {
       return withThread(state, action.id, { pending: threadOf(state, action.id).pending.filter((p) => p.client_id !== action.clientId) });
     case 'send/done': {
       const next = withThread(state, action.id, { pending: threadOf(state, action.id).pending.filter((p) => p.client_id !== action.clientId) });
-      return action.message && action.message.id ? receive(next, action.id, [action.message]) : next;
+      if (!action.message || !action.message.id) return next;
+      // Like a live event: stored only when it follows what we hold. Others may have
+      // written since our last fetch; the catch-up the composer starts brings theirs and ours.
+      return hasGapBefore(state, action.id, action.message) ? next : receive(next, action.id, [action.message]);
     }
     case 'upload/progress':
       return { ...state, uploadPercent: action.percent };
