@@ -12,8 +12,9 @@ const imagesLoaded = (page) => page.waitForFunction(() => [...document.querySele
 
 async function main() {
   const stack = await H.startStack();
-  const browser = await H.launchBrowser();
+  let browser;
   try {
+    browser = await H.launchBrowser();
     const ana = await H.userSession(browser, stack.baseUrl, stack.users.ana);
     const bruno = await H.userSession(browser, stack.baseUrl, stack.users.bruno);
     await H.waitForSocket(ana.page);
@@ -59,7 +60,7 @@ async function main() {
     }
     console.log(`wrote ${path.relative(H.REPO_ROOT, desktop)} and ${path.relative(H.REPO_ROOT, mobile)}`);
   } finally {
-    await browser.close().catch(() => {});
+    await browser?.close().catch(() => {});
     await stack.teardown();
   }
 }

@@ -69,7 +69,7 @@ fn modules_only_use_lower_layers() {
         let top = top_level(module);
         if rank(&top).is_none() {
             problems.push(format!(
-                "src/{}: module `{top}` is missing from LAYERS in tests/layers.rs",
+                "src/{}: module `{top}` is missing from LAYERS in tests/layers/main.rs",
                 file_of(module)
             ));
         }
