@@ -71,12 +71,13 @@ where
     api.into_endpoint().around(move |api, req: Request| {
         let allowed = allowed.clone();
         async move {
-            let path = req.uri().path().to_string();
+            // The URI shares its bytes: no copy per request for the rare 405.
+            let uri = req.uri().clone();
             match api.call(req).await {
                 Ok(response) => Ok(response.into_response()),
                 Err(err) if err.status() == StatusCode::METHOD_NOT_ALLOWED => {
                     let mut response: Response = crate::error::into_json_response(err).await;
-                    if let Some(allow) = allowed.for_path(&path) {
+                    if let Some(allow) = allowed.for_path(uri.path()) {
                         response.headers_mut().insert(poem::http::header::ALLOW, allow.clone());
                     }
                     Ok(response)
