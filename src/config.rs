@@ -98,6 +98,10 @@ pub struct Config {
     /// Frames one WebSocket may send per minute (bursts of a tenth of that).
     #[arg(long, env = "RATE_WS_FRAMES_PER_MINUTE", default_value_t = 240, global = true)]
     pub rate_ws_frames_per_minute: u32,
+    /// Successful logins from one client address per minute (and at once): each costs a
+    /// password hash, so a client with valid credentials cannot flood the hashing either.
+    #[arg(long, env = "RATE_LOGINS_PER_MINUTE", default_value_t = 30, global = true)]
+    pub rate_logins_per_minute: u32,
 
     /// A session ends after this many seconds without requests.
     #[arg(long, env = "SESSION_IDLE_SECONDS", default_value_t = 2 * 24 * 3600, global = true)]
@@ -136,6 +140,7 @@ impl Config {
             rate_typing_per_minute: 1_000_000,
             rate_upload_mb_per_minute: 1_000_000,
             rate_ws_frames_per_minute: 1_000_000,
+            rate_logins_per_minute: 1_000_000,
             session_ttl_seconds: 3600,
             session_idle_seconds: 1800,
         }

@@ -13,6 +13,7 @@ use crate::{
     chat::settings::TenantSettings,
     config::Config,
     error::Error,
+    login::Throttle,
     ratelimit::{Quota, RateLimiter},
 };
 
@@ -48,6 +49,7 @@ pub struct Limits {
     typing: Quota,
     upload_kib: Quota,
     pub ws_frames: Quota,
+    logins_per_ip: Quota,
 }
 
 impl Limits {
@@ -73,6 +75,15 @@ impl Limits {
                 config.rate_ws_frames_per_minute,
                 (config.rate_ws_frames_per_minute / 10).max(5),
             ),
+            logins_per_ip: Quota::per_minute(config.rate_logins_per_minute, config.rate_logins_per_minute),
+        }
+    }
+
+    /// What logins are checked against (the login budgets themselves are `login`'s).
+    pub fn login(&self) -> Throttle<'_> {
+        Throttle {
+            limiter: &self.limiter,
+            successes_per_ip: self.logins_per_ip,
         }
     }
 

@@ -1,7 +1,16 @@
 //! Logging in with tenant, email and password: a use of accounts (who the user is) and
-//! auth (passwords, sessions, cookies), so it sits above both. Failures are throttled per
-//! tenant+email and per client IP (shared by every node through Redis); the answer for a wrong password, an unknown tenant or
-//! email and a deactivated user is the same 401.
+//! auth (passwords, sessions, cookies), so it sits above both. The answer for a wrong
+//! password, an unknown tenant or email and a deactivated user is the same 401.
+//!
+//! Three budgets guard the password check, shared by every node through Redis: failures
+//! per tenant+email, failures per client IP, and successes per client IP (each login costs
+//! a hash, right password or not). Every attempt *reserves* one from all three in one
+//! atomic step before the password is looked at — a check made first and charged after
+//! the hash let 26 of 200 concurrent guesses through a budget of five. Once the outcome is
+//! known the reservation that does not apply is handed back: a success gives back the two
+//! failure budgets, a failure the success budget, and an attempt that was never checked
+//! (the hashing queue was full, the database failed) all three. So a user who logs in
+//! often never locks their account, and only wrong passwords count as failures.
 
 use std::time::Duration;
 
@@ -37,6 +46,14 @@ fn per_ip() -> Quota {
     }
 }
 
+/// What logins are checked against: the shared limiter, and the configured budget of
+/// successful logins per client address (`RATE_LOGINS_PER_MINUTE`).
+#[derive(Clone, Copy)]
+pub struct Throttle<'a> {
+    pub limiter: &'a RateLimiter,
+    pub successes_per_ip: Quota,
+}
+
 pub struct LoggedIn {
     pub user: accounts::User,
     pub session_key: String,
@@ -48,36 +65,71 @@ pub struct LoggedIn {
 pub async fn login(
     pool: &PgPool,
     sessions: &Sessions,
-    limiter: &RateLimiter,
+    throttle: Throttle<'_>,
     tenant: &str,
     email: &str,
     password_attempt: &str,
     client: &RequestMeta,
 ) -> Result<LoggedIn> {
+    let ip = client.ip.as_deref().unwrap_or("unknown");
     let account_key = format!("login:{}:{}", tenant.trim().to_lowercase(), email.trim().to_lowercase());
-    let ip_key = format!("login-ip:{}", client.ip.as_deref().unwrap_or("unknown"));
-    for (key, quota) in [(&account_key, per_account()), (&ip_key, per_ip())] {
-        limiter.allows(key, quota).await.map_err(|wait| Error::RateLimited {
+    let (ip_key, success_key) = (format!("login-ip:{ip}"), format!("login-ok-ip:{ip}"));
+    let failures = [(account_key.as_str(), per_account()), (ip_key.as_str(), per_ip())];
+    let successes = [(success_key.as_str(), throttle.successes_per_ip)];
+    let all = [failures[0], failures[1], successes[0]];
+    if let Err(wait) = throttle.limiter.take_all(&all, 1).await {
+        count_failure("throttled");
+        return Err(Error::RateLimited {
             retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
-        })?;
+        });
     }
+    match check_password(pool, tenant, email, password_attempt).await {
+        Ok(Some(candidate)) => {
+            throttle.limiter.give_back(&failures, 1).await;
+            start_session(pool, sessions, candidate, client).await
+        }
+        Ok(None) => {
+            throttle.limiter.give_back(&successes, 1).await;
+            count_failure("credentials");
+            Err(Error::InvalidCredentials)
+        }
+        Err(err) => {
+            throttle.limiter.give_back(&all, 1).await;
+            if matches!(err, Error::ServerBusy { .. }) {
+                count_failure("busy");
+            }
+            Err(err)
+        }
+    }
+}
 
+fn count_failure(reason: &'static str) {
+    metrics::counter!("tenantchat_login_failures_total", "reason" => reason).increment(1);
+}
+
+/// The account, if the password is right and the user active; `None` for every kind of
+/// wrong (the password is verified — against a dummy for unknown accounts — either way).
+async fn check_password(
+    pool: &PgPool,
+    tenant: &str,
+    email: &str,
+    password_attempt: &str,
+) -> Result<Option<accounts::LoginCandidate>> {
     let candidate = accounts::login_candidate(pool, tenant, email).await?;
     let (stored_hash, usable) = match &candidate {
         Some(c) => (Some(c.password_hash.clone()), c.is_active),
         None => (None, false),
     };
     let password_ok = password::verify(password_attempt, stored_hash).await?;
-    let candidate = match candidate {
-        Some(c) if password_ok && usable => c,
-        _ => {
-            // Only failures count; what they answer does not matter here.
-            let _ = limiter.take(&account_key, per_account(), 1).await;
-            let _ = limiter.take(&ip_key, per_ip(), 1).await;
-            return Err(Error::InvalidCredentials);
-        }
-    };
+    Ok(candidate.filter(|_| password_ok && usable))
+}
 
+async fn start_session(
+    pool: &PgPool,
+    sessions: &Sessions,
+    candidate: accounts::LoginCandidate,
+    client: &RequestMeta,
+) -> Result<LoggedIn> {
     let csrf_token = csrf::new_token();
     let session_key = sessions
         .create(&SessionData {

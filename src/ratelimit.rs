@@ -79,7 +79,8 @@ enum Backend {
     Redis {
         pool: Pool,
         prefix: String,
-        script: redis::Script,
+        take: redis::Script,
+        give_back: redis::Script,
     },
 }
 
@@ -87,18 +88,51 @@ pub struct RateLimiter {
     backend: Backend,
 }
 
-/// KEYS[1]; ARGV: interval µs, capacity µs, cost, dry-run. Returns 0 (allowed) or the wait in µs.
-const SCRIPT: &str = r#"
+/// KEYS: the budgets; ARGV: cost, then interval µs and capacity µs of each key. Takes
+/// `cost` from every key or, when one of them is short, from none: returns 0 (taken) or
+/// the longest wait in µs.
+const TAKE: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval, capacity, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local new_tat = tat + interval * cost
-if new_tat - now > capacity then return new_tat - now - capacity end
-if ARGV[4] ~= '1' then redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.max(1, math.ceil((new_tat - now) / 1000))) end
+local cost = tonumber(ARGV[1])
+local wait, tats = 0, {}
+for i, key in ipairs(KEYS) do
+  local interval, capacity = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  tats[i] = tat + interval * cost
+  if tats[i] - now > capacity then wait = math.max(wait, tats[i] - now - capacity) end
+end
+if wait > 0 then return wait end
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, string.format('%d', tats[i]), 'PX', math.max(1, math.ceil((tats[i] - now) / 1000)))
+end
 return 0
 "#;
+
+/// KEYS and ARGV as for `TAKE`: hands `cost` back to every key (never below "now", where
+/// a key carries no state).
+const GIVE_BACK: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local cost = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', key) or '0') - tonumber(ARGV[2 * i]) * cost
+  if tat > now then
+    redis.call('SET', key, string.format('%d', tat), 'PX', math.max(1, math.ceil((tat - now) / 1000)))
+  else
+    redis.call('DEL', key)
+  end
+end
+return 0
+"#;
+
+/// Whether budgets are taken or handed back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Take,
+    GiveBack,
+}
 
 impl RateLimiter {
     pub fn memory() -> RateLimiter {
@@ -116,7 +150,8 @@ impl RateLimiter {
             backend: Backend::Redis {
                 pool,
                 prefix: format!("{prefix}:rl:"),
-                script: redis::Script::new(SCRIPT),
+                take: redis::Script::new(TAKE),
+                give_back: redis::Script::new(GIVE_BACK),
             },
         })
     }
@@ -124,15 +159,24 @@ impl RateLimiter {
     /// Takes `cost` events under `key` if the quota allows; otherwise nothing is taken and
     /// the answer is how long to wait.
     pub async fn take(&self, key: &str, quota: Quota, cost: u64) -> Result<(), Duration> {
-        self.decide(key, quota, cost, false).await
+        self.take_all(&[(key, quota)], cost).await
     }
 
-    /// Whether one more event would be allowed now, taking nothing.
-    pub async fn allows(&self, key: &str, quota: Quota) -> Result<(), Duration> {
-        self.decide(key, quota, 1, true).await
+    /// Takes `cost` from every budget at once, or — when any of them is short — from none,
+    /// and answers the longest wait. One atomic step: concurrent callers cannot all pass a
+    /// check made before any of them charged.
+    pub async fn take_all(&self, budgets: &[(&str, Quota)], cost: u64) -> Result<(), Duration> {
+        self.apply(budgets, cost, Direction::Take).await
     }
 
-    async fn decide(&self, key: &str, quota: Quota, cost: u64, dry_run: bool) -> Result<(), Duration> {
+    /// Hands back `cost` taken earlier from each budget (a reservation that turned out not
+    /// to count).
+    pub async fn give_back(&self, budgets: &[(&str, Quota)], cost: u64) {
+        // Giving back never refuses; a Redis failure is logged by `apply`.
+        let _ = self.apply(budgets, cost, Direction::GiveBack).await;
+    }
+
+    async fn apply(&self, budgets: &[(&str, Quota)], cost: u64, direction: Direction) -> Result<(), Duration> {
         match &self.backend {
             Backend::Memory { start, cells } => {
                 let now = start.elapsed().as_micros() as u64;
@@ -141,21 +185,43 @@ impl RateLimiter {
                 if cells.len() > 10_000 {
                     cells.retain(|_, tat| *tat > now);
                 }
-                let new_tat = gcra(cells.get(key).copied().unwrap_or(0), now, quota, cost)?;
-                if !dry_run {
-                    cells.insert(key.to_string(), new_tat);
+                let tat = |key: &str| cells.get(key).copied().unwrap_or(0);
+                let decided: Vec<Result<u64, Duration>> = budgets
+                    .iter()
+                    .map(|(key, quota)| match direction {
+                        Direction::Take => gcra(tat(key), now, *quota, cost),
+                        Direction::GiveBack => Ok(tat(key).saturating_sub(quota.interval_us() * cost).max(now)),
+                    })
+                    .collect();
+                if let Some(wait) = decided.iter().filter_map(|d| d.err()).max() {
+                    return Err(wait);
+                }
+                for ((key, _), tat) in budgets.iter().zip(decided) {
+                    cells.insert(key.to_string(), tat.expect("no refusal"));
                 }
                 Ok(())
             }
-            Backend::Redis { pool, prefix, script } => {
+            Backend::Redis {
+                pool,
+                prefix,
+                take,
+                give_back,
+            } => {
+                let script = match direction {
+                    Direction::Take => take,
+                    Direction::GiveBack => give_back,
+                };
                 let decision = async {
                     let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-                    script
-                        .key(format!("{prefix}{key}"))
-                        .arg(quota.interval_us())
-                        .arg(quota.capacity_us())
-                        .arg(cost)
-                        .arg(if dry_run { "1" } else { "0" })
+                    let mut invocation = script.prepare_invoke();
+                    invocation.arg(cost);
+                    for (key, quota) in budgets {
+                        invocation
+                            .key(format!("{prefix}{key}"))
+                            .arg(quota.interval_us())
+                            .arg(quota.capacity_us());
+                    }
+                    invocation
                         .invoke_async::<u64>(&mut conn)
                         .await
                         .map_err(|e| e.to_string())
@@ -186,16 +252,15 @@ mod tests {
             burst: 3,
         };
         for _ in 0..3 {
-            assert!(limiter.allows("k", quota).await.is_ok());
             limiter.take("k", quota, 1).await.unwrap();
         }
-        let retry_after = limiter.allows("k", quota).await.unwrap_err();
+        let retry_after = limiter.take("k", quota, 1).await.unwrap_err();
         assert!(
             retry_after > Duration::from_secs(19) && retry_after <= Duration::from_secs(20),
             "{retry_after:?}"
         );
         assert!(limiter.take("k", quota, 1).await.is_err());
-        assert!(limiter.allows("other", quota).await.is_ok(), "keys are independent");
+        assert!(limiter.take("other", quota, 1).await.is_ok(), "keys are independent");
     }
 
     #[tokio::test]
@@ -205,6 +270,22 @@ mod tests {
         assert!(limiter.take("u", bytes, 800).await.is_ok());
         assert!(limiter.take("u", bytes, 300).await.is_err(), "over the budget");
         assert!(limiter.take("u", bytes, 200).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn several_budgets_are_taken_together_or_not_at_all_and_can_be_given_back() {
+        let limiter = RateLimiter::memory();
+        let (small, large) = (Quota::per_minute(1, 1), Quota::per_minute(60, 60));
+        let both = [("small", small), ("large", large)];
+        limiter.take_all(&both, 1).await.unwrap();
+        assert!(limiter.take_all(&both, 1).await.is_err(), "the small budget is spent");
+        limiter.take("large", large, 59).await.unwrap();
+        assert!(
+            limiter.take("large", large, 1).await.is_err(),
+            "the refused pair took nothing from the large budget"
+        );
+        limiter.give_back(&both, 1).await;
+        assert!(limiter.take_all(&both, 1).await.is_ok(), "both were handed back");
     }
 
     #[test]

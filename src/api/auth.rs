@@ -77,7 +77,7 @@ impl AuthApi {
         let logged_in = login::login(
             &state.pool,
             &state.sessions,
-            &state.limits.limiter,
+            state.limits.login(),
             &body.tenant,
             &body.email,
             &body.password,

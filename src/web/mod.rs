@@ -174,7 +174,7 @@ async fn login_form(
     match login::login(
         &state.pool,
         &state.sessions,
-        &state.limits.limiter,
+        state.limits.login(),
         &form.tenant,
         &form.email,
         &form.password,

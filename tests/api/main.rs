@@ -29,6 +29,7 @@ mod hardening;
 mod helpers;
 mod isolation;
 mod limits;
+mod login_limits;
 mod messages;
 mod pages;
 mod presence;
