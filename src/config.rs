@@ -102,10 +102,22 @@ pub struct Config {
     /// password hash, so a client with valid credentials cannot flood the hashing either.
     #[arg(long, env = "RATE_LOGINS_PER_MINUTE", default_value_t = 30, global = true)]
     pub rate_logins_per_minute: u32,
+    /// Requests one admin may make to `/api/admin/` per minute (and at once).
+    #[arg(long, env = "RATE_ADMIN_PER_MINUTE", default_value_t = 300, global = true)]
+    pub rate_admin_per_minute: u32,
+    /// Refused attempts (chat permission denials, non-admins calling `/api/admin/`) written
+    /// to the audit log per user and minute (and at once); the rest are refused unrecorded.
+    #[arg(long, env = "AUDIT_DENIALS_PER_MINUTE", default_value_t = 10, global = true)]
+    pub audit_denials_per_minute: u32,
 
     /// A session ends after this many seconds without requests.
     #[arg(long, env = "SESSION_IDLE_SECONDS", default_value_t = 2 * 24 * 3600, global = true)]
     pub session_idle_seconds: i64,
+
+    /// An admin's session ends after this many seconds without requests (at most the
+    /// SESSION_IDLE_SECONDS of everyone else).
+    #[arg(long, env = "ADMIN_SESSION_IDLE_SECONDS", default_value_t = 30 * 60, global = true)]
+    pub admin_session_idle_seconds: i64,
 
     /// A session ends this many seconds after login whatever happens (Django's
     /// SESSION_COOKIE_AGE default: two weeks).
@@ -141,8 +153,11 @@ impl Config {
             rate_upload_mb_per_minute: 1_000_000,
             rate_ws_frames_per_minute: 1_000_000,
             rate_logins_per_minute: 1_000_000,
+            rate_admin_per_minute: 1_000_000,
+            audit_denials_per_minute: 10,
             session_ttl_seconds: 3600,
             session_idle_seconds: 1800,
+            admin_session_idle_seconds: 1800,
         }
     }
 
@@ -198,6 +213,9 @@ impl Config {
         }
         if self.session_ttl_seconds < 60 || self.session_idle_seconds < 60 {
             return Err("SESSION_TTL_SECONDS and SESSION_IDLE_SECONDS must be at least 60".into());
+        }
+        if self.admin_session_idle_seconds < 1 {
+            return Err("ADMIN_SESSION_IDLE_SECONDS must be at least 1".into());
         }
         if self.database_max_connections == 0 {
             return Err("DATABASE_MAX_CONNECTIONS must be at least 1".into());

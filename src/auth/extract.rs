@@ -116,11 +116,12 @@ async fn cached_session_actor(verifier: &Verifier, session_key: &str) -> crate::
         return Ok(Some(hit));
     }
     let ticket = verifier.credentials.ticket();
-    let Some((actor, session, expires)) = load_session_actor(&verifier.pool, &verifier.sessions, session_key).await?
+    let Some((actor, session, recheck_by)) =
+        load_session_actor(&verifier.pool, &verifier.sessions, session_key).await?
     else {
         return Ok(None);
     };
-    let left = Duration::try_from(expires - time::OffsetDateTime::now_utc()).unwrap_or_default();
+    let left = Duration::try_from(recheck_by - time::OffsetDateTime::now_utc()).unwrap_or_default();
     verifier.credentials.put_session(
         ticket,
         session_key,
@@ -149,9 +150,13 @@ async fn load_session_actor(
     sessions: &Sessions,
     session_key: &str,
 ) -> crate::error::Result<Option<(Actor, SessionData, time::OffsetDateTime)>> {
-    let Some((session, expires)) = sessions.load_with_expiry(session_key).await? else {
+    let Some(stored) = sessions.find(session_key).await? else {
         return Ok(None);
     };
-    let actor = load_actor(pool, session.user_id, Some(session.epoch)).await?;
-    Ok(actor.map(|actor| (actor, session, expires)))
+    let Some(actor) = load_actor(pool, stored.data.user_id, Some(stored.data.epoch)).await? else {
+        return Ok(None);
+    };
+    // The idle lifetime depends on the user's role as of now.
+    let resumed = sessions.resume(stored, actor.role()).await?;
+    Ok(resumed.map(|(session, recheck_by)| (actor, session, recheck_by)))
 }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     config::Config,
+    domain::Role,
     error::{Error, Result},
 };
 
@@ -40,12 +41,14 @@ pub struct SessionData {
     pub csrf_token: String,
 }
 
-/// Session lifetimes: a session ends after `idle` without requests, and in any case
-/// `absolute` after login.
+/// Session lifetimes: a session ends after `idle` without requests — `admin_idle` when
+/// its user is an admin — and in any case `absolute` after login.
 #[derive(Debug, Clone, Copy)]
 pub struct Lifetimes {
     pub idle: time::Duration,
     pub absolute: time::Duration,
+    /// An admin's session opens more doors, so it is given up sooner when left alone.
+    pub admin_idle: time::Duration,
 }
 
 impl Lifetimes {
@@ -53,22 +56,52 @@ impl Lifetimes {
         Lifetimes {
             idle: time::Duration::seconds(config.session_idle_seconds),
             absolute: time::Duration::seconds(config.session_ttl_seconds),
+            admin_idle: time::Duration::seconds(config.admin_session_idle_seconds),
         }
     }
 
-    /// Until when a session created at `created` and used `now` lives.
-    fn expiry(&self, created: time::OffsetDateTime, now: time::OffsetDateTime) -> time::OffsetDateTime {
-        (now + self.idle).min(created + self.absolute)
+    fn idle_of(&self, role: Role) -> time::Duration {
+        match role {
+            Role::Admin => self.admin_idle.min(self.idle),
+            Role::Read | Role::Write => self.idle,
+        }
+    }
+
+    /// Until when a session created at `created` and last used at `seen` lives for a
+    /// user with `role`. The role is the user's current one: a user made admin lives by
+    /// the admin's idle lifetime from the next request on, measured from its last use.
+    fn expiry(&self, role: Role, created: time::OffsetDateTime, seen: time::OffsetDateTime) -> time::OffsetDateTime {
+        (seen + self.idle_of(role)).min(created + self.absolute)
+    }
+
+    /// How often a session's last use is written down: once a minute (one write a minute,
+    /// not one a request), or a tenth of the admin idle lifetime when that is shorter, so
+    /// the idle time is measured to within a tenth of it.
+    fn record_use_every(&self) -> time::Duration {
+        REFRESH_EVERY.min(self.admin_idle / 10)
     }
 }
 
-/// A session's expiry moves forward at most this often (one write a minute, not one a request).
+/// A session's last use is written down at most this often.
 const REFRESH_EVERY: time::Duration = time::Duration::minutes(1);
 
 #[derive(Clone)]
 pub struct Sessions {
     store: PostgresStore,
     lifetimes: Lifetimes,
+}
+
+/// A session as stored, before its user's role is known; `Sessions::resume` applies the
+/// role's idle lifetime and records the use.
+pub struct Stored {
+    record: Record,
+    pub data: SessionData,
+    created: time::OffsetDateTime,
+    seen: time::OffsetDateTime,
+}
+
+fn unix_ms(at: time::OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 impl Sessions {
@@ -95,26 +128,31 @@ impl Sessions {
                 ("epoch".to_string(), data.epoch.into()),
                 ("csrf".to_string(), data.csrf_token.clone().into()),
                 ("created".to_string(), now.unix_timestamp().into()),
+                ("seen_ms".to_string(), unix_ms(now).into()),
             ]),
-            expiry_date: self.lifetimes.expiry(now, now),
+            // The stored expiry (what the store and the sweeper go by) is the longest a
+            // session can live; an admin's shorter idle lifetime is applied by `resume`.
+            expiry_date: self.lifetimes.expiry(Role::Read, now, now),
         };
         // `create` picks another id should the random one already exist.
         self.store.create(&mut record).await.map_err(Error::internal)?;
         Ok(record.id.to_string())
     }
 
-    /// The session behind a cookie value; `None` for unknown, malformed or expired ids.
-    /// A session in use has its idle expiry pushed forward (at most once a minute).
+    /// The session behind a cookie value, without recording a use or applying a role's
+    /// idle lifetime (for replacing or ending it); `None` for unknown, malformed or
+    /// expired ids.
     pub async fn load(&self, cookie_value: &str) -> Result<Option<SessionData>> {
-        Ok(self.load_with_expiry(cookie_value).await?.map(|(data, _)| data))
+        Ok(self.find(cookie_value).await?.map(|stored| stored.data))
     }
 
-    /// `load`, with when the session ends unless it is used again.
-    pub async fn load_with_expiry(&self, cookie_value: &str) -> Result<Option<(SessionData, time::OffsetDateTime)>> {
+    /// The stored session behind a cookie value; `None` for unknown, malformed or
+    /// expired ids. Hand it to `resume` once the user's role is known.
+    pub async fn find(&self, cookie_value: &str) -> Result<Option<Stored>> {
         let Ok(id) = cookie_value.parse::<Id>() else {
             return Ok(None);
         };
-        let Some(mut record) = self.store.load(&id).await.map_err(Error::internal)? else {
+        let Some(record) = self.store.load(&id).await.map_err(Error::internal)? else {
             return Ok(None);
         };
         let field = |key: &str| record.data.get(key);
@@ -125,22 +163,49 @@ impl Sessions {
                 csrf_token: field("csrf")?.as_str()?.to_string(),
             };
             let created = time::OffsetDateTime::from_unix_timestamp(field("created")?.as_i64()?).ok()?;
-            Some((data, created))
+            // Sessions from before `seen_ms` was kept were last written idle before their expiry.
+            let seen = match field("seen_ms").and_then(|v| v.as_i64()) {
+                Some(ms) => time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()?,
+                None => record.expiry_date - self.lifetimes.idle,
+            };
+            Some((data, created, seen))
         })();
-        let Some((data, created)) = parsed else {
-            return Ok(None);
-        };
+        Ok(parsed.map(|(data, created, seen)| Stored {
+            data,
+            created,
+            seen,
+            record,
+        }))
+    }
+
+    /// Uses a stored session of a user with `role`: `None` (and the session deleted) when
+    /// the role's idle lifetime has passed since its last use; otherwise the use is
+    /// written down (at most every `record_use_every`) and the answer is the session with
+    /// the time by which it must be looked at again — its expiry, or sooner when its next
+    /// use is due to be written (a node's cache must not swallow that use).
+    pub async fn resume(&self, stored: Stored, role: Role) -> Result<Option<(SessionData, time::OffsetDateTime)>> {
+        let Stored {
+            mut record,
+            data,
+            created,
+            mut seen,
+        } = stored;
         let now = time::OffsetDateTime::now_utc();
-        let expiry = self.lifetimes.expiry(created, now);
-        if expiry <= now {
-            self.store.delete(&id).await.map_err(Error::internal)?;
+        if self.lifetimes.expiry(role, created, seen) <= now {
+            self.store.delete(&record.id).await.map_err(Error::internal)?;
             return Ok(None);
         }
-        if expiry - record.expiry_date >= REFRESH_EVERY {
-            record.expiry_date = expiry;
+        let every = self.lifetimes.record_use_every();
+        if now - seen >= every {
+            seen = now;
+            record.data.insert("seen_ms".to_string(), unix_ms(now).into());
+            record.expiry_date = self.lifetimes.expiry(Role::Read, created, now);
             self.store.save(&record).await.map_err(Error::internal)?;
         }
-        Ok(Some((data, record.expiry_date)))
+        Ok(Some((
+            data,
+            self.lifetimes.expiry(role, created, seen).min(seen + every),
+        )))
     }
 
     pub async fn delete(&self, cookie_value: &str) -> Result<()> {
@@ -171,12 +236,30 @@ mod tests {
         let lifetimes = Lifetimes {
             idle: time::Duration::hours(2),
             absolute: time::Duration::days(14),
+            admin_idle: time::Duration::minutes(30),
         };
         let login = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
-        assert_eq!(lifetimes.expiry(login, login), login + time::Duration::hours(2));
+        let expiry = |role, seen| lifetimes.expiry(role, login, seen);
+        assert_eq!(expiry(Role::Write, login), login + time::Duration::hours(2));
         let later = login + time::Duration::days(3);
-        assert_eq!(lifetimes.expiry(login, later), later + time::Duration::hours(2));
+        assert_eq!(expiry(Role::Write, later), later + time::Duration::hours(2));
         let near_end = login + time::Duration::days(14) - time::Duration::minutes(30);
-        assert_eq!(lifetimes.expiry(login, near_end), login + time::Duration::days(14));
+        assert_eq!(expiry(Role::Write, near_end), login + time::Duration::days(14));
+        assert_eq!(
+            expiry(Role::Admin, later),
+            later + time::Duration::minutes(30),
+            "an admin's session slides by the shorter idle lifetime"
+        );
+        assert_eq!(lifetimes.record_use_every(), time::Duration::minutes(1));
+    }
+
+    #[test]
+    fn a_short_admin_idle_lifetime_has_its_uses_recorded_more_often() {
+        let lifetimes = Lifetimes {
+            idle: time::Duration::hours(2),
+            absolute: time::Duration::days(14),
+            admin_idle: time::Duration::seconds(2),
+        };
+        assert_eq!(lifetimes.record_use_every(), time::Duration::milliseconds(200));
     }
 }

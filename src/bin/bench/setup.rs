@@ -139,6 +139,7 @@ pub async fn bulk_sessions(pool: &PgPool, accounts: &[Account]) -> Vec<User> {
         Lifetimes {
             idle: time::Duration::days(2),
             absolute: time::Duration::days(14),
+            admin_idle: time::Duration::minutes(30),
         },
     );
     stream::iter(accounts)
