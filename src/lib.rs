@@ -10,6 +10,7 @@ pub mod chat;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod denials;
 pub mod domain;
 pub mod error;
 pub mod i18n;
@@ -98,7 +99,13 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
     let endpoint = Route::new()
         .at("/api/openapi.json", docs.spec_endpoint())
         .at("/api/docs", docs.ui_endpoint())
-        .nest("/api", api::allow::with_allow_header(api, docs.allowed_methods()))
+        .nest(
+            "/api",
+            api::denied::audit_chat_denials(
+                api::allow::with_allow_header(api, docs.allowed_methods()),
+                state.clone(),
+            ),
+        )
         .at("/ws/chat", poem::get(ws::chat_socket))
         .nest("/", web::routes(&config.static_root))
         .with(CookieJarManager::new())

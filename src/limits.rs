@@ -25,6 +25,10 @@ pub enum Action {
     Typing,
     /// Counted in bytes.
     UploadBytes,
+    /// Any request to `/api/admin/`, per admin.
+    Admin,
+    /// A refused attempt written to the audit log (the rest go unrecorded).
+    AuditedDenial,
 }
 
 impl Action {
@@ -34,6 +38,8 @@ impl Action {
             Action::Conversation => "conversation",
             Action::Typing => "typing",
             Action::UploadBytes => "upload",
+            Action::Admin => "admin",
+            Action::AuditedDenial => "audited-denial",
         }
     }
 }
@@ -50,6 +56,8 @@ pub struct Limits {
     upload_kib: Quota,
     pub ws_frames: Quota,
     logins_per_ip: Quota,
+    admin: Quota,
+    audited_denials: Quota,
 }
 
 impl Limits {
@@ -76,6 +84,8 @@ impl Limits {
                 (config.rate_ws_frames_per_minute / 10).max(5),
             ),
             logins_per_ip: Quota::per_minute(config.rate_logins_per_minute, config.rate_logins_per_minute),
+            admin: Quota::per_minute(config.rate_admin_per_minute, config.rate_admin_per_minute),
+            audited_denials: Quota::per_minute(config.audit_denials_per_minute, config.audit_denials_per_minute),
         }
     }
 
@@ -123,6 +133,8 @@ impl Limits {
             Action::Conversation => self.conversation,
             Action::Typing => self.typing,
             Action::UploadBytes => self.upload_kib,
+            Action::Admin => self.admin,
+            Action::AuditedDenial => self.audited_denials,
         };
         let cost = match action {
             Action::UploadBytes => cost.div_ceil(1024),

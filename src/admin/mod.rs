@@ -1,6 +1,7 @@
 //! Tenant administration: the domain side of `/api/admin/`. Every function takes an
 //! `Admin`, which only `Admin::check` makes — so no admin act can run without the role
-//! check, and a refused attempt is itself written to the audit log.
+//! check and the admin's rate limit, and a refused attempt is itself written to the audit
+//! log.
 
 pub mod analytics;
 pub mod attachments;
@@ -15,9 +16,9 @@ use crate::{
     audit::{self, Entry},
     auth::Actor,
     client::RequestMeta,
+    denials,
     error::Result,
-    limits::Limits,
-    ratelimit::Quota,
+    limits::{Action, Limits},
 };
 
 pub struct Admin {
@@ -26,7 +27,9 @@ pub struct Admin {
 }
 
 impl Admin {
-    /// The caller as an admin of its tenant, or 403 `admin_permission_required` (logged).
+    /// The caller as an admin of its tenant, or 403 `admin_permission_required` (audited,
+    /// within the caller's budget of audited refusals), or 429 past the admin's own
+    /// `RATE_ADMIN_PER_MINUTE`.
     pub async fn check(
         pool: &PgPool,
         limits: &Limits,
@@ -35,22 +38,16 @@ impl Admin {
         attempted: &'static str,
     ) -> Result<Admin> {
         if let Err(refused) = actor.require_admin() {
-            // One audit row per refused attempt — but a user hammering admin endpoints
-            // gets its rows capped, so the log (and its per-tenant lock) cannot be flooded.
-            let budget = Quota::per_minute(10, 10);
-            let key = format!("admin-denied:{}", actor.user_id());
-            if limits.limiter.take(&key, budget, 1).await.is_err() {
-                return Err(refused);
-            }
             let entry = Entry {
                 action: "admin.denied",
                 resource_type: "admin",
                 resource_id: None,
                 details: json!({"attempted": attempted, "role": actor.role().as_str()}),
             };
-            audit::record_alone(pool, actor.tenant_id(), Some(actor.user_id()), &meta, entry).await?;
+            denials::record(pool, limits, actor, &meta, entry).await?;
             return Err(refused);
         }
+        limits.take(Action::Admin, actor, 1).await?;
         Ok(Admin { actor: *actor, meta })
     }
 

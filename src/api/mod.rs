@@ -7,6 +7,7 @@ mod attachments;
 mod auth;
 mod body;
 mod conversations;
+pub mod denied;
 pub mod docs;
 mod messages;
 mod uploads;

@@ -5,7 +5,7 @@
 //! authenticated request also counts as presence for clients on the polling fallback.
 
 use std::{
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::{Duration, Instant},
 };
 
@@ -66,6 +66,24 @@ impl Auth {
     }
 }
 
+/// Where the security schemes leave the authenticated caller for code around a handler
+/// that must know who was refused once the handler has consumed its `Auth` (`api`'s
+/// audit of chat refusals). That code attaches one to the request; elsewhere there is none.
+#[derive(Clone, Default)]
+pub struct CallerSlot(Arc<OnceLock<Actor>>);
+
+impl CallerSlot {
+    pub fn get(&self) -> Option<Actor> {
+        self.0.get().copied()
+    }
+}
+
+fn remember_caller(req: &Request, actor: Actor) {
+    if let Some(slot) = req.data::<CallerSlot>() {
+        let _ = slot.0.set(actor);
+    }
+}
+
 fn verifier(req: &Request) -> &Verifier {
     req.data::<Verifier>().expect("the Verifier is attached to every route")
 }
@@ -76,6 +94,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
         .await?
         .ok_or(Error::NotAuthenticated)?;
     verifier.presence.touch(actor.tenant_id(), actor.user_id()).await;
+    remember_caller(req, actor);
     Ok(actor)
 }
 
@@ -104,6 +123,7 @@ async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<SessionAct
         return Err(Error::CsrfFailed.into());
     }
     verifier.presence.touch(actor.tenant_id(), actor.user_id()).await;
+    remember_caller(req, actor);
     Ok(SessionActor {
         actor,
         session_key: cookie.key,

@@ -11,6 +11,8 @@ use crate::{
         presence::{self, MAX_INTEREST},
         receipts, typing,
     },
+    client::RequestMeta,
+    denials::{self, Via},
     domain::Seq,
     error::Code,
     limits::Action,
@@ -27,16 +29,30 @@ enum ClientFrame {
     PresenceSubscribe { user_ids: Vec<Uuid> },
 }
 
+impl ClientFrame {
+    /// The frame's `type` and the conversation it acts on (for the audit of a refusal).
+    fn describe(&self) -> (&'static str, Option<Uuid>) {
+        match self {
+            ClientFrame::Ping => ("ping", None),
+            ClientFrame::Typing { conversation_id } => ("typing", Some(*conversation_id)),
+            ClientFrame::Ack { conversation_id, .. } => ("ack", Some(*conversation_id)),
+            ClientFrame::Read { conversation_id, .. } => ("read", Some(*conversation_id)),
+            ClientFrame::PresenceSubscribe { .. } => ("presence_subscribe", None),
+        }
+    }
+}
+
 /// An `error` frame for the client.
 pub(super) fn error(code: Code, message: &str) -> serde_json::Value {
     serde_json::json!({"type": "error", "error": code.as_str(), "message": message})
 }
 
 /// The reply to one client frame, if any. A malformed frame or a refused action gets an
-/// `error` frame; the socket stays open.
+/// `error` frame; the socket stays open. A chat permission refusal is audited first.
 pub(super) async fn answer(
     state: &AppState,
     actor: &Actor,
+    meta: &RequestMeta,
     text: &str,
     following: &mut Following,
 ) -> Option<serde_json::Value> {
@@ -44,6 +60,7 @@ pub(super) async fn answer(
         Ok(frame) => frame,
         Err(err) => return Some(error(Code::InvalidFrame, &err.to_string())),
     };
+    let (kind, conversation) = frame.describe();
     let (pool, realtime) = (&state.pool, &state.realtime);
     let result = match frame {
         ClientFrame::Ping => return Some(serde_json::json!({"type": "pong"})),
@@ -77,6 +94,11 @@ pub(super) async fn answer(
             }
         }
     };
+    let err = result.err()?;
+    if denials::is_chat_denial(&err) {
+        let target = conversation.map(|id| ("conversation", id));
+        denials::record_chat(pool, &state.limits, actor, meta, &err, target, Via::Frame(kind)).await;
+    }
     // `answer` logs an internal cause and keeps it from the client.
-    result.err().map(|err| error(err.code(), &err.answer().message))
+    Some(error(err.code(), &err.answer().message))
 }

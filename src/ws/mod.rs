@@ -30,6 +30,7 @@ use upgrade::{Socket, Upgrade};
 use crate::{
     auth::{control::Control, extract::session_actor, session, tokens, Actor},
     chat,
+    client::RequestMeta,
     error::{Code, Error},
     ratelimit::Cell,
     realtime::envelope::Delivery,
@@ -59,6 +60,8 @@ struct Opened {
     actor: Actor,
     credential: String,
     secret: Secret,
+    /// Where the socket comes from, for the audit of refused frames.
+    meta: RequestMeta,
 }
 
 /// What a socket authenticated with, kept to check it once more after subscribing.
@@ -73,6 +76,7 @@ pub async fn chat_socket(
     ws: Upgrade,
     state: Data<&AppState>,
     jar: &CookieJar,
+    meta: RequestMeta,
     Query(query): Query<SocketQuery>,
 ) -> Response {
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
@@ -82,7 +86,7 @@ pub async fn chat_socket(
             return poem::web::Json(body).with_status(StatusCode::FORBIDDEN).into_response();
         }
     }
-    let opened = match authenticate(&state, jar, query.token.as_deref(), origin.is_some()).await {
+    let opened = match authenticate(&state, jar, query.token.as_deref(), origin.is_some(), meta).await {
         Ok(opened) => opened,
         Err(err) => {
             tracing::warn!(error = %err, "socket authentication failed");
@@ -111,6 +115,7 @@ async fn authenticate(
     jar: &CookieJar,
     token: Option<&str>,
     has_origin: bool,
+    meta: RequestMeta,
 ) -> Result<Option<Opened>, Error> {
     let secret = match (token, jar.get(session::SESSION_COOKIE).filter(|_| has_origin)) {
         (Some(token), _) => Secret::Token(token.to_string()),
@@ -121,6 +126,7 @@ async fn authenticate(
         actor,
         credential,
         secret,
+        meta,
     }))
 }
 
@@ -141,6 +147,7 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
         actor,
         credential,
         secret,
+        meta,
     } = opened;
     let realtime = state.realtime.clone();
     let open = realtime.socket_opened();
@@ -227,7 +234,7 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
                         Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
                             let reply = match (frames_budget.take(state.limits.ws_frames), message) {
                                 (Err(_), _) => Some(frames::error(Code::RateLimited, "Too many frames; slow down.")),
-                                (Ok(()), Message::Text(text)) => frames::answer(&state, &actor, &text, &mut following).await,
+                                (Ok(()), Message::Text(text)) => frames::answer(&state, &actor, &meta, &text, &mut following).await,
                                 (Ok(()), _) => Some(frames::error(Code::InvalidFrame, "Frames are JSON text.")),
                             };
                             if let Some(reply) = reply {

@@ -44,6 +44,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("chat", &["chat"]),
     // Per-user rate limits: policy over the limiter, with the tenants' send rates.
     ("limits", &["limits"]),
+    // Refused attempts in the audit log, capped per user by the limits.
+    ("denials", &["denials"]),
     // Tenant administration over chat data, and the demo seed that uses all of it.
     ("admin", &["admin", "demo"]),
     // What every request shares; built by `lib.rs`, read by the edges.
