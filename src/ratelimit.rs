@@ -128,7 +128,7 @@ return 0
 "#;
 
 /// Whether budgets are taken or handed back.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 enum Direction {
     Take,
     GiveBack,
