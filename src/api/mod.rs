@@ -8,6 +8,7 @@ mod auth;
 mod body;
 mod conversations;
 pub mod docs;
+mod files;
 mod messages;
 mod uploads;
 

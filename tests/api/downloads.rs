@@ -185,3 +185,79 @@ async fn with_x_accel_redirect_nginx_serves_the_checked_file(pool: PgPool) {
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
     assert!(refused.headers().get("x-accel-redirect").is_none());
 }
+
+/// Byte ranges as RFC 9110 reads them: one satisfiable range → 206 with exactly its bytes
+/// (a suffix longer than the file is the whole file); no satisfiable range → 416 with
+/// `Content-Range: bytes */<size>`; a Range that is not valid, or asks for several
+/// ranges, is ignored → 200 with the whole file.
+#[sqlx::test]
+async fn ranges_are_served_as_rfc_9110_says(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (mut ana, bruno, id) = pair(&app).await;
+    let bytes = b"hello world\n";
+    let (_, message) = upload(
+        &mut ana,
+        &id,
+        "",
+        vec![("hello.txt".into(), bytes.to_vec(), "text/plain".into())],
+    )
+    .await;
+    let url = message["attachments"][0]["url"].as_str().unwrap().to_string();
+    let get = |range: &'static str| bruno.request(Method::GET, &url).header("Range", range).send();
+
+    for (range, content_range, part) in [
+        ("bytes=2-4", "bytes 2-4/12", &bytes[2..5]),
+        ("bytes=6-", "bytes 6-11/12", &bytes[6..]),
+        ("bytes=-3", "bytes 9-11/12", &bytes[9..]),
+        ("bytes=-100", "bytes 0-11/12", &bytes[..]),
+        ("bytes=0-100", "bytes 0-11/12", &bytes[..]),
+        ("bytes=0-1, 20-30", "bytes 0-1/12", &bytes[..2]),
+    ] {
+        let resp = get(range).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(resp.headers()["content-range"], content_range, "{range}");
+        assert_eq!(resp.headers()["content-length"], part.len().to_string().as_str());
+        assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), part, "{range}");
+    }
+
+    for range in ["bytes=-0", "bytes=12-", "bytes=12-20", "bytes=20-30", "bytes=-0, 12-"] {
+        let resp = get(range).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE, "{range}");
+        assert_eq!(resp.headers()["content-range"], "bytes */12", "{range}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(
+            error_code(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                &body,
+                StatusCode::RANGE_NOT_SATISFIABLE
+            ),
+            "range_not_satisfiable"
+        );
+    }
+
+    for range in [
+        "bytes=5-2",
+        "bytes=0-1,4-5",
+        "bytes=abc",
+        "bytes=",
+        "lines=1-2",
+        "bytes=1-2 3",
+    ] {
+        let resp = get(range).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{range}");
+        assert!(resp.headers().get("content-range").is_none(), "{range}");
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), bytes, "{range}");
+    }
+
+    // Conditions come first: a cached copy is still fresh, whatever the range.
+    let etag = download(&bruno, &url).await.headers()["etag"].clone();
+    let cached = bruno
+        .request(Method::GET, &url)
+        .header("Range", "bytes=-0")
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+}
