@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use tenantchat::domain::Role;
 
 use crate::{
-    attachments::{download, media_root, pair, stored_files, upload},
+    attachments::{download, image, media_root, pair, stored_files, upload, zip_entry},
     helpers::{error_code, spawn_app},
 };
 
@@ -260,4 +260,63 @@ async fn ranges_are_served_as_rfc_9110_says(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+}
+
+/// A stored name ends in an extension of the type its bytes are (a PNG named `x.html` is
+/// `x.png`, and served so), and keeps no character that could disguise it: no control
+/// characters, no bidi overrides or isolates (`\u{202E}` shows `gpj.exe` as `exe.jpg`), no
+/// invisible format characters. Names stored before this rule are served by it too.
+#[sqlx::test]
+async fn stored_names_end_in_the_detected_type_and_disguise_nothing(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (mut ana, bruno, id) = pair(&app).await;
+    let png = image(image::ImageFormat::Png, 8, 8);
+    let jpeg = image(image::ImageFormat::Jpeg, 8, 8);
+    let docx = zip_entry("word/document.xml", b"<w/>");
+    let text = b"plain words\n".to_vec();
+    let files: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("x.html", png.clone(), "x.png"),
+        ("invoice\u{202E}gpj.exe", png.clone(), "invoicegpj.png"),
+        ("holiday.JPEG", jpeg.clone(), "holiday.JPEG"),
+        ("scan.jpg", jpeg, "scan.jpg"),
+        ("letter.docx", docx, "letter.docx"),
+        ("notes", text.clone(), "notes.txt"),
+        (
+            "a\u{200E}b\u{2066}c\u{FEFF}d\u{61C}e\u{200B}.md",
+            text.clone(),
+            "abcde.md",
+        ),
+        ("team 👩\u{200D}💻.txt", text, "team 👩\u{200D}💻.txt"),
+    ];
+    let upload_files = files
+        .iter()
+        .map(|(name, bytes, _)| (name.to_string(), bytes.clone(), "application/octet-stream".to_string()))
+        .collect();
+    let (status, message) = upload(&mut ana, &id, "", upload_files).await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    for ((sent, _, kept), attachment) in files.iter().zip(message["attachments"].as_array().unwrap()) {
+        assert_eq!(attachment["filename"], *kept, "{sent:?}");
+    }
+
+    let html_png = &message["attachments"][0];
+    let resp = download(&bruno, html_png["url"].as_str().unwrap()).await;
+    assert_eq!(resp.headers()["content-type"], "image/png");
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "inline; filename=\"x.png\"; filename*=UTF-8''x%2Epng"
+    );
+
+    let legacy = "legacy\u{202E}lmth.html";
+    sqlx::query("UPDATE attachments SET filename = $1 WHERE id = $2::uuid")
+        .bind(legacy)
+        .bind(html_png["id"].as_str().unwrap())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let resp = download(&bruno, html_png["url"].as_str().unwrap()).await;
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "inline; filename=\"legacylmth.png\"; filename*=UTF-8''legacylmth%2Epng",
+        "a name stored before the rule is served by it"
+    );
 }
