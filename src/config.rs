@@ -175,10 +175,10 @@ impl Config {
         }
     }
 
-    /// Origins whose pages may open a chat socket: the public origin and the allow-list.
-    /// Without an explicit PUBLIC_ORIGIN a loopback BIND also accepts its `localhost`
-    /// spelling, so a developer's browser works either way.
-    pub fn socket_origins(&self) -> Vec<String> {
+    /// The origins of this site's own pages: the public origin. Without an explicit
+    /// PUBLIC_ORIGIN a loopback BIND also counts its `localhost` spelling, so a
+    /// developer's browser works either way.
+    pub fn page_origins(&self) -> Vec<String> {
         let mut origins = vec![self.public_origin()];
         if self.public_origin.is_none() {
             if let Some(port) = self
@@ -190,6 +190,12 @@ impl Config {
                 origins.push(format!("http://127.0.0.1:{port}"));
             }
         }
+        origins
+    }
+
+    /// Origins whose pages may open a chat socket: this site's and the allow-list.
+    pub fn socket_origins(&self) -> Vec<String> {
+        let mut origins = self.page_origins();
         origins.extend(
             self.allowed_origins
                 .iter()

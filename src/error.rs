@@ -48,6 +48,8 @@ pub enum Code {
     TokenLimitReached,
     PayloadTooLarge,
     UnsupportedMediaType,
+    /// 416: no byte of the requested `Range` is in the file.
+    RangeNotSatisfiable,
     RateLimited,
     /// 503: the server is at capacity for this kind of work (password hashing).
     ServerBusy,
@@ -82,6 +84,7 @@ impl Code {
             Code::TokenLimitReached => "token_limit_reached",
             Code::PayloadTooLarge => "payload_too_large",
             Code::UnsupportedMediaType => "unsupported_media_type",
+            Code::RangeNotSatisfiable => "range_not_satisfiable",
             Code::RateLimited => "rate_limited",
             Code::ServerBusy => "server_busy",
             Code::InvalidFrame => "invalid_frame",
@@ -127,6 +130,9 @@ pub enum Error {
     Conflict { code: Code, message: String },
     #[error("The request body is too large.")]
     PayloadTooLarge,
+    /// 416 with `Content-Range: bytes */<size>`.
+    #[error("No byte of the requested range is in the file, which has {size} bytes.")]
+    RangeNotSatisfiable { size: u64 },
     #[error("Too many requests; retry after {retry_after} s.")]
     RateLimited { retry_after: u64 },
     /// 503: the server is at capacity for this kind of work (password hashing).
@@ -189,6 +195,7 @@ impl Error {
             Error::AdminPermissionRequired { .. } => Code::AdminPermissionRequired,
             Error::NotAParticipant => Code::NotAParticipant,
             Error::PayloadTooLarge => Code::PayloadTooLarge,
+            Error::RangeNotSatisfiable { .. } => Code::RangeNotSatisfiable,
             Error::RateLimited { .. } => Code::RateLimited,
             Error::ServerBusy { .. } => Code::ServerBusy,
             Error::Database(_) | Error::Internal { .. } => Code::InternalError,
@@ -295,6 +302,7 @@ impl ResponseError for Error {
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -305,11 +313,20 @@ impl ResponseError for Error {
         let mut response = poem::web::Json(self.answer())
             .with_status(self.status())
             .into_response();
-        if let Error::RateLimited { retry_after } | Error::ServerBusy { retry_after } = self {
-            response.headers_mut().insert(
-                poem::http::header::RETRY_AFTER,
-                poem::http::HeaderValue::from(*retry_after),
-            );
+        let headers = response.headers_mut();
+        match self {
+            Error::RateLimited { retry_after } | Error::ServerBusy { retry_after } => {
+                headers.insert(
+                    poem::http::header::RETRY_AFTER,
+                    poem::http::HeaderValue::from(*retry_after),
+                );
+            }
+            Error::RangeNotSatisfiable { size } => {
+                if let Ok(value) = poem::http::HeaderValue::try_from(format!("bytes */{size}")) {
+                    headers.insert(poem::http::header::CONTENT_RANGE, value);
+                }
+            }
+            _ => {}
         }
         response
     }
@@ -457,40 +474,4 @@ pub async fn into_json_response(err: poem::Error) -> Response {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn context_keeps_a_4xx_and_wraps_anything_else_with_its_cause() {
-        let refused: std::result::Result<(), Error> = Err(Error::validation("title", "too long"));
-        assert!(matches!(
-            refused.context("creating a group"),
-            Err(Error::Validation { field: "title", .. })
-        ));
-
-        let io: std::result::Result<(), std::io::Error> = Err(std::io::Error::other("disk full"));
-        let err = io.context("staging an upload").unwrap_err();
-        assert_eq!(err.code(), Code::InternalError);
-        assert_eq!(Chain(&err).to_string(), "staging an upload: disk full");
-    }
-
-    #[test]
-    fn internal_causes_reach_the_log_but_not_the_client() {
-        let err = Error::internal("a message insert matched nothing");
-        let body = err.answer();
-        assert_eq!(
-            (body.error.as_str(), body.message.as_str()),
-            ("internal_error", "Internal server error.")
-        );
-    }
-
-    #[test]
-    fn invalid_domain_values_are_validation_errors_naming_the_field() {
-        let err = Error::from(crate::domain::Name::parse("").unwrap_err());
-        let body = err.answer();
-        assert_eq!(
-            (body.error.as_str(), body.field.as_deref()),
-            ("validation_error", Some("name"))
-        );
-    }
-}
+mod tests;

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use poem::web::cookie::CookieJar;
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::{
     accounts,
@@ -175,4 +176,23 @@ pub async fn establish(
         logged_in.secure,
     );
     Ok(logged_in.user)
+}
+
+/// Ends a browser's session, the same way for the API and the dashboard's form: the
+/// session is destroyed (on every node at once), the cookies are cleared and the sockets
+/// it opened close with 4401.
+pub async fn logout(
+    sessions: &Sessions,
+    realtime: &Realtime,
+    credentials: &CredentialCache,
+    jar: &CookieJar,
+    https: bool,
+    session_key: &str,
+    user_id: Uuid,
+) -> Result<()> {
+    sessions.delete(session_key).await?;
+    cookies::clear(jar, https);
+    let ended = Some(session::credential(session_key));
+    control::end_sessions(realtime, credentials, user_id, ended).await;
+    Ok(())
 }

@@ -1,6 +1,6 @@
 use poem::{
     http::{header, HeaderValue, StatusCode},
-    web::{Data, StaticFileRequest},
+    web::Data,
     IntoResponse, Response,
 };
 use poem_openapi::{
@@ -9,14 +9,14 @@ use poem_openapi::{
     ApiResponse, OpenApi,
 };
 
-use super::{ApiTags, IdText};
+use super::{files::FileRequest, ApiTags, IdText};
 use crate::{
     auth::Auth,
     chat::{
         attachments::{self, Download},
         uploads::UploadKind,
     },
-    error::{self, Context, Result},
+    error::{self, Context, ErrorBody, Result},
     state::AppState,
 };
 
@@ -79,6 +79,16 @@ impl ApiResponse for FileResponse {
                     content: vec![],
                     headers: vec![],
                 },
+                MetaResponse {
+                    description: "No byte of the requested `Range` is in the file (`range_not_satisfiable`)",
+                    status: Some(416),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: "application/json; charset=utf-8",
+                        schema: <ErrorBody as poem_openapi::types::Type>::schema_ref(),
+                    }],
+                    headers: vec![header("Content-Range", "bytes */size")],
+                },
             ],
         }
     }
@@ -110,7 +120,8 @@ impl AttachmentsApi {
     /// Download an attachment
     ///
     /// Participants of the conversation only (others 403, other tenants 404). Supports
-    /// `Range` and `If-None-Match`. `?thumb=1` answers the image's thumbnail.
+    /// `If-None-Match` and a single `Range` (several ranges, or an invalid one, get the
+    /// whole file). `?thumb=1` answers the image's thumbnail.
     #[oai(path = "/:id/", method = "get")]
     async fn download(
         &self,
@@ -119,7 +130,7 @@ impl AttachmentsApi {
         id: Path<IdText>,
         /// `1` for the thumbnail of a JPEG, PNG or WebP image.
         thumb: Query<Option<String>>,
-        conditions: StaticFileRequest,
+        file: FileRequest,
     ) -> Result<FileResponse> {
         let id = id.in_path("Attachment")?;
         let thumbnail = matches!(thumb.0.as_deref(), Some("1" | "true"));
@@ -135,9 +146,9 @@ impl AttachmentsApi {
                 let location = format!("{}/{}", prefix.trim_end_matches('/'), relative.display());
                 Response::builder().header("X-Accel-Redirect", location).finish()
             }
-            None => match conditions.create_response(&download.path, false, false) {
-                Ok(file) => file.into_response(),
-                Err(err) => return Ok(FileResponse(error::into_json_response(err.into()).await)),
+            None => match file.respond(&download.path).await {
+                Ok(file) => file,
+                Err(err) => return Ok(FileResponse(error::into_json_response(err).await)),
             },
         };
         if response.status() != StatusCode::NOT_MODIFIED {

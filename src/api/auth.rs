@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     accounts::{self, User},
-    auth::{control, cookies, extract::CookieAuth, tokens, Auth},
+    auth::{control, extract::CookieAuth, tokens, Auth},
     client::RequestMeta,
     domain::TokenName,
     error::Result,
@@ -95,10 +95,9 @@ impl AuthApi {
     #[oai(path = "/logout/", method = "post")]
     async fn logout(&self, state: Data<&AppState>, jar: &CookieJar, meta: RequestMeta, auth: Auth) -> Result<Empty> {
         if let Auth::Cookie(CookieAuth(session)) = &auth {
-            state.sessions.delete(&session.session_key).await?;
-            cookies::clear(jar, meta.https);
-            let ended = Some(crate::auth::session::credential(&session.session_key));
-            control::end_sessions(&state.realtime, &state.credentials, session.actor.user_id(), ended).await;
+            let (sessions, realtime, credentials) = (&state.sessions, &state.realtime, &state.credentials);
+            let (key, user_id) = (&session.session_key, session.actor.user_id());
+            login::logout(sessions, realtime, credentials, jar, meta.https, key, user_id).await?;
         }
         Ok(Empty::NoContent)
     }

@@ -9,6 +9,7 @@ mod body;
 mod conversations;
 pub mod denied;
 pub mod docs;
+mod files;
 mod messages;
 mod uploads;
 

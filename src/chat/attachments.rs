@@ -10,7 +10,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    images,
+    filenames, images,
     views::{Attachment, AttachmentFile, DeletedAttachment},
 };
 use crate::{
@@ -130,15 +130,15 @@ pub async fn download(
         return Ok(Download {
             path: media_root.join(path),
             content_type: content_type.into(),
-            filename: row.filename,
+            filename: filenames::served(content_type, &row.filename),
             inline: true,
         });
     }
     Ok(Download {
         path: media_root.join(row.storage_path),
         inline: row.content_type.starts_with("image/"),
+        filename: filenames::served(&row.content_type, &row.filename),
         content_type: row.content_type,
-        filename: row.filename,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod content;
 pub mod conversations;
 pub mod events;
+pub mod filenames;
 pub mod history;
 pub mod images;
 pub mod messages;

@@ -14,9 +14,9 @@ use uuid::Uuid;
 
 use super::{
     attachments::AttachmentRow,
-    images,
+    filenames, images,
     settings::{TenantSettings, MAX_UPLOAD_BYTES},
-    uploads::{sanitize_filename, Sniffer, UploadKind},
+    uploads::{Sniffer, UploadKind},
     views::Attachment,
 };
 use crate::{
@@ -125,7 +125,7 @@ impl Staged {
             file,
             temp,
             sniffer: Sniffer::default(),
-            filename: sanitize_filename(filename),
+            filename: filenames::sanitize(filename),
             declared: declared.map(str::to_string),
         })
     }
@@ -164,7 +164,7 @@ impl Staged {
         self.moves.push((incoming.temp, self.media_root.join(&storage_path)));
         self.files.push(StagedFile {
             id,
-            filename: incoming.filename,
+            filename: filenames::for_kind(kind, &incoming.filename),
             kind,
             size: incoming.sniffer.len(),
             width,

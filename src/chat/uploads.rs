@@ -1,7 +1,7 @@
 //! What an uploaded file is, judged by its bytes: `UploadKind`, the sniffer that watches
-//! a file stream by, and the sanitized name kept as metadata. A file's name and declared
-//! type never decide what it is; they can only make a text file suspicious (a "text"
-//! file named `x.js` or declared `image/png` is a script or a spoof, and is refused).
+//! a file stream by. A file's name and declared type never decide what it is; they can
+//! only make a text file suspicious (a "text" file named `x.js` or declared `image/png` is
+//! a script or a spoof, and is refused). What the file is then called is `filenames.rs`.
 
 use std::fmt;
 
@@ -65,8 +65,35 @@ impl UploadKind {
         }
     }
 
-    fn from_mime(mime: &str) -> Option<UploadKind> {
+    pub fn from_mime(mime: &str) -> Option<UploadKind> {
         UploadKind::ALL.into_iter().find(|kind| kind.mime() == mime)
+    }
+
+    /// The extensions a file of this kind may carry; it gets the first when its name has
+    /// none of them.
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            UploadKind::Jpeg => &["jpg", "jpeg", "jpe"],
+            UploadKind::Png => &["png"],
+            UploadKind::Gif => &["gif"],
+            UploadKind::Webp => &["webp"],
+            UploadKind::Pdf => &["pdf"],
+            UploadKind::Doc => &["doc"],
+            UploadKind::Docx => &["docx"],
+            UploadKind::Xls => &["xls"],
+            UploadKind::Xlsx => &["xlsx"],
+            UploadKind::Ppt => &["ppt"],
+            UploadKind::Pptx => &["pptx"],
+            UploadKind::Odt => &["odt"],
+            UploadKind::Ods => &["ods"],
+            UploadKind::Text => &["txt", "text", "log", "md"],
+            UploadKind::Csv => &["csv"],
+        }
+    }
+
+    /// `extension` (without its dot, in any case) is one of this kind's.
+    pub fn has_extension(self, extension: &str) -> bool {
+        self.extensions().iter().any(|e| e.eq_ignore_ascii_case(extension))
     }
 
     /// Images are shown inline; the others always download.
@@ -230,12 +257,12 @@ fn text_kind(head: &[u8], filename: &str, declared: Option<&str>) -> Result<Uplo
             "{filename:?} is markup or a script, which is not an allowed type"
         ));
     }
-    let extension = filename.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase());
     let declared = declared.map(|d| d.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
-    let text_extension = match extension.as_deref() {
-        None | Some("txt" | "text" | "log" | "md") => Some(UploadKind::Text),
-        Some("csv") => Some(UploadKind::Csv),
-        Some(_) => None,
+    let text_extension = match filename.rsplit_once('.') {
+        None => Some(UploadKind::Text),
+        Some((_, extension)) => [UploadKind::Text, UploadKind::Csv]
+            .into_iter()
+            .find(|kind| kind.has_extension(extension)),
     };
     // Browsers declare CSV variously (Windows says application/vnd.ms-excel).
     let text_declared = matches!(
@@ -254,18 +281,6 @@ fn text_kind(head: &[u8], filename: &str, declared: Option<&str>) -> Result<Uplo
             "{filename:?} holds text but claims to be something else; refused"
         )),
     }
-}
-
-/// The original file name as metadata: last path component only, no control
-/// characters, at most 200 characters; never used to build a path.
-pub fn sanitize_filename(raw: Option<&str>) -> String {
-    let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
-    let trimmed = cleaned.trim().trim_start_matches('.').trim();
-    if trimmed.is_empty() {
-        return "attachment".to_string();
-    }
-    trimmed.chars().take(200).collect()
 }
 
 #[cfg(test)]
@@ -388,15 +403,5 @@ mod tests {
             Ok(UploadKind::Csv)
         );
         assert_eq!(detect(b"MZ notes\n", "notes.txt", None), Ok(UploadKind::Text));
-    }
-
-    #[test]
-    fn filenames_keep_only_a_clean_last_component() {
-        assert_eq!(sanitize_filename(Some("../../etc/passwd")), "passwd");
-        assert_eq!(sanitize_filename(Some("C:\\Users\\ana\\report.pdf")), "report.pdf");
-        assert_eq!(sanitize_filename(Some("a\u{0}b\nc.txt")), "abc.txt");
-        assert_eq!(sanitize_filename(Some("..")), "attachment");
-        assert_eq!(sanitize_filename(None), "attachment");
-        assert_eq!(sanitize_filename(Some(&"x".repeat(300))).chars().count(), 200);
     }
 }

@@ -2,6 +2,8 @@
 //! logged-in user, a login page (a plain form, no JavaScript needed), logout, the
 //! language switch, and the static files at `/static/`.
 
+mod origin;
+
 use askama::Template;
 use poem::{
     endpoint::StaticFilesEndpoint,
@@ -18,12 +20,7 @@ use serde::Deserialize;
 
 use crate::{
     accounts::{self, User},
-    auth::{
-        control, cookies, csrf,
-        extract::session_actor,
-        session::{self, SESSION_COOKIE},
-        Actor,
-    },
+    auth::{cookies, csrf, extract::session_actor, session::SESSION_COOKIE, Actor},
     chat::{
         conversations::{self, ListQuery},
         settings::TenantSettings,
@@ -171,6 +168,17 @@ async fn login_form(
     meta: RequestMeta,
     Form(form): Form<LoginForm>,
 ) -> Result<Response> {
+    // Login CSRF: a page of another site must not log its visitor in as someone else.
+    if origin::from_another_site(req, &state.config.page_origins()) {
+        let s = strings(&state, req);
+        let page = LoginPage {
+            error: Some(s.t("page.login.other_site")),
+            s,
+            tenant: String::new(),
+            here: "/login/",
+        };
+        return render(page, StatusCode::FORBIDDEN);
+    }
     match login::login(
         &state.pool,
         &state.sessions,
@@ -220,16 +228,26 @@ async fn logout_form(
     meta: RequestMeta,
     Form(form): Form<LogoutForm>,
 ) -> Result<Response> {
-    if let Some(cookie) = jar.get(SESSION_COOKIE) {
-        let session = state.sessions.load(cookie.value_str()).await?;
-        let session = session
-            .filter(|s| csrf::constant_time_eq(s.csrf_token.as_bytes(), form.csrfmiddlewaretoken.as_bytes()))
-            .ok_or(Error::CsrfFailed)?;
-        state.sessions.delete(cookie.value_str()).await?;
-        let ended = Some(session::credential(cookie.value_str()));
-        control::end_sessions(&state.realtime, &state.credentials, session.user_id, ended).await;
+    match jar.get(SESSION_COOKIE) {
+        Some(cookie) => {
+            let session = state.sessions.load(cookie.value_str()).await?;
+            let session = session
+                .filter(|s| csrf::constant_time_eq(s.csrf_token.as_bytes(), form.csrfmiddlewaretoken.as_bytes()))
+                .ok_or(Error::CsrfFailed)?;
+            let (sessions, realtime, credentials) = (&state.sessions, &state.realtime, &state.credentials);
+            login::logout(
+                sessions,
+                realtime,
+                credentials,
+                jar,
+                meta.https,
+                cookie.value_str(),
+                session.user_id,
+            )
+            .await?;
+        }
+        None => cookies::clear(jar, meta.https),
     }
-    cookies::clear(jar, meta.https);
     Ok(Redirect::see_other("/login/").into_response())
 }
 
@@ -250,9 +268,6 @@ async fn choose_language(jar: &CookieJar, meta: RequestMeta, Query(choice): Quer
         cookie.set_max_age(std::time::Duration::from_secs(365 * 24 * 3600));
         jar.add(cookie);
     }
-    // Only a path on this site: `//host` or `https://…` would make this an open redirect.
-    let next = choice
-        .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'));
+    let next = choice.next.as_deref().and_then(origin::local_path);
     Redirect::see_other(next.as_deref().unwrap_or("/")).into_response()
 }

@@ -34,7 +34,7 @@ pub(crate) fn stored_files(app: &TestApp) -> Vec<PathBuf> {
     found
 }
 
-fn image(format: image::ImageFormat, width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn image(format: image::ImageFormat, width: u32, height: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
     let mut out = Cursor::new(Vec::new());
     image::DynamicImage::ImageRgb8(img).write_to(&mut out, format).unwrap();
@@ -51,7 +51,7 @@ fn ole2(clsid: &str) -> Vec<u8> {
 }
 
 /// The start of a ZIP whose first entry is `name` (what Office and ODF sniffing reads).
-fn zip_entry(name: &str, content: &[u8]) -> Vec<u8> {
+pub(crate) fn zip_entry(name: &str, content: &[u8]) -> Vec<u8> {
     let mut bytes = b"PK\x03\x04".to_vec();
     bytes.extend_from_slice(&[0; 22]);
     bytes.extend_from_slice(&(name.len() as u16).to_le_bytes());

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use tenantchat::domain::Role;
 
 use crate::{
-    attachments::{download, media_root, pair, stored_files, upload},
+    attachments::{download, image, media_root, pair, stored_files, upload, zip_entry},
     helpers::{error_code, spawn_app},
 };
 
@@ -184,4 +184,139 @@ async fn with_x_accel_redirect_nginx_serves_the_checked_file(pool: PgPool) {
     let refused = download(&outsider, attachment["url"].as_str().unwrap()).await;
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
     assert!(refused.headers().get("x-accel-redirect").is_none());
+}
+
+/// Byte ranges as RFC 9110 reads them: one satisfiable range → 206 with exactly its bytes
+/// (a suffix longer than the file is the whole file); no satisfiable range → 416 with
+/// `Content-Range: bytes */<size>`; a Range that is not valid, or asks for several
+/// ranges, is ignored → 200 with the whole file.
+#[sqlx::test]
+async fn ranges_are_served_as_rfc_9110_says(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (mut ana, bruno, id) = pair(&app).await;
+    let bytes = b"hello world\n";
+    let (_, message) = upload(
+        &mut ana,
+        &id,
+        "",
+        vec![("hello.txt".into(), bytes.to_vec(), "text/plain".into())],
+    )
+    .await;
+    let url = message["attachments"][0]["url"].as_str().unwrap().to_string();
+    let get = |range: &'static str| bruno.request(Method::GET, &url).header("Range", range).send();
+
+    for (range, content_range, part) in [
+        ("bytes=2-4", "bytes 2-4/12", &bytes[2..5]),
+        ("bytes=6-", "bytes 6-11/12", &bytes[6..]),
+        ("bytes=-3", "bytes 9-11/12", &bytes[9..]),
+        ("bytes=-100", "bytes 0-11/12", &bytes[..]),
+        ("bytes=0-100", "bytes 0-11/12", &bytes[..]),
+        ("bytes=0-1, 20-30", "bytes 0-1/12", &bytes[..2]),
+    ] {
+        let resp = get(range).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(resp.headers()["content-range"], content_range, "{range}");
+        assert_eq!(resp.headers()["content-length"], part.len().to_string().as_str());
+        assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), part, "{range}");
+    }
+
+    for range in ["bytes=-0", "bytes=12-", "bytes=12-20", "bytes=20-30", "bytes=-0, 12-"] {
+        let resp = get(range).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE, "{range}");
+        assert_eq!(resp.headers()["content-range"], "bytes */12", "{range}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(
+            error_code(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                &body,
+                StatusCode::RANGE_NOT_SATISFIABLE
+            ),
+            "range_not_satisfiable"
+        );
+    }
+
+    for range in [
+        "bytes=5-2",
+        "bytes=0-1,4-5",
+        "bytes=abc",
+        "bytes=",
+        "lines=1-2",
+        "bytes=1-2 3",
+    ] {
+        let resp = get(range).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{range}");
+        assert!(resp.headers().get("content-range").is_none(), "{range}");
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), bytes, "{range}");
+    }
+
+    // Conditions come first: a cached copy is still fresh, whatever the range.
+    let etag = download(&bruno, &url).await.headers()["etag"].clone();
+    let cached = bruno
+        .request(Method::GET, &url)
+        .header("Range", "bytes=-0")
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+}
+
+/// A stored name ends in an extension of the type its bytes are (a PNG named `x.html` is
+/// `x.png`, and served so), and keeps no character that could disguise it: no control
+/// characters, no bidi overrides or isolates (`\u{202E}` shows `gpj.exe` as `exe.jpg`), no
+/// invisible format characters. Names stored before this rule are served by it too.
+#[sqlx::test]
+async fn stored_names_end_in_the_detected_type_and_disguise_nothing(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (mut ana, bruno, id) = pair(&app).await;
+    let png = image(image::ImageFormat::Png, 8, 8);
+    let jpeg = image(image::ImageFormat::Jpeg, 8, 8);
+    let docx = zip_entry("word/document.xml", b"<w/>");
+    let text = b"plain words\n".to_vec();
+    let files: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("x.html", png.clone(), "x.png"),
+        ("invoice\u{202E}gpj.exe", png.clone(), "invoicegpj.png"),
+        ("holiday.JPEG", jpeg.clone(), "holiday.JPEG"),
+        ("scan.jpg", jpeg, "scan.jpg"),
+        ("letter.docx", docx, "letter.docx"),
+        ("notes", text.clone(), "notes.txt"),
+        (
+            "a\u{200E}b\u{2066}c\u{FEFF}d\u{61C}e\u{200B}.md",
+            text.clone(),
+            "abcde.md",
+        ),
+        ("team 👩\u{200D}💻.txt", text, "team 👩\u{200D}💻.txt"),
+    ];
+    let upload_files = files
+        .iter()
+        .map(|(name, bytes, _)| (name.to_string(), bytes.clone(), "application/octet-stream".to_string()))
+        .collect();
+    let (status, message) = upload(&mut ana, &id, "", upload_files).await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    for ((sent, _, kept), attachment) in files.iter().zip(message["attachments"].as_array().unwrap()) {
+        assert_eq!(attachment["filename"], *kept, "{sent:?}");
+    }
+
+    let html_png = &message["attachments"][0];
+    let resp = download(&bruno, html_png["url"].as_str().unwrap()).await;
+    assert_eq!(resp.headers()["content-type"], "image/png");
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "inline; filename=\"x.png\"; filename*=UTF-8''x%2Epng"
+    );
+
+    let legacy = "legacy\u{202E}lmth.html";
+    sqlx::query("UPDATE attachments SET filename = $1 WHERE id = $2::uuid")
+        .bind(legacy)
+        .bind(html_png["id"].as_str().unwrap())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let resp = download(&bruno, html_png["url"].as_str().unwrap()).await;
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "inline; filename=\"legacylmth.png\"; filename*=UTF-8''legacylmth%2Epng",
+        "a name stored before the rule is served by it"
+    );
 }

@@ -1,13 +1,25 @@
-//! The HTML pages: login, the dashboard that embeds the widget, the language switch.
+//! The HTML pages: login, the dashboard that embeds the widget, the language switch,
+//! logout; where they may send the browser and which sites may post their forms.
 
-use reqwest::{redirect::Policy, StatusCode};
+use std::sync::Arc;
+
+use reqwest::{
+    cookie::{CookieStore, Jar},
+    redirect::Policy,
+    StatusCode,
+};
+use serde_json::json;
 use sqlx::PgPool;
 use tenantchat::{
     accounts::{self, NewUser},
     domain::Role,
 };
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::helpers::{spawn_app, PASSWORD};
+use crate::{
+    helpers::{spawn_app, TestApp, PASSWORD},
+    sockets::Socket,
+};
 
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -152,15 +164,6 @@ async fn the_language_follows_the_choice_then_the_browser(pool: PgPool) {
         "pt-BR",
         "the choice beats the header"
     );
-
-    for next in ["//evil.example/", "https://evil.example/", "/\\evil.example"] {
-        let resp = http
-            .get(format!("{}/lang/?l=es&next={}", app.base, urlencode(next)))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(location(&resp), "/", "no open redirect to {next}");
-    }
 }
 
 fn urlencode(s: &str) -> String {
@@ -173,4 +176,165 @@ fn urlencode(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Where `/lang/` sends the browser back to, for a `next` of the caller's choosing.
+async fn back_to(app: &TestApp, next: &str) -> String {
+    let resp = browser()
+        .get(format!("{}/lang/?l=es&next={}", app.base, urlencode(next)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    location(&resp)
+}
+
+/// Browsers drop tabs and newlines anywhere in a URL and read `\` as `/`, so each of
+/// these, sent as `Location`, would leave the site (`/<TAB>/evil` is `//evil`).
+#[sqlx::test]
+async fn the_language_switch_goes_back_only_to_a_page_of_this_site(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    for next in [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r\n/evil.example",
+        "/\\evil.example",
+        "\\\\/evil.example",
+        "/\t\\evil.example",
+        "//evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        " //evil.example",
+        "/\u{0}/evil.example",
+        "evil.example",
+        "",
+    ] {
+        assert_eq!(back_to(&app, next).await, "/", "no way off the site through {next:?}");
+    }
+    assert_eq!(back_to(&app, "/dashboard/?x=1").await, "/dashboard/?x=1");
+    assert_eq!(back_to(&app, "/login/").await, "/login/");
+}
+
+/// A plain browser: a cookie jar the test can read, redirects not followed.
+fn browser_with_jar() -> (reqwest::Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let http = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    (http, jar)
+}
+
+/// Logs `email` in through the HTML form; the dashboard's logout token.
+async fn form_login(app: &TestApp, http: &reqwest::Client, email: &str) -> String {
+    let form = [("tenant", "acme"), ("email", email), ("password", PASSWORD)];
+    let resp = http
+        .post(format!("{}/login/", app.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let page = http
+        .get(format!("{}/", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrfmiddlewaretoken\" value=\"";
+    let start = page.find(marker).expect("the logout form") + marker.len();
+    page[start..start + 64].to_string()
+}
+
+/// The dashboard's logout form ends the session like the API logout: the sockets it
+/// opened close with 4401 at once, and cannot move a read watermark any more.
+#[sqlx::test]
+async fn the_form_logout_closes_the_sessions_sockets(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let acme = app.tenant("acme").await;
+    let ana_id = app.user(&acme, "Ana", Role::Write).await;
+    let mut bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let id = bruno.start_with(ana_id).await;
+    bruno.say(&id, "are you there?").await;
+
+    let (http, jar) = browser_with_jar();
+    let token = form_login(&app, &http, "ana@acme.test").await;
+    let cookies = jar.cookies(&app.base.parse().unwrap()).unwrap();
+    let mut socket = Socket::open(&app.base, cookies.to_str().unwrap(), Some(&app.base), None).await;
+
+    let out = http
+        .post(format!("{}/logout/", app.base))
+        .form(&[("csrfmiddlewaretoken", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(socket.closed().await, Some(CloseCode::from(4401)));
+    let read = json!({"type": "read", "conversation_id": id, "seq": 1});
+    socket.try_send_text(read.to_string()).await;
+    assert_eq!(bruno.messages(&id, "").await[0]["status"], "sent", "not read by Ana");
+}
+
+/// Posts the login form with the right password and these extra headers.
+async fn login_with(app: &TestApp, headers: &[(&str, &str)]) -> reqwest::Response {
+    let (http, _) = browser_with_jar();
+    let form = [("tenant", "acme"), ("email", "ana@acme.test"), ("password", PASSWORD)];
+    let mut req = http.post(format!("{}/login/", app.base)).form(&form);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap()
+}
+
+/// Login CSRF: another site's page must not log the visitor in (as the attacker, whose
+/// chats the visitor would then write into). A browser names the page a form came from
+/// in `Origin` (older ones in `Referer`), with or without `Sec-Fetch-Site`.
+#[sqlx::test]
+async fn the_login_form_refuses_other_sites(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let acme = app.tenant("acme").await;
+    app.user(&acme, "Ana", Role::Write).await;
+    let here = format!("{}/login/", app.base);
+    let sets_session = |resp: &reqwest::Response| {
+        resp.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("sessionid="))
+    };
+
+    for foreign in [
+        [("Origin", "http://evil.example")].as_slice(),
+        &[("Origin", "null")],
+        &[("Referer", "http://evil.example/login/")],
+        &[("Referer", &format!("{}.evil.example/login/", app.base))],
+        &[("Origin", "http://evil.example"), ("Referer", here.as_str())],
+    ] {
+        let resp = login_with(&app, foreign).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{foreign:?}");
+        assert!(!sets_session(&resp), "no session for {foreign:?}");
+        assert!(resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let page = resp.text().await.unwrap();
+        assert!(page.contains("role=\"alert\""), "the page says why");
+        assert!(page.contains("another site"), "{page}");
+    }
+
+    for own in [
+        [("Origin", app.base.as_str())].as_slice(),
+        &[("Referer", here.as_str())],
+        &[],
+    ] {
+        let resp = login_with(&app, own).await;
+        assert_eq!(
+            (resp.status(), location(&resp)),
+            (StatusCode::SEE_OTHER, "/".to_string()),
+            "{own:?}"
+        );
+        assert!(sets_session(&resp));
+    }
 }
