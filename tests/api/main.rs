@@ -30,6 +30,7 @@ mod helpers;
 mod isolation;
 mod limits;
 mod messages;
+mod operations;
 mod pages;
 mod presence;
 mod realtime;
