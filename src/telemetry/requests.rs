@@ -107,9 +107,10 @@ pub async fn log<E: Endpoint>(app: Arc<E>, mut req: Request) -> poem::Result<Res
     };
     let elapsed = started.elapsed();
     // poem's pattern of the innermost route that matched, parameters named by position
-    // (`/api/chat/conversations/:param0`). None, or the empty pattern of the pages' root
-    // when none of its routes matched: a 404 whose path may hold anything.
-    let route: Arc<str> = match noted.route.get().or(response.data::<PathPattern>()) {
+    // (`/api/chat/conversations/:param0`), as `note_route` saw it. None, or the empty
+    // pattern of the pages' root when none of its routes matched: a 404 whose path may
+    // hold anything.
+    let route: Arc<str> = match noted.route.get() {
         Some(pattern) if !pattern.0.is_empty() => pattern.0.clone(),
         _ => Arc::from(UNMATCHED),
     };
