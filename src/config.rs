@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 /// Everything the server needs from its environment. Every field can be set by an
 /// environment variable (the usual way to configure a container) or a flag.
@@ -123,6 +123,22 @@ pub struct Config {
     /// SESSION_COOKIE_AGE default: two weeks).
     #[arg(long, env = "SESSION_TTL_SECONDS", default_value_t = 14 * 24 * 3600, global = true)]
     pub session_ttl_seconds: i64,
+
+    /// The log's format on stderr: `text` (colour only on a terminal) or `json` (one
+    /// object per line, for a log collector).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Address of the Prometheus listener (`GET /metrics`), e.g. `127.0.0.1:9100`; off
+    /// when unset. Never the public BIND: the metrics are for the operator only.
+    #[arg(long, env = "METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Config {
@@ -158,6 +174,8 @@ impl Config {
             session_ttl_seconds: 3600,
             session_idle_seconds: 1800,
             admin_session_idle_seconds: 1800,
+            log_format: LogFormat::Text,
+            metrics_bind: None,
         }
     }
 
@@ -222,6 +240,9 @@ impl Config {
         }
         if self.admin_session_idle_seconds < 1 {
             return Err("ADMIN_SESSION_IDLE_SECONDS must be at least 1".into());
+        }
+        if self.metrics_bind.as_deref() == Some(self.bind.as_str()) {
+            return Err("METRICS_BIND must differ from BIND: metrics are never on the public port".into());
         }
         if self.database_max_connections == 0 {
             return Err("DATABASE_MAX_CONNECTIONS must be at least 1".into());

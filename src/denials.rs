@@ -65,7 +65,7 @@ pub async fn record_chat(
 pub async fn record(pool: &PgPool, limits: &Limits, actor: &Actor, meta: &RequestMeta, entry: Entry) -> Result<()> {
     let audited = limits.take(Action::AuditedDenial, actor, 1).await.is_ok();
     metrics::counter!(
-        "tenantchat_permission_denials_total",
+        crate::telemetry::metrics::PERMISSION_DENIALS,
         "action" => entry.action,
         "audited" => if audited { "true" } else { "false" }
     )

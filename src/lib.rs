@@ -13,6 +13,7 @@ pub mod demo;
 pub mod denials;
 pub mod domain;
 pub mod error;
+pub mod health;
 pub mod i18n;
 pub mod limits;
 pub mod login;
@@ -20,6 +21,7 @@ pub mod middleware;
 pub mod ratelimit;
 pub mod realtime;
 pub mod state;
+pub mod telemetry;
 pub mod timestamp;
 mod web;
 pub mod ws;
@@ -96,8 +98,10 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
     };
     let api = api::service(&config.public_origin());
     let docs = api::docs::Docs::new(&api, config.rate_send_per_minute);
+    let asyncapi = ws::asyncapi::document(&config.public_origin(), docs.spec())?;
     let endpoint = Route::new()
         .at("/api/openapi.json", docs.spec_endpoint())
+        .at("/api/asyncapi.json", asyncapi)
         .at("/api/docs", docs.ui_endpoint())
         .nest(
             "/api",
@@ -107,6 +111,8 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
             ),
         )
         .at("/ws/chat", poem::get(ws::chat_socket))
+        .at("/healthz", poem::get(health::healthz))
+        .at("/readyz", poem::get(health::readyz))
         .nest("/", web::routes(&config.static_root))
         .with(CookieJarManager::new())
         .data(state.clone())
@@ -116,6 +122,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         .before(middleware::strip_trailing_slash)
         .before(middleware::limit_body)
         .before(middleware::refuse_cross_site)
+        .around(telemetry::requests::note_route)
         .catch_all_error(error::into_json_response)
         .map({
             let add_headers = Arc::new(middleware::security_headers(&config));
@@ -124,6 +131,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
                 async move { add_headers(response) }
             }
         })
+        .around(telemetry::requests::log)
         .boxed();
     Ok(App { state, endpoint })
 }
@@ -136,6 +144,9 @@ pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let local = acceptor.local_addr();
     tracing::info!(addr = ?local.first(), origin = %config.public_origin(), "tenantchat listening");
+    if let Some(bind) = &config.metrics_bind {
+        telemetry::metrics::serve(bind, pool.clone()).await?;
+    }
     // What a crashed process left in the upload staging area.
     chat::staging::sweep_staging(&config.media_root).await;
     let app = build(config, pool)?;
@@ -147,7 +158,8 @@ pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
     let shutdown = async move {
         shutdown_signal().await;
         // Sockets first, with 1012, so their clients reconnect to another node; then
-        // poem stops accepting and drains the requests in flight.
+        // poem stops accepting and drains the requests in flight. From the first step on
+        // `/readyz` answers 503, so a load balancer stops sending new work.
         realtime.shutdown_and_drain(std::time::Duration::from_secs(5)).await;
     };
     Server::new_with_acceptor(acceptor)

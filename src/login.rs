@@ -105,7 +105,7 @@ pub async fn login(
 }
 
 fn count_failure(reason: &'static str) {
-    metrics::counter!("tenantchat_login_failures_total", "reason" => reason).increment(1);
+    metrics::counter!(crate::telemetry::metrics::LOGIN_FAILURES, "reason" => reason).increment(1);
 }
 
 /// The account, if the password is right and the user active; `None` for every kind of

@@ -42,6 +42,9 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Ask the server on BIND whether it is ready (`GET /readyz`): exit 0 if so, 2 if not.
+    /// For container health checks; needs no database and no other tool in the image.
+    Healthcheck,
 }
 
 #[derive(Subcommand)]
@@ -88,14 +91,8 @@ fn parse_slug(s: &str) -> Result<TenantSlug, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // Logs go to stderr: stdout carries what a command prints (ids, logins).
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .init();
     let cli = Cli::parse();
+    tenantchat::telemetry::init_logs(cli.config.log_format);
     match run(cli).await {
         Ok(output) => {
             if !output.is_empty() {
@@ -112,8 +109,14 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<String, String> {
     cli.config.validate()?;
-    let pool = tenantchat::connect(&cli.config).await?;
     let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Healthcheck = command {
+        // Asks the server, not the database: it must work while the database is away.
+        return tenantchat::health::probe(&cli.config.bind)
+            .await
+            .map(|()| String::new());
+    }
+    let pool = tenantchat::connect(&cli.config).await?;
     if !matches!(command, Command::Migrate) {
         // Every command works on the current schema; serve and demo bring it up to date.
         tenantchat::migrate(&pool).await?;
@@ -147,6 +150,7 @@ async fn run(cli: Cli) -> Result<String, String> {
                 .map(|id| id.to_string())
                 .map_err(|e| e.to_string())
         }
+        Command::Healthcheck => unreachable!("answered before connecting"),
         Command::Demo => tenantchat::demo::seed(&pool).await.map_err(|e| e.to_string()),
         Command::Audit(AuditCommand::Verify { tenant }) => {
             let tenant_id = accounts::tenant_id_by_slug(&pool, &tenant)

@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
-use poem::{http::HeaderValue, http::StatusCode, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response};
+use poem::{
+    http::HeaderValue, http::StatusCode, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, PathPattern, Request,
+    Response,
+};
 use serde_json::Value;
 
 /// The path templates of the document (`/chat/conversations/{id}/`) with the methods
@@ -76,7 +79,12 @@ where
             match api.call(req).await {
                 Ok(response) => Ok(response.into_response()),
                 Err(err) if err.status() == StatusCode::METHOD_NOT_ALLOWED => {
+                    // The route the router matched stays on the answer, for the request log.
+                    let route = err.data::<PathPattern>().cloned();
                     let mut response: Response = crate::error::into_json_response(err).await;
+                    if let Some(route) = route {
+                        response.set_data(route);
+                    }
                     if let Some(allow) = allowed.for_path(uri.path()) {
                         response.headers_mut().insert(poem::http::header::ALLOW, allow.clone());
                     }

@@ -29,6 +29,11 @@ impl Docs {
         }
     }
 
+    /// The published OpenAPI document (its schemas are the AsyncAPI document's too).
+    pub fn spec(&self) -> &str {
+        &self.spec
+    }
+
     /// The methods each documented path takes, for the `Allow` header of 405 answers.
     pub fn allowed_methods(&self) -> super::allow::AllowedMethods {
         let document: Value = serde_json::from_str(&self.spec).expect("the document is JSON");

@@ -2,7 +2,8 @@
 //! OpenAPI document: a bearer API token, or the session cookie (with CSRF on unsafe
 //! methods). `Auth` tries them in that order and yields the `Actor`, from the
 //! `CredentialCache` when this node checked the same credential seconds ago. Every
-//! authenticated request also counts as presence for clients on the polling fallback.
+//! authenticated request also counts as presence for clients on the polling fallback,
+//! and names its tenant and user for the request log.
 
 use std::{
     sync::{Arc, OnceLock},
@@ -22,7 +23,7 @@ use super::{
     session::{SessionData, Sessions},
     tokens, Actor,
 };
-use crate::{error::Error, realtime::presence::Presence};
+use crate::{error::Error, realtime::presence::Presence, telemetry::requests};
 
 /// What the security schemes need from the application, attached to every route by
 /// `lib.rs` (auth sits below the application state, so it cannot read `AppState`).
@@ -93,6 +94,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
     let actor = token_actor(verifier, &bearer.token)
         .await?
         .ok_or(Error::NotAuthenticated)?;
+    requests::identify(req, actor.tenant_id(), actor.user_id());
     verifier.presence.touch(actor.tenant_id(), actor.user_id()).await;
     remember_caller(req, actor);
     Ok(actor)
@@ -119,6 +121,8 @@ async fn check_session(req: &Request, cookie: ApiKey) -> poem::Result<SessionAct
     let (actor, csrf_token) = cached_session_actor(verifier, &cookie.key)
         .await?
         .ok_or(Error::NotAuthenticated)?;
+    // Known even when its CSRF check fails: the log line then says whose request it was.
+    requests::identify(req, actor.tenant_id(), actor.user_id());
     if !csrf::passes(req, &csrf_token) {
         return Err(Error::CsrfFailed.into());
     }

@@ -11,9 +11,15 @@ use super::{
 };
 use crate::realtime::envelope::Envelope;
 
-/// Server → client frames.
-#[derive(Debug, Clone, Serialize)]
+/// Server → client frames. `EventType` names their `type`s as data (for the AsyncAPI
+/// document and the events-sent metric); both spell variants in snake_case.
+#[derive(Debug, Clone, Serialize, strum::EnumDiscriminants)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[strum_discriminants(
+    name(EventType),
+    derive(strum::EnumIter, strum::IntoStaticStr),
+    strum(serialize_all = "snake_case")
+)]
 pub enum Event {
     MessageCreated {
         conversation_id: Uuid,
@@ -63,6 +69,12 @@ impl Event {
     }
 }
 
+/// Every event's `type`.
+pub fn event_types() -> impl Iterator<Item = &'static str> {
+    use strum::IntoEnumIterator;
+    EventType::iter().map(<&'static str>::from)
+}
+
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct PresenceChange {
     pub user_id: Uuid,
@@ -85,6 +97,24 @@ pub fn presence_frame(changes: Vec<PresenceChange>) -> Option<Event> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_types_are_spelled_as_serialized() {
+        let frame = presence_frame(vec![PresenceChange {
+            user_id: Uuid::nil(),
+            is_online: true,
+        }])
+        .unwrap();
+        let serialized = serde_json::to_value(&frame).unwrap();
+        assert_eq!(serialized["type"], <&str>::from(EventType::from(&frame)));
+        let batch = Event::PresenceBatch { changes: Vec::new() };
+        assert_eq!(
+            serde_json::to_value(&batch).unwrap()["type"],
+            <&str>::from(EventType::from(&batch))
+        );
+        assert!(event_types().any(|t| t == "message_created"));
+        assert!(event_types().any(|t| t == "conversation_updated"));
+    }
 
     #[test]
     fn one_change_is_a_presence_frame_and_several_a_batch() {

@@ -20,6 +20,7 @@ use crate::{
     domain::ClientId,
     error::{self, Error, Result},
     realtime::Realtime,
+    telemetry::metrics::MESSAGES_SENT,
     timestamp::Timestamp,
 };
 
@@ -232,6 +233,7 @@ pub async fn send(
         Ok::<(), Error>(())
     });
     finish.await.map_err(Error::internal)??;
+    metrics::counter!(MESSAGES_SENT).increment(1);
     Ok(Sent::Created(message))
 }
 

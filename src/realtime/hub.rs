@@ -24,6 +24,7 @@ use super::{
     envelope::{Delivery, Envelope},
     layer::{ChannelLayer, Group},
 };
+use crate::telemetry::metrics::EVENTS_DROPPED;
 
 const SHARDS: usize = 16;
 
@@ -67,7 +68,7 @@ impl Listener {
                 Err(mpsc::error::TrySendError::Full(_)) => self.mark_missed(),
             }
         }
-        metrics::counter!("tenantchat_events_dropped_total").increment(1);
+        metrics::counter!(EVENTS_DROPPED).increment(1);
         false
     }
 }
@@ -166,7 +167,7 @@ impl Hub {
         for group in groups {
             let shard = self.shard(group).lock().expect("hub shard");
             for listener in shard.get(group).into_iter().flatten() {
-                metrics::counter!("tenantchat_events_dropped_total").increment(1);
+                metrics::counter!(EVENTS_DROPPED).increment(1);
                 listener.mark_missed();
             }
         }

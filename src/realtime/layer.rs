@@ -65,4 +65,7 @@ pub trait ChannelLayer: Send + Sync + 'static {
 
     /// A local listener of `group` left.
     fn group_discard(&self, group: &str);
+
+    /// Whether the layer's backend answers (for readiness checks).
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>>;
 }

@@ -83,6 +83,10 @@ impl ChannelLayer for MemoryLayer {
     }
 
     fn group_discard(&self, _group: &str) {}
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Presence of a single node: users with a socket here, and recent REST activity.

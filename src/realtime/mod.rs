@@ -11,8 +11,12 @@ pub mod presence;
 mod pubsub;
 pub(crate) mod redis;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
+use futures_util::future::BoxFuture;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -21,6 +25,8 @@ use envelope::{Delivery, Envelope};
 use hub::{Hub, Subscription};
 use layer::{nodes_group, user_group, ChannelLayer, Group, Ordered, Turn};
 use presence::{Presence, PresenceStore};
+
+use crate::telemetry::metrics::{PUBLISH_DURATION, SOCKETS_OPEN};
 
 /// How long an event waits for its conversation's previous seq to be published before
 /// it goes out anyway (the sender of that seq may have died between commit and publish;
@@ -68,7 +74,7 @@ impl Realtime {
     /// change is committed, and clients catch up through REST.
     pub async fn send_to_users(&self, users: &[Uuid], envelope: &Envelope) {
         let groups: Vec<Group> = users.iter().copied().map(user_group).collect();
-        if let Err(err) = self.layer.group_send(&groups, envelope).await {
+        if let Err(err) = timed(|| self.layer.group_send(&groups, envelope)).await {
             self.publish_failed(&groups, &err);
         }
     }
@@ -106,11 +112,7 @@ impl Realtime {
             } else {
                 Turn::Wait { settled }
             };
-            match self
-                .layer
-                .group_send_ordered(&stream, seq, turn, &groups, envelope)
-                .await
-            {
+            match timed(|| self.layer.group_send_ordered(&stream, seq, turn, &groups, envelope)).await {
                 Ok(Ordered::Published) => return,
                 Ok(Ordered::NotYet) => {
                     tokio::time::sleep(pause).await;
@@ -137,7 +139,8 @@ impl Realtime {
 
     async fn publish_control(&self, group: Group, control: &impl serde::Serialize) {
         let groups = [group];
-        if let Err(err) = self.layer.group_send(&groups, &Envelope::control(control)).await {
+        let envelope = Envelope::control(control);
+        if let Err(err) = timed(|| self.layer.group_send(&groups, &envelope)).await {
             // Closed with 1013, a socket that should have ended reconnects and is refused
             // then; a node's cache listener that missed one forgets everything.
             self.publish_failed(&groups, &err);
@@ -162,12 +165,23 @@ impl Realtime {
     /// for its close frame.
     pub fn socket_opened(&self) -> OpenSocket {
         self.open_sockets.send_modify(|n| *n += 1);
+        metrics::gauge!(SOCKETS_OPEN).increment(1.0);
         OpenSocket(self.open_sockets.clone())
     }
 
     /// Changes to true when the node shuts down.
     pub fn shutting_down(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
+    }
+
+    /// Whether `shutdown` was called: the node is draining and should get no new work.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Whether the channel layer's backend (Redis) answers.
+    pub async fn ping(&self) -> Result<(), String> {
+        self.layer.ping().await
     }
 
     /// Asks every socket of this node to close with 1012 (service restart), so clients
@@ -196,5 +210,15 @@ pub struct OpenSocket(watch::Sender<usize>);
 impl Drop for OpenSocket {
     fn drop(&mut self) {
         self.0.send_modify(|n| *n -= 1);
+        metrics::gauge!(SOCKETS_OPEN).decrement(1.0);
     }
+}
+
+/// One publish to the channel layer, timed from the call (the memory layer delivers
+/// within it). An attempt of an ordered publish that must wait for its turn counts as one.
+async fn timed<'a, T>(publish: impl FnOnce() -> BoxFuture<'a, T>) -> T {
+    let started = Instant::now();
+    let result = publish().await;
+    metrics::histogram!(PUBLISH_DURATION).record(started.elapsed().as_secs_f64());
+    result
 }

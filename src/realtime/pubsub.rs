@@ -223,7 +223,7 @@ fn lost(channels: &mut Channels, hub: &Weak<Hub>) -> Ended {
         return Ended::AppGone;
     };
     hub.all_missed();
-    metrics::counter!("tenantchat_channel_layer_reconnects_total").increment(1);
+    metrics::counter!(crate::telemetry::metrics::CHANNEL_LAYER_RECONNECTS).increment(1);
     Ended::ConnectionLost
 }
 

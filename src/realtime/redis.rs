@@ -153,6 +153,16 @@ impl ChannelLayer for RedisLayer {
     fn group_discard(&self, group: &str) {
         self.subscriptions.discard(self.channel(group));
     }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let mut conn = self.connection().await?;
+            redis::cmd("PING")
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(|e| format!("redis ping: {e}"))
+        })
+    }
 }
 
 /// Presence across nodes. Per user a sorted set of the nodes holding its sockets

@@ -7,7 +7,7 @@ use super::presence::Following;
 use crate::{
     auth::Actor,
     chat::{
-        events::Event,
+        events::{event_types, Event},
         presence::{self, MAX_INTEREST},
         receipts, typing,
     },
@@ -19,8 +19,14 @@ use crate::{
     state::AppState,
 };
 
-#[derive(Deserialize)]
+/// Client → server frames; `ClientFrameType` names their `type`s as data.
+#[derive(Deserialize, strum::EnumDiscriminants)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[strum_discriminants(
+    name(ClientFrameType),
+    derive(strum::EnumIter, strum::IntoStaticStr),
+    strum(serialize_all = "snake_case")
+)]
 enum ClientFrame {
     Ping,
     Typing { conversation_id: Uuid },
@@ -32,14 +38,43 @@ enum ClientFrame {
 impl ClientFrame {
     /// The frame's `type` and the conversation it acts on (for the audit of a refusal).
     fn describe(&self) -> (&'static str, Option<Uuid>) {
-        match self {
-            ClientFrame::Ping => ("ping", None),
-            ClientFrame::Typing { conversation_id } => ("typing", Some(*conversation_id)),
-            ClientFrame::Ack { conversation_id, .. } => ("ack", Some(*conversation_id)),
-            ClientFrame::Read { conversation_id, .. } => ("read", Some(*conversation_id)),
-            ClientFrame::PresenceSubscribe { .. } => ("presence_subscribe", None),
-        }
+        let conversation = match self {
+            ClientFrame::Typing { conversation_id }
+            | ClientFrame::Ack { conversation_id, .. }
+            | ClientFrame::Read { conversation_id, .. } => Some(*conversation_id),
+            ClientFrame::Ping | ClientFrame::PresenceSubscribe { .. } => None,
+        };
+        (ClientFrameType::from(self).into(), conversation)
     }
+}
+
+/// Every client frame's `type`.
+pub(super) fn client_frame_types() -> impl Iterator<Item = &'static str> {
+    use strum::IntoEnumIterator;
+    ClientFrameType::iter().map(<&'static str>::from)
+}
+
+/// The frames the consumer itself writes, besides the chat events: `connected` when a
+/// socket is live, and the answers to client frames.
+pub(super) const REPLY_TYPES: &[&str] = &["connected", "pong", "error"];
+
+/// The `type` of a frame written to a socket, as a static name (a metric label); `other`
+/// for a type this server does not know.
+pub(super) fn sent_type(frame_type: &[u8]) -> &'static str {
+    event_types()
+        .chain(REPLY_TYPES.iter().copied())
+        .find(|known| known.as_bytes() == frame_type)
+        .unwrap_or("other")
+}
+
+/// The `type` of an event's JSON, read without parsing it: serde writes an internally
+/// tagged enum's tag first (`{"type":"message_created",…`).
+pub(super) fn event_type(json: &[u8]) -> &'static str {
+    let name = json
+        .strip_prefix(br#"{"type":""#)
+        .and_then(|rest| rest.split(|&b| b == b'"').next())
+        .unwrap_or_default();
+    sent_type(name)
 }
 
 /// An `error` frame for the client.
@@ -101,4 +136,18 @@ pub(super) async fn answer(
     }
     // `answer` logs an internal cause and keeps it from the client.
     Some(error(err.code(), &err.answer().message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_events_type_is_read_from_its_first_field() {
+        let event = Event::PresenceBatch { changes: Vec::new() };
+        assert_eq!(event_type(&serde_json::to_vec(&event).unwrap()), "presence_batch");
+        assert_eq!(event_type(br#"{"type":"surprise"}"#), "other");
+        assert_eq!(event_type(b"[]"), "other");
+        assert_eq!(sent_type(b"pong"), "pong");
+    }
 }

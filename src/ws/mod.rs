@@ -5,8 +5,10 @@
 //! frames, pings idle connections, and closes with 1013 when an event could not reach it
 //! (the client cannot keep up, or the node's Redis subscription lapsed), 1012 when the
 //! node shuts down, 4401 when unauthenticated or when its session ends. It says
-//! `connected` only once it receives everything sent to its user.
+//! `connected` only once it receives everything sent to its user. `asyncapi.rs` publishes
+//! all of this as an AsyncAPI document.
 
+pub mod asyncapi;
 mod frames;
 mod presence;
 mod upgrade;
@@ -35,6 +37,10 @@ use crate::{
     ratelimit::Cell,
     realtime::envelope::Delivery,
     state::AppState,
+    telemetry::{
+        metrics::{EVENTS_SENT, PRESENCE_FRAMES, SOCKETS_CLOSED},
+        requests,
+    },
 };
 use presence::Following;
 
@@ -62,6 +68,12 @@ struct Opened {
     secret: Secret,
     /// Where the socket comes from, for the audit of refused frames.
     meta: RequestMeta,
+}
+
+/// Which socket a log line is about: its handshake's request id, and its user once known.
+struct Named {
+    request_id: String,
+    actor: Option<Actor>,
 }
 
 /// What a socket authenticated with, kept to check it once more after subscribing.
@@ -93,6 +105,15 @@ pub async fn chat_socket(
             None
         }
     };
+    if let Some(opened) = &opened {
+        requests::identify(req, opened.actor.tenant_id(), opened.actor.user_id());
+    }
+    let named = Named {
+        request_id: requests::request_id(req)
+            .map(|id| id.as_str().to_string())
+            .unwrap_or_default(),
+        actor: opened.as_ref().map(|opened| opened.actor),
+    };
     let config = WebSocketConfig::default()
         .read_buffer_size(1024)
         .write_buffer_size(0)
@@ -101,8 +122,8 @@ pub async fn chat_socket(
     let state = state.clone();
     ws.on_upgrade(config, move |socket| async move {
         match opened {
-            Some(opened) => run(socket, state, opened).await,
-            None => close(&mut socket.split().0, 4401, "unauthenticated").await,
+            Some(opened) => run(socket, state, opened, named).await,
+            None => close(&mut socket.split().0, 4401, "unauthenticated", &named).await,
         }
     })
 }
@@ -142,7 +163,7 @@ async fn check(state: &AppState, secret: &Secret) -> Result<Option<(Actor, Strin
     })
 }
 
-async fn run(socket: Socket, state: AppState, opened: Opened) {
+async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
     let Opened {
         actor,
         credential,
@@ -166,7 +187,7 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
         Ok(joined) => joined,
         Err(err) => {
             tracing::warn!(error = %err, "socket could not join its groups");
-            close(&mut sink, 1013, "try again later").await;
+            close(&mut sink, 1013, "try again later", &named).await;
             return;
         }
     };
@@ -190,7 +211,7 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
     }
     if !still_valid {
         close_with = Some((4401, "session ended"));
-    } else if deliver(&mut sink, Message::text(connected.to_string())).await {
+    } else if send(&mut sink, "connected", Message::text(connected.to_string())).await {
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         let mut last_heard = Instant::now();
         let mut frames_budget = Cell::default();
@@ -203,15 +224,19 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
                 _ = tokio::time::sleep_until(following.batch.due().unwrap_or_else(tokio::time::Instant::now)),
                     if following.batch.due().is_some() => {
                     if let Some(frame) = following.batch.take(tokio::time::Instant::now()) {
-                        metrics::counter!("tenantchat_presence_frames_total").increment(1);
+                        metrics::counter!(PRESENCE_FRAMES).increment(1);
+                        let frame_type = chat::events::EventType::from(&frame).into();
                         let text = serde_json::to_string(&frame).expect("events serialize");
-                        if !deliver(&mut sink, Message::text(text)).await { break None; }
+                        if !send(&mut sink, frame_type, Message::text(text)).await { break None; }
                     }
                 }
                 delivery = inbox.recv() => match delivery {
                     // The envelope's bytes themselves, shared with every other socket.
                     Some(Delivery::Event(json)) => match Utf8Bytes::try_from(json) {
-                        Ok(text) => if !deliver(&mut sink, Message::Text(text)).await { break None; },
+                        Ok(text) => {
+                            let frame_type = frames::event_type(text.as_bytes());
+                            if !send(&mut sink, frame_type, Message::Text(text)).await { break None; }
+                        }
                         Err(_) => {
                             tracing::warn!("an event that is not UTF-8 JSON; the client catches up");
                             break Some((1013, "events missed, reconnect and catch up"));
@@ -238,7 +263,8 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
                                 (Ok(()), _) => Some(frames::error(Code::InvalidFrame, "Frames are JSON text.")),
                             };
                             if let Some(reply) = reply {
-                                if !deliver(&mut sink, Message::text(reply.to_string())).await { break None; }
+                                let frame_type = frames::sent_type(reply["type"].as_str().unwrap_or_default().as_bytes());
+                                if !send(&mut sink, frame_type, Message::text(reply.to_string())).await { break None; }
                             }
                         }
                         Some(Ok(Message::Close(_))) | None => break None,
@@ -258,8 +284,9 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
             }
         };
     }
-    if let Some((code, reason)) = close_with {
-        close(&mut sink, code, reason).await;
+    match close_with {
+        Some((code, reason)) => close(&mut sink, code, reason, &named).await,
+        None => log_closed(&named, None, "closed by the client or lost"),
     }
     drop(following);
     if still_valid {
@@ -271,18 +298,38 @@ async fn run(socket: Socket, state: AppState, opened: Opened) {
     drop(open);
 }
 
+/// Writes one frame of `frame_type` (counted by type); see `deliver`.
+async fn send(sink: &mut SplitSink<Socket, Message>, frame_type: &'static str, message: Message) -> bool {
+    metrics::counter!(EVENTS_SENT, "type" => frame_type).increment(1);
+    deliver(sink, message).await
+}
+
 /// Writes one frame; false when the client is gone or has not read for `SEND_TIMEOUT`
 /// (its TCP window is full), in which case the socket is given up.
 async fn deliver(sink: &mut SplitSink<Socket, Message>, message: Message) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await, Ok(Ok(())))
 }
 
-/// Closes the socket with `code` (counted by code).
-async fn close(sink: &mut SplitSink<Socket, Message>, code: u16, reason: &str) {
-    metrics::counter!("tenantchat_sockets_closed_total", "code" => code.to_string()).increment(1);
+/// Closes the socket with `code` (counted by code, and logged).
+async fn close(sink: &mut SplitSink<Socket, Message>, code: u16, reason: &str, named: &Named) {
+    metrics::counter!(SOCKETS_CLOSED, "code" => code.to_string()).increment(1);
+    log_closed(named, Some(code), reason);
     let frame = CloseFrame {
         code: CloseCode::from(code),
         reason: reason.into(),
     };
     deliver(sink, Message::Close(Some(frame))).await;
+}
+
+/// The socket's last log line (its first is its handshake's request line, status 101).
+fn log_closed(named: &Named, code: Option<u16>, reason: &str) {
+    tracing::info!(
+        target: "tenantchat::socket",
+        request_id = named.request_id,
+        tenant = named.actor.map(|a| tracing::field::display(a.tenant_id())),
+        user = named.actor.map(|a| tracing::field::display(a.user_id())),
+        code,
+        reason,
+        "socket closed"
+    );
 }

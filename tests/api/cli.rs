@@ -161,9 +161,14 @@ async fn demo_is_idempotent(pool: PgPool) {
     assert_eq!(again, counts);
 }
 
-/// `tenantchat serve` on a free port against the test's database and Redis; waits until
-/// it answers.
-async fn spawn_binary(pool: &PgPool, log_level: &str, stderr: std::process::Stdio) -> (tokio::process::Child, String) {
+/// `tenantchat serve` on a free port against the test's database and Redis, with the
+/// given log level and further environment; waits until it answers.
+pub async fn spawn_binary(
+    pool: &PgPool,
+    log_level: &str,
+    env: &[(&str, &str)],
+    stderr: std::process::Stdio,
+) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -181,7 +186,7 @@ async fn spawn_binary(pool: &PgPool, log_level: &str, stderr: std::process::Stdi
         .env("REDIS_PREFIX", format!("test-{}", uuid::Uuid::new_v4()))
         .env("BIND", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", log_level)
-        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .stderr(stderr)
         .kill_on_drop(true)
         .spawn()
@@ -200,7 +205,7 @@ async fn logs_never_contain_secrets_or_message_bodies(pool: PgPool) {
     use tenantchat::domain::Role;
     use tokio::io::AsyncReadExt;
 
-    let (mut server, base) = spawn_binary(&pool, "debug", std::process::Stdio::piped()).await;
+    let (mut server, base) = spawn_binary(&pool, "debug", &[], std::process::Stdio::piped()).await;
     let app = crate::helpers::TestApp::external(&base, pool);
     let acme = app.tenant("acme").await;
     let mut ana = app.member(&acme, "Ana", Role::Write).await;
@@ -245,7 +250,7 @@ async fn serve_delivers_events_through_redis_and_closes_sockets_with_1012_on_sig
     use tenantchat::domain::Role;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-    let (mut server, base) = spawn_binary(&pool, "warn", std::process::Stdio::inherit()).await;
+    let (mut server, base) = spawn_binary(&pool, "warn", &[], std::process::Stdio::inherit()).await;
     let app = crate::helpers::TestApp::external(&base, pool);
     let acme = app.tenant("acme").await;
     let mut ana = app.member(&acme, "Ana", Role::Write).await;

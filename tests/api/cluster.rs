@@ -94,13 +94,13 @@ async fn presence_across_nodes_changes_only_when_the_user_as_a_whole_does(pool: 
 }
 
 /// A `redis-server` of the test's own, on a free port, killed on drop.
-struct OwnRedis {
+pub struct OwnRedis {
     port: u16,
     child: Option<Child>,
 }
 
 impl OwnRedis {
-    fn start() -> OwnRedis {
+    pub fn start() -> OwnRedis {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -111,7 +111,7 @@ impl OwnRedis {
         redis
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
@@ -138,7 +138,7 @@ impl OwnRedis {
         }
     }
 
-    fn stop(&mut self) {
+    pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().unwrap();
             child.wait().unwrap();

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub pool: PgPool,
     /// The app's state, when it runs in this process.
     pub state: Option<tenantchat::AppState>,
+    /// The Prometheus listener, when `metrics_bind` was set.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Which channel layer an app under test uses.
@@ -85,6 +87,11 @@ async fn spawn_adjusted(
         config.redis_prefix = prefix.clone();
     }
     adjust(&mut config);
+    // As `serve` does: the exporter is installed before the app counts anything.
+    let metrics = match &config.metrics_bind {
+        Some(bind) => Some(tenantchat::telemetry::metrics::serve(bind, pool.clone()).await.unwrap()),
+        None => None,
+    };
     let app = tenantchat::build(config, pool.clone()).unwrap();
     listener.set_nonblocking(true).unwrap();
     let acceptor = poem::listener::TcpAcceptor::from_std(listener).unwrap();
@@ -93,6 +100,7 @@ async fn spawn_adjusted(
         base,
         pool,
         state: Some(app.state),
+        metrics,
     }
 }
 
@@ -103,6 +111,7 @@ impl TestApp {
             base: base.to_string(),
             pool,
             state: None,
+            metrics: None,
         }
     }
 

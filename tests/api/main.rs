@@ -32,6 +32,7 @@ mod isolation;
 mod limits;
 mod login_limits;
 mod messages;
+mod operations;
 mod pages;
 mod presence;
 mod realtime;

@@ -29,6 +29,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("errors", &["error"]),
     // Environment → `Config`; knows nothing it configures.
     ("configuration", &["config"]),
+    // What an operator sees: metric names and the Prometheus exporter, the request log.
+    // Any layer counts through it; it knows only the configuration (the log format).
+    ("telemetry", &["telemetry"]),
     // Infrastructure with no idea of users or chat: the channel layer and presence
     // (opaque envelopes to groups), then what reuses its Redis pool or sits beside it:
     // the GCRA limiter, where a request comes from, the page and widget strings.
@@ -52,8 +55,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("state", &["state"]),
     // Request middleware of every route.
     ("middleware", &["middleware"]),
-    // Edges: HTTP endpoints (poem-openapi), the WebSocket consumer, pages.
-    ("edges", &["api", "ws", "web"]),
+    // Edges: HTTP endpoints (poem-openapi), the WebSocket consumer, pages, and the
+    // health endpoints of load balancers.
+    ("edges", &["api", "ws", "web", "health"]),
     ("lib", &["lib"]),
 ];
 
