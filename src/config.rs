@@ -99,6 +99,28 @@ pub struct Config {
     #[arg(long, env = "RATE_WS_FRAMES_PER_MINUTE", default_value_t = 240, global = true)]
     pub rate_ws_frames_per_minute: u32,
 
+    /// Seconds a client has to send a request's head (line and headers), on a new
+    /// connection or between the requests of a kept-alive one: an idle keep-alive
+    /// connection is closed after this long too.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT_SECONDS", default_value_t = 20, global = true)]
+    pub http_header_timeout_seconds: u64,
+    /// Longest silence within a request body, in seconds; past it the request answers
+    /// 408 and its connection is closed.
+    #[arg(long, env = "HTTP_BODY_TIMEOUT_SECONDS", default_value_t = 30, global = true)]
+    pub http_body_timeout_seconds: u64,
+    /// Open connections (WebSockets included) from one peer address; past it a new
+    /// connection is closed at once. 0: no cap. Peers in TRUSTED_PROXIES are exempt.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_IP", default_value_t = 256, global = true)]
+    pub max_connections_per_ip: usize,
+    /// Open connections of this process; past it a new connection is closed at once.
+    /// 0: nine tenths of the process's open-file limit.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0, global = true)]
+    pub max_connections: usize,
+    /// Chat sockets one user may hold open on one node; past it a new socket is
+    /// closed with 1008.
+    #[arg(long, env = "WS_MAX_SOCKETS_PER_USER", default_value_t = 20, global = true)]
+    pub ws_max_sockets_per_user: usize,
+
     /// A session ends after this many seconds without requests.
     #[arg(long, env = "SESSION_IDLE_SECONDS", default_value_t = 2 * 24 * 3600, global = true)]
     pub session_idle_seconds: i64,
@@ -136,6 +158,11 @@ impl Config {
             rate_typing_per_minute: 1_000_000,
             rate_upload_mb_per_minute: 1_000_000,
             rate_ws_frames_per_minute: 1_000_000,
+            http_header_timeout_seconds: 20,
+            http_body_timeout_seconds: 30,
+            max_connections_per_ip: 256,
+            max_connections: 0,
+            ws_max_sockets_per_user: 20,
             session_ttl_seconds: 3600,
             session_idle_seconds: 1800,
         }
@@ -193,6 +220,12 @@ impl Config {
         }
         if self.session_ttl_seconds < 60 || self.session_idle_seconds < 60 {
             return Err("SESSION_TTL_SECONDS and SESSION_IDLE_SECONDS must be at least 60".into());
+        }
+        if self.http_header_timeout_seconds == 0 || self.http_body_timeout_seconds == 0 {
+            return Err("HTTP_HEADER_TIMEOUT_SECONDS and HTTP_BODY_TIMEOUT_SECONDS must be at least 1".into());
+        }
+        if self.ws_max_sockets_per_user == 0 {
+            return Err("WS_MAX_SOCKETS_PER_USER must be at least 1".into());
         }
         if self.database_max_connections == 0 {
             return Err("DATABASE_MAX_CONNECTIONS must be at least 1".into());

@@ -47,6 +47,7 @@ pub enum Code {
     /// 409: a user holding the most API tokens allowed asked for one more.
     TokenLimitReached,
     PayloadTooLarge,
+    RequestTimeout,
     UnsupportedMediaType,
     RateLimited,
     /// 503: the server is at capacity for this kind of work (password hashing).
@@ -81,6 +82,7 @@ impl Code {
             Code::SelfLockout => "self_lockout",
             Code::TokenLimitReached => "token_limit_reached",
             Code::PayloadTooLarge => "payload_too_large",
+            Code::RequestTimeout => "request_timeout",
             Code::UnsupportedMediaType => "unsupported_media_type",
             Code::RateLimited => "rate_limited",
             Code::ServerBusy => "server_busy",
@@ -343,7 +345,7 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
-    fn new(code: Code, message: String) -> Self {
+    pub fn new(code: Code, message: String) -> Self {
         ErrorBody {
             error: code.as_str().into(),
             message,
@@ -380,6 +382,7 @@ impl ApiResponse for Error {
                 "Conflicts with the current state (`email_taken`, `slug_taken`, `self_lockout`, \
                  `token_limit_reached`)",
             ),
+            (408, "The request body stopped arriving (`request_timeout`)"),
             (413, "Request body too large (`payload_too_large`)"),
             (
                 415,

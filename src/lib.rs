@@ -18,6 +18,8 @@ pub mod login;
 pub mod middleware;
 pub mod ratelimit;
 pub mod realtime;
+pub mod server;
+pub mod slots;
 pub mod state;
 pub mod timestamp;
 mod web;
@@ -25,11 +27,7 @@ pub mod ws;
 
 use std::sync::Arc;
 
-use poem::{
-    listener::{Acceptor, Listener, TcpListener},
-    middleware::CookieJarManager,
-    EndpointExt, Route, Server,
-};
+use poem::{middleware::CookieJarManager, EndpointExt, Route};
 use sqlx::{postgres::PgPoolOptions, PgPool};
 
 pub use config::Config;
@@ -123,14 +121,14 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
 
 /// Serves `build(config, pool)` on `config.bind` until ctrl-c / SIGTERM.
 pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
-    let acceptor = TcpListener::bind(config.bind.clone())
-        .into_acceptor()
+    let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-    let local = acceptor.local_addr();
-    tracing::info!(addr = ?local.first(), origin = %config.public_origin(), "tenantchat listening");
+    let local = listener.local_addr().ok();
+    tracing::info!(addr = ?local, origin = %config.public_origin(), "tenantchat listening");
     // What a crashed process left in the upload staging area.
     chat::staging::sweep_staging(&config.media_root).await;
+    let limits = server::ConnectionLimits::of(&config);
     let app = build(config, pool)?;
     app.state
         .sessions
@@ -140,11 +138,10 @@ pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
     let shutdown = async move {
         shutdown_signal().await;
         // Sockets first, with 1012, so their clients reconnect to another node; then
-        // poem stops accepting and drains the requests in flight.
+        // the server stops accepting and drains the requests in flight.
         realtime.shutdown_and_drain(std::time::Duration::from_secs(5)).await;
     };
-    Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app.endpoint, shutdown, Some(std::time::Duration::from_secs(10)))
+    server::run(listener, app.endpoint, limits, shutdown)
         .await
         .map_err(|e| format!("server error: {e}"))
 }

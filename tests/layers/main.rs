@@ -31,9 +31,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("configuration", &["config"]),
     // Infrastructure with no idea of users or chat: the channel layer and presence
     // (opaque envelopes to groups), then what reuses its Redis pool or sits beside it:
-    // the GCRA limiter, where a request comes from, the page and widget strings.
+    // the GCRA limiter, where a request comes from, the page and widget strings, and
+    // capped counts per key (connections per address, sockets per user).
     ("realtime", &["realtime"]),
-    ("infrastructure", &["ratelimit", "client", "i18n"]),
+    ("infrastructure", &["ratelimit", "client", "i18n", "slots"]),
     // Who is calling (the `Actor`), then tenants and users (which create users with
     // auth's password hashing), then logging in, which joins the two.
     ("auth", &["auth"]),
@@ -52,6 +53,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("middleware", &["middleware"]),
     // Edges: HTTP endpoints (poem-openapi), the WebSocket consumer, pages.
     ("edges", &["api", "ws", "web"]),
+    // Serving the endpoint on a listener: connection caps, timeouts, keep-alive. It
+    // takes the endpoint `lib.rs` built and knows none of its routes.
+    ("server", &["server"]),
     ("lib", &["lib"]),
 ];
 
