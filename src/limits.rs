@@ -1,6 +1,7 @@
-//! The server's rate limits per user and action: the configured quotas, and the
-//! tenants' own (lower) send rates from their settings. The mechanism (GCRA, shared
-//! through Redis) is `crate::ratelimit`; this is the policy over it.
+//! The server's limits per user: rate limits per action (the configured quotas, and the
+//! tenants' own lower send rates from their settings) and the cap on open sockets. The
+//! mechanisms (GCRA, shared through Redis; capped slots) are `crate::ratelimit` and
+//! `crate::slots`; this is the policy over them.
 
 use std::{
     collections::HashMap,
@@ -14,6 +15,7 @@ use crate::{
     config::Config,
     error::Error,
     ratelimit::{Quota, RateLimiter},
+    slots::Slots,
 };
 
 /// What is limited per user.
@@ -48,6 +50,8 @@ pub struct Limits {
     typing: Quota,
     upload_kib: Quota,
     pub ws_frames: Quota,
+    /// Chat sockets open per user on this node (`WS_MAX_SOCKETS_PER_USER`).
+    pub sockets: Slots<uuid::Uuid>,
 }
 
 impl Limits {
@@ -73,6 +77,7 @@ impl Limits {
                 config.rate_ws_frames_per_minute,
                 (config.rate_ws_frames_per_minute / 10).max(5),
             ),
+            sockets: Slots::new(config.ws_max_sockets_per_user),
         }
     }
 
