@@ -110,6 +110,20 @@ impl Limits {
         })
     }
 
+    /// The meter of one upload by `actor`: with a `declared` length, charged all of it
+    /// now, before anything is read; without one, charged as the bytes arrive.
+    pub async fn upload_meter<'a>(&'a self, actor: &'a Actor, declared: Option<u64>) -> Result<UploadMeter<'a>, Error> {
+        if let Some(length) = declared {
+            self.take(Action::UploadBytes, actor, length).await?;
+        }
+        Ok(UploadMeter {
+            limits: self,
+            actor,
+            prepaid: declared.is_some(),
+            uncharged: 0,
+        })
+    }
+
     /// Takes `cost` of the actor's `action` budget, or 429 `rate_limited` with the wait.
     pub async fn take(&self, action: Action, actor: &Actor, cost: u64) -> Result<(), Error> {
         let quota = match action {
@@ -128,5 +142,43 @@ impl Limits {
             .map_err(|wait| Error::RateLimited {
                 retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
             })
+    }
+}
+
+/// How much of an upload arrives between two charges: a body over the budget is refused
+/// at most this far past it, at one limiter round trip per step.
+const UPLOAD_CHARGE_STEP: u64 = 256 * 1024;
+
+/// An upload's bytes, charged to its sender's budget while they arrive, so a body over
+/// the budget stops being read (and staged) at once, and uploads running side by side
+/// draw on one budget instead of each passing a check that only one of them fits.
+pub struct UploadMeter<'a> {
+    limits: &'a Limits,
+    actor: &'a Actor,
+    /// Charged in full up front (the length was declared).
+    prepaid: bool,
+    uncharged: u64,
+}
+
+impl UploadMeter<'_> {
+    /// `bytes` more arrived: 429 `rate_limited` once they pass the budget.
+    pub async fn arrived(&mut self, bytes: usize) -> Result<(), Error> {
+        if self.prepaid {
+            return Ok(());
+        }
+        self.uncharged += bytes as u64;
+        if self.uncharged >= UPLOAD_CHARGE_STEP {
+            self.settle().await?;
+        }
+        Ok(())
+    }
+
+    /// Charges what arrived since the last charge (call once the body has ended).
+    pub async fn settle(&mut self) -> Result<(), Error> {
+        let cost = std::mem::take(&mut self.uncharged);
+        if cost == 0 {
+            return Ok(());
+        }
+        self.limits.take(Action::UploadBytes, self.actor, cost).await
     }
 }

@@ -36,3 +36,4 @@ mod presence;
 mod raw;
 mod realtime;
 mod sockets;
+mod streamed_uploads;

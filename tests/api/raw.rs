@@ -117,3 +117,11 @@ impl Raw {
         self.unread.is_empty()
     }
 }
+
+/// One piece of a `Transfer-Encoding: chunked` body; an empty `data` ends the body.
+pub fn chunk(data: &[u8]) -> Vec<u8> {
+    let mut out = format!("{:x}\r\n", data.len()).into_bytes();
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+    out
+}
