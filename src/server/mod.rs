@@ -49,7 +49,7 @@ use admission::Admission;
 const DRAIN: Duration = Duration::from_secs(10);
 /// After a failed accept (out of file descriptors, most likely), the loop pauses before
 /// the next: the error repeats until a connection closes, and retrying at once would
-/// only spin a core.
+/// only spin a core. (A client that went away before its accept needs no pause.)
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// The share of the open-file limit connections may use by default; the rest is for the
 /// database and Redis connections, staged uploads and files being served.
@@ -61,7 +61,8 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     pub body_timeout: Duration,
     pub total: u32,
-    pub per_ip: usize,
+    /// `None`: not capped per address.
+    pub per_ip: Option<usize>,
     /// Not counted per address: the trusted proxies.
     pub exempt: Vec<IpAddr>,
 }
@@ -79,10 +80,7 @@ impl ConnectionLimits {
             header_timeout: Duration::from_secs(config.http_header_timeout_seconds),
             body_timeout: Duration::from_secs(config.http_body_timeout_seconds),
             total: total.clamp(1, u64::from(u32::MAX)) as u32,
-            per_ip: match config.max_connections_per_ip {
-                0 => usize::MAX,
-                cap => cap,
-            },
+            per_ip: Some(config.max_connections_per_ip).filter(|&cap| cap > 0),
             exempt: config.trusted_proxies.clone(),
         }
     }
@@ -109,8 +107,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let local = listener.local_addr()?;
-    tracing::info!(total = limits.total, per_ip = limits.per_ip, "connection caps");
-    let admission = Admission::new(limits.total, limits.per_ip, &limits.exempt);
+    tracing::info!(total = limits.total, per_ip = ?limits.per_ip, "connection caps");
+    let admission = Admission::new(limits.total, limits.per_ip.unwrap_or(usize::MAX), &limits.exempt);
     let endpoint = Arc::new(endpoint);
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
@@ -121,6 +119,8 @@ pub async fn run(
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
+                // A client that gave up before its accept: nothing to wait for.
+                Err(err) if is_connection_error(&err) => continue,
                 Err(err) => {
                     tracing::warn!(error = %err, "accept failed");
                     tokio::time::sleep(ACCEPT_PAUSE).await;
@@ -131,6 +131,7 @@ pub async fn run(
         let admitted = match admission.admit(peer.ip()) {
             Ok(admitted) => admitted,
             Err(refused) => {
+                tracing::debug!(peer = %peer.ip(), reason = refused.as_str(), "connection refused");
                 metrics::counter!("tenantchat_connections_refused_total", "reason" => refused.as_str()).increment(1);
                 continue;
             }
@@ -167,6 +168,13 @@ pub async fn run(
         tracing::warn!("connections still open after the shutdown grace period");
     }
     Ok(())
+}
+
+fn is_connection_error(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionRefused
+    )
 }
 
 /// How a connection ended, when it was not by the client's choice.
