@@ -110,6 +110,28 @@ pub struct Config {
     #[arg(long, env = "AUDIT_DENIALS_PER_MINUTE", default_value_t = 10, global = true)]
     pub audit_denials_per_minute: u32,
 
+    /// Seconds a client has to send a request's head (line and headers), on a new
+    /// connection or between the requests of a kept-alive one: an idle keep-alive
+    /// connection is closed after this long too.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT_SECONDS", default_value_t = 20, global = true)]
+    pub http_header_timeout_seconds: u64,
+    /// Longest silence within a request body, in seconds; past it the request answers
+    /// 408 and its connection is closed.
+    #[arg(long, env = "HTTP_BODY_TIMEOUT_SECONDS", default_value_t = 30, global = true)]
+    pub http_body_timeout_seconds: u64,
+    /// Open connections (WebSockets included) from one peer address; past it a new
+    /// connection is closed at once. 0: no cap. Peers in TRUSTED_PROXIES are exempt.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_IP", default_value_t = 256, global = true)]
+    pub max_connections_per_ip: usize,
+    /// Open connections of this process; past it a new connection is closed at once.
+    /// 0: nine tenths of the process's open-file limit.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0, global = true)]
+    pub max_connections: usize,
+    /// Chat sockets one user may hold open on one node; past it a new socket is
+    /// closed with 1008.
+    #[arg(long, env = "WS_MAX_SOCKETS_PER_USER", default_value_t = 20, global = true)]
+    pub ws_max_sockets_per_user: usize,
+
     /// A session ends after this many seconds without requests.
     #[arg(long, env = "SESSION_IDLE_SECONDS", default_value_t = 2 * 24 * 3600, global = true)]
     pub session_idle_seconds: i64,
@@ -171,6 +193,13 @@ impl Config {
             rate_logins_per_minute: 1_000_000,
             rate_admin_per_minute: 1_000_000,
             audit_denials_per_minute: 10,
+            http_header_timeout_seconds: 20,
+            http_body_timeout_seconds: 30,
+            // Every test client is on 127.0.0.1, a thousand sockets at a time in some;
+            // the connection tests set a cap.
+            max_connections_per_ip: 0,
+            max_connections: 0,
+            ws_max_sockets_per_user: 20,
             session_ttl_seconds: 3600,
             session_idle_seconds: 1800,
             admin_session_idle_seconds: 1800,
@@ -243,6 +272,12 @@ impl Config {
         }
         if self.metrics_bind.as_deref() == Some(self.bind.as_str()) {
             return Err("METRICS_BIND must differ from BIND: metrics are never on the public port".into());
+        }
+        if self.http_header_timeout_seconds == 0 || self.http_body_timeout_seconds == 0 {
+            return Err("HTTP_HEADER_TIMEOUT_SECONDS and HTTP_BODY_TIMEOUT_SECONDS must be at least 1".into());
+        }
+        if self.ws_max_sockets_per_user == 0 {
+            return Err("WS_MAX_SOCKETS_PER_USER must be at least 1".into());
         }
         if self.database_max_connections == 0 {
             return Err("DATABASE_MAX_CONNECTIONS must be at least 1".into());

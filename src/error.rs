@@ -47,6 +47,7 @@ pub enum Code {
     /// 409: a user holding the most API tokens allowed asked for one more.
     TokenLimitReached,
     PayloadTooLarge,
+    RequestTimeout,
     UnsupportedMediaType,
     /// 416: no byte of the requested `Range` is in the file.
     RangeNotSatisfiable,
@@ -83,6 +84,7 @@ impl Code {
             Code::SelfLockout => "self_lockout",
             Code::TokenLimitReached => "token_limit_reached",
             Code::PayloadTooLarge => "payload_too_large",
+            Code::RequestTimeout => "request_timeout",
             Code::UnsupportedMediaType => "unsupported_media_type",
             Code::RangeNotSatisfiable => "range_not_satisfiable",
             Code::RateLimited => "rate_limited",
@@ -360,7 +362,7 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
-    fn new(code: Code, message: String) -> Self {
+    pub fn new(code: Code, message: String) -> Self {
         ErrorBody {
             error: code.as_str().into(),
             message,
@@ -397,6 +399,7 @@ impl ApiResponse for Error {
                 "Conflicts with the current state (`email_taken`, `slug_taken`, `self_lockout`, \
                  `token_limit_reached`)",
             ),
+            (408, "The request body stopped arriving (`request_timeout`)"),
             (413, "Request body too large (`payload_too_large`)"),
             (
                 415,

@@ -20,6 +20,8 @@ pub mod login;
 pub mod middleware;
 pub mod ratelimit;
 pub mod realtime;
+pub mod server;
+pub mod slots;
 pub mod state;
 pub mod telemetry;
 pub mod timestamp;
@@ -28,11 +30,7 @@ pub mod ws;
 
 use std::sync::Arc;
 
-use poem::{
-    listener::{Acceptor, Listener, TcpListener},
-    middleware::CookieJarManager,
-    EndpointExt, Route, Server,
-};
+use poem::{middleware::CookieJarManager, EndpointExt, Route};
 use sqlx::{postgres::PgPoolOptions, PgPool};
 
 pub use config::Config;
@@ -138,17 +136,17 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
 
 /// Serves `build(config, pool)` on `config.bind` until ctrl-c / SIGTERM.
 pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
-    let acceptor = TcpListener::bind(config.bind.clone())
-        .into_acceptor()
+    let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-    let local = acceptor.local_addr();
-    tracing::info!(addr = ?local.first(), origin = %config.public_origin(), "tenantchat listening");
+    let local = listener.local_addr().ok();
+    tracing::info!(addr = ?local, origin = %config.public_origin(), "tenantchat listening");
     if let Some(bind) = &config.metrics_bind {
         telemetry::metrics::serve(bind, pool.clone()).await?;
     }
     // What a crashed process left in the upload staging area.
     chat::staging::sweep_staging(&config.media_root).await;
+    let limits = server::ConnectionLimits::of(&config);
     let app = build(config, pool)?;
     app.state
         .sessions
@@ -158,12 +156,11 @@ pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
     let shutdown = async move {
         shutdown_signal().await;
         // Sockets first, with 1012, so their clients reconnect to another node; then
-        // poem stops accepting and drains the requests in flight. From the first step on
-        // `/readyz` answers 503, so a load balancer stops sending new work.
+        // the server stops accepting and drains the requests in flight. From the first step
+        // on `/readyz` answers 503, so a load balancer stops sending new work.
         realtime.shutdown_and_drain(std::time::Duration::from_secs(5)).await;
     };
-    Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app.endpoint, shutdown, Some(std::time::Duration::from_secs(10)))
+    server::run(listener, app.endpoint, limits, shutdown)
         .await
         .map_err(|e| format!("server error: {e}"))
 }

@@ -1,6 +1,7 @@
-//! The server's rate limits per user and action: the configured quotas, and the
-//! tenants' own (lower) send rates from their settings. The mechanism (GCRA, shared
-//! through Redis) is `crate::ratelimit`; this is the policy over it.
+//! The server's limits per user: rate limits per action (the configured quotas, and the
+//! tenants' own lower send rates from their settings) and the cap on open sockets. The
+//! mechanisms (GCRA, shared through Redis; capped slots) are `crate::ratelimit` and
+//! `crate::slots`; this is the policy over them.
 
 use std::{
     collections::HashMap,
@@ -15,6 +16,7 @@ use crate::{
     error::Error,
     login::Throttle,
     ratelimit::{Quota, RateLimiter},
+    slots::Slots,
 };
 
 /// What is limited per user.
@@ -58,6 +60,8 @@ pub struct Limits {
     logins_per_ip: Quota,
     admin: Quota,
     audited_denials: Quota,
+    /// Chat sockets open per user on this node (`WS_MAX_SOCKETS_PER_USER`).
+    pub sockets: Slots<uuid::Uuid>,
 }
 
 impl Limits {
@@ -86,6 +90,7 @@ impl Limits {
             logins_per_ip: Quota::per_minute(config.rate_logins_per_minute, config.rate_logins_per_minute),
             admin: Quota::per_minute(config.rate_admin_per_minute, config.rate_admin_per_minute),
             audited_denials: Quota::per_minute(config.audit_denials_per_minute, config.audit_denials_per_minute),
+            sockets: Slots::new(config.ws_max_sockets_per_user),
         }
     }
 
@@ -126,6 +131,20 @@ impl Limits {
         })
     }
 
+    /// The meter of one upload by `actor`: with a `declared` length, charged all of it
+    /// now, before anything is read; without one, charged as the bytes arrive.
+    pub async fn upload_meter<'a>(&'a self, actor: &'a Actor, declared: Option<u64>) -> Result<UploadMeter<'a>, Error> {
+        if let Some(length) = declared {
+            self.take(Action::UploadBytes, actor, length).await?;
+        }
+        Ok(UploadMeter {
+            limits: self,
+            actor,
+            prepaid: declared.is_some(),
+            uncharged: 0,
+        })
+    }
+
     /// Takes `cost` of the actor's `action` budget, or 429 `rate_limited` with the wait.
     pub async fn take(&self, action: Action, actor: &Actor, cost: u64) -> Result<(), Error> {
         let quota = match action {
@@ -146,5 +165,43 @@ impl Limits {
             .map_err(|wait| Error::RateLimited {
                 retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
             })
+    }
+}
+
+/// How much of an upload arrives between two charges: a body over the budget is refused
+/// at most this far past it, at one limiter round trip per step.
+const UPLOAD_CHARGE_STEP: u64 = 256 * 1024;
+
+/// An upload's bytes, charged to its sender's budget while they arrive, so a body over
+/// the budget stops being read (and staged) at once, and uploads running side by side
+/// draw on one budget instead of each passing a check that only one of them fits.
+pub struct UploadMeter<'a> {
+    limits: &'a Limits,
+    actor: &'a Actor,
+    /// Charged in full up front (the length was declared).
+    prepaid: bool,
+    uncharged: u64,
+}
+
+impl UploadMeter<'_> {
+    /// `bytes` more arrived: 429 `rate_limited` once they pass the budget.
+    pub async fn arrived(&mut self, bytes: usize) -> Result<(), Error> {
+        if self.prepaid {
+            return Ok(());
+        }
+        self.uncharged += bytes as u64;
+        if self.uncharged >= UPLOAD_CHARGE_STEP {
+            self.settle().await?;
+        }
+        Ok(())
+    }
+
+    /// Charges what arrived since the last charge (call once the body has ended).
+    pub async fn settle(&mut self) -> Result<(), Error> {
+        let cost = std::mem::take(&mut self.uncharged);
+        if cost == 0 {
+            return Ok(());
+        }
+        self.limits.take(Action::UploadBytes, self.actor, cost).await
     }
 }

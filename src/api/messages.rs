@@ -15,6 +15,7 @@ use crate::{
     chat::{
         history::{self, HistoryQuery},
         messages::{self, NewMessage, Sent},
+        staging::Staged,
         views::Message,
     },
     domain::{ClientId, Limit, Seq},
@@ -109,19 +110,11 @@ impl MessagesApi {
             SendRequest::Json(JsonBody(b)) => (Some(b.content), b.client_id, None),
             SendRequest::Multipart(form) => {
                 messages::check_can_send(&state.pool, auth.actor(), id).await?;
-                // Charged before reading when the size is declared; else by what arrived
-                // (refused then, the staged files go when `form` is dropped).
-                let declared = form.declared_length();
-                if let Some(length) = declared {
-                    state.limits.take(Action::UploadBytes, auth.actor(), length).await?;
-                }
-                let form = form.receive(&state.config.media_root).await?;
-                if declared.is_none() {
-                    state
-                        .limits
-                        .take(Action::UploadBytes, auth.actor(), form.files.total_size())
-                        .await?;
-                }
+                // Charged before reading when the size is declared, else as the bytes
+                // arrive; a refused upload stops being read, and its staged files go.
+                let mut meter = state.limits.upload_meter(auth.actor(), form.declared_length()).await?;
+                let files = Staged::for_tenant(&state.pool, auth.actor().tenant_id(), &state.config.media_root).await?;
+                let form = form.receive(files, &mut meter).await?;
                 (form.content, form.client_id, Some(form.files))
             }
         };

@@ -16,6 +16,7 @@ use poem_openapi::{
 use crate::{
     chat::{content::MAX_CHARS, staging::Staged},
     error::{Code, Error},
+    limits::UploadMeter,
 };
 
 /// Documentation of the multipart message body.
@@ -129,8 +130,9 @@ impl MessageForm {
         self.length
     }
 
-    /// Reads the fields and streams the files into the staging area under `media_root`.
-    pub async fn receive(self, media_root: &std::path::Path) -> Result<ReceivedForm, Error> {
+    /// Reads the fields and streams the files into `files`, each chunk charged to `meter`
+    /// before it is staged.
+    pub async fn receive(self, files: Staged, meter: &mut UploadMeter<'_>) -> Result<ReceivedForm, Error> {
         let stream = self
             .body
             .into_bytes_stream()
@@ -139,7 +141,7 @@ impl MessageForm {
         let mut form = ReceivedForm {
             content: None,
             client_id: None,
-            files: Staged::new(media_root),
+            files,
         };
         while let Some(mut field) = multipart.next_field().await.map_err(bad_body)? {
             match field.name() {
@@ -149,6 +151,7 @@ impl MessageForm {
                     let declared = field.content_type().map(|m| m.to_string());
                     let mut incoming = form.files.start(field.file_name(), declared.as_deref()).await?;
                     while let Some(chunk) = field.chunk().await.map_err(bad_body)? {
+                        meter.arrived(chunk.len()).await?;
                         incoming.write(&chunk).await?;
                     }
                     form.files.finish(incoming).await?;
@@ -162,6 +165,7 @@ impl MessageForm {
                 }
             }
         }
+        meter.settle().await?;
         Ok(form)
     }
 }

@@ -11,7 +11,6 @@ use super::{
     events::Event,
     membership,
     receipts::{self, StatusContext, Watermarks},
-    settings::TenantSettings,
     staging::{Staged, StagedFile},
     views::{Attachment, Message},
 };
@@ -136,9 +135,6 @@ pub async fn send(
         return Err(Error::validation("content", "a message needs content or attachments"));
     }
     let client_id = new.client_id.as_ref().map(ClientId::as_str);
-    if let Some(staged) = &files {
-        staged.check_against(&TenantSettings::load(pool, actor.tenant_id()).await?)?;
-    }
     let staged: &[StagedFile] = files.as_ref().map_or(&[], |s| &s.files);
 
     let message_id = Uuid::new_v4();

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, Utc};
+use sqlx::PgPool;
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
@@ -63,6 +64,9 @@ impl StagedFile {
 /// The files of one upload, in the staging directory until `place`d.
 pub struct Staged {
     media_root: PathBuf,
+    /// The tenant's rules: a file is refused the moment it passes their size cap, and
+    /// as soon as it ends if they do not allow its type.
+    rules: TenantSettings,
     pub files: Vec<StagedFile>,
     /// Every file this upload wrote (temporary or placed), removed on drop unless kept.
     written: Vec<PathBuf>,
@@ -78,14 +82,21 @@ pub struct Incoming {
     sniffer: Sniffer,
     filename: String,
     declared: Option<String>,
+    /// Largest size allowed (the tenant's cap, at most the server's).
+    limit: u64,
 }
 
 impl Incoming {
     pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
-        if self.sniffer.len() + chunk.len() as u64 > MAX_UPLOAD_BYTES {
+        if self.sniffer.len() + chunk.len() as u64 > self.limit {
+            let whose = if self.limit < MAX_UPLOAD_BYTES {
+                "this workspace's limit of "
+            } else {
+                ""
+            };
             return Err(Error::validation(
                 "attachments",
-                format!("{:?} is larger than {} bytes", self.filename, MAX_UPLOAD_BYTES),
+                format!("{:?} is larger than {whose}{} bytes", self.filename, self.limit),
             ));
         }
         self.sniffer.feed(chunk);
@@ -98,14 +109,16 @@ fn staging_dir(media_root: &Path) -> PathBuf {
 }
 
 impl Staged {
-    pub fn new(media_root: &Path) -> Staged {
-        Staged {
+    /// An upload into the staging area under `media_root`, held to the tenant's rules.
+    pub async fn for_tenant(pool: &PgPool, tenant_id: Uuid, media_root: &Path) -> Result<Staged> {
+        Ok(Staged {
             media_root: media_root.to_path_buf(),
+            rules: TenantSettings::load(pool, tenant_id).await?,
             files: Vec::new(),
             written: Vec::new(),
             moves: Vec::new(),
             kept: false,
-        }
+        })
     }
 
     /// Opens the temporary file for the next attachment.
@@ -127,6 +140,7 @@ impl Staged {
             sniffer: Sniffer::default(),
             filename: filenames::sanitize(filename),
             declared: declared.map(str::to_string),
+            limit: self.rules.max_upload_bytes(),
         })
     }
 
@@ -144,6 +158,12 @@ impl Staged {
             .sniffer
             .detect(whole.as_deref(), &incoming.filename, incoming.declared.as_deref())
             .map_err(|message| Error::validation("attachments", message))?;
+        if !self.rules.allows(kind) {
+            return Err(Error::validation(
+                "attachments",
+                format!("{:?}: {kind} files are not allowed here", incoming.filename),
+            ));
+        }
         let id = Uuid::new_v4();
         let now = Utc::now();
         let storage_path = format!("{DIR}/{:04}/{:02}/{id}", now.year(), now.month());
@@ -172,34 +192,6 @@ impl Staged {
             storage_path,
             thumbnail_path,
         });
-        Ok(())
-    }
-
-    /// Bytes received so far.
-    pub fn total_size(&self) -> u64 {
-        self.files.iter().map(|f| f.size).sum()
-    }
-
-    /// Applies the tenant's own limits (a lower size cap, a subset of types).
-    pub fn check_against(&self, settings: &TenantSettings) -> Result<()> {
-        for file in &self.files {
-            if file.size > settings.max_upload_bytes() {
-                return Err(Error::validation(
-                    "attachments",
-                    format!(
-                        "{:?} is larger than this workspace's limit of {} bytes",
-                        file.filename,
-                        settings.max_upload_bytes()
-                    ),
-                ));
-            }
-            if !settings.allows(file.kind) {
-                return Err(Error::validation(
-                    "attachments",
-                    format!("{:?}: {} files are not allowed here", file.filename, file.kind),
-                ));
-            }
-        }
         Ok(())
     }
 

@@ -40,6 +40,14 @@ pub const PRESENCE_FRAMES: &str = "tenantchat_presence_frames_total";
 pub const DB_POOL_SIZE: &str = "tenantchat_db_pool_connections";
 pub const DB_POOL_IDLE: &str = "tenantchat_db_pool_idle_connections";
 pub const DB_POOL_MAX: &str = "tenantchat_db_pool_max_connections";
+/// Gauge: HTTP connections open on this node (chat sockets included).
+pub const CONNECTIONS_OPEN: &str = "tenantchat_connections_open";
+/// Counter `{reason}`: connections closed at once by a cap (`per_ip`, `total`).
+pub const CONNECTIONS_REFUSED: &str = "tenantchat_connections_refused_total";
+/// Counter `{phase}`: requests cut by a read timeout (`header`, `body`).
+pub const HTTP_TIMEOUTS: &str = "tenantchat_http_timeouts_total";
+/// Counter `{reason}`: chat sockets refused after authentication (`per_user`: the cap).
+pub const SOCKETS_REFUSED: &str = "tenantchat_sockets_refused_total";
 /// Counter `{reason}`: refused logins (credentials, throttled, busy).
 pub const LOGIN_FAILURES: &str = "tenantchat_login_failures_total";
 /// Counter `{action, audited}`: refused attempts (chat 403s, admin refusals), and whether
@@ -86,6 +94,19 @@ fn describe() {
     );
     describe_gauge!(DB_POOL_IDLE, "Idle PostgreSQL connections of the pool.");
     describe_gauge!(DB_POOL_MAX, "The pool's maximum (DATABASE_MAX_CONNECTIONS).");
+    describe_gauge!(
+        CONNECTIONS_OPEN,
+        "HTTP connections open on this node, chat sockets included."
+    );
+    describe_counter!(
+        CONNECTIONS_REFUSED,
+        "Connections closed at once by the per-address or the process cap."
+    );
+    describe_counter!(HTTP_TIMEOUTS, "Requests cut by the header or body read timeout.");
+    describe_counter!(
+        SOCKETS_REFUSED,
+        "Chat sockets closed with 1008 because their user holds too many on this node."
+    );
     describe_counter!(LOGIN_FAILURES, "Refused logins, by reason.");
     describe_counter!(
         PERMISSION_DENIALS,

@@ -4,7 +4,8 @@
 //! batches the presence changes of the users it follows (`presence.rs`), answers client
 //! frames, pings idle connections, and closes with 1013 when an event could not reach it
 //! (the client cannot keep up, or the node's Redis subscription lapsed), 1012 when the
-//! node shuts down, 4401 when unauthenticated or when its session ends. It says
+//! node shuts down, 4401 when unauthenticated or when its session ends, 1008 when its
+//! user already holds `WS_MAX_SOCKETS_PER_USER` sockets on this node. It says
 //! `connected` only once it receives everything sent to its user. `asyncapi.rs` publishes
 //! all of this as an AsyncAPI document.
 
@@ -38,7 +39,7 @@ use crate::{
     realtime::envelope::Delivery,
     state::AppState,
     telemetry::{
-        metrics::{EVENTS_SENT, PRESENCE_FRAMES, SOCKETS_CLOSED},
+        metrics::{EVENTS_SENT, PRESENCE_FRAMES, SOCKETS_CLOSED, SOCKETS_REFUSED},
         requests,
     },
 };
@@ -173,6 +174,12 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
     let realtime = state.realtime.clone();
     let open = realtime.socket_opened();
     let (mut sink, mut frames) = socket.split();
+    // Per node: a cap across nodes would cost a shared count on every open and close.
+    let Some(_place) = state.limits.sockets.take(actor.user_id()) else {
+        metrics::counter!(SOCKETS_REFUSED, "reason" => "per_user").increment(1);
+        close(&mut sink, 1008, "too many sockets", &named).await;
+        return;
+    };
     let interest = chat::presence::default_interest(&state.pool, &actor)
         .await
         .unwrap_or_else(|err| {

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use tenantchat::{
     accounts::{self, NewUser, TenantSlug},
     domain::Role,
+    server::{self, ConnectionLimits},
     Config,
 };
 use uuid::Uuid;
@@ -92,10 +93,12 @@ async fn spawn_adjusted(
         Some(bind) => Some(tenantchat::telemetry::metrics::serve(bind, pool.clone()).await.unwrap()),
         None => None,
     };
+    let limits = ConnectionLimits::of(&config);
     let app = tenantchat::build(config, pool.clone()).unwrap();
     listener.set_nonblocking(true).unwrap();
-    let acceptor = poem::listener::TcpAcceptor::from_std(listener).unwrap();
-    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app.endpoint));
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+    // The binary's own serving code, with its timeouts and connection caps.
+    tokio::spawn(server::run(listener, app.endpoint, limits, std::future::pending()));
     TestApp {
         base,
         pool,

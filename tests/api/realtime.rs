@@ -9,8 +9,8 @@ use tenantchat::domain::Role;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::{
-    helpers::{spawn_node, Layer},
-    sockets::Socket,
+    helpers::{spawn_node, spawn_node_with, Layer},
+    sockets::{Socket, WAIT},
 };
 
 on_both_layers!(
@@ -25,6 +25,7 @@ on_both_layers!(
     logout_and_token_revocation_close_their_sockets,
     a_new_conversation_is_announced_to_its_members,
     shutdown_closes_sockets_with_1012,
+    a_user_past_the_socket_cap_is_closed_with_1008,
 );
 
 async fn message_created_reaches_the_recipient_and_every_tab_of_the_sender(pool: PgPool, layer: Layer) {
@@ -322,4 +323,37 @@ async fn shutdown_closes_sockets_with_1012(pool: PgPool, layer: Layer) {
     let mut socket = ana.socket().await;
     app.realtime().shutdown();
     assert_eq!(socket.closed().await, Some(CloseCode::Restart));
+}
+
+/// One user's sockets on a node are capped: the next one is closed with 1008 `too many
+/// sockets`, other users are not affected, and closing one lets a new one in.
+async fn a_user_past_the_socket_cap_is_closed_with_1008(pool: PgPool, layer: Layer) {
+    let app = spawn_node_with(pool, layer, |c| c.ws_max_sockets_per_user = 2).await;
+    let acme = app.tenant("acme").await;
+    let ana = app.member(&acme, "Ana", Role::Write).await;
+    let bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let cookie = ana.cookie_header();
+    let connect = || Socket::connect(&ana.base, &cookie, Some(&ana.base), None);
+    let first = ana.socket().await;
+    let _second = ana.socket().await;
+    let mut third = connect().await.unwrap();
+    assert_eq!(
+        third.closed_with_reason().await,
+        Some((CloseCode::Policy, "too many sockets".to_string()))
+    );
+    let _bruno = bruno.socket().await;
+
+    first.close().await;
+    // The node gives the place back once it has seen the close.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        match connect().await.unwrap().next_text_or_close().await {
+            Ok(text) => {
+                assert!(text.contains("\"connected\""), "{text}");
+                break;
+            }
+            Err(Some(CloseCode::Policy)) if std::time::Instant::now() < deadline => {}
+            Err(other) => panic!("no place after closing a socket: {other:?}"),
+        }
+    }
 }

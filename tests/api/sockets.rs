@@ -171,12 +171,17 @@ impl Socket {
 
     /// Waits for the server to close the socket; returns the close code.
     pub async fn closed(&mut self) -> Option<CloseCode> {
+        self.closed_with_reason().await.map(|(code, _)| code)
+    }
+
+    /// Waits for the server to close the socket; returns the close code and reason.
+    pub async fn closed_with_reason(&mut self) -> Option<(CloseCode, String)> {
         loop {
             match tokio::time::timeout(WAIT, self.ws.next())
                 .await
                 .expect("timed out waiting for close")
             {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| (f.code, f.reason.to_string())),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return None,
             }

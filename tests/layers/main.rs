@@ -34,9 +34,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("telemetry", &["telemetry"]),
     // Infrastructure with no idea of users or chat: the channel layer and presence
     // (opaque envelopes to groups), then what reuses its Redis pool or sits beside it:
-    // the GCRA limiter, where a request comes from, the page and widget strings.
+    // the GCRA limiter, where a request comes from, the page and widget strings, and
+    // capped counts per key (connections per address, sockets per user).
     ("realtime", &["realtime"]),
-    ("infrastructure", &["ratelimit", "client", "i18n"]),
+    ("infrastructure", &["ratelimit", "client", "i18n", "slots"]),
     // Who is calling (the `Actor`), then tenants and users (which create users with
     // auth's password hashing), then logging in, which joins the two.
     ("auth", &["auth"]),
@@ -58,6 +59,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Edges: HTTP endpoints (poem-openapi), the WebSocket consumer, pages, and the
     // health endpoints of load balancers.
     ("edges", &["api", "ws", "web", "health"]),
+    // Serving the endpoint on a listener: connection caps, timeouts, keep-alive. It
+    // takes the endpoint `lib.rs` built and knows none of its routes.
+    ("server", &["server"]),
     ("lib", &["lib"]),
 ];
 
