@@ -20,6 +20,8 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib/services.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/services.sh"
+# shellcheck source=scripts/lib/loadtest.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/loadtest.sh"
 cd "$ROOT"
 
 ensure_postgres
@@ -30,81 +32,53 @@ case "${CHANNEL_LAYER:-redis}" in
 esac
 command -v pgbench >/dev/null 2>&1 || _tc_apt_install postgresql-contrib || die "pgbench is missing"
 
-out="${CARGO_TARGET_DIR:-$ROOT/target}/bench"
-bin="${CARGO_TARGET_DIR:-$ROOT/target}/release"
-mkdir -p "$out"
-port="${BENCH_PORT:-8090}"
-_tc_port_in_use "$port" && die "port $port is in use (set BENCH_PORT)"
+LOAD_OUT="${CARGO_TARGET_DIR:-$ROOT/target}/bench"
+LOAD_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+LOAD_PORT="${BENCH_PORT:-8090}"
+mkdir -p "$LOAD_OUT"
+_tc_port_in_use "$LOAD_PORT" && die "port $LOAD_PORT is in use (set BENCH_PORT)"
 # Both processes hold one file descriptor per socket.
 ulimit -n "$(ulimit -Hn)"
 
 say "cargo build --release --features bench --bins"
 cargo build --release --features bench --bins
 
-admin_url="$DATABASE_URL"
-scratch="tenantchat_bench_$$"
-bench_url="${admin_url%/*}/$scratch"
-pgbench_url="${admin_url%/*}/${scratch}_pgbench"
-server=""
-cleanup() {
-    if [ -n "$server" ]; then
-        kill "$server" 2>/dev/null || true
-        wait "$server" 2>/dev/null || true
-    fi
-    psql "$admin_url" -X -q -c "DROP DATABASE IF EXISTS $scratch" -c "DROP DATABASE IF EXISTS ${scratch}_pgbench" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-psql "$admin_url" -X -q -c "CREATE DATABASE $scratch" -c "CREATE DATABASE ${scratch}_pgbench"
+trap loadtest_cleanup EXIT
+bench_url="$(loadtest_scratch_db "tenantchat_bench_$$")"
+pgbench_url="$(loadtest_scratch_db "tenantchat_bench_$$_pgbench")"
 # Durability settles what a send costs more than anything in the server does.
-say "PostgreSQL: $(psql "$admin_url" -X -Atc "SELECT 'fsync ' || current_setting('fsync') || ', synchronous_commit ' || current_setting('synchronous_commit')")"
+say "PostgreSQL: $(psql "$DATABASE_URL" -X -Atc "SELECT 'fsync ' || current_setting('fsync') || ', synchronous_commit ' || current_setting('synchronous_commit')")"
 
-DATABASE_URL="$bench_url" "$bin/tenantchat" migrate
+DATABASE_URL="$bench_url" "$LOAD_BIN/tenantchat" migrate
 
-# A fresh server process on the scratch database; its pid in $server.
+# The bench sends far faster per user than a person: the per-user limits are raised; and
+# it opens thousands of sockets from a few addresses: the connection caps are lifted.
 start_server() {
-    DATABASE_URL="$bench_url" REDIS_PREFIX="bench$$" BIND="127.0.0.1:$port" \
-        RATE_SEND_PER_MINUTE=10000000 RATE_SEND_BURST=10000 RATE_CONVERSATIONS_PER_MINUTE=1000 \
-        MAX_CONNECTIONS_PER_IP=0 MAX_CONNECTIONS="$(($(ulimit -n) - 500))" \
-        RUST_LOG="${RUST_LOG:-warn}" "$bin/tenantchat" serve >>"$out/server.log" 2>&1 &
-    server=$!
-    _tc_wait_for 60 "the server" curl -fsS -o /dev/null "http://127.0.0.1:$port/login/" ||
-        die "the server did not start: see $out/server.log"
+    loadtest_start_server "$bench_url" RATE_SEND_PER_MINUTE=10000000 RATE_SEND_BURST=10000 \
+        RATE_CONVERSATIONS_PER_MINUTE=1000 MAX_CONNECTIONS_PER_IP=0 MAX_CONNECTIONS="$(($(ulimit -n) - 500))"
 }
 
-stop_server() {
-    kill "$server"
-    wait "$server" 2>/dev/null || true
-    server=""
-}
-
-# tenantchat-bench ARGS… against the running server, its output kept in $out/bench.out.
-run_bench() {
-    say "tenantchat-bench $* (machine load before: $(cut -d' ' -f1-3 /proc/loadavg))"
-    DATABASE_URL="$bench_url" "$bin/tenantchat-bench" --url "http://127.0.0.1:$port" --server-pid "$server" "$@" |
-        tee -a "$out/bench.out"
-}
-
-: >"$out/server.log"
-: >"$out/bench.out"
-say "server: release build, ${CHANNEL_LAYER:-redis} channel layer, on 127.0.0.1:$port (log: $out/server.log)"
+: >"$LOAD_OUT/server.log"
+: >"$LOAD_OUT/bench.out"
+say "server: release build, ${CHANNEL_LAYER:-redis} channel layer, on 127.0.0.1:$LOAD_PORT (log: $LOAD_OUT/server.log)"
 start_server
 # shellcheck disable=SC2086  # BENCH_ARGS is a list of words
-run_bench ${BENCH_ARGS:-all}
-stop_server
+loadtest_run "$bench_url" ${BENCH_ARGS:-all}
+loadtest_stop_server
 idle="${IDLE_SOCKETS:-19000}"
 if [ "$idle" -gt 0 ]; then
     say "a fresh server for the idle sockets"
     start_server
-    run_bench idle --users 0 --churn-users 0 --idle-sockets "$idle"
-    stop_server
+    loadtest_run "$bench_url" idle --users 0 --churn-users 0 --idle-sockets "$idle"
+    loadtest_stop_server
 fi
 say "server log: warnings and errors by kind"
-sed 's/\x1b\[[0-9;]*m//g' "$out/server.log" | grep -E " (WARN|ERROR) " | sed -E 's/^[^ ]+ +(WARN|ERROR) +([^ ]+) ([^=]{0,70}).*/\1 \2 \3/' |
+sed 's/\x1b\[[0-9;]*m//g' "$LOAD_OUT/server.log" | grep -E " (WARN|ERROR) " | sed -E 's/^[^ ]+ +(WARN|ERROR) +([^ ]+) ([^=]{0,70}).*/\1 \2 \3/' |
     sort | uniq -c | sort -rn | head -n 12 >&2 || true
 
 clients="${PGBENCH_CLIENTS:-8}"
 say "pgbench: the database side of a send (scripts/bench/send.pgbench.sql), $clients clients, 10 s"
-DATABASE_URL="$pgbench_url" "$bin/tenantchat" migrate
+DATABASE_URL="$pgbench_url" "$LOAD_BIN/tenantchat" migrate
 psql "$pgbench_url" -X -q -f scripts/bench/pgbench-seed.sql >/dev/null
 pgbench "$pgbench_url" -n -M prepared -c "$clients" -j 2 -T 10 -f scripts/bench/send.pgbench.sql |
-    tee "$out/pgbench.out" | grep -E "^(tps|latency|number of transactions actually)"
+    tee "$LOAD_OUT/pgbench.out" | grep -E "^(tps|latency|number of transactions actually)"

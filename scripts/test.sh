@@ -2,7 +2,7 @@
 # Run the whole test suite: Rust tests (nextest when installed, else
 # cargo test) against a real PostgreSQL and Redis, then the browser tests in
 # tests/e2e when they exist, then the contract checks in tests/contract
-# (schemathesis and generated clients against the real server). Extra arguments
+# (schemathesis and generated clients against the real server), then a small soak. Extra arguments
 # go to the cargo test runner, e.g. `scripts/test.sh some_test_name`.
 #
 # DATABASE_URL / REDIS_URL are used when set and reachable; otherwise private
@@ -64,6 +64,12 @@ if server_binary_ready; then
 else
     failed+=("build for the contract checks")
 fi
+
+# A short soak at a small size: everyday use with a hostile client at once, judged by
+# what the well-behaved users notice (scripts/soak.sh; docs/performance.md#soak).
+banner "soak (small)"
+say "SOAK_SIZE=small scripts/soak.sh"
+SOAK_SIZE=small bash scripts/soak.sh || failed+=("soak")
 
 banner "summary"
 if [ "${#failed[@]}" -gt 0 ]; then

@@ -25,10 +25,10 @@ const AWAY: Duration = Duration::from_millis(100);
 
 /// What the churning users went through.
 #[derive(Default)]
-struct Cycles {
-    opened: usize,
-    failed: BTreeMap<String, usize>,
-    tallies: Vec<Tally>,
+pub struct Cycles {
+    pub opened: usize,
+    pub failed: BTreeMap<String, usize>,
+    pub tallies: Vec<Tally>,
 }
 
 pub async fn churn(b: &Bench) {
@@ -91,7 +91,7 @@ pub async fn churn(b: &Bench) {
 }
 
 /// User `n` opens a socket, keeps it a while, closes it, and again, until `deadline`.
-async fn cycle(b: &Bench, n: usize, origin: Instant, deadline: Duration) -> Cycles {
+pub async fn cycle(b: &Bench, n: usize, origin: Instant, deadline: Duration) -> Cycles {
     let mut cycles = Cycles::default();
     while origin.elapsed() < deadline {
         match b.dialer.open(&b.users[n]).await {

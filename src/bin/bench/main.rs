@@ -13,6 +13,9 @@
 //!   churn     the group online, one sender at `--churn-rate`, the churn users cycling
 //!             connect/disconnect
 //!   memory    server RSS at start, after the logins, after the load, 30 s after it
+//!   soak      `--soak-seconds` (180) of everyday use, quiet and then under a hostile
+//!             client; fails (exit code 1) when a well-behaved user would notice (see
+//!             `soak`; not in `all`: run it alone, as scripts/soak.sh does)
 //!   idle      `--idle-sockets` (19,000) idle sockets of more users of the tenant, whose
 //!             sessions are created in bulk through the server's own session store:
 //!             RSS per socket (not in `all`: run it alone on a fresh server, with
@@ -20,26 +23,28 @@
 //!
 //! Rows are written to the server's database (DATABASE_URL) directly only for what the
 //! server has no API for at this scale: the tenant, its users, bulk sessions. Use a
-//! scratch database. Figures only, no pass/fail: see docs/performance.md.
+//! scratch database. Figures only, no pass/fail (except `soak`): see docs/performance.md.
 
 mod churn;
+mod hostile;
 mod memory;
 mod report;
 mod scenarios;
 mod sending;
 mod server;
 mod setup;
+mod soak;
 mod sockets;
 
-use std::time::Instant;
+use std::{process::ExitCode, time::Instant};
 
 use clap::{Args, Parser, ValueEnum};
 use sqlx::{postgres::PgPoolOptions, PgPool};
 
 use crate::{
     server::{mib, Server},
-    setup::{Tenant, User},
-    sockets::{Dialer, Sockets},
+    setup::{Account, Tenant, User},
+    sockets::{loopback_sources, Dialer, Sockets},
 };
 
 #[derive(Parser)]
@@ -70,6 +75,7 @@ enum Scenario {
     Closed,
     Churn,
     Memory,
+    Soak,
     Idle,
 }
 
@@ -118,6 +124,22 @@ pub struct Shape {
     /// Idle sockets in `memory`.
     #[arg(long, default_value_t = 19_000)]
     pub idle_sockets: usize,
+    /// Length of `soak`; its first third is quiet, the rest under attack.
+    #[arg(long, default_value_t = 180)]
+    pub soak_seconds: u64,
+    /// Messages per second over the pairs in `soak`.
+    #[arg(long, default_value_t = 50.0)]
+    pub soak_rate: f64,
+    /// Slow-header connections the hostile client keeps going in `soak`.
+    #[arg(long, default_value_t = 2000)]
+    pub slow_connections: usize,
+    /// `soak` fails when the well-behaved p95 under attack exceeds this many times the
+    /// quiet one; 0 reports the ratio without judging it.
+    #[arg(long, default_value_t = 3.0)]
+    pub soak_max_p95_ratio: f64,
+    /// `soak` fails when the server's RSS exceeds this.
+    #[arg(long, default_value_t = 512)]
+    pub soak_max_rss_mib: u64,
 }
 
 /// What every scenario works with.
@@ -127,9 +149,13 @@ pub struct Bench {
     pub dialer: Dialer,
     pub server: Server,
     pub pool: PgPool,
+    /// The server's base URL.
+    pub base: String,
     pub tenant: Tenant,
     /// The members (`0..shape.users`), then the churning users.
     pub users: Vec<User>,
+    /// Their accounts (email, id), in the same order.
+    pub accounts: Vec<Account>,
     /// The group's messages URL; `users[0]` sends into it.
     pub group_url: String,
     /// Pair `p`'s messages URL: `users[2p]` sends to `users[2p + 1]`.
@@ -152,7 +178,7 @@ impl Bench {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     let scenarios: Vec<Scenario> = if cli.scenarios.contains(&Scenario::All) {
         ALL.to_vec()
@@ -173,7 +199,11 @@ async fn main() {
     let started = Instant::now();
     let tenant = setup::create_tenant(&pool).await;
     let accounts = setup::create_users(&pool, &tenant, shape.users + shape.churn_users).await;
-    let users = setup::log_in(&http, &base, &tenant, &accounts, shape.login_concurrency).await;
+    let clients: Vec<reqwest::Client> = loopback_sources(shape.sources)
+        .into_iter()
+        .map(|source| sending::client_from(Some(source)))
+        .collect();
+    let users = setup::log_in(&clients, &base, &tenant, &accounts, shape.login_concurrency).await;
     let logins = started.elapsed();
     checkpoints.push(("after logins", server.rss_kib()));
     let group = match shape.users {
@@ -204,9 +234,12 @@ async fn main() {
         http,
         server,
         pool,
+        base,
         tenant,
         users,
+        accounts,
     };
+    let mut failed = false;
     for scenario in scenarios {
         match scenario {
             Scenario::Presence => scenarios::presence(&bench).await,
@@ -218,9 +251,15 @@ async fn main() {
                 checkpoints.push(("after load", server.rss_kib()));
                 memory::memory(&bench, &checkpoints).await
             }
+            Scenario::Soak => failed |= !soak::soak(&bench).await,
             Scenario::Idle => memory::idle(&bench).await,
             Scenario::All => unreachable!("expanded above"),
         }
     }
     println!("run took {:.0} s", started.elapsed().as_secs_f64());
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -212,16 +212,17 @@ impl Report {
 }
 
 /// Percentiles of a set of latencies.
-struct Latency {
+pub struct Latency {
     count: usize,
     p50: Duration,
     p90: Duration,
+    pub p95: Duration,
     p99: Duration,
     max: Duration,
 }
 
 impl Latency {
-    fn of(mut all: Vec<Duration>) -> Latency {
+    pub fn of(mut all: Vec<Duration>) -> Latency {
         all.sort_unstable();
         let at = |p: f64| {
             if all.is_empty() {
@@ -233,24 +234,26 @@ impl Latency {
             count: all.len(),
             p50: at(0.50),
             p90: at(0.90),
+            p95: at(0.95),
             p99: at(0.99),
             max: all.last().copied().unwrap_or_default(),
         }
     }
 
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         format!(
-            "p50 {} ms, p90 {} ms, p99 {} ms, max {} ms ({} samples)",
+            "p50 {} ms, p90 {} ms, p95 {} ms, p99 {} ms, max {} ms ({} samples)",
             ms(self.p50),
             ms(self.p90),
+            ms(self.p95),
             ms(self.p99),
             ms(self.max),
             self.count
         )
     }
 
-    fn json(&self) -> Value {
-        json!({"p50": ms(self.p50), "p90": ms(self.p90), "p99": ms(self.p99), "max": ms(self.max)})
+    pub fn json(&self) -> Value {
+        json!({"p50": ms(self.p50), "p90": ms(self.p90), "p95": ms(self.p95), "p99": ms(self.p99), "max": ms(self.max)})
     }
 }
 

@@ -35,7 +35,13 @@ pub struct Sent {
 
 /// The HTTP client of every send: a shared pool of keep-alive connections.
 pub fn client() -> reqwest::Client {
+    client_from(None)
+}
+
+/// Like `client`, connecting from `source` when given.
+pub fn client_from(source: Option<std::net::IpAddr>) -> reqwest::Client {
     reqwest::Client::builder()
+        .local_address(source)
         .pool_max_idle_per_host(1024)
         .timeout(SEND_TIMEOUT)
         .build()

@@ -14,7 +14,7 @@ use tenantchat::auth::{
 use uuid::Uuid;
 
 /// Every bench user's password: a login verifies it like any other.
-const PASSWORD: &str = "bench-password";
+pub const PASSWORD: &str = "bench-password";
 
 pub struct Tenant {
     pub id: Uuid,
@@ -88,16 +88,18 @@ pub async fn create_users(pool: &PgPool, tenant: &Tenant, count: usize) -> Vec<A
     accounts
 }
 
-/// Logs every account in through `POST /api/auth/login/`, `concurrency` at a time.
+/// Logs every account in through `POST /api/auth/login/`, `concurrency` at a time, over
+/// `clients` in turn (one per source address: people log in from many addresses).
 pub async fn log_in(
-    http: &reqwest::Client,
+    clients: &[reqwest::Client],
     base: &str,
     tenant: &Tenant,
     accounts: &[Account],
     concurrency: usize,
 ) -> Vec<User> {
-    stream::iter(accounts)
-        .map(|account| async move {
+    stream::iter(accounts.iter().enumerate())
+        .map(|(i, account)| async move {
+            let http = &clients[i % clients.len()];
             let body = json!({"tenant": tenant.slug, "email": account.email, "password": PASSWORD});
             let resp = http
                 .post(format!("{base}/api/auth/login/"))

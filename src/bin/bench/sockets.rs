@@ -44,6 +44,11 @@ pub struct Dialer {
 impl Dialer {
     /// `base` is the server's http URL; `sources` loopback addresses 127.0.0.1, .2, … are used in turn.
     pub async fn new(base: &str, sources: usize) -> Dialer {
+        Dialer::with_sources(base, loopback_sources(sources)).await
+    }
+
+    /// Connects from `sources`, in turn.
+    pub async fn with_sources(base: &str, sources: Vec<IpAddr>) -> Dialer {
         let authority = base.split("://").nth(1).unwrap_or(base).trim_end_matches('/');
         let server = tokio::net::lookup_host(authority)
             .await
@@ -54,11 +59,14 @@ impl Dialer {
             server,
             url: format!("ws://{authority}/ws/chat/"),
             origin: base.trim_end_matches('/').to_string(),
-            sources: (1..=sources.clamp(1, 250) as u8)
-                .map(|n| IpAddr::from([127, 0, 0, n]))
-                .collect(),
+            sources,
             next_source: AtomicUsize::new(0),
         }
+    }
+
+    /// The server's address.
+    pub fn server(&self) -> SocketAddr {
+        self.server
     }
 
     /// Opens `user`'s socket and waits for its `connected` frame.
@@ -95,6 +103,14 @@ impl Dialer {
             other => Err(format!("expected the connected frame, got {other:?}")),
         }
     }
+}
+
+/// `count` loopback addresses from 127.0.0.1 on (at most 249: the soak's hostile client
+/// uses 127.0.0.250 and up).
+pub fn loopback_sources(count: usize) -> Vec<IpAddr> {
+    (1..=count.clamp(1, 249) as u8)
+        .map(|n| IpAddr::from([127, 0, 0, n]))
+        .collect()
 }
 
 /// The three presence frames of API v2, counted apart.
@@ -203,7 +219,7 @@ fn frame_type(text: &str) -> Option<&str> {
     Some(&rest[..rest.find('"')?])
 }
 
-fn close_code(close: Option<&tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> String {
+pub fn close_code(close: Option<&tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> String {
     close.map_or("none".to_string(), |c| u16::from(c.code).to_string())
 }
 
