@@ -24,11 +24,11 @@ cd "$ROOT"
 case "${SOAK_SIZE:-full}" in
     full)
         profile=release
-        size=(--users 1000 --churn-users 200 --soak-seconds 180 --soak-rate 50 --slow-connections 2000)
+        size=(--users 1000 --churn-users 200 --sources 16 --soak-seconds 180 --soak-rate 50 --slow-connections 2000)
         ;;
     small)
         profile=debug
-        size=(--users 40 --churn-users 10 --soak-seconds 30 --soak-rate 5 --slow-connections 300
+        size=(--users 40 --churn-users 10 --sources 16 --soak-seconds 30 --soak-rate 5 --slow-connections 300
             --soak-max-p95-ratio 0)
         ;;
     *) die "SOAK_SIZE must be 'full' or 'small', not '${SOAK_SIZE}'" ;;
