@@ -8,6 +8,7 @@ mod auth;
 mod body;
 mod conversations;
 pub mod docs;
+mod members;
 mod messages;
 mod uploads;
 
@@ -16,7 +17,7 @@ use std::borrow::Cow;
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef},
     types::{ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
-    OpenApiService, Tags,
+    ApiResponse, OpenApiService, Tags,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -40,6 +41,7 @@ enum ApiTags {
 pub type Apis = (
     auth::AuthApi,
     conversations::ConversationsApi,
+    members::MembersApi,
     messages::MessagesApi,
     attachments::AttachmentsApi,
     admin::AdminApi,
@@ -51,6 +53,7 @@ pub fn service(public_origin: &str) -> OpenApiService<Apis, ()> {
         (
             auth::AuthApi,
             conversations::ConversationsApi,
+            members::MembersApi,
             messages::MessagesApi,
             attachments::AttachmentsApi,
             admin::AdminApi,
@@ -64,6 +67,14 @@ pub fn service(public_origin: &str) -> OpenApiService<Apis, ()> {
          to the `csrftoken` cookie) or with `Authorization: Bearer <token>`.",
     )
     .server(format!("{public_origin}/api"))
+}
+
+/// An answer without a body.
+#[derive(ApiResponse)]
+enum Done {
+    /// Done.
+    #[oai(status = 204)]
+    NoContent,
 }
 
 /// An id as a client sends it: declared `format: uuid`. Ids are opaque to clients; one

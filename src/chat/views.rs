@@ -4,10 +4,15 @@
 //! They also derive `serde::Serialize` for the WebSocket events; a test below keeps the
 //! two encodings identical.
 
+use std::collections::BTreeMap;
+
 use poem_openapi::{Enum, Object, Union};
 use uuid::Uuid;
 
-use crate::timestamp::Timestamp;
+use crate::{
+    domain::{ConversationKind, MemberRole, MessageKind, Visibility},
+    timestamp::Timestamp,
+};
 
 /// A member of a conversation (user fields, no secrets).
 #[derive(Debug, Clone, Object, serde::Serialize)]
@@ -15,6 +20,21 @@ pub struct Participant {
     pub id: Uuid,
     pub name: String,
     pub email: String,
+}
+
+/// A member with its role and receipts: how far it has got in the conversation, for
+/// "seen by".
+#[derive(Debug, Clone, Object, serde::Serialize, sqlx::FromRow)]
+pub struct Member {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: MemberRole,
+    pub joined_at: Timestamp,
+    /// Every message with this seq or less reached the member.
+    pub last_delivered_seq: i64,
+    /// Every message with this seq or less was read by the member.
+    pub last_read_seq: i64,
 }
 
 /// A file attached to a message.
@@ -87,6 +107,10 @@ pub struct Message {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub status: MessageStatus,
+    pub kind: MessageKind,
+    /// A JSON object. System messages carry `{"event": "member_added" | …, "by": <user id>, …}`
+    /// for clients to word in their own language.
+    pub metadata: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Object, serde::Serialize)]
@@ -104,6 +128,17 @@ pub struct Conversation {
     pub is_archived: bool,
     pub is_muted: bool,
     pub participants: Vec<Participant>,
+    pub kind: ConversationKind,
+    /// What a group is about (at most 500 characters); empty for a 1-to-1.
+    pub description: String,
+    pub visibility: Visibility,
+    /// The user who created the conversation.
+    pub created_by: Uuid,
+    /// The caller's role; null when the caller views a tenant-visible conversation it
+    /// has not joined.
+    #[oai(nullable)]
+    pub my_role: Option<MemberRole>,
+    pub member_count: i64,
 }
 
 #[cfg(test)]
@@ -145,6 +180,8 @@ mod tests {
             created_at: now,
             updated_at: now,
             status: MessageStatus::Delivered,
+            kind: MessageKind::System,
+            metadata: BTreeMap::from([("event".to_string(), serde_json::json!("member_added"))]),
         };
         let conversation = Conversation {
             id: Uuid::new_v4(),
@@ -161,6 +198,12 @@ mod tests {
                 name: "Ana".into(),
                 email: "ana@acme.test".into(),
             }],
+            kind: ConversationKind::Group,
+            description: String::new(),
+            visibility: Visibility::Tenant,
+            created_by: Uuid::new_v4(),
+            my_role: None,
+            member_count: 1,
         };
         assert_eq!(message.to_json(), Some(serde_json::to_value(&message).unwrap()));
         assert_eq!(
