@@ -40,6 +40,8 @@ impl FieldRefusal for StartRequest {
     }
 }
 
+/// A new group. `visibility`: `private` (the default), its members only; `tenant`, every
+/// user of the tenant may find and read it, and `write` users may join.
 #[derive(Object)]
 struct NewGroupRequest {
     /// At most 200 characters, no control characters; absent or blank, the group shows
@@ -50,24 +52,27 @@ struct NewGroupRequest {
     /// always a member, and the group's owner.
     #[oai(validator(min_items = 1, max_items = 1000))]
     participant_ids: Vec<IdText>,
-    /// What the group is about: at most 500 characters (line breaks allowed).
-    #[oai(validator(max_length = 500))]
+    /// What the group is about: at most 500 characters; line breaks and tabs are the only
+    /// control characters allowed.
+    #[oai(validator(max_length = 500, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"))]
     description: Option<String>,
-    /// `private` (the default): members only; `tenant`: every user of the tenant may
-    /// find and read it, and `write` users may join.
+    // Documented on the struct: a documented enum field is published as an `allOf`
+    // wrapper that generated clients cannot read.
     visibility: Option<Visibility>,
 }
 
+/// A group's new settings; an absent field stays as it is.
 #[derive(Object)]
 struct SettingsRequest {
     /// The new title, at most 200 characters; blank removes it (the group then shows its
     /// members' names). Absent: unchanged.
     #[oai(validator(max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     title: Option<String>,
-    /// The new description, at most 500 characters; blank removes it. Absent: unchanged.
-    #[oai(validator(max_length = 500))]
+    /// The new description, at most 500 characters (line breaks and tabs are the only
+    /// control characters allowed); blank removes it. Absent: unchanged.
+    #[oai(validator(max_length = 500, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"))]
     description: Option<String>,
-    /// Absent: unchanged.
+    // Undocumented, as in `NewGroupRequest`.
     visibility: Option<Visibility>,
 }
 
@@ -232,8 +237,8 @@ impl ConversationsApi {
     /// Change a group's title, description or visibility
     ///
     /// The conversation's owners and tenant admins; others get 403
-    /// `conversation_permission_required`. A 1-to-1 conversation has none of these: 400
-    /// `validation_error`. Each change adds a system message and sends
+    /// `conversation_permission_required`, and so does everyone for a 1-to-1
+    /// conversation, which has none of these. Each change adds a system message and sends
     /// `conversation_updated`.
     #[oai(path = "/:id/", method = "patch")]
     async fn update(

@@ -56,8 +56,8 @@ impl MembersApi {
     /// Add members
     ///
     /// The conversation's owners and tenant admins. Unknown, inactive or other-tenant
-    /// users: 404 `participant_not_found`. A 1-to-1 conversation keeps its two members:
-    /// 400 `validation_error`. Adds a `member_added` system message.
+    /// users: 404 `participant_not_found`. A 1-to-1 conversation keeps its two members
+    /// (403 `conversation_permission_required`). Adds a `member_added` system message.
     #[oai(path = "/:id/participants/", method = "post")]
     async fn add(
         &self,
@@ -126,7 +126,7 @@ impl MembersApi {
     /// Leave a conversation
     ///
     /// When a group's last owner leaves, its longest-standing member becomes one. A
-    /// 1-to-1 conversation cannot be left: 400 `validation_error`.
+    /// 1-to-1 conversation cannot be left (403 `conversation_permission_required`).
     #[oai(path = "/:id/leave/", method = "post")]
     async fn leave(&self, state: Data<&AppState>, auth: Auth, id: Path<IdText>) -> Result<Done> {
         let id = id.in_path("Conversation")?;

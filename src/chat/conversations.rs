@@ -12,7 +12,7 @@ use super::{
     events::Event,
     listing::{display_title, one, views, Selection},
     membership,
-    views::Conversation,
+    views::{Conversation, MyRole},
 };
 use crate::{
     auth::Actor,
@@ -320,7 +320,7 @@ async fn announce_new(realtime: &Realtime, conversation: &Conversation, stored_t
         let event = Event::ConversationUpdated {
             conversation: Conversation {
                 title,
-                my_role: Some(if creator { MemberRole::Owner } else { MemberRole::Member }),
+                my_role: MyRole(Some(if creator { MemberRole::Owner } else { MemberRole::Member })),
                 ..conversation.clone()
             },
         };

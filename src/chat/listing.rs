@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{
     messages::{into_views, rows_by_ids},
     receipts::{self, StatusContext, Watermarks},
-    views::{Conversation, Message, Participant},
+    views::{Conversation, Message, MyRole, Participant},
     Membership,
 };
 use crate::{
@@ -238,7 +238,7 @@ async fn build(conn: &mut PgConnection, actor: &Actor, rows: Vec<ConversationRow
                 description: row.description,
                 visibility: row.visibility,
                 created_by: row.created_by,
-                my_role: row.role,
+                my_role: MyRole(row.role),
             }
         })
         .collect())
@@ -384,7 +384,7 @@ impl Shared {
             unread_count: membership.map_or(0, |m| m.unread_count()),
             is_archived: state.is_some_and(|s| s.is_archived),
             is_muted: state.is_some_and(|s| s.is_muted),
-            my_role: state.map(|s| s.role),
+            my_role: MyRole(state.map(|s| s.role)),
             ..conversation.clone()
         }
     }

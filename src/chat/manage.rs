@@ -46,15 +46,7 @@ pub async fn update(
     let mut tx = pool.begin().await?;
     let access = access(&mut tx, actor, conversation_id, true).await?;
     access.require_manage(actor)?;
-    for (given, field) in [
-        (settings.title.is_some(), "title"),
-        (settings.description.is_some(), "description"),
-        (settings.visibility.is_some(), "visibility"),
-    ] {
-        if given {
-            require_group(&access, field)?;
-        }
-    }
+    require_group(&access)?;
     let (title, description): (Option<String>, String) =
         sqlx::query_as("SELECT title, description FROM conversations WHERE id = $1 AND tenant_id = $2")
             .bind(conversation_id)

@@ -54,14 +54,17 @@ async fn members(
     .await?)
 }
 
-/// Refuses a change a 1-to-1 conversation cannot take, naming the request `field`
-/// that asked for it.
-pub(super) fn require_group(access: &Access, field: &'static str) -> Result<()> {
+/// Refuses what a 1-to-1 conversation cannot take (settings, members, roles, leaving):
+/// it has no owner, so nobody may; 403 `conversation_permission_required`, tenant admins
+/// included.
+pub(super) fn require_group(access: &Access) -> Result<()> {
     match access.kind {
-        ConversationKind::Direct => Err(Error::validation(
-            field,
-            "a 1-to-1 conversation keeps its two members and has no owners, title or description; start a group instead",
-        )),
+        ConversationKind::Direct => Err(Error::Forbidden {
+            code: Code::ConversationPermissionRequired,
+            message: "A 1-to-1 conversation keeps its two members and has no owners, title or description; \
+                      start a group instead."
+                .into(),
+        }),
         ConversationKind::Group | ConversationKind::Support => Ok(()),
     }
 }
@@ -83,7 +86,7 @@ pub async fn add(
     let mut tx = pool.begin().await?;
     let access = access(&mut tx, actor, conversation_id, true).await?;
     access.require_manage(actor)?;
-    require_group(&access, "user_ids")?;
+    require_group(&access)?;
     if active_users(&mut tx, actor, &ids).await?.len() != ids.len() {
         return Err(participant_not_found());
     }
@@ -130,7 +133,7 @@ pub async fn remove(
     let mut tx = pool.begin().await?;
     let access = access(&mut tx, actor, conversation_id, true).await?;
     access.require_manage(actor)?;
-    require_group(&access, "user_id")?;
+    require_group(&access)?;
     if !drop_member(&mut tx, actor, conversation_id, user_id).await? {
         return Err(participant_not_found());
     }
@@ -151,7 +154,7 @@ pub async fn leave(pool: &PgPool, realtime: &Realtime, actor: &Actor, conversati
     let mut tx = pool.begin().await?;
     let access = access(&mut tx, actor, conversation_id, true).await?;
     access.require_member()?;
-    require_group(&access, "id")?;
+    require_group(&access)?;
     drop_member(&mut tx, actor, conversation_id, actor.user_id()).await?;
     let mut announcement = Announcement::new(conversation_id, access.is_shared());
     announcement.lost(actor.user_id());
@@ -175,7 +178,7 @@ pub async fn set_role(
     let mut tx = pool.begin().await?;
     let access = access(&mut tx, actor, conversation_id, true).await?;
     access.require_manage(actor)?;
-    require_group(&access, "role")?;
+    require_group(&access)?;
     let (current, owners): (Option<MemberRole>, i64) = sqlx::query_as(
         "SELECT (SELECT role FROM participants WHERE conversation_id = $1 AND tenant_id = $2 AND user_id = $3),
                 (SELECT count(*) FROM participants WHERE conversation_id = $1 AND tenant_id = $2 AND role = 'owner')",

@@ -4,9 +4,14 @@
 //! They also derive `serde::Serialize` for the WebSocket events; a test below keeps the
 //! two encodings identical.
 
-use std::collections::BTreeMap;
+use std::{borrow::Cow, collections::BTreeMap};
 
-use poem_openapi::{Enum, Object, Union};
+use poem_openapi::{
+    registry::{MetaSchema, MetaSchemaRef},
+    types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+    Enum, Object, Union,
+};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
@@ -134,11 +139,64 @@ pub struct Conversation {
     pub visibility: Visibility,
     /// The user who created the conversation.
     pub created_by: Uuid,
-    /// The caller's role; null when the caller views a tenant-visible conversation it
-    /// has not joined.
-    #[oai(nullable)]
-    pub my_role: Option<MemberRole>,
+    pub my_role: MyRole,
     pub member_count: i64,
+}
+
+/// The caller's role in a conversation: `owner`, `member`, or null when the caller views
+/// a tenant-visible conversation it has not joined. In the document an inline nullable
+/// enum: generated clients cannot read a nullable reference to an enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct MyRole(pub Option<MemberRole>);
+
+const ROLES: [MemberRole; 2] = [MemberRole::Owner, MemberRole::Member];
+
+impl Type for MyRole {
+    const IS_REQUIRED: bool = false;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string_member_role_or_null".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some(
+                "The caller's role; null when the caller views a tenant-visible conversation it has not joined.",
+            ),
+            enum_items: ROLES.iter().map(|role| Value::from(role.as_str())).collect(),
+            nullable: true,
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(std::iter::once(self))
+    }
+}
+
+impl ToJSON for MyRole {
+    fn to_json(&self) -> Option<Value> {
+        Some(self.0.map_or(Value::Null, |role| Value::from(role.as_str())))
+    }
+}
+
+impl ParseFromJSON for MyRole {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            None | Some(Value::Null) => Ok(MyRole(None)),
+            Some(Value::String(word)) => MemberRole::parse(&word)
+                .map(|role| MyRole(Some(role)))
+                .map_err(|invalid| ParseError::custom(invalid.message)),
+            Some(other) => Err(ParseError::expected_type(other)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -202,7 +260,7 @@ mod tests {
             description: String::new(),
             visibility: Visibility::Tenant,
             created_by: Uuid::new_v4(),
-            my_role: None,
+            my_role: MyRole(None),
             member_count: 1,
         };
         assert_eq!(message.to_json(), Some(serde_json::to_value(&message).unwrap()));

@@ -115,7 +115,7 @@ impl Description {
 
     pub fn parse(raw: &str) -> Result<Description, Invalid> {
         let text = raw.trim();
-        let allowed = |c: char| !c.is_control() || c == '\n' || c == '\t';
+        let allowed = |c: char| !c.is_control() || matches!(c, '\n' | '\r' | '\t');
         if text.chars().count() > Self::MAX_CHARS || !text.chars().all(allowed) {
             return Err(Invalid::new(
                 "description",
@@ -155,6 +155,7 @@ mod tests {
     #[test]
     fn descriptions_keep_their_lines_and_are_bounded() {
         assert_eq!(Description::parse("  two\nlines\t ").unwrap().as_str(), "two\nlines");
+        assert!(Description::parse("from a\r\nform").is_ok());
         assert_eq!(Description::parse("   ").unwrap().as_str(), "");
         assert!(Description::parse(&"é".repeat(Description::MAX_CHARS)).is_ok());
         let long = "d".repeat(Description::MAX_CHARS + 1);
