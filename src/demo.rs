@@ -10,7 +10,7 @@ use crate::{
         conversations::{self, NewGroup, Started},
         messages::{self, NewMessage},
     },
-    domain::{Role, Title},
+    domain::{Description, Role, Title, Visibility},
     error::{Context, Error, Result},
     realtime::Realtime,
 };
@@ -85,6 +85,8 @@ pub async fn seed(pool: &PgPool) -> Result<String> {
             &ana,
             NewGroup {
                 title: Title::parse_optional(Some("Launch plan"))?,
+                description: Description::default(),
+                visibility: Visibility::Private,
                 participant_ids: &ids,
             },
         )

@@ -7,12 +7,12 @@
 use std::borrow::Cow;
 
 use poem::{error::ResponseError, http::StatusCode, IntoResponse, Response};
-use poem_openapi::{
-    registry::{MetaMediaType, MetaResponse, MetaResponses, Registry},
-    ApiResponse, Object,
-};
+use poem_openapi::Object;
 
 use crate::domain::{Invalid, Role};
+
+// How `Error` is documented in the OpenAPI document.
+mod openapi;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -36,6 +36,8 @@ pub enum Code {
     WritePermissionRequired,
     AdminPermissionRequired,
     NotAParticipant,
+    /// 403: an act reserved to the conversation's owners and tenant admins.
+    ConversationPermissionRequired,
     OriginNotAllowed,
     NotFound,
     ParticipantNotFound,
@@ -46,6 +48,8 @@ pub enum Code {
     SelfLockout,
     /// 409: a user holding the most API tokens allowed asked for one more.
     TokenLimitReached,
+    /// 409: a group's only owner giving up the role.
+    LastOwner,
     PayloadTooLarge,
     RequestTimeout,
     UnsupportedMediaType,
@@ -75,6 +79,7 @@ impl Code {
             Code::WritePermissionRequired => "write_permission_required",
             Code::AdminPermissionRequired => "admin_permission_required",
             Code::NotAParticipant => "not_a_participant",
+            Code::ConversationPermissionRequired => "conversation_permission_required",
             Code::OriginNotAllowed => "origin_not_allowed",
             Code::NotFound => "not_found",
             Code::ParticipantNotFound => "participant_not_found",
@@ -83,6 +88,7 @@ impl Code {
             Code::EmailTaken => "email_taken",
             Code::SelfLockout => "self_lockout",
             Code::TokenLimitReached => "token_limit_reached",
+            Code::LastOwner => "last_owner",
             Code::PayloadTooLarge => "payload_too_large",
             Code::RequestTimeout => "request_timeout",
             Code::UnsupportedMediaType => "unsupported_media_type",
@@ -124,6 +130,9 @@ pub enum Error {
     AdminPermissionRequired { user_role: Role },
     #[error("You are not a participant of this conversation.")]
     NotAParticipant,
+    /// 403 with a specific code (e.g. `conversation_permission_required`).
+    #[error("{message}")]
+    Forbidden { code: Code, message: String },
     /// 404 with a specific code (`not_found`, `participant_not_found`).
     #[error("{message}")]
     NotFound { code: Code, message: String },
@@ -188,7 +197,10 @@ impl Error {
     pub fn code(&self) -> Code {
         match self {
             Error::Validation { .. } => Code::ValidationError,
-            Error::BadRequest { code, .. } | Error::NotFound { code, .. } | Error::Conflict { code, .. } => *code,
+            Error::BadRequest { code, .. }
+            | Error::Forbidden { code, .. }
+            | Error::NotFound { code, .. }
+            | Error::Conflict { code, .. } => *code,
             Error::NotAuthenticated => Code::NotAuthenticated,
             Error::InvalidCredentials => Code::InvalidCredentials,
             Error::CsrfFailed => Code::CsrfFailed,
@@ -300,7 +312,8 @@ impl ResponseError for Error {
             | Error::CrossSite
             | Error::WritePermissionRequired { .. }
             | Error::AdminPermissionRequired { .. }
-            | Error::NotAParticipant => StatusCode::FORBIDDEN,
+            | Error::NotAParticipant
+            | Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -371,68 +384,6 @@ impl ErrorBody {
             user_permission: None,
             retry_after: None,
         }
-    }
-}
-
-/// Documents the error responses in the OpenAPI schema, so `Result<T, Error>` is a
-/// complete description of an operation: every status the error mapping below can
-/// answer an API request with.
-impl ApiResponse for Error {
-    fn meta() -> MetaResponses {
-        let described = [
-            (
-                400,
-                "Invalid input (`validation_error` with `field`, `invalid_participant`, `invalid_request`)",
-            ),
-            (401, "Not authenticated (`not_authenticated`, `invalid_credentials`)"),
-            (
-                403,
-                "Forbidden (`csrf_failed`, `cross_site_request`, `write_permission_required`, \
-                 `admin_permission_required`, `not_a_participant`)",
-            ),
-            (
-                404,
-                "Unknown id, or an id of another tenant (`not_found`, `participant_not_found`)",
-            ),
-            (
-                409,
-                "Conflicts with the current state (`email_taken`, `slug_taken`, `self_lockout`, \
-                 `token_limit_reached`)",
-            ),
-            (408, "The request body stopped arriving (`request_timeout`)"),
-            (413, "Request body too large (`payload_too_large`)"),
-            (
-                415,
-                "The body's `Content-Type` is not one this operation reads (`unsupported_media_type`)",
-            ),
-            (
-                429,
-                "Rate limited (`rate_limited`, see `retry_after` and `Retry-After`)",
-            ),
-            (
-                503,
-                "Busy (`server_busy`, see `retry_after` and `Retry-After`); only where passwords are hashed",
-            ),
-        ];
-        MetaResponses {
-            responses: described
-                .into_iter()
-                .map(|(status, description)| MetaResponse {
-                    description,
-                    status: Some(status),
-                    status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: "application/json; charset=utf-8",
-                        schema: <ErrorBody as poem_openapi::types::Type>::schema_ref(),
-                    }],
-                    headers: vec![],
-                })
-                .collect(),
-        }
-    }
-
-    fn register(registry: &mut Registry) {
-        <ErrorBody as poem_openapi::types::Type>::register(registry);
     }
 }
 

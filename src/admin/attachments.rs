@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::Admin;
 use crate::{
     audit::Entry,
-    chat::messages,
+    chat::{attachments, messages},
     error::{Error, Result},
     realtime::Realtime,
     timestamp::Timestamp,
@@ -144,11 +144,6 @@ pub async fn admin_delete(
     };
     admin.audit(&mut tx, entry).await?;
     tx.commit().await?;
-    // After the commit: a failed commit must not have taken the file with it.
-    for path in std::iter::once(storage_path).chain(thumbnail_path) {
-        if let Err(err) = tokio::fs::remove_file(media_root.join(&path)).await {
-            tracing::warn!(error = %err, path, "could not remove a deleted attachment's file");
-        }
-    }
+    attachments::remove_files(media_root, vec![(storage_path, thumbnail_path)]).await;
     messages::announce_update(pool, realtime, actor, conversation_id, message_id).await
 }

@@ -12,7 +12,7 @@ use poem_openapi::{
 
 use super::{
     body::{FieldRefusal, JsonBody},
-    ApiTags, IdText,
+    ApiTags, Done, IdText,
 };
 use crate::{
     accounts::NewUser,
@@ -34,12 +34,6 @@ use crate::{
 };
 
 pub struct AdminApi;
-
-#[derive(ApiResponse)]
-enum Done {
-    #[oai(status = 204)]
-    NoContent,
-}
 
 #[derive(ApiResponse)]
 enum UserCreated {

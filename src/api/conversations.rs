@@ -7,18 +7,20 @@ use poem_openapi::{
 
 use super::{
     body::{FieldRefusal, JsonBody},
-    ApiTags, IdText,
+    ApiTags, Done, IdText,
 };
 use crate::{
     auth::Auth,
     chat::{
-        conversations::{self, Flag, ListQuery, NewGroup, Started},
+        conversations::{self, invalid_participant, DirectoryQuery, Flag, ListQuery, NewGroup, Started},
+        manage::{self, Settings},
         presence::{self, UserPresence},
         receipts, typing,
         views::Conversation,
     },
-    domain::{Limit, Offset, Title},
-    error::{Code, Error, Result},
+    client::RequestMeta,
+    domain::{Description, Limit, Offset, Title, Visibility},
+    error::{Error, Result},
     limits::Action,
     state::AppState,
 };
@@ -32,20 +34,14 @@ struct StartRequest {
     participant_id: IdText,
 }
 
-/// The contract's code for a participant id that is missing, malformed or one's own.
-fn invalid_participant(message: String) -> Error {
-    Error::BadRequest {
-        code: Code::InvalidParticipant,
-        message,
-    }
-}
-
 impl FieldRefusal for StartRequest {
     fn refuse(_field: &'static str, message: String) -> Error {
         invalid_participant(message)
     }
 }
 
+/// A new group. `visibility`: `private` (the default), its members only; `tenant`, every
+/// user of the tenant may find and read it, and `write` users may join.
 #[derive(Object)]
 struct NewGroupRequest {
     /// At most 200 characters, no control characters; absent or blank, the group shows
@@ -53,10 +49,34 @@ struct NewGroupRequest {
     #[oai(nullable, validator(max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     title: Option<String>,
     /// The other members (1 to 1000 active users of the same tenant). The caller is
-    /// always a member.
+    /// always a member, and the group's owner.
     #[oai(validator(min_items = 1, max_items = 1000))]
     participant_ids: Vec<IdText>,
+    /// What the group is about: at most 500 characters; line breaks and tabs are the only
+    /// control characters allowed.
+    #[oai(validator(max_length = 500, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"))]
+    description: Option<String>,
+    // Documented on the struct: a documented enum field is published as an `allOf`
+    // wrapper that generated clients cannot read.
+    visibility: Option<Visibility>,
 }
+
+/// A group's new settings; an absent field stays as it is.
+#[derive(Object)]
+struct SettingsRequest {
+    /// The new title, at most 200 characters; blank removes it (the group then shows its
+    /// members' names). Absent: unchanged.
+    #[oai(validator(max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
+    title: Option<String>,
+    /// The new description, at most 500 characters (line breaks and tabs are the only
+    /// control characters allowed); blank removes it. Absent: unchanged.
+    #[oai(validator(max_length = 500, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"))]
+    description: Option<String>,
+    // Undocumented, as in `NewGroupRequest`.
+    visibility: Option<Visibility>,
+}
+
+impl FieldRefusal for SettingsRequest {}
 
 impl FieldRefusal for NewGroupRequest {
     fn refuse(field: &'static str, message: String) -> Error {
@@ -150,6 +170,8 @@ impl ConversationsApi {
         let participant_ids: Vec<String> = body.participant_ids.iter().map(|id| id.as_str().to_string()).collect();
         let new = NewGroup {
             title,
+            description: Description::parse(body.description.as_deref().unwrap_or(""))?,
+            visibility: body.visibility.unwrap_or(Visibility::Private),
             participant_ids: &participant_ids,
         };
         Ok(GroupCreated::Created(Json(
@@ -178,11 +200,78 @@ impl ConversationsApi {
         Ok(Json(StatusResponse { status: "ok".into() }))
     }
 
+    /// The directory of shared conversations
+    ///
+    /// The tenant's tenant-visible conversations, joined or not, by title. `my_role` is
+    /// null in those the caller has not joined.
+    #[oai(path = "/directory/", method = "get")]
+    async fn directory(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        /// Only conversations whose title contains this (ignoring case).
+        #[oai(validator(max_length = 200))]
+        q: Query<Option<String>>,
+        /// Page size (default 100; larger values are capped at 500).
+        limit: Query<Option<Limit>>,
+        /// How many conversations to skip.
+        offset: Query<Option<Offset>>,
+    ) -> Result<Json<Vec<Conversation>>> {
+        let query = DirectoryQuery {
+            title: q.0.as_deref(),
+            limit: limit.0,
+            offset: offset.0,
+        };
+        Ok(Json(conversations::directory(&state.pool, auth.actor(), query).await?))
+    }
+
     /// Get a conversation
+    ///
+    /// One the caller is in, or a tenant-visible one (then `my_role` is null).
     #[oai(path = "/:id/", method = "get")]
     async fn get(&self, state: Data<&AppState>, auth: Auth, id: Path<IdText>) -> Result<Json<Conversation>> {
         let id = id.in_path("Conversation")?;
         Ok(Json(conversations::get(&state.pool, auth.actor(), id).await?))
+    }
+
+    /// Change a group's title, description or visibility
+    ///
+    /// The conversation's owners and tenant admins; others get 403
+    /// `conversation_permission_required`, and so does everyone for a 1-to-1
+    /// conversation, which has none of these. Each change adds a system message and sends
+    /// `conversation_updated`.
+    #[oai(path = "/:id/", method = "patch")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        id: Path<IdText>,
+        body: JsonBody<SettingsRequest>,
+    ) -> Result<Json<Conversation>> {
+        let id = id.in_path("Conversation")?;
+        let settings = Settings {
+            title: match body.title.as_deref() {
+                Some(title) => Some(Title::parse_optional(Some(title))?),
+                None => None,
+            },
+            description: body.description.as_deref().map(Description::parse).transpose()?,
+            visibility: body.visibility,
+        };
+        Ok(Json(
+            manage::update(&state.pool, &state.realtime, auth.actor(), id, settings).await?,
+        ))
+    }
+
+    /// Delete a conversation
+    ///
+    /// Its messages and files too. The conversation's owners and tenant admins (a
+    /// 1-to-1 conversation has no owner: admins only). Members get `conversation_deleted`.
+    #[oai(path = "/:id/", method = "delete")]
+    async fn delete(&self, state: Data<&AppState>, auth: Auth, meta: RequestMeta, id: Path<IdText>) -> Result<Done> {
+        let id = id.in_path("Conversation")?;
+        let media_root = &state.config.media_root;
+        manage::delete(&state.pool, &state.realtime, media_root, auth.actor(), &meta, id).await?;
+        Ok(Done::NoContent)
     }
 
     /// Mark a conversation read

@@ -10,6 +10,7 @@ mod conversations;
 pub mod denied;
 pub mod docs;
 mod files;
+mod members;
 mod messages;
 mod uploads;
 
@@ -18,7 +19,7 @@ use std::borrow::Cow;
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef},
     types::{ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
-    OpenApiService, Tags,
+    ApiResponse, OpenApiService, Tags,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -42,6 +43,7 @@ enum ApiTags {
 pub type Apis = (
     auth::AuthApi,
     conversations::ConversationsApi,
+    members::MembersApi,
     messages::MessagesApi,
     attachments::AttachmentsApi,
     admin::AdminApi,
@@ -53,6 +55,7 @@ pub fn service(public_origin: &str) -> OpenApiService<Apis, ()> {
         (
             auth::AuthApi,
             conversations::ConversationsApi,
+            members::MembersApi,
             messages::MessagesApi,
             attachments::AttachmentsApi,
             admin::AdminApi,
@@ -66,6 +69,14 @@ pub fn service(public_origin: &str) -> OpenApiService<Apis, ()> {
          to the `csrftoken` cookie) or with `Authorization: Bearer <token>`.",
     )
     .server(format!("{public_origin}/api"))
+}
+
+/// An answer without a body.
+#[derive(ApiResponse)]
+enum Done {
+    /// Done.
+    #[oai(status = 204)]
+    NoContent,
 }
 
 /// An id as a client sends it: declared `format: uuid`. Ids are opaque to clients; one

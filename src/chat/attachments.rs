@@ -88,6 +88,20 @@ pub(crate) async fn for_messages(
     Ok(by_message)
 }
 
+/// Removes the stored files (and thumbnails) of attachments whose rows were deleted or
+/// made tombstones. Called after that commit, so a failed commit never takes a file its
+/// row still points to; a file that cannot be removed is logged and left behind.
+pub(crate) async fn remove_files(media_root: &Path, files: Vec<(String, Option<String>)>) {
+    for path in files
+        .into_iter()
+        .flat_map(|(file, thumbnail)| std::iter::once(file).chain(thumbnail))
+    {
+        if let Err(err) = tokio::fs::remove_file(media_root.join(&path)).await {
+            tracing::warn!(error = %err, path, "could not remove an attachment's file");
+        }
+    }
+}
+
 /// A file to send to a participant.
 pub struct Download {
     pub path: PathBuf,

@@ -61,6 +61,16 @@ pub enum Event {
     ConversationUpdated {
         conversation: Conversation,
     },
+    /// The answer to `open`: the conversation the socket now follows (`null`: none), and
+    /// whether the caller is a member of it (else the socket follows it as a viewer).
+    Opened {
+        conversation_id: Option<Uuid>,
+        member: bool,
+    },
+    /// The conversation, its messages and files are gone.
+    ConversationDeleted {
+        conversation_id: Uuid,
+    },
 }
 
 impl Event {

@@ -5,7 +5,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{
-    membership,
+    access, membership,
     messages::{into_views, MessageRow, MESSAGE_SELECT},
     receipts::{self, StatusContext, Watermarks},
     views::Message,
@@ -36,7 +36,8 @@ pub struct HistoryQuery {
 /// matching messages first (catching up), otherwise the newest `limit` (opening a
 /// conversation, or paging back with `before_seq`). The default page is 50 messages when
 /// paging back and the maximum (200) when catching up, so a client back from a short
-/// absence gets everything in one call.
+/// absence gets everything in one call. A viewer of a tenant-visible conversation reads
+/// it too; nothing is marked delivered for a viewer, who has no receipts.
 pub async fn history(
     pool: &PgPool,
     realtime: &Realtime,
@@ -45,11 +46,20 @@ pub async fn history(
     query: HistoryQuery,
 ) -> Result<Vec<Message>> {
     let mut tx = pool.begin().await?;
-    let member = membership(&mut tx, actor, conversation_id, false).await?;
+    let member = match membership(&mut tx, actor, conversation_id, false).await {
+        Ok(member) => Some(member),
+        // Anyone in the tenant reads a tenant-visible conversation, without receipts.
+        Err(Error::NotAParticipant) => {
+            access(&mut tx, actor, conversation_id, false).await?.require_view()?;
+            None
+        }
+        Err(err) => return Err(err),
+    };
     let rows = page(&mut tx, actor, conversation_id, &query).await?;
-    let (own, moved) = match rows.last() {
-        Some(newest) => receipts::mark_delivered(&mut tx, actor, &member, newest.seq).await?,
-        None => (Watermarks::from(&member), None),
+    let (own, moved) = match (&member, rows.last()) {
+        (Some(member), Some(newest)) => receipts::mark_delivered(&mut tx, actor, member, newest.seq).await?,
+        (Some(member), None) => (Watermarks::from(member), None),
+        (None, _) => (Watermarks { delivered: 0, read: 0 }, None),
     };
     let others = receipts::others_watermarks(&mut tx, actor, &[conversation_id]).await?;
     let ctx = StatusContext {

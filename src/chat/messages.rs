@@ -2,30 +2,30 @@
 //! message query reads, and `message_updated` when a message changes. Reading history
 //! is `history.rs`.
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::{types::Json, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{
-    attachments,
+    access, attachments,
     content::MessageContent,
     events::Event,
     membership,
     receipts::{self, StatusContext, Watermarks},
     staging::{Staged, StagedFile},
-    views::{Attachment, Message},
+    views::{Attachment, Message, MessageStatus},
 };
 use crate::{
     auth::Actor,
-    domain::ClientId,
+    domain::{ClientId, MessageKind},
     error::{self, Error, Result},
-    realtime::Realtime,
+    realtime::{Audience, Realtime},
     telemetry::metrics::MESSAGES_SENT,
     timestamp::Timestamp,
 };
 
 /// Columns and joins that make a `MessageRow`; every message query selects these.
 pub(super) const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.sender_id,
-        u.name AS sender_name, u.email AS sender_email, m.content, m.created_at, m.updated_at
+        u.name AS sender_name, u.email AS sender_email, m.content, m.created_at, m.updated_at, m.kind, m.metadata
     FROM messages m JOIN users u ON u.id = m.sender_id AND u.tenant_id = m.tenant_id";
 
 #[derive(Debug, sqlx::FromRow)]
@@ -39,7 +39,12 @@ pub(crate) struct MessageRow {
     content: String,
     created_at: Timestamp,
     updated_at: Timestamp,
+    kind: MessageKind,
+    metadata: Json<Metadata>,
 }
+
+/// A message's metadata: a JSON object.
+pub(crate) type Metadata = std::collections::BTreeMap<String, serde_json::Value>;
 
 impl MessageRow {
     pub(crate) fn conversation_id(&self) -> Uuid {
@@ -60,6 +65,8 @@ impl MessageRow {
             attachments,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            kind: self.kind,
+            metadata: self.metadata.0,
         }
     }
 }
@@ -145,7 +152,16 @@ pub async fn send(
         Some(_) => Some(pool.begin().await?),
         None => None,
     };
-    type Row = (i64, Timestamp, Timestamp, String, String, Vec<Uuid>, Option<Timestamp>);
+    type Row = (
+        i64,
+        Timestamp,
+        Timestamp,
+        String,
+        String,
+        Vec<Uuid>,
+        Option<Timestamp>,
+        bool,
+    );
     let query = sqlx::query_as(SEND)
         .bind(conversation_id)
         .bind(actor.tenant_id())
@@ -170,7 +186,8 @@ pub async fn send(
         Some(_) if error::violates(&err, "messages_client_id_idx") => Ok(None),
         _ => Err(err),
     })?;
-    let Some((seq, created_at, updated_at, sender_name, sender_email, participants, predecessor_created)) = row else {
+    let Some((seq, created_at, updated_at, sender_name, sender_email, participants, predecessor_created, shared)) = row
+    else {
         drop(tx);
         let mut conn = pool.acquire().await?;
         // Not sent: either the caller may not (404 / 403) or the client_id is taken.
@@ -192,6 +209,8 @@ pub async fn send(
         content: content.as_str().to_string(),
         created_at,
         updated_at,
+        kind: MessageKind::Text,
+        metadata: Json(Metadata::new()),
     };
     // Nobody else can have seen a message this new: its status is `sent`.
     let fresh = StatusContext {
@@ -223,8 +242,12 @@ pub async fn send(
             staged.keep();
         }
         let predecessor_created = predecessor_created.map(|t| t.0);
+        let audience = Audience {
+            users: &participants,
+            viewers_of: shared.then_some(conversation_id),
+        };
         realtime
-            .send_in_order(conversation_id, seq, predecessor_created, &participants, &event)
+            .send_in_order(conversation_id, seq, predecessor_created, audience, &event)
             .await;
         Ok::<(), Error>(())
     });
@@ -237,7 +260,8 @@ pub async fn send(
 /// the conversation's `last_seq` (its row lock makes `seq` gap-free under concurrent
 /// senders) — only if the sender is a participant —, insert the message, count it as
 /// the sender's own for the unread arithmetic, un-archive the conversation for the
-/// recipients, record the attachments, and return what the response and the event need. No row: not a
+/// recipients, record the attachments, and return what the response and the event need
+/// (a tenant-visible conversation's events go to its viewers too). No row: not a
 /// participant. A unique violation on `messages_client_id_idx`: a retry.
 /// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 client_id,
 /// $7…$14 the attachments' columns as arrays.
@@ -246,7 +270,7 @@ const SEND: &str = "
         UPDATE conversations SET last_seq = last_seq + 1, last_message_id = $3, updated_at = now()
         WHERE id = $1 AND tenant_id = $2
           AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = $1 AND user_id = $4)
-        RETURNING last_seq
+        RETURNING last_seq, visibility
     ), msg AS (
         INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id)
         SELECT $3, $2, $1, last_seq, $4, $5, $6 FROM conv
@@ -271,7 +295,8 @@ const SEND: &str = "
            -- NULL when the predecessor committed while this statement waited for the lock:
            -- it is then being published right now.
            (SELECT p.created_at FROM messages p WHERE p.conversation_id = $1 AND p.seq = msg.seq - 1)
-               AS predecessor_created
+               AS predecessor_created,
+           (SELECT visibility = 'tenant' FROM conv) AS shared
     FROM msg JOIN users u ON u.id = $4 AND u.tenant_id = $2";
 
 async fn by_client_id(
@@ -318,7 +343,8 @@ async fn message_view(
 }
 
 /// `message_updated` to every participant of the conversation, each with the message's
-/// status as that participant sees it (so at most three different payloads).
+/// status as that participant sees it (so at most three different payloads), and to the
+/// viewers of a tenant-visible one.
 /// `actor` is whoever changed the message; only its tenant scopes the queries.
 pub(crate) async fn announce_update(
     pool: &PgPool,
@@ -328,6 +354,7 @@ pub(crate) async fn announce_update(
     message_id: Uuid,
 ) -> Result<()> {
     let mut conn = pool.acquire().await?;
+    let viewers = access(&mut conn, actor, conversation_id, false).await?.viewers();
     let marks = receipts::participants_watermarks(&mut conn, actor, conversation_id).await?;
     let rows = rows_by_ids(&mut conn, actor, &[message_id]).await?;
     let Some(row) = rows.first() else { return Ok(()) };
@@ -357,21 +384,31 @@ pub(crate) async fn announce_update(
     let Some(base) = base.into_iter().next() else {
         return Ok(());
     };
-    for (ctx, viewers) in by_status {
+    for (ctx, members) in by_status {
         let message = Message {
             status: ctx.status(seq, sender),
             ..base.clone()
         };
-        realtime
-            .send_to_users(
-                &viewers,
-                &Event::MessageUpdated {
-                    conversation_id,
-                    message,
-                }
-                .envelope(),
-            )
-            .await;
+        let event = Event::MessageUpdated {
+            conversation_id,
+            message,
+        };
+        realtime.send_to_users(&members, &event.envelope()).await;
+    }
+    if let Some(viewers_of) = viewers {
+        // Someone who only views the conversation has received nothing of it.
+        let event = Event::MessageUpdated {
+            conversation_id,
+            message: Message {
+                status: MessageStatus::Sent,
+                ..base
+            },
+        };
+        let audience = Audience {
+            users: &[],
+            viewers_of: Some(viewers_of),
+        };
+        realtime.send_to(audience, &event.envelope()).await;
     }
     Ok(())
 }

@@ -2,12 +2,16 @@
 //! or transaction that take the `Actor`; every query is scoped by the actor's tenant.
 
 pub mod attachments;
+mod changes;
 pub mod content;
 pub mod conversations;
 pub mod events;
 pub mod filenames;
 pub mod history;
 pub mod images;
+mod listing;
+pub mod manage;
+pub mod members;
 pub mod messages;
 pub mod presence;
 pub mod receipts;
@@ -23,7 +27,8 @@ use uuid::Uuid;
 
 use crate::{
     auth::Actor,
-    error::{Error, Result},
+    domain::{ConversationKind, MemberRole, Role, Visibility},
+    error::{Code, Error, Result},
 };
 
 /// The caller's membership of one conversation, read at the start of every
@@ -82,4 +87,85 @@ pub(crate) async fn membership(
         }
         Some(_) => Err(Error::NotAParticipant),
     }
+}
+
+/// What the caller may do with one conversation: read at the start of the calls that
+/// view or manage it (member-only calls use `membership`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Access {
+    pub conversation_id: Uuid,
+    pub kind: ConversationKind,
+    pub visibility: Visibility,
+    /// The caller's role in it; `None` when the caller is not a member.
+    pub role: Option<MemberRole>,
+}
+
+impl Access {
+    /// Members read a conversation, and every user of the tenant reads a tenant-visible
+    /// one; anyone else gets 403 `not_a_participant`.
+    pub fn require_view(&self) -> Result<()> {
+        match (self.role, self.visibility) {
+            (Some(_), _) | (None, Visibility::Tenant) => Ok(()),
+            (None, Visibility::Private) => Err(Error::NotAParticipant),
+        }
+    }
+
+    /// The conversation's owners and the tenant's admins manage it. Anyone else who may
+    /// see it gets 403 `conversation_permission_required`; who may not, `not_a_participant`.
+    pub fn require_manage(&self, actor: &Actor) -> Result<()> {
+        if actor.role() == Role::Admin || self.role == Some(MemberRole::Owner) {
+            return Ok(());
+        }
+        self.require_view()?;
+        Err(Error::Forbidden {
+            code: Code::ConversationPermissionRequired,
+            message: "Only the conversation's owners and tenant admins may do this.".into(),
+        })
+    }
+
+    /// Only members act in a conversation (send, type, mark read, leave).
+    pub fn require_member(&self) -> Result<MemberRole> {
+        self.role.ok_or(Error::NotAParticipant)
+    }
+
+    /// Whether its events also go to the sockets that view it without being members.
+    pub fn is_shared(&self) -> bool {
+        self.visibility == Visibility::Tenant
+    }
+
+    /// The viewers to include in an event's audience, if any.
+    pub fn viewers(&self) -> Option<Uuid> {
+        self.is_shared().then_some(self.conversation_id)
+    }
+}
+
+/// The caller's access to a conversation of its tenant (404 for any other). `lock`
+/// takes the conversation row for update, so that changes of one conversation's members
+/// and settings happen one at a time.
+pub(crate) async fn access(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    conversation_id: Uuid,
+    lock: bool,
+) -> Result<Access> {
+    let lock_clause = if lock { " FOR UPDATE OF c" } else { "" };
+    let sql = format!(
+        "SELECT c.id, c.kind, c.visibility, p.role
+         FROM conversations c
+         LEFT JOIN participants p ON p.conversation_id = c.id AND p.user_id = $3
+         WHERE c.id = $1 AND c.tenant_id = $2{lock_clause}"
+    );
+    let row: Option<(Uuid, ConversationKind, Visibility, Option<MemberRole>)> = sqlx::query_as(&sql)
+        .bind(conversation_id)
+        .bind(actor.tenant_id())
+        .bind(actor.user_id())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (conversation_id, kind, visibility, role) = row.ok_or_else(|| Error::not_found("Conversation"))?;
+    Ok(Access {
+        conversation_id,
+        kind,
+        visibility,
+        role,
+    })
 }

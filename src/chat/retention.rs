@@ -8,6 +8,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::attachments;
 use crate::{
     audit::{self, Entry},
     client::RequestMeta,
@@ -72,14 +73,7 @@ async fn purge_tenant(pool: &PgPool, media_root: &Path, tenant_id: Uuid, days: i
         audit::record(&mut tx, tenant_id, None, &RequestMeta::default(), entry).await?;
     }
     tx.commit().await?;
-    for path in files
-        .into_iter()
-        .flat_map(|(file, thumb)| std::iter::once(file).chain(thumb))
-    {
-        if let Err(err) = tokio::fs::remove_file(media_root.join(&path)).await {
-            tracing::warn!(error = %err, path, "retention: could not remove a file");
-        }
-    }
+    attachments::remove_files(media_root, files).await;
     Ok(removed)
 }
 

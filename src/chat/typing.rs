@@ -1,15 +1,21 @@
-//! "Someone is typing": a fleeting event to the other participants, stored nowhere.
+//! "Someone is typing": a fleeting event to the other participants (and the viewers of a
+//! tenant-visible conversation), stored nowhere.
 
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{events::Event, membership};
-use crate::{auth::Actor, error::Result, realtime::Realtime};
+use super::{access, events::Event};
+use crate::{
+    auth::Actor,
+    error::Result,
+    realtime::{Audience, Realtime},
+};
 
 pub async fn typing(pool: &PgPool, realtime: &Realtime, actor: &Actor, conversation_id: Uuid) -> Result<()> {
     actor.require_write()?;
     let mut conn = pool.acquire().await?;
-    membership(&mut conn, actor, conversation_id, false).await?;
+    let access = access(&mut conn, actor, conversation_id, false).await?;
+    access.require_member()?;
     let members: Vec<(Uuid, String)> = sqlx::query_as(
         "SELECT p.user_id, u.name FROM participants p JOIN users u ON u.id = p.user_id AND u.tenant_id = p.tenant_id
          WHERE p.conversation_id = $1 AND p.tenant_id = $2",
@@ -37,6 +43,10 @@ pub async fn typing(pool: &PgPool, realtime: &Realtime, actor: &Actor, conversat
         user_id: actor.user_id(),
         user_name,
     };
-    realtime.send_to_users(&others, &event.envelope()).await;
+    let audience = Audience {
+        users: &others,
+        viewers_of: access.viewers(),
+    };
+    realtime.send_to(audience, &event.envelope()).await;
     Ok(())
 }

@@ -4,10 +4,20 @@
 //! They also derive `serde::Serialize` for the WebSocket events; a test below keeps the
 //! two encodings identical.
 
-use poem_openapi::{Enum, Object, Union};
+use std::{borrow::Cow, collections::BTreeMap};
+
+use poem_openapi::{
+    registry::{MetaSchema, MetaSchemaRef},
+    types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type},
+    Enum, Object, Union,
+};
+use serde_json::Value;
 use uuid::Uuid;
 
-use crate::timestamp::Timestamp;
+use crate::{
+    domain::{ConversationKind, MemberRole, MessageKind, Visibility},
+    timestamp::Timestamp,
+};
 
 /// A member of a conversation (user fields, no secrets).
 #[derive(Debug, Clone, Object, serde::Serialize)]
@@ -15,6 +25,21 @@ pub struct Participant {
     pub id: Uuid,
     pub name: String,
     pub email: String,
+}
+
+/// A member with its role and receipts: how far it has got in the conversation, for
+/// "seen by".
+#[derive(Debug, Clone, Object, serde::Serialize, sqlx::FromRow)]
+pub struct Member {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: MemberRole,
+    pub joined_at: Timestamp,
+    /// Every message with this seq or less reached the member.
+    pub last_delivered_seq: i64,
+    /// Every message with this seq or less was read by the member.
+    pub last_read_seq: i64,
 }
 
 /// A file attached to a message.
@@ -87,6 +112,10 @@ pub struct Message {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub status: MessageStatus,
+    pub kind: MessageKind,
+    /// A JSON object. System messages carry `{"event": "member_added" | …, "by": <user id>, …}`
+    /// for clients to word in their own language.
+    pub metadata: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Object, serde::Serialize)]
@@ -104,6 +133,70 @@ pub struct Conversation {
     pub is_archived: bool,
     pub is_muted: bool,
     pub participants: Vec<Participant>,
+    pub kind: ConversationKind,
+    /// What a group is about (at most 500 characters); empty for a 1-to-1.
+    pub description: String,
+    pub visibility: Visibility,
+    /// The user who created the conversation.
+    pub created_by: Uuid,
+    pub my_role: MyRole,
+    pub member_count: i64,
+}
+
+/// The caller's role in a conversation: `owner`, `member`, or null when the caller views
+/// a tenant-visible conversation it has not joined. In the document an inline nullable
+/// enum: generated clients cannot read a nullable reference to an enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct MyRole(pub Option<MemberRole>);
+
+const ROLES: [MemberRole; 2] = [MemberRole::Owner, MemberRole::Member];
+
+impl Type for MyRole {
+    const IS_REQUIRED: bool = false;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string_member_role_or_null".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some(
+                "The caller's role; null when the caller views a tenant-visible conversation it has not joined.",
+            ),
+            enum_items: ROLES.iter().map(|role| Value::from(role.as_str())).collect(),
+            nullable: true,
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(std::iter::once(self))
+    }
+}
+
+impl ToJSON for MyRole {
+    fn to_json(&self) -> Option<Value> {
+        Some(self.0.map_or(Value::Null, |role| Value::from(role.as_str())))
+    }
+}
+
+impl ParseFromJSON for MyRole {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            None | Some(Value::Null) => Ok(MyRole(None)),
+            Some(Value::String(word)) => MemberRole::parse(&word)
+                .map(|role| MyRole(Some(role)))
+                .map_err(|invalid| ParseError::custom(invalid.message)),
+            Some(other) => Err(ParseError::expected_type(other)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -145,6 +238,8 @@ mod tests {
             created_at: now,
             updated_at: now,
             status: MessageStatus::Delivered,
+            kind: MessageKind::System,
+            metadata: BTreeMap::from([("event".to_string(), serde_json::json!("member_added"))]),
         };
         let conversation = Conversation {
             id: Uuid::new_v4(),
@@ -161,6 +256,12 @@ mod tests {
                 name: "Ana".into(),
                 email: "ana@acme.test".into(),
             }],
+            kind: ConversationKind::Group,
+            description: String::new(),
+            visibility: Visibility::Tenant,
+            created_by: Uuid::new_v4(),
+            my_role: MyRole(None),
+            member_count: 1,
         };
         assert_eq!(message.to_json(), Some(serde_json::to_value(&message).unwrap()));
         assert_eq!(

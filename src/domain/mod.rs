@@ -6,10 +6,12 @@
 //! `Invalid` naming the request field, which `crate::error` turns into 400
 //! `validation_error`.
 
+mod conversation;
 mod paging;
 mod role;
 mod text;
 
+pub use conversation::{ConversationKind, Description, MemberRole, MessageKind, Visibility};
 pub use paging::{Limit, Offset, Seq};
 pub use role::Role;
 pub use text::{ClientId, Name, Title, TokenName};

@@ -6,7 +6,8 @@ use futures_util::future::BoxFuture;
 use super::envelope::Envelope;
 
 /// A group name: `user:{id}` (every socket of a user, the seed's `user_{id}`),
-/// `presence:{id}` (every socket interested in the user's presence) or `nodes` (every node).
+/// `presence:{id}` (every socket interested in the user's presence), `viewers:{id}` (every
+/// socket that opened a conversation it is not a member of) or `nodes` (every node).
 pub type Group = String;
 
 pub fn user_group(user_id: uuid::Uuid) -> Group {
@@ -15,6 +16,10 @@ pub fn user_group(user_id: uuid::Uuid) -> Group {
 
 pub fn presence_group(user_id: uuid::Uuid) -> Group {
     format!("presence:{user_id}")
+}
+
+pub fn viewers_group(conversation_id: uuid::Uuid) -> Group {
+    format!("viewers:{conversation_id}")
 }
 
 /// Every node, sockets or not: for node-wide state such as caches to invalidate.

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use envelope::{Delivery, Envelope};
 use hub::{Hub, Subscription};
-use layer::{nodes_group, user_group, ChannelLayer, Group, Ordered, Turn};
+use layer::{nodes_group, user_group, viewers_group, ChannelLayer, Group, Ordered, Turn};
 use presence::{Presence, PresenceStore};
 
 use crate::telemetry::metrics::{PUBLISH_DURATION, SOCKETS_OPEN};
@@ -34,6 +34,21 @@ use crate::telemetry::metrics::{PUBLISH_DURATION, SOCKETS_OPEN};
 const ORDER_WAIT: Duration = Duration::from_secs(3);
 /// How long a socket waits for its subscriptions to be confirmed before giving up.
 const JOIN_WAIT: Duration = Duration::from_secs(10);
+
+/// Who an event of one conversation goes to: every socket of `users` and, when
+/// `viewers_of` names the conversation, every socket viewing it without being a member.
+#[derive(Debug, Clone, Copy)]
+pub struct Audience<'a> {
+    pub users: &'a [Uuid],
+    pub viewers_of: Option<Uuid>,
+}
+
+impl Audience<'_> {
+    fn groups(&self) -> Vec<Group> {
+        let users = self.users.iter().copied().map(user_group);
+        users.chain(self.viewers_of.map(viewers_group)).collect()
+    }
+}
 
 pub struct Realtime {
     hub: Arc<Hub>,
@@ -73,7 +88,16 @@ impl Realtime {
     /// `group_send` to every socket of `users`. A failure is logged, never returned: the
     /// change is committed, and clients catch up through REST.
     pub async fn send_to_users(&self, users: &[Uuid], envelope: &Envelope) {
-        let groups: Vec<Group> = users.iter().copied().map(user_group).collect();
+        let audience = Audience {
+            users,
+            viewers_of: None,
+        };
+        self.send_to(audience, envelope).await;
+    }
+
+    /// `send_to_users`, to an audience that may include a conversation's viewers.
+    pub async fn send_to(&self, audience: Audience<'_>, envelope: &Envelope) {
+        let groups = audience.groups();
         if let Err(err) = timed(|| self.layer.group_send(&groups, envelope)).await {
             self.publish_failed(&groups, &err);
         }
@@ -97,12 +121,12 @@ impl Realtime {
         conversation_id: Uuid,
         seq: i64,
         predecessor_created: Option<chrono::DateTime<chrono::Utc>>,
-        users: &[Uuid],
+        audience: Audience<'_>,
         envelope: &Envelope,
     ) {
         let wait = chrono::Duration::from_std(ORDER_WAIT).unwrap_or_default();
         let settled = seq == 1 || predecessor_created.is_some_and(|at| chrono::Utc::now() - at > wait);
-        let groups: Vec<Group> = users.iter().copied().map(user_group).collect();
+        let groups = audience.groups();
         let stream = conversation_id.to_string();
         let deadline = tokio::time::Instant::now() + ORDER_WAIT;
         let mut pause = Duration::from_millis(1);

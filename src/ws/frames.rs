@@ -7,6 +7,7 @@ use super::presence::Following;
 use crate::{
     auth::Actor,
     chat::{
+        conversations::{self, Opened},
         events::{event_types, Event},
         presence::{self, MAX_INTEREST},
         receipts, typing,
@@ -33,6 +34,7 @@ enum ClientFrame {
     Ack { conversation_id: Uuid, seq: Seq },
     Read { conversation_id: Uuid, seq: Seq },
     PresenceSubscribe { user_ids: Vec<Uuid> },
+    Open { conversation_id: Option<Uuid> },
 }
 
 impl ClientFrame {
@@ -42,6 +44,7 @@ impl ClientFrame {
             ClientFrame::Typing { conversation_id }
             | ClientFrame::Ack { conversation_id, .. }
             | ClientFrame::Read { conversation_id, .. } => Some(*conversation_id),
+            ClientFrame::Open { conversation_id } => *conversation_id,
             ClientFrame::Ping | ClientFrame::PresenceSubscribe { .. } => None,
         };
         (ClientFrameType::from(self).into(), conversation)
@@ -124,6 +127,20 @@ pub(super) async fn answer(
                     following.replace(users.iter().map(|(id, _)| *id).collect()).await;
                     let users = presence::states(realtime, actor, users).await;
                     return Some(serde_json::to_value(Event::PresenceState { users }).expect("events serialize"));
+                }
+                Err(err) => Err(err),
+            }
+        }
+        // Follow a conversation's events while it is open; `null` (or none) stops.
+        ClientFrame::Open { conversation_id } => {
+            let opened = match conversation_id {
+                Some(id) => conversations::open(pool, actor, id).await,
+                None => Ok(Opened::Nothing),
+            };
+            match opened {
+                Ok(opened) => {
+                    following.view(opened.viewers()).await;
+                    return Some(serde_json::to_value(opened.event()).expect("events serialize"));
                 }
                 Err(err) => Err(err),
             }

@@ -2,7 +2,8 @@
 //! one computed at connect, or the users of the last `presence_subscribe`) is a set of
 //! presence groups the socket's listener is in; the changes that arrive are batched so
 //! that the socket sends at most one presence frame per second, and fewer (one in 4 s)
-//! while a storm of changes lasts.
+//! while a storm of changes lasts. The socket's groups also hold the viewers' group of
+//! the tenant-visible conversation it has opened without being a member, if any.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -16,7 +17,7 @@ use crate::{
     chat::events::{presence_frame, Event, PresenceChange},
     realtime::{
         hub::Subscription,
-        layer::{presence_group, user_group, Group},
+        layer::{presence_group, user_group, viewers_group, Group},
     },
 };
 
@@ -31,6 +32,8 @@ pub struct Following {
     pub subscription: Subscription,
     user_id: Uuid,
     interest: HashSet<Uuid>,
+    /// The conversation the socket views without being a member.
+    viewing: Option<Uuid>,
     pub batch: Batch,
 }
 
@@ -48,15 +51,29 @@ impl Following {
             subscription,
             user_id,
             interest,
+            viewing: None,
             batch: Batch::default(),
         }
+    }
+
+    fn all_groups(&self, interest: &HashSet<Uuid>) -> Vec<Group> {
+        let mut all = groups(self.user_id, interest);
+        all.extend(self.viewing.map(viewers_group));
+        all
+    }
+
+    /// Follows the events of `conversation` as a viewer (the socket's user is not a
+    /// member of it), or of none; returns once the change is live.
+    pub async fn view(&mut self, conversation: Option<Uuid>) {
+        self.viewing = conversation;
+        self.subscription.regroup(self.all_groups(&self.interest)).await;
     }
 
     /// Replaces the interest, returning once the new groups are live. Changes already
     /// batched are dropped: the `presence_state` that answers the subscription is newer
     /// than they are.
     pub async fn replace(&mut self, interest: HashSet<Uuid>) {
-        self.subscription.regroup(groups(self.user_id, &interest)).await;
+        self.subscription.regroup(self.all_groups(&interest)).await;
         self.interest = interest;
         self.batch = Batch {
             last_sent: self.batch.last_sent,

@@ -4,7 +4,8 @@ Usage: fuzz_fixture.py BASE_URL TENANT EMAIL PEER_EMAIL MEMBER_EMAIL PASSWORD OU
 
 Logs in as EMAIL, keeps the session (OUT_DIR/session, OUT_DIR/csrftoken) and creates an
 API token (OUT_DIR/token): schemathesis makes one pass with each. Then it seeds a 1-to-1
-conversation with PEER_EMAIL holding a message with an attachment. Without known ids
+conversation with PEER_EMAIL holding a message with an attachment, and groups of the
+three users (one to manage, others to delete). Without known ids
 every `{id}` operation would only ever meet random UUIDs and answer 404, so the fuzzer
 would never get past the lookup; schemathesis.toml binds `{id}` to the dictionaries
 written here (libFuzzer format, one quoted value a line).
@@ -82,11 +83,21 @@ def main(base_url, tenant, email, peer_email, member_email, password, out_dir):
     api.call("POST", f"/chat/conversations/{conversation['id']}/messages/", {"content": "hello"})
     content_type, body = multipart({"content": "a file"}, {"attachments": ("notes.txt", b"fuzz notes\n", "text/plain")})
     message = api.call("POST", f"/chat/conversations/{conversation['id']}/messages/", body, content_type)
+    # A group for the operations a 1-to-1 conversation refuses (settings, members, join,
+    # leave), and groups of their own for DELETE, so that deleting one leaves the others.
+    everyone = [peer["id"], member["id"]]
+    group = api.call("POST", "/chat/conversations/", {"title": "Fuzz group", "participant_ids": everyone})
+    disposable = [
+        api.call("POST", "/chat/conversations/", {"title": f"Disposable {n}", "participant_ids": everyone})
+        for n in range(2)
+    ]
 
     (out / "token").write_text(token["token"])
     (out / "session").write_text(api.cookie("sessionid"))
     (out / "csrftoken").write_text(api.cookie("csrftoken"))
     write_dictionary(out / "conversations.dict", [conversation["id"]])
+    write_dictionary(out / "groups.dict", [group["id"]])
+    write_dictionary(out / "disposable.dict", [d["id"] for d in disposable])
     write_dictionary(out / "attachments.dict", [a["id"] for a in message["attachments"]])
     write_dictionary(out / "users.dict", [peer["id"]])
     write_dictionary(out / "members.dict", [member["id"]])
