@@ -233,19 +233,21 @@ async fn the_asyncapi_document_describes_the_socket(pool: PgPool) {
         "presence_batch",
         "presence_state",
         "conversation_updated",
+        "conversation_deleted",
+        "opened",
     ] {
         assert!(server.iter().any(|n| n == frame), "{frame} not in {server:?}");
     }
     let mut client = names("clientFrames");
     client.sort();
-    assert_eq!(client, ["ack", "ping", "presence_subscribe", "read", "typing"]);
+    assert_eq!(client, ["ack", "open", "ping", "presence_subscribe", "read", "typing"]);
     let close_codes: Vec<u64> = doc["channels"]["chat"]["x-close-codes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["code"].as_u64().unwrap())
         .collect();
-    for code in [4401, 1013, 1012, 1009, 1001] {
+    for code in [4401, 1013, 1012, 1009, 1008, 1001] {
         assert!(close_codes.contains(&code), "{code}");
     }
     assert!(
