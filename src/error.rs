@@ -170,6 +170,15 @@ impl From<Invalid> for Error {
 }
 
 impl Error {
+    /// Seconds a client should wait before trying again (`Retry-After`), for the
+    /// answers that have one.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after } | Error::ServerBusy { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
         Error::Validation {
             field,
@@ -238,9 +247,7 @@ impl Error {
                 body.required_permission = Some("admin".into());
                 body.user_permission = Some(user_role.as_str().into());
             }
-            Error::RateLimited { retry_after } | Error::ServerBusy { retry_after } => {
-                body.retry_after = Some(*retry_after)
-            }
+            Error::RateLimited { .. } | Error::ServerBusy { .. } => body.retry_after = self.retry_after(),
             _ => {}
         }
         body
@@ -329,13 +336,13 @@ impl ResponseError for Error {
             .with_status(self.status())
             .into_response();
         let headers = response.headers_mut();
+        if let Some(retry_after) = self.retry_after() {
+            headers.insert(
+                poem::http::header::RETRY_AFTER,
+                poem::http::HeaderValue::from(retry_after),
+            );
+        }
         match self {
-            Error::RateLimited { retry_after } | Error::ServerBusy { retry_after } => {
-                headers.insert(
-                    poem::http::header::RETRY_AFTER,
-                    poem::http::HeaderValue::from(*retry_after),
-                );
-            }
             Error::RangeNotSatisfiable { size } => {
                 if let Ok(value) = poem::http::HeaderValue::try_from(format!("bytes */{size}")) {
                     headers.insert(poem::http::header::CONTENT_RANGE, value);

@@ -194,7 +194,9 @@ async fn login_form(
             login::establish(&state.sessions, &state.realtime, &state.credentials, jar, logged_in).await?;
             Ok(Redirect::see_other("/").into_response())
         }
-        Err(err @ (Error::InvalidCredentials | Error::RateLimited { .. })) => {
+        // The form shows why the login failed, on the login page, with the status (and
+        // `Retry-After`) the API would answer.
+        Err(err @ (Error::InvalidCredentials | Error::RateLimited { .. } | Error::ServerBusy { .. })) => {
             let s = strings(&state, req);
             let message = if matches!(err, Error::InvalidCredentials) {
                 s.t("page.login.failed")
@@ -202,15 +204,20 @@ async fn login_form(
                 err.to_string()
             };
             let status = poem::error::ResponseError::status(&err);
-            render(
-                LoginPage {
-                    s,
-                    error: Some(message),
-                    tenant: form.tenant,
-                    here: "/login/",
-                },
-                status,
-            )
+            let page = LoginPage {
+                s,
+                error: Some(message),
+                tenant: form.tenant,
+                here: "/login/",
+            };
+            let mut response = render(page, status)?;
+            if let Some(retry_after) = err.retry_after() {
+                response.headers_mut().insert(
+                    poem::http::header::RETRY_AFTER,
+                    poem::http::HeaderValue::from(retry_after),
+                );
+            }
+            Ok(response)
         }
         Err(err) => Err(err),
     }

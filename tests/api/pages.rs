@@ -338,3 +338,35 @@ async fn the_login_form_refuses_other_sites(pool: PgPool) {
         assert!(sets_session(&resp));
     }
 }
+
+/// A throttled form login answers like the API (429 and `Retry-After`), on the login page
+/// with the reason, not as JSON.
+#[sqlx::test]
+async fn a_throttled_form_login_says_when_to_come_back(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let http = browser();
+    let wrong = [("tenant", "acme"), ("email", "x@acme.test"), ("password", "nope")];
+    let mut last = None;
+    // Five failures per account are checked; the sixth attempt is refused before.
+    for _ in 0..6 {
+        last = Some(
+            http.post(format!("{}/login/", app.base))
+                .form(&wrong)
+                .send()
+                .await
+                .unwrap(),
+        );
+    }
+    let refused = last.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(wait >= 1);
+    assert!(refused.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(
+        refused.text().await.unwrap().contains("role=\"alert\""),
+        "the form says why"
+    );
+}
