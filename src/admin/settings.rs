@@ -70,7 +70,7 @@ pub struct SettingsUpdate {
     )]
     pub widget_title: Option<String>,
     /// 0 (no limit, the default) to 525,600 (a year).
-    #[oai(nullable, validator(maximum(value = "525600")))]
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "525600")))]
     pub edit_window_minutes: Option<u32>,
 }
 
