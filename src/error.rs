@@ -38,6 +38,11 @@ pub enum Code {
     NotAParticipant,
     /// 403: an act reserved to the conversation's owners and tenant admins.
     ConversationPermissionRequired,
+    /// 403: editing or deleting a message that is not the caller's (and the caller is
+    /// not a tenant admin), or a system message.
+    MessagePermissionRequired,
+    /// 403: the tenant's `edit_window_minutes` have passed since the message was sent.
+    EditWindowClosed,
     OriginNotAllowed,
     NotFound,
     ParticipantNotFound,
@@ -50,6 +55,8 @@ pub enum Code {
     TokenLimitReached,
     /// 409: a group's only owner giving up the role.
     LastOwner,
+    /// 409: editing a deleted message.
+    MessageDeleted,
     PayloadTooLarge,
     RequestTimeout,
     UnsupportedMediaType,
@@ -80,6 +87,8 @@ impl Code {
             Code::AdminPermissionRequired => "admin_permission_required",
             Code::NotAParticipant => "not_a_participant",
             Code::ConversationPermissionRequired => "conversation_permission_required",
+            Code::MessagePermissionRequired => "message_permission_required",
+            Code::EditWindowClosed => "edit_window_closed",
             Code::OriginNotAllowed => "origin_not_allowed",
             Code::NotFound => "not_found",
             Code::ParticipantNotFound => "participant_not_found",
@@ -89,6 +98,7 @@ impl Code {
             Code::SelfLockout => "self_lockout",
             Code::TokenLimitReached => "token_limit_reached",
             Code::LastOwner => "last_owner",
+            Code::MessageDeleted => "message_deleted",
             Code::PayloadTooLarge => "payload_too_large",
             Code::RequestTimeout => "request_timeout",
             Code::UnsupportedMediaType => "unsupported_media_type",

@@ -10,8 +10,9 @@ use super::Admin;
 use crate::{
     audit::Entry,
     chat::{
+        edits,
         history::{self, HistoryQuery},
-        views::Message,
+        views::{Message, MessageEdit},
     },
     error::Result,
     timestamp::Timestamp,
@@ -29,6 +30,16 @@ pub struct AdminConversation {
     pub message_count: i64,
     /// Names of the participants.
     pub participant_names: Vec<String>,
+}
+
+/// A message as the compliance view reads it: as it is now, and what it said before.
+#[derive(Debug, Object)]
+pub struct ComplianceMessage {
+    #[oai(flatten)]
+    pub message: Message,
+    /// Earlier versions, oldest first: the content each edit replaced, and a deleted
+    /// message's last content.
+    pub edits: Vec<MessageEdit>,
 }
 
 pub async fn conversations(pool: &PgPool, admin: &Admin, limit: i64, offset: i64) -> Result<Vec<AdminConversation>> {
@@ -63,9 +74,11 @@ pub async fn messages(
     admin: &Admin,
     conversation_id: Uuid,
     query: HistoryQuery,
-) -> Result<Vec<Message>> {
+) -> Result<Vec<ComplianceMessage>> {
     let details = json!({"after_seq": query.after_seq, "before_seq": query.before_seq, "limit": query.limit});
     let history = history::history_for_compliance(pool, admin.actor(), conversation_id, query).await?;
+    let ids: Vec<Uuid> = history.iter().map(|m| m.id).collect();
+    let mut versions = edits::versions(pool, admin.actor(), &ids).await?;
     admin
         .audit_read(
             pool,
@@ -77,5 +90,11 @@ pub async fn messages(
             },
         )
         .await?;
-    Ok(history)
+    Ok(history
+        .into_iter()
+        .map(|message| ComplianceMessage {
+            edits: versions.remove(&message.id).unwrap_or_default(),
+            message,
+        })
+        .collect())
 }

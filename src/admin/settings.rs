@@ -37,6 +37,9 @@ pub struct SettingsView {
     /// The widget's title.
     #[oai(nullable)]
     pub widget_title: Option<String>,
+    /// Minutes after sending during which senders may edit their messages (0: no limit;
+    /// tenant admins are not held to it).
+    pub edit_window_minutes: u32,
 }
 
 /// New settings; an absent field goes back to the default.
@@ -66,7 +69,13 @@ pub struct SettingsUpdate {
         )
     )]
     pub widget_title: Option<String>,
+    /// 0 (no limit, the default) to 525,600 (a year).
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "525600")))]
+    pub edit_window_minutes: Option<u32>,
 }
+
+/// The longest edit window a tenant may set: a year, in minutes.
+const MAX_EDIT_WINDOW_MINUTES: u32 = 525_600;
 
 fn essence(mime: &str) -> &str {
     mime.split(';').next().unwrap_or(mime).trim()
@@ -142,6 +151,7 @@ fn view(settings: &TenantSettings) -> SettingsView {
         retention_days: settings.retention_days,
         widget_color: settings.widget_color().map(str::to_string),
         widget_title: settings.widget_title.clone(),
+        edit_window_minutes: settings.edit_window_minutes.unwrap_or(0),
     }
 }
 
@@ -170,6 +180,12 @@ fn validate(update: SettingsUpdate, max_send_per_minute: u32) -> Result<TenantSe
     if update.retention_days.is_some_and(|d| !(1..=3650).contains(&d)) {
         return Err(Error::validation("retention_days", "must be between 1 and 3650"));
     }
+    if update.edit_window_minutes.is_some_and(|m| m > MAX_EDIT_WINDOW_MINUTES) {
+        return Err(Error::validation(
+            "edit_window_minutes",
+            format!("must be between 0 and {MAX_EDIT_WINDOW_MINUTES}"),
+        ));
+    }
     let settings = TenantSettings {
         max_upload_bytes: update.max_upload_bytes,
         allowed_types: update
@@ -179,6 +195,8 @@ fn validate(update: SettingsUpdate, max_send_per_minute: u32) -> Result<TenantSe
         retention_days: update.retention_days,
         widget_color: update.widget_color,
         widget_title: update.widget_title.map(|t| t.trim().to_string()),
+        // 0 and absent both mean no limit; absent is what is stored.
+        edit_window_minutes: update.edit_window_minutes.filter(|m| *m > 0),
     };
     if settings.widget_color.is_some() && settings.widget_color().is_none() {
         return Err(Error::validation("widget_color", "use the form #RRGGBB"));

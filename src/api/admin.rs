@@ -19,14 +19,14 @@ use crate::{
     admin::{
         analytics::{self, Analytics},
         attachments::{self, AdminAttachmentPage, AdminFilter},
-        compliance::{self, AdminConversation},
+        compliance::{self, AdminConversation, ComplianceMessage},
         settings::{self, SettingsUpdate, SettingsView},
         users::{self, AdminUser, UserChange},
         Admin,
     },
     audit::{self, AuditFilter, AuditPage},
     auth::Auth,
-    chat::{history::HistoryQuery, views::Message},
+    chat::history::HistoryQuery,
     client::RequestMeta,
     domain::{Limit, Name, Offset, Role, Seq},
     error::Result,
@@ -327,6 +327,9 @@ impl AdminApi {
     }
 
     /// Read any conversation of the tenant (compliance; audit-logged, marks nothing read)
+    ///
+    /// Each message as it is now, with `edits`: its earlier versions, oldest first (a
+    /// deleted message's last content among them).
     #[oai(path = "/conversations/:id/messages/", method = "get")]
     #[allow(clippy::too_many_arguments)] // one argument per documented query parameter
     async fn conversation_messages(
@@ -339,7 +342,7 @@ impl AdminApi {
         before_seq: Query<Option<Seq>>,
         /// Page size (default 50, or 200 with `after_seq`; larger values are capped at 200).
         limit: Query<Option<Limit>>,
-    ) -> Result<Json<Vec<Message>>> {
+    ) -> Result<Json<Vec<ComplianceMessage>>> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "conversations.read").await?;
         let query = HistoryQuery {
             since_id: None,

@@ -1,25 +1,30 @@
+use std::collections::BTreeMap;
+
 use poem::web::Data;
 use poem_openapi::{
     param::{Path, Query},
     payload::Json,
     ApiRequest, ApiResponse, Object, OpenApi,
 };
+use uuid::Uuid;
 
 use super::{
     body::{FieldRefusal, JsonBody},
-    uploads::MessageForm,
-    ApiTags, IdText,
+    uploads::{Extras, MessageForm},
+    ApiTags, Done, IdText,
 };
 use crate::{
     auth::Auth,
     chat::{
+        edits,
         history::{self, HistoryQuery},
         messages::{self, NewMessage, Sent},
         staging::Staged,
         views::Message,
     },
+    client::RequestMeta,
     domain::{ClientId, Limit, Seq},
-    error::Result,
+    error::{Error, Result},
     limits::Action,
     state::AppState,
 };
@@ -35,9 +40,53 @@ struct SendJson {
     /// the same key returns the original message.
     #[oai(nullable, validator(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     client_id: Option<String>,
+    /// The id of the message of this conversation this one answers.
+    #[oai(nullable)]
+    reply_to: Option<IdText>,
+    /// Participants of this conversation the message mentions (at most 100).
+    #[oai(validator(max_items = 100))]
+    mentions: Option<Vec<IdText>>,
+    /// Any JSON object, at most 4096 bytes as compact JSON.
+    metadata: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 impl FieldRefusal for SendJson {}
+
+#[derive(Object)]
+struct EditJson {
+    /// The new text: at most 5000 characters, not all white space, no NUL.
+    #[oai(validator(max_length = 5000, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"))]
+    content: String,
+}
+
+impl FieldRefusal for EditJson {}
+
+/// An id in a body: 400 naming `field` unless it is a UUID.
+fn body_id(field: &'static str, text: &str) -> Result<Uuid> {
+    text.parse()
+        .map_err(|_| Error::validation(field, format!("{field}: {text:?} is not an id")))
+}
+
+/// The message to send from the parts either body gave.
+fn new_message(
+    content: &str,
+    client_id: Option<ClientId>,
+    files: Option<Staged>,
+    extras: Extras,
+) -> Result<NewMessage<'_>> {
+    Ok(NewMessage {
+        content,
+        client_id,
+        files,
+        reply_to: extras.reply_to.map(|id| body_id("reply_to", &id)).transpose()?,
+        mentions: extras
+            .mentions
+            .iter()
+            .map(|id| body_id("mentions", id))
+            .collect::<Result<_>>()?,
+        metadata: extras.metadata,
+    })
+}
 
 /// One operation, two documented media types: JSON for text, multipart for files.
 #[derive(ApiRequest)]
@@ -106,8 +155,20 @@ impl MessagesApi {
     ) -> Result<SendResponse> {
         let id = id.in_path("Conversation")?;
         state.limits.take(Action::Send, auth.actor(), 1).await?;
-        let (content, client_id, files) = match body {
-            SendRequest::Json(JsonBody(b)) => (Some(b.content), b.client_id, None),
+        let (content, client_id, files, extras) = match body {
+            SendRequest::Json(JsonBody(b)) => {
+                let extras = Extras {
+                    reply_to: b.reply_to.map(|id| id.as_str().to_string()),
+                    mentions: b
+                        .mentions
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|id| id.as_str().to_string())
+                        .collect(),
+                    metadata: b.metadata,
+                };
+                (Some(b.content), b.client_id, None, extras)
+            }
             SendRequest::Multipart(form) => {
                 messages::check_can_send(&state.pool, auth.actor(), id).await?;
                 // Charged before reading when the size is declared, else as the bytes
@@ -115,19 +176,87 @@ impl MessagesApi {
                 let mut meter = state.limits.upload_meter(auth.actor(), form.declared_length()).await?;
                 let files = Staged::for_tenant(&state.pool, auth.actor().tenant_id(), &state.config.media_root).await?;
                 let form = form.receive(files, &mut meter).await?;
-                (form.content, form.client_id, Some(form.files))
+                (form.content, form.client_id, Some(form.files), form.extras)
             }
         };
-        let new = NewMessage {
-            content: content.as_deref().unwrap_or(""),
-            client_id: ClientId::parse_optional(client_id.as_deref())?,
-            files,
-        };
+        let client_id = ClientId::parse_optional(client_id.as_deref())?;
+        let new = new_message(content.as_deref().unwrap_or(""), client_id, files, extras)?;
         Ok(
             match messages::send(&state.pool, &state.realtime, auth.actor(), id, new).await? {
                 Sent::Created(m) => SendResponse::Created(Json(m)),
                 Sent::Existing(m) => SendResponse::Existing(Json(m)),
             },
         )
+    }
+
+    /// One message
+    ///
+    /// Members, and anyone in the tenant for a tenant-visible conversation. Marks
+    /// nothing delivered.
+    #[oai(path = "/:id/messages/:message_id/", method = "get")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        id: Path<IdText>,
+        message_id: Path<IdText>,
+    ) -> Result<Json<Message>> {
+        let id = id.in_path("Conversation")?;
+        let message_id = message_id.in_path("Message")?;
+        Ok(Json(edits::get(&state.pool, auth.actor(), id, message_id).await?))
+    }
+
+    /// Edit a message
+    ///
+    /// Its sender (within the tenant's `edit_window_minutes`, else 403
+    /// `edit_window_closed`) or a tenant admin (audited). Others: 403
+    /// `message_permission_required`, also for system messages; a deleted message: 409
+    /// `message_deleted`. Earlier versions are kept for compliance reads. Everyone in the
+    /// conversation gets `message_updated`.
+    #[oai(path = "/:id/messages/:message_id/", method = "patch")]
+    async fn edit(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+        id: Path<IdText>,
+        message_id: Path<IdText>,
+        body: JsonBody<EditJson>,
+    ) -> Result<Json<Message>> {
+        let id = id.in_path("Conversation")?;
+        let message_id = message_id.in_path("Message")?;
+        let message = edits::edit(
+            &state.pool,
+            &state.realtime,
+            auth.actor(),
+            &meta,
+            id,
+            message_id,
+            &body.content,
+        )
+        .await?;
+        Ok(Json(message))
+    }
+
+    /// Delete a message
+    ///
+    /// Its sender or a tenant admin (audited). The message stays in the sequence as a
+    /// tombstone (`deleted: true`, empty `content`, no attachments; the files are
+    /// removed). Deleting it again changes nothing. Everyone in the conversation gets
+    /// `message_updated`.
+    #[oai(path = "/:id/messages/:message_id/", method = "delete")]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+        id: Path<IdText>,
+        message_id: Path<IdText>,
+    ) -> Result<Done> {
+        let id = id.in_path("Conversation")?;
+        let message_id = message_id.in_path("Message")?;
+        let media = &state.config.media_root;
+        edits::delete(&state.pool, &state.realtime, media, auth.actor(), &meta, id, message_id).await?;
+        Ok(Done::NoContent)
     }
 }

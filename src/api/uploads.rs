@@ -1,5 +1,6 @@
-//! The `multipart/form-data` body of a message: `content`, `client_id` and zero or more
-//! `attachments` parts. Streamed part by part — each file goes to a temporary file in
+//! The `multipart/form-data` body of a message: `content`, `client_id`, `reply_to`,
+//! zero or more `mentions` (one id each), `metadata` (a JSON object as text) and zero or
+//! more `attachments` parts. Streamed part by part — each file goes to a temporary file in
 //! chunks and is refused the moment it passes the size cap, so an over-size file is
 //! never held in memory. The derived `MessageFormSchema` only documents the shape in
 //! the OpenAPI document; `MessageForm` does the parsing.
@@ -14,7 +15,10 @@ use poem_openapi::{
 };
 
 use crate::{
-    chat::{content::MAX_CHARS, staging::Staged},
+    chat::{
+        content::{Metadata, MAX_CHARS, MAX_METADATA_BYTES},
+        staging::Staged,
+    },
     error::{Code, Error},
     limits::UploadMeter,
 };
@@ -29,6 +33,13 @@ pub struct MessageFormSchema {
     /// Idempotency key (at most 64 characters, no control characters).
     #[oai(validator(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     client_id: Option<String>,
+    /// The id of the message of this conversation this one answers.
+    reply_to: Option<uuid::Uuid>,
+    /// Participants of this conversation the message mentions, one id per part (at most 100).
+    #[oai(validator(max_items = 100))]
+    mentions: Option<Vec<uuid::Uuid>>,
+    /// A JSON object as text, at most 4096 bytes as compact JSON.
+    metadata: Option<String>,
     /// Files (at most 10, each at most 10 MiB): JPEG, PNG, GIF, WebP, PDF, Office
     /// documents (doc, docx, xls, xlsx, ppt, pptx, odt, ods), plain text and CSV,
     /// judged by their bytes. None at all: a text message.
@@ -45,10 +56,20 @@ pub struct MessageForm {
     length: Option<u64>,
 }
 
+/// The optional parts of a send, from either body, as text: the handler turns ids that
+/// are not UUIDs into a 400 naming their field.
+#[derive(Default)]
+pub struct Extras {
+    pub reply_to: Option<String>,
+    pub mentions: Vec<String>,
+    pub metadata: Option<Metadata>,
+}
+
 /// A multipart message body, read: the fields and the staged files.
 pub struct ReceivedForm {
     pub content: Option<String>,
     pub client_id: Option<String>,
+    pub extras: Extras,
     pub files: Staged,
 }
 
@@ -80,6 +101,9 @@ impl Payload for MessageForm {
 
 /// Longest text field read: 5000 characters of at most 4 bytes each.
 const MAX_TEXT_FIELD: usize = MAX_CHARS * 4;
+
+/// `mentions` parts read; one more is refused before it is read.
+const MAX_MENTION_PARTS: usize = crate::chat::mentions::MAX_MENTIONS;
 
 fn bad_body(message: impl std::fmt::Display) -> Error {
     let message = message.to_string();
@@ -141,12 +165,30 @@ impl MessageForm {
         let mut form = ReceivedForm {
             content: None,
             client_id: None,
+            extras: Extras::default(),
             files,
         };
         while let Some(mut field) = multipart.next_field().await.map_err(bad_body)? {
             match field.name() {
                 Some("content") => form.content = Some(read_text(&mut field, "content", MAX_TEXT_FIELD).await?),
                 Some("client_id") => form.client_id = Some(read_text(&mut field, "client_id", 1024).await?),
+                Some("reply_to") => form.extras.reply_to = Some(read_text(&mut field, "reply_to", 1024).await?),
+                Some("mentions") => {
+                    if form.extras.mentions.len() == MAX_MENTION_PARTS {
+                        return Err(Error::validation("mentions", "at most 100 mentions"));
+                    }
+                    form.extras
+                        .mentions
+                        .push(read_text(&mut field, "mentions", 1024).await?);
+                }
+                Some("metadata") => {
+                    // Room for the spaces of pretty-printed JSON; the compact size is checked later.
+                    let text = read_text(&mut field, "metadata", MAX_METADATA_BYTES * 4).await?;
+                    form.extras.metadata = Some(
+                        serde_json::from_str(&text)
+                            .map_err(|_| Error::validation("metadata", "metadata must be a JSON object"))?,
+                    );
+                }
                 Some("attachments") => {
                     let declared = field.content_type().map(|m| m.to_string());
                     let mut incoming = form.files.start(field.file_name(), declared.as_deref()).await?;
@@ -160,7 +202,9 @@ impl MessageForm {
                     let name = other.unwrap_or("").to_string();
                     return Err(Error::BadRequest {
                         code: Code::ValidationError,
-                        message: format!("unknown field {name:?}: expected content, client_id or attachments"),
+                        message: format!(
+                            "unknown field {name:?}: expected content, client_id, reply_to, mentions, metadata or attachments"
+                        ),
                     });
                 }
             }

@@ -10,9 +10,10 @@ use sqlx::{types::Json, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{
+    content::Metadata,
     events::Event,
     listing::Shared,
-    messages::{into_views, rows_by_ids, Metadata},
+    message_views::{into_views, rows_by_ids},
     receipts::{StatusContext, Watermarks},
     views::Message,
 };

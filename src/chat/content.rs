@@ -1,8 +1,29 @@
-//! `MessageContent`: the text of a message, trimmed, at most 5000 characters.
+//! What a message says: `MessageContent`, the text, trimmed, at most 5000 characters;
+//! and its sender's `metadata`, a JSON object of at most 4 KB.
+
+use std::collections::BTreeMap;
 
 use crate::error::Error;
 
 pub const MAX_CHARS: usize = 5000;
+
+/// The most bytes a message's metadata may take as compact JSON.
+pub const MAX_METADATA_BYTES: usize = 4096;
+
+/// A message's metadata: a JSON object.
+pub type Metadata = BTreeMap<String, serde_json::Value>;
+
+/// The sender's metadata, if it fits in `MAX_METADATA_BYTES` of compact JSON.
+pub fn check_metadata(metadata: &Metadata) -> Result<(), Error> {
+    let bytes = serde_json::to_vec(metadata).map_err(Error::internal)?.len();
+    if bytes > MAX_METADATA_BYTES {
+        return Err(Error::validation(
+            "metadata",
+            format!("metadata takes {bytes} bytes as JSON; the maximum is {MAX_METADATA_BYTES}"),
+        ));
+    }
+    Ok(())
+}
 
 /// Message text that passed the rules. It may be empty: a message with attachments
 /// needs no text; whether a message as a whole is empty is decided by its sender.
@@ -54,6 +75,14 @@ mod tests {
     fn trims_white_space_and_may_be_empty() {
         assert_eq!(MessageContent::parse("  hi\n").unwrap().as_str(), "hi");
         assert!(MessageContent::parse(" \n\t ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn metadata_is_at_most_4_kb_of_compact_json() {
+        let of_size = |n: usize| Metadata::from([("k".to_string(), serde_json::json!("x".repeat(n)))]);
+        // `{"k":"…"}` is 8 bytes around the value.
+        assert!(check_metadata(&of_size(MAX_METADATA_BYTES - 8)).is_ok());
+        assert!(check_metadata(&of_size(MAX_METADATA_BYTES - 7)).is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{
     access, membership,
-    messages::{into_views, MessageRow, MESSAGE_SELECT},
+    message_views::{into_views, MessageRow, MESSAGE_SELECT},
     receipts::{self, StatusContext, Watermarks},
     views::Message,
 };

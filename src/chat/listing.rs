@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    messages::{into_views, rows_by_ids},
+    message_views::{into_views, rows_by_ids},
     receipts::{self, StatusContext, Watermarks},
     views::{Conversation, Message, MyRole, Participant},
     Membership,

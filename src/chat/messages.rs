@@ -1,18 +1,20 @@
-//! Messages: the write path (gap-free `seq`, idempotent `client_id`), the rows every
-//! message query reads, and `message_updated` when a message changes. Reading history
-//! is `history.rs`.
+//! Messages: the write path (gap-free `seq`, idempotent `client_id`, replies, mentions
+//! and metadata), and `message_updated` when a message changes. The rows messages are
+//! read from are `message_views.rs`; reading history, `history.rs`; editing and
+//! deleting, `edits.rs`.
 
 use sqlx::{types::Json, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{
-    access, attachments,
-    content::MessageContent,
+    access,
+    content::{check_metadata, MessageContent, Metadata},
     events::Event,
-    membership,
+    membership, mentions,
+    message_views::{into_views, member_view, quoted_columns, quoted_join, rows_by_ids, MessageRow, QuotedRow},
     receipts::{self, StatusContext, Watermarks},
     staging::{Staged, StagedFile},
-    views::{Attachment, Message, MessageStatus},
+    views::{Message, MessageStatus},
 };
 use crate::{
     auth::Actor,
@@ -23,85 +25,6 @@ use crate::{
     timestamp::Timestamp,
 };
 
-/// Columns and joins that make a `MessageRow`; every message query selects these.
-pub(super) const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.sender_id,
-        u.name AS sender_name, u.email AS sender_email, m.content, m.created_at, m.updated_at, m.kind, m.metadata
-    FROM messages m JOIN users u ON u.id = m.sender_id AND u.tenant_id = m.tenant_id";
-
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct MessageRow {
-    id: Uuid,
-    conversation_id: Uuid,
-    pub(super) seq: i64,
-    pub(super) sender_id: Uuid,
-    sender_name: String,
-    sender_email: String,
-    content: String,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-    kind: MessageKind,
-    metadata: Json<Metadata>,
-}
-
-/// A message's metadata: a JSON object.
-pub(crate) type Metadata = std::collections::BTreeMap<String, serde_json::Value>;
-
-impl MessageRow {
-    pub(crate) fn conversation_id(&self) -> Uuid {
-        self.conversation_id
-    }
-
-    pub(crate) fn into_view(self, ctx: &StatusContext, attachments: Vec<Attachment>) -> Message {
-        Message {
-            status: ctx.status(self.seq, self.sender_id),
-            id: self.id,
-            conversation: self.conversation_id,
-            seq: self.seq,
-            sender_id: self.sender_id,
-            sender_name: self.sender_name,
-            sender_email: self.sender_email,
-            content: self.content,
-            has_attachments: !attachments.is_empty(),
-            attachments,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            kind: self.kind,
-            metadata: self.metadata.0,
-        }
-    }
-}
-
-/// Views of message rows with their attachments (one query for all of them); `ctx`
-/// gives the status context of each row's conversation.
-pub(crate) async fn into_views(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    rows: Vec<MessageRow>,
-    ctx: impl Fn(&MessageRow) -> StatusContext,
-) -> Result<Vec<Message>> {
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut files = attachments::for_messages(conn, actor, &ids).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let ctx = ctx(&row);
-            let attachments = files.remove(&row.id).unwrap_or_default();
-            row.into_view(&ctx, attachments)
-        })
-        .collect())
-}
-
-/// Messages by id, in the actor's tenant.
-pub(crate) async fn rows_by_ids(conn: &mut PgConnection, actor: &Actor, ids: &[Uuid]) -> Result<Vec<MessageRow>> {
-    Ok(
-        sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.id = ANY($1) AND m.tenant_id = $2"))
-            .bind(ids)
-            .bind(actor.tenant_id())
-            .fetch_all(&mut *conn)
-            .await?,
-    )
-}
-
 /// Whether the actor may send into the conversation: checked before an upload's body is
 /// read, so refused senders cost no disk and no decoding.
 pub async fn check_can_send(pool: &PgPool, actor: &Actor, conversation_id: Uuid) -> Result<()> {
@@ -110,13 +33,37 @@ pub async fn check_can_send(pool: &PgPool, actor: &Actor, conversation_id: Uuid)
     membership(&mut conn, actor, conversation_id, false).await.map(|_| ())
 }
 
-/// A message to send, as it arrived.
+/// A message to send, as it arrived. Every field but `content` is optional, so callers
+/// name what they have and leave the rest to `..NewMessage::default()`.
 #[derive(Default)]
 pub struct NewMessage<'a> {
     pub content: &'a str,
     pub client_id: Option<ClientId>,
     /// Attachments received and checked, waiting for the message to commit.
     pub files: Option<Staged>,
+    /// The message this one answers: one of the same conversation (else 400
+    /// `validation_error`, `field: reply_to`).
+    pub reply_to: Option<Uuid>,
+    /// Participants the message mentions (others: 400, `field: mentions`).
+    pub mentions: Vec<Uuid>,
+    /// The sender's JSON object, at most 4 KB (else 400, `field: metadata`).
+    pub metadata: Option<Metadata>,
+}
+
+/// What `SEND` returns: what the response and the event need.
+#[derive(sqlx::FromRow)]
+struct SentRow {
+    seq: i64,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    sender_name: String,
+    sender_email: String,
+    participants: Vec<Uuid>,
+    predecessor_created: Option<Timestamp>,
+    shared: bool,
+    #[sqlx(flatten)]
+    quoted: QuotedRow,
+    mentions: Vec<Uuid>,
 }
 
 pub enum Sent {
@@ -141,6 +88,14 @@ pub async fn send(
     if content.is_empty() && files.is_none() {
         return Err(Error::validation("content", "a message needs content or attachments"));
     }
+    let metadata = new.metadata.unwrap_or_default();
+    check_metadata(&metadata)?;
+    let mentioned = mentions::distinct(&new.mentions)?;
+    if !mentioned.is_empty() {
+        // One more round trip, only for messages that mention someone.
+        let mut conn = pool.acquire().await?;
+        mentions::check(&mut conn, actor, conversation_id, &mentioned).await?;
+    }
     let client_id = new.client_id.as_ref().map(ClientId::as_str);
     let staged: &[StagedFile] = files.as_ref().map_or(&[], |s| &s.files);
 
@@ -152,16 +107,6 @@ pub async fn send(
         Some(_) => Some(pool.begin().await?),
         None => None,
     };
-    type Row = (
-        i64,
-        Timestamp,
-        Timestamp,
-        String,
-        String,
-        Vec<Uuid>,
-        Option<Timestamp>,
-        bool,
-    );
     let query = sqlx::query_as(SEND)
         .bind(conversation_id)
         .bind(actor.tenant_id())
@@ -176,18 +121,24 @@ pub async fn send(
         .bind(staged.iter().map(|f| f.storage_path.clone()).collect::<Vec<_>>())
         .bind(staged.iter().map(|f| f.width.map(|w| w as i32)).collect::<Vec<_>>())
         .bind(staged.iter().map(|f| f.height.map(|h| h as i32)).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.thumbnail_path.clone()).collect::<Vec<_>>());
-    let row: Option<Row> = match tx.as_mut() {
+        .bind(staged.iter().map(|f| f.thumbnail_path.clone()).collect::<Vec<_>>())
+        .bind(Json(&metadata))
+        .bind(new.reply_to)
+        .bind(&mentioned);
+    let row: Option<SentRow> = match tx.as_mut() {
         Some(tx) => query.fetch_optional(&mut **tx).await,
         None => query.fetch_optional(pool).await,
     }
     .or_else(|err| match client_id {
         // A retry with a known client_id: the original is answered below.
         Some(_) if error::violates(&err, "messages_client_id_idx") => Ok(None),
-        _ => Err(err),
+        _ if error::violates(&err, "messages_reply_to_fkey") => Err(Error::validation(
+            "reply_to",
+            "reply_to must be the id of a message of this conversation",
+        )),
+        _ => Err(err.into()),
     })?;
-    let Some((seq, created_at, updated_at, sender_name, sender_email, participants, predecessor_created, shared)) = row
-    else {
+    let Some(sent) = row else {
         drop(tx);
         let mut conn = pool.acquire().await?;
         // Not sent: either the caller may not (404 / 403) or the client_id is taken.
@@ -198,19 +149,25 @@ pub async fn send(
             .map(Sent::Existing)
             .ok_or_else(|| Error::internal("client_id conflict without an original message"));
     };
-    let attachments = staged.iter().map(|file| file.view(created_at)).collect();
+    let attachments = staged.iter().map(|file| file.view(sent.created_at)).collect();
+    let (seq, participants, predecessor_created, shared) =
+        (sent.seq, sent.participants, sent.predecessor_created, sent.shared);
     let row = MessageRow {
         id: message_id,
         conversation_id,
         seq,
         sender_id: actor.user_id(),
-        sender_name,
-        sender_email,
+        sender_name: sent.sender_name,
+        sender_email: sent.sender_email,
         content: content.as_str().to_string(),
-        created_at,
-        updated_at,
+        created_at: sent.created_at,
+        updated_at: sent.updated_at,
         kind: MessageKind::Text,
-        metadata: Json(Metadata::new()),
+        metadata: Json(metadata),
+        edited_at: None,
+        deleted: false,
+        quoted: sent.quoted,
+        mentions: sent.mentions,
     };
     // Nobody else can have seen a message this new: its status is `sent`.
     let fresh = StatusContext {
@@ -260,20 +217,23 @@ pub async fn send(
 /// the conversation's `last_seq` (its row lock makes `seq` gap-free under concurrent
 /// senders) — only if the sender is a participant —, insert the message, count it as
 /// the sender's own for the unread arithmetic, un-archive the conversation for the
-/// recipients, record the attachments, and return what the response and the event need
-/// (a tenant-visible conversation's events go to its viewers too). No row: not a
-/// participant. A unique violation on `messages_client_id_idx`: a retry.
+/// recipients, record the attachments and mentions, and return what the response and
+/// the event need (a tenant-visible conversation's events go to its viewers too). No
+/// row: not a participant. A unique violation on `messages_client_id_idx`: a retry; a
+/// foreign key violation on `messages_reply_to_fkey`: `reply_to` names no message of
+/// this conversation.
 /// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 client_id,
-/// $7…$14 the attachments' columns as arrays.
-const SEND: &str = "
+/// $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to, $17 mentions.
+const SEND: &str = concat!(
+    "
     WITH conv AS (
         UPDATE conversations SET last_seq = last_seq + 1, last_message_id = $3, updated_at = now()
         WHERE id = $1 AND tenant_id = $2
           AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = $1 AND user_id = $4)
         RETURNING last_seq, visibility
     ), msg AS (
-        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id)
-        SELECT $3, $2, $1, last_seq, $4, $5, $6 FROM conv
+        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to)
+        SELECT $3, $2, $1, last_seq, $4, $5, $6, $15, $16 FROM conv
         RETURNING seq, created_at, updated_at
     ), own AS (
         UPDATE participants SET own_after_read = own_after_read + 1
@@ -289,15 +249,25 @@ const SEND: &str = "
         FROM unnest($7::uuid[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::int[], $13::int[], $14::text[])
              WITH ORDINALITY AS f(id, filename, content_type, size, storage_path, width, height, thumb, position)
         WHERE EXISTS (SELECT 1 FROM msg)
+    ), mentioned AS (
+        -- Participants only: someone removed since the check is left out.
+        INSERT INTO mentions (tenant_id, message_id, conversation_id, seq, user_id)
+        SELECT $2, $3, $1, msg.seq, p.user_id
+        FROM msg JOIN participants p ON p.conversation_id = $1 AND p.user_id = ANY($17::uuid[])
+        RETURNING user_id
     )
-    SELECT msg.seq, msg.created_at, msg.updated_at, u.name, u.email,
+    SELECT msg.seq, msg.created_at, msg.updated_at, u.name AS sender_name, u.email AS sender_email,
            ARRAY(SELECT user_id FROM participants WHERE conversation_id = $1) AS participants,
            -- NULL when the predecessor committed while this statement waited for the lock:
            -- it is then being published right now.
            (SELECT p.created_at FROM messages p WHERE p.conversation_id = $1 AND p.seq = msg.seq - 1)
                AS predecessor_created,
-           (SELECT visibility = 'tenant' FROM conv) AS shared
-    FROM msg JOIN users u ON u.id = $4 AND u.tenant_id = $2";
+           (SELECT visibility = 'tenant' FROM conv) AS shared,
+           ARRAY(SELECT user_id FROM mentioned ORDER BY user_id) AS mentions, ",
+    quoted_columns!(),
+    " FROM msg JOIN users u ON u.id = $4 AND u.tenant_id = $2",
+    quoted_join!("$16", "$2"),
+);
 
 async fn by_client_id(
     conn: &mut PgConnection,
@@ -316,30 +286,9 @@ async fn by_client_id(
     .fetch_optional(&mut *conn)
     .await?;
     match id {
-        Some(id) => Ok(Some(message_view(conn, actor, conversation_id, id).await?)),
+        Some(id) => Ok(Some(member_view(conn, actor, conversation_id, id).await?)),
         None => Ok(None),
     }
-}
-
-/// One message as `actor` sees it, with its current status.
-async fn message_view(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    conversation_id: Uuid,
-    message_id: Uuid,
-) -> Result<Message> {
-    let rows = rows_by_ids(conn, actor, &[message_id]).await?;
-    let member = membership(conn, actor, conversation_id, false).await?;
-    let others = receipts::others_watermarks(conn, actor, &[conversation_id]).await?;
-    let ctx = StatusContext {
-        viewer: actor.user_id(),
-        own: Watermarks::from(&member),
-        others: others.get(&conversation_id).copied(),
-    };
-    into_views(conn, actor, rows, |_| ctx)
-        .await?
-        .pop()
-        .ok_or_else(|| Error::not_found("Message"))
 }
 
 /// `message_updated` to every participant of the conversation, each with the message's

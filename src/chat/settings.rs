@@ -27,6 +27,9 @@ pub struct TenantSettings {
     pub widget_color: Option<String>,
     /// The widget's title (defaults to the product name).
     pub widget_title: Option<String>,
+    /// Minutes after sending during which a message's sender may edit it; 0 or absent:
+    /// no limit.
+    pub edit_window_minutes: Option<u32>,
 }
 
 impl TenantSettings {
@@ -38,6 +41,13 @@ impl TenantSettings {
             .ok_or_else(|| Error::not_found("Tenant"))?;
         // A malformed stored value must not lock a tenant out of uploads: defaults then.
         Ok(serde_json::from_value(value).unwrap_or_default())
+    }
+
+    /// How long after sending a message may be edited by its sender; `None`: no limit.
+    pub fn edit_window(&self) -> Option<chrono::Duration> {
+        self.edit_window_minutes
+            .filter(|minutes| *minutes > 0)
+            .map(|minutes| chrono::Duration::minutes(minutes.into()))
     }
 
     pub fn max_upload_bytes(&self) -> u64 {

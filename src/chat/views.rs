@@ -116,6 +116,41 @@ pub struct Message {
     /// A JSON object. System messages carry `{"event": "member_added" | …, "by": <user id>, …}`
     /// for clients to word in their own language.
     pub metadata: BTreeMap<String, serde_json::Value>,
+    /// The message this one answers, quoted above it.
+    #[oai(nullable)]
+    pub reply_to: Option<ReplyTo>,
+    /// The users the message mentions.
+    pub mentions: Vec<Uuid>,
+    /// Whether the content was changed after sending.
+    pub is_edited: bool,
+    /// When the content was last changed.
+    #[oai(nullable)]
+    pub edited_at: Option<Timestamp>,
+    /// A deleted message keeps its place (`seq`) with empty `content` and no attachments.
+    pub deleted: bool,
+}
+
+/// An earlier version of a message, for compliance reads: the content an edit (or the
+/// deletion) replaced, who replaced it and when.
+#[derive(Debug, Clone, Object, sqlx::FromRow)]
+pub struct MessageEdit {
+    pub previous_content: String,
+    pub edited_by: Uuid,
+    pub edited_by_name: String,
+    pub edited_at: Timestamp,
+}
+
+/// The message a reply answers, as the reply quotes it.
+#[derive(Debug, Clone, Object, serde::Serialize)]
+pub struct ReplyTo {
+    pub id: Uuid,
+    pub seq: i64,
+    pub sender_name: String,
+    /// The start of its content (at most 100 characters, `…` when cut); empty once it
+    /// is deleted.
+    pub excerpt: String,
+    /// The quoted message was deleted.
+    pub deleted: bool,
 }
 
 #[derive(Debug, Clone, Object, serde::Serialize)]
@@ -240,6 +275,17 @@ mod tests {
             status: MessageStatus::Delivered,
             kind: MessageKind::System,
             metadata: BTreeMap::from([("event".to_string(), serde_json::json!("member_added"))]),
+            reply_to: Some(ReplyTo {
+                id: Uuid::new_v4(),
+                seq: 3,
+                sender_name: "Bruno".into(),
+                excerpt: "hello".into(),
+                deleted: false,
+            }),
+            mentions: vec![Uuid::new_v4()],
+            is_edited: true,
+            edited_at: Some(now),
+            deleted: false,
         };
         let conversation = Conversation {
             id: Uuid::new_v4(),
