@@ -30,7 +30,7 @@ export const canDelete = (state, conv, m) => actionable(m) && (isAdmin(state) ||
 export const membersOf = (state, id) => (id && state.members[id]) || null;
 
 /**
- * "Seen by" for a message of a group: the other members whose read watermark covers it
+ * Who has seen a message of a group: the other members whose read watermark covers it
  * (last_read_seq ≥ its seq), in the order the server lists them.
  */
 export function seenBy(state, id, m) {
