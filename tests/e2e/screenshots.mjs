@@ -55,10 +55,18 @@ async function main() {
     const mobile = path.join(H.DOCS_DIR, 'widget-phone.png');
     await phone.page.screenshot({ path: mobile });
 
+    // The group info panel, as its owner sees it.
+    await H.apiPost(ana, '/api/chat/conversations/', { title: 'Launch plan', participant_ids: [stack.users.bruno.id] });
+    await H.openConversationFromList(ana.page, 'Launch plan');
+    await ana.page.locator('.tc-info-btn').click();
+    await ana.page.locator('#tcGroupInfo .tc-info-member', { hasText: 'Bruno' }).waitFor();
+    const info = path.join(H.DOCS_DIR, 'widget-group-info.png');
+    await ana.page.screenshot({ path: info });
+
     for (const s of [ana, bruno, phone]) {
       if (s.errors.length) throw new Error(`page errors for ${s.user.name}: ${s.errors.map((e) => e.message).join('; ')}`);
     }
-    console.log(`wrote ${path.relative(H.REPO_ROOT, desktop)} and ${path.relative(H.REPO_ROOT, mobile)}`);
+    console.log(`wrote ${[desktop, mobile, info].map((f) => path.relative(H.REPO_ROOT, f)).join(', ')}`);
   } finally {
     await browser?.close().catch(() => {});
     await stack.teardown();

@@ -1,6 +1,7 @@
 // Sending: the draft's files, optimistic pending messages with a client_id (so a retry
 // is idempotent), uploads with progress, waiting out 429s, and typing signals.
 
+import { excerpt } from './live.js';
 import { hasGapBefore, threadOf } from './store.js';
 import { conversationPath } from './sync.js';
 
@@ -34,10 +35,12 @@ export function createComposer(app) {
   const removeFile = (index) => store.dispatch({ type: 'draft/fileRemoved', index });
 
   async function post(p, path) {
-    if (!p.files.length) return api.post(path, { content: p.content, client_id: p.client_id });
+    const replyTo = p.reply_to ? p.reply_to.id : undefined;
+    if (!p.files.length) return api.post(path, { content: p.content, client_id: p.client_id, reply_to: replyTo });
     const fd = new FormData();
     fd.append('content', p.content);
     fd.append('client_id', p.client_id);
+    if (replyTo) fd.append('reply_to', replyTo);
     for (const f of p.files) fd.append('attachments', f, f.name);
     store.dispatch({ type: 'upload/progress', percent: 0 });
     try {
@@ -82,6 +85,7 @@ export function createComposer(app) {
     const s = state();
     const id = s.openConversationId;
     if (!id || s.signedOut) return false;
+    if (s.editing && s.editing.conversationId === id) return app.actions.saveEdit(text);
     const content = text.trim();
     const files = s.draftFiles;
     if (!content && !files.length) return false;
@@ -90,12 +94,15 @@ export function createComposer(app) {
       return false;
     }
     lastTypingSent = 0;
+    const reply = s.replyTo && s.replyTo.conversationId === id ? s.replyTo.message : null;
     const p = {
       client_id: uuid(), conversation: id, content, files, sender_id: s.me, state: 'pending',
+      reply_to: reply && { id: reply.id, seq: reply.seq, sender_name: reply.sender_name, excerpt: excerpt(reply.content) },
       created_at: new Date().toISOString(),
       attachments: files.map((f) => ({ local: true, filename: f.name, size: f.size })),
     };
     store.dispatch({ type: 'draft/cleared' });
+    if (reply) store.dispatch({ type: 'draft/contextCleared' });
     store.dispatch({ type: 'send/queued', pending: p });
     deliver(p);
     return true;

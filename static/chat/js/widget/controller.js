@@ -100,6 +100,13 @@ export function createController(app) {
     }
   }
 
+  /** The group info panel of the open conversation, in place of its messages. */
+  function toggleInfo(open = !state().infoOpen) {
+    store.dispatch({ type: 'info/toggled', open });
+    dismissError('info');
+    app.afterRender(() => (open ? app.views.focusInfo() : app.views.focusInput()));
+  }
+
   async function startDirect(userId) {
     try {
       const conv = await api.post('/api/chat/conversations/start/', { participant_id: userId });
@@ -153,6 +160,6 @@ export function createController(app) {
 
   return {
     showError, dismissError, errorText, openPanel, closePanel, togglePanel, setTab, openConversation,
-    showArchived, toggleFlag, startDirect, createGroup, restore, signedOut,
+    showArchived, toggleFlag, toggleInfo, startDirect, createGroup, restore, signedOut,
   };
 }

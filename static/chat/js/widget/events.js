@@ -59,8 +59,11 @@ export function createEventHandler(app) {
       store.dispatch({ type: 'message/status', id: String(ev.conversation_id), seq: ev.seq, status: ev.status });
     },
     read(ev) {
-      // Our own receipts from another tab; other people's arrive as message_status.
-      if (String(ev.user_id) === state().me) store.dispatch({ type: 'conversation/read', id: String(ev.conversation_id), seq: ev.seq });
+      // Our own receipts from another tab; other people's move their "seen by" (their
+      // effect on our ticks arrives as message_status).
+      const id = String(ev.conversation_id);
+      if (String(ev.user_id) === state().me) store.dispatch({ type: 'conversation/read', id, seq: ev.seq });
+      else store.dispatch({ type: 'members/read', id, userId: ev.user_id, seq: ev.seq });
     },
     typing(ev) {
       if (String(ev.user_id) === state().me) return;
@@ -79,7 +82,14 @@ export function createEventHandler(app) {
       if (Array.isArray(ev.users)) store.dispatch({ type: 'presence/state', users: ev.users });
     },
     conversation_updated(ev) {
-      if (ev.conversation && ev.conversation.id) store.dispatch({ type: 'conversation/received', conversation: ev.conversation });
+      // Settings or members changed (here, by someone else, or we were removed): the
+      // open one reloads its members, for the info panel and "seen by".
+      if (ev.conversation && ev.conversation.id) app.groups.received(ev.conversation);
+    },
+    conversation_deleted(ev) {
+      const id = String(ev.conversation_id);
+      if (id === state().openConversationId) app.controller.showError('chat', app.t('conversation.deleted'));
+      store.dispatch({ type: 'conversation/deleted', id });
     },
     error(ev) {
       // Answers to our own frames (typing, ack, ping): nothing the user did or can fix.

@@ -5,15 +5,18 @@
 
 import { createApi } from '../api.js';
 import { createFormatters, createTranslator, loadStrings } from '../i18n.js';
+import { createMessageActions } from './actions.js';
 import { createComposer } from './compose.js';
 import { createController } from './controller.js';
 import { createEventHandler } from './events.js';
+import { createGroups } from './groups.js';
 import { createNotifier } from './notifications.js';
 import { createPresenceFollower } from './presence.js';
 import { createStore, initialState, reduce, visibleConversations } from './store.js';
 import { createSync } from './sync.js';
 import { createTransport, socketUrl } from './transport.js';
 import { createConversationsView } from './views/conversations.js';
+import { createDirectoryView } from './views/directory.js';
 import { h } from './views/dom.js';
 import { createShell } from './views/shell.js';
 import { createThreadView } from './views/thread.js';
@@ -72,6 +75,8 @@ async function start() {
   app.notifier = createNotifier(app);
   app.controller = createController(app);
   app.composer = createComposer(app);
+  app.groups = createGroups(app);
+  app.actions = createMessageActions(app);
   app.presence = createPresenceFollower(app);
   app.transport = createTransport({
     url: socketUrl(apiBase, location.href),
@@ -88,15 +93,18 @@ async function start() {
   const ctx = {
     t, fmt: createFormatters(locale), api: app.api, existing, pick: (id, make) => existing[id] || make(),
     controller: app.controller, composer: app.composer, sync: app.sync, notifier: app.notifier,
+    groups: app.groups, actions: app.actions,
   };
   const shell = createShell({ ...ctx, title, branding });
   const thread = createThreadView(ctx, shell.tabPanels.chat);
   const conversations = createConversationsView(ctx, shell.tabPanels.conversations);
   const users = createUsersView(ctx, shell.tabPanels.users);
+  const directory = createDirectoryView(ctx, shell.tabPanels.users);
   app.views = {
     focusBar: shell.focusBar,
     focusTab: shell.focusTab,
     focusInput: thread.focusInput,
+    focusInfo: thread.focusInfo,
     focusActive() {
       const s = store.getState();
       if (s.activeTab === 'chat' && s.openConversationId) thread.focusInput();
@@ -111,6 +119,7 @@ async function start() {
     thread.render(state, { stick });
     conversations.render(state);
     users.render(state);
+    directory.render(state);
     stick = false;
     const effects = after;
     after = [];
@@ -120,6 +129,7 @@ async function start() {
   store.subscribe((state, prev, action) => {
     schedule();
     app.presence.update();
+    app.groups.changed(state, prev);
     // A receipt whenever the open conversation is on screen with something new. Not on
     // the receipt's own actions: a refused receipt waits for the next change to retry.
     if (action.type !== 'conversation/read' && action.type !== 'conversation/readFailed') app.sync.markReadIfViewing();
@@ -147,6 +157,7 @@ async function start() {
   store.dispatch({ type: 'page/visibility', visible: document.visibilityState !== 'hidden' });
   schedule();
   app.notifier.askLater(NOTIFY_ASK_AFTER_MS);
+  app.groups.loadMe().catch(() => {});
   app.controller.restore();
   app.transport.connect();
 }

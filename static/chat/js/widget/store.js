@@ -1,7 +1,10 @@
 // The widget's state and the pure reducer that changes it. No DOM, no fetch, no timers:
 // everything here is a function of (state, action), so it runs under `node --test` as is.
 // Views render from this state; the controller turns clicks, socket frames and HTTP
-// answers into actions (see main.js for the loop).
+// answers into actions (see main.js for the loop). The v2 parts (members, roles, message
+// actions, the directory) live in live.js.
+
+import { afterCoreAction, initialLiveState, reduceLive } from './live.js';
 
 /** How far a message of ours has got; a lower status never overwrites a higher one. */
 export const STATUS_RANK = { sent: 1, delivered: 2, read: 3 };
@@ -27,7 +30,8 @@ export function initialState(me) {
     draftFiles: [], // files picked for the next message
     uploadPercent: null, // progress of the upload under way
     notifyPrompt: false, // offer the "enable notifications" button
-    errors: {}, // area ('chat' | 'list' | 'users' | 'group') → text shown there
+    errors: {}, // area ('chat' | 'list' | 'users' | 'group' | 'info' | 'directory') → text shown there
+    ...initialLiveState(),
   };
 }
 
@@ -170,7 +174,7 @@ export function isUnseenNews(state, id, m) {
 /** What changes a message's rendering (a new version replaces its element). */
 export function messageVersion(m) {
   const atts = (m.attachments || []).map((a) => (a.deleted ? 'x' : 'o')).join('');
-  return `${m.status || ''}|${m.updated_at || ''}|${atts}|${m.state || ''}`;
+  return `${m.status || ''}|${m.updated_at || ''}|${atts}|${m.state || ''}|${m.edited_at || ''}|${m.deleted ? 'd' : ''}|${m.content || ''}`;
 }
 
 // ------------------------------------------------------------------ helpers
@@ -265,6 +269,13 @@ function mapPending(state, id, clientId, fn) {
 // ------------------------------------------------------------------ the reducer
 
 export function reduce(state, action) {
+  const live = reduceLive(state, action);
+  if (live !== undefined) return live;
+  const next = reduceCore(state, action);
+  return next === state ? state : afterCoreAction(state, next, action);
+}
+
+function reduceCore(state, action) {
   switch (action.type) {
     // --- connection
     case 'socket/connecting':

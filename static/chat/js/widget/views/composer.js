@@ -115,5 +115,11 @@ export function createComposerView({ t, fmt, pick, existing, composer }) {
     input.setAttribute('placeholder', disabled ? t('composer.disabled') : t('composer.placeholder'));
   }
 
-  return { form, render, focus: () => { if (!input.disabled) input.focus(); } };
+  /** Replaces the text being written (an edit starts with the message's text). */
+  function setDraft(text) {
+    input.value = text;
+    autosize();
+  }
+
+  return { form, render, setDraft, focus: () => { if (!input.disabled) input.focus(); } };
 }

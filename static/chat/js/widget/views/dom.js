@@ -46,6 +46,8 @@ export const icons = {
   plus: () => svg('M12 5v14M5 12h14', 'tc-svg--stroke'),
   bellOff: () => svg(['M18 16v-5a6 6 0 0 0-9.5-4.9M6 10v6l-2 2h14', 'M10 21h4', 'M3 3l18 18'], 'tc-svg--stroke'),
   file: () => svg(['M14 3H6a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V9z', 'M14 3v6h6'], 'tc-svg--stroke'),
+  info: () => svg(['M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z', 'M12 11v5', 'M12 7.5v.01'], 'tc-svg--stroke'),
+  back: () => svg('M15 6l-6 6 6 6', 'tc-svg--stroke'),
 };
 
 export function initials(name) {

@@ -1,10 +1,16 @@
 // The open conversation's messages: keyed reconciliation (existing elements and their
 // loaded images stay; new ones go in seq order, with day separators), ticks for our own
 // messages, retry/discard for failed sends, and the scroll position: stuck to the bottom
-// when the reader is there, kept in place when older history arrives above.
+// when the reader is there, kept in place when older history arrives above. System
+// messages are centred lines in the user's language; replies quote their original;
+// edited and deleted messages say so; a group shows who has seen the user's last message.
 
+import { isGroup, lastOwnMessage, membersOf, seenBy, systemText } from '../live.js';
 import { conversationOf, isMine, messageVersion, threadItems, threadOf } from '../store.js';
 import { h, icons } from './dom.js';
+import { createMessageMenu } from './message-menu.js';
+
+const SEEN_NAMES_MAX = 3; // more names than this: a count, the names on demand
 
 const NEAR_BOTTOM_PX = 80;
 const LOAD_OLDER_AT_PX = 60;
@@ -16,7 +22,8 @@ const dayKey = (iso) => {
   return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
 };
 
-export function createMessagesView({ t, fmt, api, pick, controller, composer, sync }) {
+export function createMessagesView(ctx) {
+  const { t, fmt, api, pick, composer, sync } = ctx;
   const loadOlderBtn = h('button', { type: 'button', class: 'tc-load-older', hidden: true, text: t('messages.loadOlder') });
   const beginning = h('p', { class: 'tc-beginning', hidden: true, text: t('messages.beginning') });
   const list = h('ol', { class: 'tc-message-list' });
@@ -29,6 +36,8 @@ export function createMessagesView({ t, fmt, api, pick, controller, composer, sy
   container.setAttribute('aria-label', t('messages.label'));
   if (!container.hasAttribute('tabindex')) container.tabIndex = 0;
   container.append(loadOlderBtn, beginning, empty, list);
+  const menu = createMessageMenu(ctx, list);
+  const seenOpen = new Set(); // messages whose full "seen by" list is shown
 
   loadOlderBtn.addEventListener('click', () => sync.loadOlder());
   container.addEventListener('scroll', () => {
@@ -37,9 +46,27 @@ export function createMessagesView({ t, fmt, api, pick, controller, composer, sy
   list.addEventListener('click', (e) => {
     const retry = e.target.closest('[data-retry]');
     const discard = e.target.closest('[data-discard]');
+    const quote = e.target.closest('[data-reply-to]');
+    const seen = e.target.closest('[data-seen]');
     if (retry) composer.retry(retry.dataset.retry);
     else if (discard) composer.discard(discard.dataset.discard);
+    else if (quote) showOriginal(quote.dataset.replyTo);
+    else if (seen) {
+      if (seenOpen.has(seen.dataset.seen)) seenOpen.delete(seen.dataset.seen); else seenOpen.add(seen.dataset.seen);
+      if (lastState) render(lastState, { stick: false });
+    }
   });
+
+  /** A reply's quote was clicked: the original, when it is loaded, scrolls into view. */
+  function showOriginal(id) {
+    const el = list.querySelector(`.tc-msg[data-id="${CSS.escape(id)}"]`);
+    if (!el) return;
+    el.scrollIntoView({ block: 'center' });
+    el.classList.add('tc-msg--flash');
+    setTimeout(() => el.classList.remove('tc-msg--flash'), 1500);
+    el.tabIndex = 0;
+    el.focus({ preventScroll: true });
+  }
 
   function dayHeading(iso) {
     const d = new Date(iso);
@@ -89,7 +116,34 @@ export function createMessagesView({ t, fmt, api, pick, controller, composer, sy
       icons.file(), h('span', { class: 'tc-chip-name', text: name }), h('span', { class: 'tc-chip-size', text: fmt.size(a.size) }));
   }
 
+  const nameOf = (state) => (id) => {
+    const u = state.users.find((x) => String(x.id) === String(id))
+      || (membersOf(state, state.openConversationId) || []).find((x) => String(x.id) === String(id));
+    return u ? u.name : null;
+  };
+
+  function systemMessage(state, m) {
+    return h('li', { class: 'tc-msg tc-msg--system', 'data-id': m.id, 'data-seq': m.seq, 'data-event': (m.metadata && m.metadata.event) || null },
+      h('p', { class: 'tc-system-text', text: systemText(t, state, m, nameOf(state)) }));
+  }
+
+  function quote(r) {
+    return h('button', {
+      type: 'button', class: 'tc-reply-quote', 'data-reply-to': r.id, 'aria-label': t('action.showOriginal', { name: r.sender_name || '' }),
+    }, h('span', { class: 'tc-reply-name', text: r.sender_name || '' }), h('span', { class: 'tc-reply-excerpt', text: r.excerpt || t('message.deleted') }));
+  }
+
+  function seenLine(state, m, people) {
+    const names = people.map((p) => p.name);
+    const open = seenOpen.has(m.id);
+    const text = names.length <= SEEN_NAMES_MAX ? t('seen.by', { names: names.join(', ') }) : t('seen.count', { count: names.length });
+    return h('li', { class: 'tc-seen', 'data-seen-for': m.id },
+      h('button', { type: 'button', class: 'tc-link-btn tc-seen-btn', 'data-seen': m.id, 'aria-expanded': String(open), text }),
+      open ? h('ul', { class: 'tc-seen-list', 'aria-label': t('seen.list') }, names.map((n) => h('li', { text: n }))) : null);
+  }
+
   function message(state, m, conv) {
+    if (m.kind === 'system') return systemMessage(state, m);
     const own = isMine(state, m);
     const pending = !m.id;
     const status = pending ? (m.state === 'failed' ? 'failed' : 'pending') : (m.status || 'sent');
@@ -99,13 +153,18 @@ export function createMessagesView({ t, fmt, api, pick, controller, composer, sy
     });
     if (!own && conv && conv.is_group) li.append(h('span', { class: 'tc-msg-sender', text: m.sender_name || '' }));
     const bubble = h('div', { class: 'tc-bubble' });
-    if (m.content) bubble.append(h('p', { class: 'tc-msg-text' }, textWithLinks(m.content)));
-    const atts = (m.attachments || []).map(attachment).filter(Boolean);
+    if (m.reply_to && !m.deleted) bubble.append(quote(m.reply_to));
+    if (m.deleted) {
+      li.classList.add('tc-msg--deleted');
+      bubble.append(h('p', { class: 'tc-msg-deleted', text: t('message.deleted') }));
+    } else if (m.content) bubble.append(h('p', { class: 'tc-msg-text' }, textWithLinks(m.content)));
+    const atts = m.deleted ? [] : (m.attachments || []).map(attachment).filter(Boolean);
     if (atts.length) bubble.append(h('div', { class: 'tc-attachments' }, atts));
     li.append(bubble);
     let when = m.created_at ? new Date(m.created_at) : new Date();
     if (Number.isNaN(when.getTime())) when = new Date();
     const meta = h('div', { class: 'tc-msg-meta' }, h('time', { datetime: when.toISOString(), title: fmt.full(when), text: fmt.time(when) }));
+    if (m.is_edited && !m.deleted) meta.append(h('span', { class: 'tc-edited', text: t('message.edited'), title: m.edited_at ? fmt.full(new Date(m.edited_at)) : null }));
     if (own) {
       const label = t(`message.status.${status}`);
       meta.append(h('span', { class: `tc-ticks tc-ticks--${status}`, role: 'img', 'aria-label': label, title: label, text: TICKS[status] || '' }));
@@ -116,6 +175,7 @@ export function createMessagesView({ t, fmt, api, pick, controller, composer, sy
         h('button', { type: 'button', class: 'tc-link-btn', 'data-discard': m.client_id, text: t('message.discard') }));
     }
     li.append(meta);
+    menu.decorate(state, li, m);
     return li;
   }
 
@@ -124,7 +184,9 @@ export function createMessagesView({ t, fmt, api, pick, controller, composer, sy
 
   let shownId = null;
   let shownLowest = null;
+  let lastState = null;
   function render(state, { stick }) {
+    lastState = state;
     const id = state.openConversationId;
     container.hidden = !conversationOf(state, id);
     if (id !== shownId) {
@@ -143,13 +205,19 @@ export function createMessagesView({ t, fmt, api, pick, controller, composer, sy
     const wanted = [];
     let lastDay = null;
     const items = threadItems(state, id);
+    const lastOwn = isGroup(conv) ? lastOwnMessage(state, items) : null;
+    const seen = lastOwn ? seenBy(state, id, lastOwn) : [];
     for (const m of items) {
       const day = dayKey(m.created_at);
       if (day !== lastDay) {
         wanted.push({ key: `d:${day}`, ver: dayHeading(m.created_at) });
         lastDay = day;
       }
-      wanted.push({ key: m.id ? `m:${m.id}` : `p:${m.client_id}`, ver: messageVersion(m), m });
+      // A message's actions depend on the user's role and the conversation's membership.
+      wanted.push({ key: m.id ? `m:${m.id}` : `p:${m.client_id}`, ver: `${messageVersion(m)}|${state.myRole}|${conv && conv.my_role}`, m });
+      if (m === lastOwn && seen.length) {
+        wanted.push({ key: 's:', ver: `${m.id}|${seen.map((p) => p.id).join(',')}|${seenOpen.has(m.id)}`, seen: () => seenLine(state, m, seen) });
+      }
     }
     const old = new Map();
     for (const el of list.children) old.set(el.dataset.key, el);
@@ -158,10 +226,17 @@ export function createMessagesView({ t, fmt, api, pick, controller, composer, sy
     for (const w of wanted) {
       let el = old.get(w.key);
       if (!el || el.dataset.ver !== w.ver) {
-        const fresh = w.m ? message(state, w.m, conv) : h('li', { class: 'tc-day', role: 'separator' }, h('span', { text: w.ver }));
+        let fresh;
+        if (w.m) fresh = message(state, w.m, conv);
+        else if (w.seen) fresh = w.seen();
+        else fresh = h('li', { class: 'tc-day', role: 'separator' }, h('span', { text: w.ver }));
         fresh.dataset.key = w.key;
         fresh.dataset.ver = w.ver;
-        if (el) el.replaceWith(fresh);
+        if (el) {
+          const focused = el === document.activeElement;
+          el.replaceWith(fresh);
+          if (focused && fresh.hasAttribute('tabindex')) { fresh.tabIndex = 0; fresh.focus({ preventScroll: true }); }
+        }
         el = fresh;
       }
       keep.add(w.key);
@@ -170,6 +245,8 @@ export function createMessagesView({ t, fmt, api, pick, controller, composer, sy
       prev = el;
     }
     for (const [k, el] of old) if (!keep.has(k)) el.remove();
+    menu.bind(() => lastState);
+    menu.ensureTabStop();
 
     empty.hidden = !thread.loaded || items.length > 0;
     loadOlderBtn.hidden = !(thread.loaded && thread.lowestSeq != null && thread.lowestSeq > 1);

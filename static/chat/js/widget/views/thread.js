@@ -1,13 +1,21 @@
 // The Internal chat tab: the open conversation's header (avatar, presence or members,
-// the Archive/Mute menu), its messages, who is typing, errors, and the composer.
+// the group info button, the Archive/Mute menu), its messages, who is typing, errors, the
+// reply/edit bar and the composer — or, for a viewer, a Join button instead — and the
+// group info panel in place of the messages when it is open.
 
+import { canJoin, canSend, isGroup, isMember, isShared } from '../live.js';
 import { conversationOf, otherParticipant, typingNames, userOnline } from '../store.js';
 import { errorBox, h, icons, initials, setText } from './dom.js';
+import { createInfoView } from './info.js';
 import { createMessagesView } from './messages.js';
 import { createComposerView } from './composer.js';
 
 export function createThreadView(ctx, tabPanel) {
-  const { t, controller, existing } = ctx;
+  const { t, controller, existing, groups, actions } = ctx;
+  const infoBtn = h('button', {
+    type: 'button', class: 'tc-icon-btn tc-info-btn', 'aria-label': t('info.open'), title: t('info.open'),
+    'aria-expanded': 'false', 'aria-controls': 'tcGroupInfo', hidden: true,
+  }, icons.info());
   const title = h('h3', { class: 'tc-conv-title', id: 'tcConvTitle' });
   const subtitle = h('p', { class: 'tc-conv-subtitle' });
   const convAvatar = h('span', { class: 'tc-avatar', 'aria-hidden': 'true' });
@@ -22,7 +30,7 @@ export function createThreadView(ctx, tabPanel) {
   const header = h('div', { class: 'tc-conv-header', hidden: true },
     convAvatar,
     h('div', { class: 'tc-conv-heading' }, h('div', { class: 'tc-conv-title-row' }, title, muted), subtitle),
-    h('div', { class: 'tc-menu-wrap' }, menuBtn, menu));
+    infoBtn, h('div', { class: 'tc-menu-wrap' }, menuBtn, menu));
   const none = h('div', { class: 'tc-empty tc-no-conversation' },
     h('p', { text: t('conversation.none') }),
     h('button', { type: 'button', class: 'tc-btn tc-btn--secondary', onclick: () => controller.setTab('conversations', { focus: true }) }, t('conversation.browse')));
@@ -30,8 +38,31 @@ export function createThreadView(ctx, tabPanel) {
   const error = errorBox('chat', ctx);
   const messages = createMessagesView(ctx);
   const composer = createComposerView(ctx);
-  tabPanel.append(header, none, existing.widgetMessageContainer ? null : messages.container,
-    typing, error.el, existing.widgetMessageForm ? null : composer.form);
+  const info = createInfoView(ctx);
+  const contextText = h('span', { class: 'tc-context-text' });
+  const contextBar = h('div', { class: 'tc-context', role: 'status', hidden: true }, contextText,
+    h('button', {
+      type: 'button', class: 'tc-icon-btn', 'aria-label': t('action.cancel'), title: t('action.cancel'), onclick: () => actions.cancel(),
+    }, icons.close()));
+  const readOnlyText = h('span', { class: 'tc-readonly-text' });
+  const joinBtn = h('button', { type: 'button', class: 'tc-btn tc-join-btn', text: t('directory.join') });
+  const readOnly = h('div', { class: 'tc-readonly', hidden: true }, readOnlyText, joinBtn);
+  tabPanel.append(header, none, info.el, existing.widgetMessageContainer ? null : messages.container,
+    typing, error.el, contextBar, readOnly, existing.widgetMessageForm ? null : composer.form);
+  infoBtn.addEventListener('click', () => controller.toggleInfo());
+  joinBtn.addEventListener('click', async () => {
+    joinBtn.disabled = true;
+    const joined = await groups.join(shownConversation);
+    joinBtn.disabled = false;
+    if (joined) focusInput();
+  });
+  // Escape in the composer drops the reply or edit first (then it closes the panel).
+  composer.form.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !contextBar.hidden) {
+      e.preventDefault();
+      actions.cancel();
+    }
+  });
 
   // The menu is the view's own business (open/closed is not application state).
   function openMenu() {
@@ -96,6 +127,42 @@ export function createThreadView(ctx, tabPanel) {
       subtitle.textContent = `${t('conversation.members', { count: names.length })} · ${names.join(', ')}`;
     }
     if (conv.is_archived) subtitle.append(h('span', { class: 'tc-tag', text: t('conversation.archived') }));
+    infoBtn.hidden = !isGroup(conv);
+    infoBtn.setAttribute('aria-expanded', String(!!state.infoOpen));
+  }
+
+  /** The composer for members who may write; else why not, and Join when one may. */
+  let shownEdit = null;
+  function renderComposerArea(state) {
+    const conv = conversationOf(state, state.openConversationId);
+    const sendable = !!conv && canSend(state, conv);
+    if (!sendable || state.infoOpen) composer.form.hidden = true;
+    readOnly.hidden = !conv || sendable || state.infoOpen;
+    if (conv && !sendable) {
+      let why = 'readonly.reader';
+      if (canJoin(state, conv)) why = 'readonly.viewer';
+      else if (!isMember(conv)) why = isShared(conv) ? 'readonly.viewerRead' : 'readonly.removed';
+      setText(readOnlyText, t(why));
+      joinBtn.hidden = !canJoin(state, conv);
+    }
+    const draft = state.editing || state.replyTo;
+    const here = draft && draft.conversationId === state.openConversationId && sendable && !state.infoOpen;
+    contextBar.hidden = !here;
+    if (here) {
+      const m = draft.message;
+      setText(contextText, state.editing ? t('action.editing') : t('action.replyingTo', { name: m.sender_name || '', text: (m.content || '').slice(0, 80) }));
+    }
+    // Starting an edit puts the message's text in the composer.
+    const editKey = state.editing ? state.editing.message.id : null;
+    if (editKey !== shownEdit) {
+      if (state.editing) composer.setDraft(state.editing.message.content || '');
+      else if (shownEdit) composer.setDraft('');
+      shownEdit = editKey;
+    }
+  }
+  function focusInput() {
+    if (!composer.form.hidden) composer.focus();
+    else if (!joinBtn.hidden && !readOnly.hidden) joinBtn.focus();
   }
 
   function renderTyping(state) {
@@ -111,12 +178,16 @@ export function createThreadView(ctx, tabPanel) {
   return {
     render(state, opts) {
       renderHeader(state);
+      info.render(state);
       messages.render(state, opts);
+      if (state.infoOpen) messages.container.hidden = true;
       renderTyping(state);
       error.render(state);
       composer.render(state);
+      renderComposerArea(state);
     },
     scrollToBottom: messages.scrollToBottom,
-    focusInput: composer.focus,
+    focusInput,
+    focusInfo: info.focus,
   };
 }
