@@ -40,6 +40,15 @@ const header = (page) => page.locator('#tenantChatPanel .tc-conv-title');
 const systemLine = (page, text) => page.locator('#widgetMessageContainer .tc-msg--system', { hasText: text });
 const info = (page) => page.locator('#tcGroupInfo');
 
+// How long the other user's widget took to show a change, from the click that made it:
+// printed as a TAP diagnostic for docs/widget.md, never judged (a figure, not a test result).
+async function timed(t, change, act, seen) {
+  const start = Date.now();
+  await act();
+  await seen();
+  t.diagnostic(`live: ${change} seen by the other user in ${Date.now() - start} ms`);
+}
+
 async function openInfo(page) {
   await page.locator('.tc-info-btn').click();
   await info(page).waitFor();
@@ -57,16 +66,18 @@ test('group info: rename, add and remove live; the removed member is read-only; 
   await openInfo(ana.page);
   assert.equal(await bruno.page.locator('.tc-info-btn').isVisible(), true, 'members get the info button too');
   await info(ana.page).locator('#tcInfoName').fill('Launch v2');
-  await info(ana.page).locator('button[type="submit"]', { hasText: en('info.save') }).click();
-  await header(bruno.page).filter({ hasText: 'Launch v2' }).waitFor();
+  await timed(t, 'rename',
+    () => info(ana.page).locator('button[type="submit"]', { hasText: en('info.save') }).click(),
+    () => header(bruno.page).filter({ hasText: 'Launch v2' }).waitFor());
   await systemLine(bruno.page, en('system.title_changed', { by: 'Ana', title: 'Launch v2' })).waitFor();
 
   // Ana adds Carla; Bruno sees the system line, Ana's panel lists Carla.
   await info(ana.page).locator('button', { hasText: en('info.addMembers') }).click();
   await info(ana.page).locator('#tcInfoAdd label', { hasText: 'Carla' }).click();
-  await info(ana.page).locator('#tcInfoAdd button[type="submit"]').click();
+  await timed(t, 'member added',
+    () => info(ana.page).locator('#tcInfoAdd button[type="submit"]').click(),
+    () => systemLine(bruno.page, en('system.member_added', { by: 'Ana', names: 'Carla' })).waitFor());
   await info(ana.page).locator('.tc-info-member', { hasText: 'Carla' }).waitFor();
-  await systemLine(bruno.page, en('system.member_added', { by: 'Ana', names: 'Carla' })).waitFor();
   await shot(ana.page, 'info panel of the owner');
 
   // Bruno, a member, sees no owner actions in his info panel, but may leave.
@@ -86,9 +97,10 @@ test('group info: rename, add and remove live; the removed member is read-only; 
 
   // Ana removes Bruno: his widget turns read-only at once.
   await openInfo(ana.page);
-  await info(ana.page).locator('.tc-info-member', { hasText: 'Bruno' }).locator('button[data-act="remove"]').click();
+  await timed(t, 'member removed',
+    () => info(ana.page).locator('.tc-info-member', { hasText: 'Bruno' }).locator('button[data-act="remove"]').click(),
+    () => bruno.page.locator('.tc-readonly', { hasText: en('readonly.removed') }).waitFor());
   await info(ana.page).locator('.tc-info-member', { hasText: 'Bruno' }).waitFor({ state: 'detached' });
-  await bruno.page.locator('.tc-readonly', { hasText: en('readonly.removed') }).waitFor();
   assert.equal(await bruno.page.locator('#widgetMessageForm').isVisible(), false, 'no composer once removed');
   await shot(bruno.page, 'bruno removed');
 });
@@ -156,11 +168,13 @@ test('message actions: reply, edit and delete by keyboard and menu, seen live by
   await H.message(ana.page, 'Lunch at noon?').locator('.tc-msg-menu-btn').click();
   await ana.page.locator('#tcMessageMenu [data-act="edit"]').click();
   await ana.page.locator('#widgetMessageInput').fill('Lunch at one?');
-  await ana.page.locator('#widgetMessageInput').press('Enter');
-  await H.message(bruno.page, 'Lunch at one?').locator('.tc-edited').waitFor();
+  await timed(t, 'edit',
+    () => ana.page.locator('#widgetMessageInput').press('Enter'),
+    () => H.message(bruno.page, 'Lunch at one?').locator('.tc-edited').waitFor());
 
   // Ana deletes it; Bruno sees the placeholder.
   await H.message(ana.page, 'Lunch at one?').locator('.tc-msg-menu-btn').click();
-  await ana.page.locator('#tcMessageMenu [data-act="delete"]').click();
-  await bruno.page.locator('.tc-msg--deleted', { hasText: en('message.deleted') }).waitFor();
+  await timed(t, 'delete',
+    () => ana.page.locator('#tcMessageMenu [data-act="delete"]').click(),
+    () => bruno.page.locator('.tc-msg--deleted', { hasText: en('message.deleted') }).waitFor());
 });
