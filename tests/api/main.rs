@@ -41,5 +41,6 @@ mod permissions;
 mod presence;
 mod raw;
 mod realtime;
+mod socket_send;
 mod sockets;
 mod streamed_uploads;
