@@ -1,5 +1,6 @@
 // Sending: the draft's files, optimistic pending messages with a client_id (so a retry
-// is idempotent), uploads with progress, waiting out 429s, and typing signals.
+// is idempotent), text over the socket while it is live (sending.js), uploads with
+// progress, waiting out 429s, and typing signals.
 
 import { hasGapBefore, threadOf } from './store.js';
 import { conversationPath } from './sync.js';
@@ -34,7 +35,10 @@ export function createComposer(app) {
   const removeFile = (index) => store.dispatch({ type: 'draft/fileRemoved', index });
 
   async function post(p, path) {
-    if (!p.files.length) return api.post(path, { content: p.content, client_id: p.client_id });
+    if (!p.files.length) {
+      const message = { conversation_id: p.conversation, content: p.content, client_id: p.client_id };
+      return app.sending.send(message, () => api.post(path, { content: p.content, client_id: p.client_id }));
+    }
     const fd = new FormData();
     fd.append('content', p.content);
     fd.append('client_id', p.client_id);

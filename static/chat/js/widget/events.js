@@ -81,6 +81,8 @@ export function createEventHandler(app) {
     conversation_updated(ev) {
       if (ev.conversation && ev.conversation.id) store.dispatch({ type: 'conversation/received', conversation: ev.conversation });
     },
+    send_ok: (ev) => app.sending.answered(ev),
+    send_error: (ev) => app.sending.answered(ev),
     error(ev) {
       // Answers to our own frames (typing, ack, ping): nothing the user did or can fix.
       if (globalThis.console && console.debug) console.debug('tenantchat socket error', ev.error, ev.message);
