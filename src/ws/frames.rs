@@ -96,10 +96,7 @@ pub(super) fn too_many(text: Option<&str>, wait: std::time::Duration) -> serde_j
     let message = "Too many frames; slow down.";
     match text.and_then(sending::addressed) {
         Some(client_id) => {
-            let limited = Error::RateLimited {
-                retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
-            };
-            let mut frame = sending::error(client_id.as_deref(), &limited);
+            let mut frame = sending::error(client_id.as_deref(), &Error::rate_limited(wait));
             frame["message"] = message.into();
             frame
         }
