@@ -83,6 +83,8 @@ impl Dialer {
         tcp.bind(SocketAddr::new(source, 0))
             .map_err(|e| format!("bind {source}: {e}"))?;
         let stream = tcp.connect(self.server).await.map_err(|e| format!("connect: {e}"))?;
+        // As browsers do: a `send` frame goes out at once, not after the last one's ACK.
+        stream.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
         let mut request = self.url.as_str().into_client_request().map_err(|e| e.to_string())?;
         let headers = request.headers_mut();
         headers.insert(
