@@ -7,7 +7,8 @@
 # pgbench the database side of a send on another scratch database.
 #
 #   BENCH_ARGS     arguments for tenantchat-bench (default: all scenarios at their
-#                  defaults); e.g. BENCH_ARGS="group pairs --seconds 5"
+#                  defaults); e.g. BENCH_ARGS="group pairs --seconds 5"; add
+#                  "--send-via socket" to send over the senders' sockets
 #   IDLE_SOCKETS   idle sockets measured afterwards on a fresh server (default 19000;
 #                  0 skips it)
 #   BENCH_PORT     the server's port (default 8090)
@@ -51,10 +52,12 @@ say "PostgreSQL: $(psql "$DATABASE_URL" -X -Atc "SELECT 'fsync ' || current_sett
 
 DATABASE_URL="$bench_url" "$LOAD_BIN/tenantchat" migrate
 
-# The bench sends far faster per user than a person: the per-user limits are raised; and
-# it opens thousands of sockets from a few addresses: the connection caps are lifted.
+# The bench sends far faster per user than a person: the per-user limits are raised (the
+# frame budget too, for sends over the socket); and it opens thousands of sockets from a
+# few addresses: the connection caps are lifted.
 start_server() {
     loadtest_start_server "$bench_url" RATE_SEND_PER_MINUTE=10000000 RATE_SEND_BURST=10000 \
+        RATE_WS_FRAMES_PER_MINUTE=10000000 \
         RATE_CONVERSATIONS_PER_MINUTE=1000 MAX_CONNECTIONS_PER_IP=0 MAX_CONNECTIONS="$(($(ulimit -n) - 500))"
 }
 

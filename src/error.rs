@@ -189,6 +189,13 @@ impl Error {
         }
     }
 
+    /// `rate_limited`, to retry after `wait` (in whole seconds, at least one).
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        Error::RateLimited {
+            retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+        }
+    }
+
     pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
         Error::Validation {
             field,

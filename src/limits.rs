@@ -162,9 +162,7 @@ impl Limits {
         self.limiter
             .take(&format!("{}:{}", action.name(), actor.user_id()), quota, cost)
             .await
-            .map_err(|wait| Error::RateLimited {
-                retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
-            })
+            .map_err(Error::rate_limited)
     }
 }
 

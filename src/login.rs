@@ -80,9 +80,7 @@ pub async fn login(
     let all = [failures[0], failures[1], successes[0]];
     if let Err(wait) = throttle.limiter.take_all(&all, 1).await {
         count_failure("throttled");
-        return Err(Error::RateLimited {
-            retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
-        });
+        return Err(Error::rate_limited(wait));
     }
     match check_password(pool, tenant, email, password_attempt).await {
         Ok(Some(candidate)) => {

@@ -11,8 +11,8 @@ SELECT lpad(to_hex(n), 32, '0')::uuid, :tenant, 'u' || n || '@bench.test', 'Benc
 FROM generate_series(1, 1000) AS n;
 
 -- Pair p: users 2p - 1 (the sender) and 2p; conversation 100000 + p.
-INSERT INTO conversations (id, tenant_id, is_group, direct_low, direct_high, created_by)
-SELECT lpad(to_hex(100000 + p), 32, '0')::uuid, :tenant, false,
+INSERT INTO conversations (id, tenant_id, kind, is_group, direct_low, direct_high, created_by)
+SELECT lpad(to_hex(100000 + p), 32, '0')::uuid, :tenant, 'direct', false,
        lpad(to_hex(2 * p - 1), 32, '0')::uuid, lpad(to_hex(2 * p), 32, '0')::uuid,
        lpad(to_hex(2 * p - 1), 32, '0')::uuid
 FROM generate_series(1, 500) AS p;

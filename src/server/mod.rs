@@ -137,6 +137,12 @@ pub async fn run(
                 continue;
             }
         };
+        // Small writes go out at once: a socket answers a `send` with `send_ok` and then
+        // `message_created`, and Nagle's algorithm would hold each such frame until the
+        // client acknowledged the one before (up to its 40 ms delayed ACK).
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY");
+        }
         let connection = Connection {
             local,
             peer,

@@ -151,6 +151,8 @@ mod tests {
         assert!(listed("serverFrames").contains(&"server.message_created".to_string()));
         assert!(listed("serverFrames").contains(&"server.pong".to_string()));
         assert!(listed("clientFrames").contains(&"client.presence_subscribe".to_string()));
+        assert!(listed("clientFrames").contains(&"client.send".to_string()));
+        assert!(listed("serverFrames").contains(&"server.send_error".to_string()));
         // The shared objects come from the OpenAPI document, with what they refer to.
         assert!(doc["components"]["schemas"]["Participant"].is_object());
     }
@@ -164,8 +166,8 @@ mod tests {
         assert!(err.contains("server.typing"), "{err}");
 
         let mut template: Value = serde_json::from_str(TEMPLATE).unwrap();
-        template["components"]["messages"]["client.send"] = json!({"name": "send"});
+        template["components"]["messages"]["client.shout"] = json!({"name": "shout"});
         let err = build(&template.to_string(), "http://localhost", &openapi()).unwrap_err();
-        assert!(err.contains("client.send"), "{err}");
+        assert!(err.contains("client.shout"), "{err}");
     }
 }

@@ -3,7 +3,10 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::presence::Following;
+use super::{
+    presence::Following,
+    sending::{self, SendFrame},
+};
 use crate::{
     auth::Actor,
     chat::{
@@ -15,7 +18,7 @@ use crate::{
     client::RequestMeta,
     denials::{self, Via},
     domain::Seq,
-    error::Code,
+    error::{Code, Error},
     limits::Action,
     state::AppState,
 };
@@ -35,6 +38,7 @@ enum ClientFrame {
     Read { conversation_id: Uuid, seq: Seq },
     PresenceSubscribe { user_ids: Vec<Uuid> },
     Open { conversation_id: Option<Uuid> },
+    Send(SendFrame),
 }
 
 impl ClientFrame {
@@ -45,6 +49,7 @@ impl ClientFrame {
             | ClientFrame::Ack { conversation_id, .. }
             | ClientFrame::Read { conversation_id, .. } => Some(*conversation_id),
             ClientFrame::Open { conversation_id } => *conversation_id,
+            ClientFrame::Send(send) => Some(send.conversation_id),
             ClientFrame::Ping | ClientFrame::PresenceSubscribe { .. } => None,
         };
         (ClientFrameType::from(self).into(), conversation)
@@ -59,7 +64,7 @@ pub(super) fn client_frame_types() -> impl Iterator<Item = &'static str> {
 
 /// The frames the consumer itself writes, besides the chat events: `connected` when a
 /// socket is live, and the answers to client frames.
-pub(super) const REPLY_TYPES: &[&str] = &["connected", "pong", "error"];
+pub(super) const REPLY_TYPES: &[&str] = &["connected", "pong", "error", "send_ok", "send_error"];
 
 /// The `type` of a frame written to a socket, as a static name (a metric label); `other`
 /// for a type this server does not know.
@@ -85,8 +90,23 @@ pub(super) fn error(code: Code, message: &str) -> serde_json::Value {
     serde_json::json!({"type": "error", "error": code.as_str(), "message": message})
 }
 
+/// The answer to a frame refused because the socket's frame budget is spent: a
+/// `send_error` for a send (so its client can match it), else an `error`.
+pub(super) fn too_many(text: Option<&str>, wait: std::time::Duration) -> serde_json::Value {
+    let message = "Too many frames; slow down.";
+    match text.and_then(sending::addressed) {
+        Some(client_id) => {
+            let mut frame = sending::error(client_id.as_deref(), &Error::rate_limited(wait));
+            frame["message"] = message.into();
+            frame
+        }
+        None => error(Code::RateLimited, message),
+    }
+}
+
 /// The reply to one client frame, if any. A malformed frame or a refused action gets an
-/// `error` frame; the socket stays open. A chat permission refusal is audited first.
+/// `error` frame (`send_error` for a send); the socket stays open. A chat permission
+/// refusal is audited first.
 pub(super) async fn answer(
     state: &AppState,
     actor: &Actor,
@@ -100,6 +120,7 @@ pub(super) async fn answer(
     };
     let (kind, conversation) = frame.describe();
     let (pool, realtime) = (&state.pool, &state.realtime);
+    let mut answering_send = None;
     let result = match frame {
         ClientFrame::Ping => return Some(serde_json::json!({"type": "pong"})),
         ClientFrame::Typing { conversation_id } => match state.limits.take(Action::Typing, actor, 1).await {
@@ -145,6 +166,13 @@ pub(super) async fn answer(
                 Err(err) => Err(err),
             }
         }
+        ClientFrame::Send(send) => match sending::send(state, actor, &send).await {
+            Ok(message) => return Some(sending::ok(send.client_id(), message)),
+            Err(err) => {
+                answering_send = Some(send);
+                Err(err)
+            }
+        },
     };
     let err = result.err()?;
     if denials::is_chat_denial(&err) {
@@ -152,7 +180,10 @@ pub(super) async fn answer(
         denials::record_chat(pool, &state.limits, actor, meta, &err, target, Via::Frame(kind)).await;
     }
     // `answer` logs an internal cause and keeps it from the client.
-    Some(error(err.code(), &err.answer().message))
+    Some(match answering_send {
+        Some(send) => sending::error(send.client_id(), &err),
+        None => error(err.code(), &err.answer().message),
+    })
 }
 
 #[cfg(test)]

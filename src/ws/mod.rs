@@ -12,6 +12,7 @@
 pub mod asyncapi;
 mod frames;
 mod presence;
+mod sending;
 mod upgrade;
 
 use std::time::{Duration, Instant};
@@ -265,7 +266,8 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
                     match frame {
                         Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
                             let reply = match (frames_budget.take(state.limits.ws_frames), message) {
-                                (Err(_), _) => Some(frames::error(Code::RateLimited, "Too many frames; slow down.")),
+                                (Err(wait), Message::Text(text)) => Some(frames::too_many(Some(&text), wait)),
+                                (Err(wait), _) => Some(frames::too_many(None, wait)),
                                 (Ok(()), Message::Text(text)) => frames::answer(&state, &actor, &meta, &text, &mut following).await,
                                 (Ok(()), _) => Some(frames::error(Code::InvalidFrame, "Frames are JSON text.")),
                             };

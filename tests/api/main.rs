@@ -44,5 +44,6 @@ mod presence;
 mod raw;
 mod realtime;
 mod replies;
+mod socket_send;
 mod sockets;
 mod streamed_uploads;

@@ -235,12 +235,17 @@ async fn the_asyncapi_document_describes_the_socket(pool: PgPool) {
         "conversation_updated",
         "conversation_deleted",
         "opened",
+        "send_ok",
+        "send_error",
     ] {
         assert!(server.iter().any(|n| n == frame), "{frame} not in {server:?}");
     }
     let mut client = names("clientFrames");
     client.sort();
-    assert_eq!(client, ["ack", "open", "ping", "presence_subscribe", "read", "typing"]);
+    assert_eq!(
+        client,
+        ["ack", "open", "ping", "presence_subscribe", "read", "send", "typing"]
+    );
     let close_codes: Vec<u64> = doc["channels"]["chat"]["x-close-codes"]
         .as_array()
         .unwrap()

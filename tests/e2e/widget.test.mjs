@@ -50,7 +50,10 @@ const badge = (page) => page.locator('#widgetNewMessagesBadge');
 
 test('live chat: start from the users list, live delivery, unread badge and reset, typing, read ticks', { timeout: 120000 }, async (t) => {
   const shot = H.screenshots(t.name.split(':')[0]);
-  const ana = await session(t, 'ana');
+  const anaFrames = []; // what Ana's widget writes to its socket
+  const ana = await session(t, 'ana', {}, async (context) => {
+    context.on('page', (page) => page.on('websocket', (ws) => ws.on('framesent', (f) => anaFrames.push(JSON.parse(String(f.payload))))));
+  });
   const bruno = await session(t, 'bruno');
   await H.waitForSocket(ana.page);
   await H.waitForSocket(bruno.page);
@@ -67,6 +70,7 @@ test('live chat: start from the users list, live delivery, unread badge and rese
   // Two messages; Bruno's panel is closed, so his badge counts them.
   await H.sendMessage(ana.page, 'Hi Bruno! First message.');
   await badge(bruno.page).filter({ hasText: /^1$/ }).waitFor();
+  assert.ok(anaFrames.some((f) => f.type === 'send' && f.content === 'Hi Bruno! First message.' && f.client_id), 'sent over the live socket');
   assert.equal(await badge(bruno.page).getAttribute('aria-label'), en('badge.unread.one', { count: 1 }), 'singular form');
   await H.sendMessage(ana.page, 'Second one, are you there?');
   await badge(bruno.page).filter({ hasText: /^2$/ }).waitFor();

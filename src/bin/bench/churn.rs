@@ -41,8 +41,9 @@ pub async fn churn(b: &Bench) {
     let rate = b.shape.churn_rate;
     let total = (rate * b.shape.seconds as f64).round() as usize;
     let route = |_: usize| (b.group_url.as_str(), &b.users[0]);
+    let rest = sending::Via::Rest(b.http.clone());
     let (sent, cycles) = tokio::join!(
-        sending::open_loop(&b.http, rate, total, origin, &route),
+        sending::open_loop(&rest, rate, total, origin, &route),
         futures_util::future::join_all(churning)
     );
     let recipients = sockets.readers.iter().filter(|r| r.user != 0).count();

@@ -10,6 +10,9 @@
 //!   group     one sender into the group at `--group-rate` (50 msg/s)
 //!   pairs     every member online; `--pairs-rate` (1,000 msg/s) over the pairs, open loop
 //!   closed    `--closed-senders` (8) closed-loop senders in pairs
+//!
+//! `group`, `pairs` and `closed` send over REST, or with `--send-via socket` as `send`
+//! frames over the senders' sockets.
 //!   churn     the group online, one sender at `--churn-rate`, the churn users cycling
 //!             connect/disconnect
 //!   memory    server RSS at start, after the logins, after the load, 30 s after it
@@ -121,6 +124,10 @@ pub struct Shape {
     /// Closed-loop senders in `closed`.
     #[arg(long, default_value_t = 8)]
     pub closed_senders: usize,
+    /// How `group`, `pairs` and `closed` send: REST, or `send` frames over the senders'
+    /// sockets (latency to `send_ok`).
+    #[arg(long, value_enum, default_value_t = sending::SendVia::Rest)]
+    pub send_via: sending::SendVia,
     /// Messages per second into the group in `churn`.
     #[arg(long, default_value_t = 20.0)]
     pub churn_rate: f64,

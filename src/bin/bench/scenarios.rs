@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::{
     report::Report,
-    sending::{self, Outcome, Sent},
+    sending::{self, Outcome, Sent, Via},
     sockets::Sockets,
     Bench,
 };
@@ -45,7 +45,8 @@ pub async fn presence(b: &Bench) {
 pub async fn group(b: &Bench) {
     let rate = b.shape.group_rate;
     let route = |_: usize| (b.group_url.as_str(), &b.users[0]);
-    let params = json!({"members": b.shape.users, "rate": rate, "seconds": b.shape.seconds});
+    let params =
+        json!({"members": b.shape.users, "rate": rate, "seconds": b.shape.seconds, "via": b.shape.send_via.name()});
     open_loop(b, "group", params, &b.members(), rate, &route, Recipients::AllButSender).await
 }
 
@@ -54,7 +55,7 @@ pub async fn pairs(b: &Bench) {
     let rate = b.shape.pairs_rate;
     let pairs = b.pair_urls.len();
     let route = |i: usize| (b.pair_urls[i % pairs].as_str(), &b.users[2 * (i % pairs)]);
-    let params = json!({"pairs": pairs, "online": b.shape.users, "rate": rate, "seconds": b.shape.seconds});
+    let params = json!({"pairs": pairs, "online": b.shape.users, "rate": rate, "seconds": b.shape.seconds, "via": b.shape.send_via.name()});
     open_loop(b, "pairs", params, &b.members(), rate, &route, Recipients::Partner).await
 }
 
@@ -69,10 +70,12 @@ pub async fn closed(b: &Bench) {
         .collect();
     let started = origin.elapsed();
     let cpu = b.server.cpu_meter();
-    let sent = sending::closed_loop(&b.http, &loops, b.shape.seconds, origin).await;
+    let via = Via::new(b.shape.send_via, &b.http, &sockets);
+    let sent = sending::closed_loop(&via, &loops, b.shape.seconds, origin).await;
     settle(&sockets, answered(&sent)).await;
     let cpu_used = cpu.used();
-    let mut report = Report::new("closed", json!({"senders": senders, "seconds": b.shape.seconds}));
+    let params = json!({"senders": senders, "seconds": b.shape.seconds, "via": b.shape.send_via.name()});
+    let mut report = Report::new("closed", params);
     report.opened(&sockets);
     let tallies = sockets.close().await;
     report.sends(&sent, started, None);
@@ -106,7 +109,8 @@ async fn open_loop(
     let started = origin.elapsed();
     let cpu = b.server.cpu_meter();
     let total = (rate * b.shape.seconds as f64).round() as usize;
-    let sent = sending::open_loop(&b.http, rate, total, origin, route).await;
+    let via = Via::new(b.shape.send_via, &b.http, &sockets);
+    let sent = sending::open_loop(&via, rate, total, origin, route).await;
     let recipients = match recipients {
         Recipients::AllButSender => sockets.readers.iter().filter(|r| r.user != 0).count(),
         Recipients::Partner => 1,

@@ -1,15 +1,98 @@
-//! Sending messages over HTTP with a session cookie, as the widget does: open loop at a
-//! fixed rate (each send scheduled whether or not earlier ones were answered, so a slow
-//! server shows as latency instead of slowing the sender), or closed loop (each sender
-//! sends its next message when the last one is answered).
+//! Sending messages as the widget does — over HTTP with a session cookie, or as `send`
+//! frames over the sender's open socket (`--send-via`): open loop at a fixed rate (each
+//! send scheduled whether or not earlier ones were answered, so a slow server shows as
+//! latency instead of slowing the sender), or closed loop (each sender sends its next
+//! message when the last one is answered). A send's latency ends at its answer: the
+//! HTTP response, or the `send_ok` frame.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
 
+use clap::ValueEnum;
 use reqwest::header::COOKIE;
 use serde_json::json;
 use tenantchat::auth::csrf::CSRF_HEADER;
+use uuid::Uuid;
 
-use crate::{setup::User, sockets};
+use crate::{
+    setup::User,
+    sockets::{self, Outbox, Sockets},
+};
+
+/// How the senders send.
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+pub enum SendVia {
+    /// `POST …/messages/` with JSON.
+    Rest,
+    /// A `send` frame on the sender's socket, answered by `send_ok`.
+    Socket,
+}
+
+impl SendVia {
+    pub fn name(self) -> &'static str {
+        match self {
+            SendVia::Rest => "rest",
+            SendVia::Socket => "socket",
+        }
+    }
+}
+
+/// Where the sends of a scenario go through.
+#[derive(Clone)]
+pub enum Via {
+    Rest(reqwest::Client),
+    /// The outboxes of the scenario's sockets, by user id.
+    Socket(HashMap<Uuid, Outbox>),
+}
+
+impl Via {
+    /// Sends over `how`; `http` for REST, `sockets` (the scenario's) for sockets.
+    pub fn new(how: SendVia, http: &reqwest::Client, sockets: &Sockets) -> Via {
+        match how {
+            SendVia::Rest => Via::Rest(http.clone()),
+            SendVia::Socket => Via::Socket(sockets.readers.iter().map(|r| (r.me, r.outbox.clone())).collect()),
+        }
+    }
+
+    /// Sends message `key`, scheduled at `scheduled` on the scenario's clock, as `user`
+    /// into the conversation of the messages URL `url`.
+    async fn send(&self, url: &str, user: &User, key: u64, scheduled: Duration, origin: Instant) -> Sent {
+        let outbox = match self {
+            Via::Rest(http) => return post(http, url, user, key, scheduled, origin).await,
+            Via::Socket(outboxes) => outboxes.get(&user.id),
+        };
+        let Some(outbox) = outbox else {
+            return Sent {
+                key,
+                outcome: Outcome::Failed,
+                finished: origin.elapsed(),
+            };
+        };
+        let conversation = url.trim_end_matches('/').rsplit('/').nth(1).unwrap_or_default();
+        let content = sockets::content(key, scheduled);
+        let answer = tokio::time::timeout(SEND_TIMEOUT, outbox.send(conversation, content, format!("b{key}"))).await;
+        let finished = origin.elapsed();
+        let outcome = match answer {
+            Ok(Ok(())) => Outcome::Answered(finished.saturating_sub(scheduled)),
+            Ok(Err(code)) if code == "closed" => Outcome::Failed,
+            Ok(Err(code)) => Outcome::Refused(status_of(&code)),
+            Err(_) => Outcome::TimedOut,
+        };
+        Sent { key, outcome, finished }
+    }
+}
+
+/// The HTTP status REST answers a `send_error` code with, so both report alike.
+fn status_of(code: &str) -> u16 {
+    match code {
+        "validation_error" => 400,
+        "not_found" => 404,
+        "rate_limited" => 429,
+        _ => 403,
+    }
+}
 
 /// A send not answered within this long counts as timed out.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -50,7 +133,8 @@ pub fn client_from(source: Option<std::net::IpAddr>) -> reqwest::Client {
 
 /// Posts message `key`, scheduled at `scheduled` on the scenario's clock, as `user`.
 async fn post(http: &reqwest::Client, url: &str, user: &User, key: u64, scheduled: Duration, origin: Instant) -> Sent {
-    let body = json!({"content": sockets::content(key, scheduled)});
+    // With a client_id, as the widget sends (and as a socket send must).
+    let body = json!({"content": sockets::content(key, scheduled), "client_id": format!("b{key}")});
     let result = http
         .post(url)
         .header(COOKIE, user.cookie())
@@ -72,13 +156,7 @@ async fn post(http: &reqwest::Client, url: &str, user: &User, key: u64, schedule
 pub type Route<'a> = &'a (dyn Fn(usize) -> (&'a str, &'a User) + Sync);
 
 /// `total` sends at `rate` per second from now; message `i` is scheduled at `i / rate`.
-pub async fn open_loop(
-    http: &reqwest::Client,
-    rate: f64,
-    total: usize,
-    origin: Instant,
-    route: Route<'_>,
-) -> Vec<Sent> {
+pub async fn open_loop(via: &Via, rate: f64, total: usize, origin: Instant, route: Route<'_>) -> Vec<Sent> {
     let first_key = sockets::take_keys(total as u64);
     let start = origin.elapsed();
     let interval = Duration::from_secs_f64(1.0 / rate);
@@ -87,10 +165,10 @@ pub async fn open_loop(
         let scheduled = start + interval.mul_f64(i as f64);
         tokio::time::sleep_until((origin + scheduled).into()).await;
         let (url, user) = route(i);
-        let (http, url) = (http.clone(), url.to_string());
+        let (via, url) = (via.clone(), url.to_string());
         let user = user.clone();
         pending.push(tokio::spawn(async move {
-            post(&http, &url, &user, first_key + i as u64, scheduled, origin).await
+            via.send(&url, &user, first_key + i as u64, scheduled, origin).await
         }));
     }
     let mut sent = Vec::with_capacity(total);
@@ -105,19 +183,14 @@ pub async fn open_loop(
 }
 
 /// `senders` loops, each sending its next message as soon as the last is answered, for `seconds`.
-pub async fn closed_loop(
-    http: &reqwest::Client,
-    senders: &[(String, &User)],
-    seconds: u64,
-    origin: Instant,
-) -> Vec<Sent> {
+pub async fn closed_loop(via: &Via, senders: &[(String, &User)], seconds: u64, origin: Instant) -> Vec<Sent> {
     let deadline = origin.elapsed() + Duration::from_secs(seconds);
     let loops = senders.iter().map(|(url, user)| async move {
         {
             let mut sent = Vec::new();
             while origin.elapsed() < deadline {
                 let key = sockets::take_keys(1);
-                sent.push(post(http, url, user, key, origin.elapsed(), origin).await);
+                sent.push(via.send(url, user, key, origin.elapsed(), origin).await);
             }
             sent
         }

@@ -67,11 +67,12 @@ pub async fn soak(b: &Bench) -> bool {
     let total = (rate * seconds as f64).round() as usize;
     let pairs = b.pair_urls.len();
     let route = |i: usize| (b.pair_urls[i % pairs].as_str(), &b.users[2 * (i % pairs)]);
+    let rest = sending::Via::Rest(b.http.clone());
     let requests: Requests = Arc::default();
     let rss = sample_rss(b, origin, deadline, attack_at);
     let everyday = async {
         tokio::join!(
-            sending::open_loop(&b.http, rate, total, origin, &route),
+            sending::open_loop(&rest, rate, total, origin, &route),
             every(READ_EVERY, origin, deadline, |n| read(b, n, &requests, origin)),
             every(LOGIN_EVERY, origin, deadline, |n| login(b, n, &requests, origin)),
             every(UPLOAD_EVERY, origin, deadline, |n| upload(b, n, &requests, origin)),

@@ -1,6 +1,7 @@
 //! Sockets as a browser opens them (session cookie, `Origin`), spread over several
 //! loopback source addresses so tens of thousands of them do not run out of ports, each
-//! read by one task that tallies what arrives until it is told to close.
+//! read by one task that tallies what arrives until it is told to close — and that
+//! writes the `send` frames its `Outbox` is given, answering each with its `send_ok`.
 
 use std::{
     collections::HashMap,
@@ -12,11 +13,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::{
     net::{TcpSocket, TcpStream},
-    sync::oneshot,
+    sync::{mpsc, oneshot},
     task::JoinHandle,
 };
 use tokio_tungstenite::{
@@ -82,6 +83,8 @@ impl Dialer {
         tcp.bind(SocketAddr::new(source, 0))
             .map_err(|e| format!("bind {source}: {e}"))?;
         let stream = tcp.connect(self.server).await.map_err(|e| format!("connect: {e}"))?;
+        // As browsers do: a `send` frame goes out at once, not after the last one's ACK.
+        stream.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
         let mut request = self.url.as_str().into_client_request().map_err(|e| e.to_string())?;
         let headers = request.headers_mut();
         headers.insert(
@@ -239,9 +242,52 @@ impl Progress {
     }
 }
 
+/// A `send` frame to write, and where its answer goes: `Ok` for `send_ok`, else the
+/// `send_error` code.
+struct Outgoing {
+    client_id: String,
+    frame: String,
+    answer: oneshot::Sender<Result<(), String>>,
+}
+
+/// Sends messages over one reader's socket.
+#[derive(Clone)]
+pub struct Outbox(mpsc::UnboundedSender<Outgoing>);
+
+impl Outbox {
+    /// Sends `content` into `conversation` as a `send` frame; its answer, or `Err` with
+    /// `closed` when the socket went before answering.
+    pub async fn send(&self, conversation: &str, content: String, client_id: String) -> Result<(), String> {
+        let frame = serde_json::json!({
+            "type": "send", "conversation_id": conversation, "content": content, "client_id": client_id,
+        })
+        .to_string();
+        let (answer, answered) = oneshot::channel();
+        let closed = || "closed".to_string();
+        self.0
+            .send(Outgoing {
+                client_id,
+                frame,
+                answer,
+            })
+            .map_err(|_| closed())?;
+        answered.await.unwrap_or_else(|_| Err(closed()))
+    }
+}
+
+/// The answer to a `send` frame.
+#[derive(Deserialize)]
+struct SendAnswer {
+    client_id: String,
+    error: Option<String>,
+}
+
 /// A socket being read, and the switch that closes it.
 pub struct Reader {
     pub user: usize,
+    /// The id of the user the socket is open for.
+    pub me: Uuid,
+    pub outbox: Outbox,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Tally>,
 }
@@ -250,12 +296,26 @@ impl Reader {
     /// Reads `ws` (opened for user number `user`, id `me`) until told to stop or the server closes it.
     pub fn spawn(ws: Socket, user: usize, me: Uuid, origin: Instant, progress: Arc<Progress>) -> Reader {
         let (stop, mut stopped) = oneshot::channel();
+        let (outbox, mut outgoing) = mpsc::unbounded_channel::<Outgoing>();
         let task = tokio::spawn(async move {
             let mut ws = ws;
             let mut tally = Tally::default();
+            let mut waiting: HashMap<String, oneshot::Sender<Result<(), String>>> = HashMap::new();
             loop {
                 tokio::select! {
+                    Some(send) = outgoing.recv() => {
+                        if ws.send(Message::text(send.frame)).await.is_ok() {
+                            waiting.insert(send.client_id, send.answer);
+                        }
+                    }
                     frame = ws.next() => match frame {
+                        Some(Ok(Message::Text(text))) if matches!(frame_type(&text), Some("send_ok" | "send_error")) => {
+                            if let Ok(answer) = serde_json::from_str::<SendAnswer>(&text) {
+                                if let Some(waiter) = waiting.remove(&answer.client_id) {
+                                    let _ = waiter.send(answer.error.map_or(Ok(()), Err));
+                                }
+                            }
+                        }
                         Some(Ok(Message::Text(text))) => tally.observe(&text, origin.elapsed(), me, &progress),
                         Some(Ok(Message::Close(close))) => {
                             tally.closed_by_server = Some(close_code(close.as_ref()));
@@ -275,7 +335,13 @@ impl Reader {
             }
             tally
         });
-        Reader { user, stop, task }
+        Reader {
+            user,
+            me,
+            outbox: Outbox(outbox),
+            stop,
+            task,
+        }
     }
 
     /// Closes the socket (if the server has not) and hands back what it received.

@@ -1,5 +1,6 @@
 // Sending: the draft's files, optimistic pending messages with a client_id (so a retry
-// is idempotent), uploads with progress, waiting out 429s, and typing signals.
+// is idempotent), text over the socket while it is live (sending.js), uploads with
+// progress, waiting out 429s, and typing signals.
 
 import { excerpt } from './live.js';
 import { hasGapBefore, threadOf } from './store.js';
@@ -36,7 +37,10 @@ export function createComposer(app) {
 
   async function post(p, path) {
     const replyTo = p.reply_to ? p.reply_to.id : undefined;
-    if (!p.files.length) return api.post(path, { content: p.content, client_id: p.client_id, reply_to: replyTo });
+    if (!p.files.length) {
+      const body = { content: p.content, client_id: p.client_id, reply_to: replyTo };
+      return app.sending.send({ conversation_id: p.conversation, ...body }, () => api.post(path, body));
+    }
     const fd = new FormData();
     fd.append('content', p.content);
     fd.append('client_id', p.client_id);

@@ -91,6 +91,8 @@ export function createEventHandler(app) {
       if (id === state().openConversationId) app.controller.showError('chat', app.t('conversation.deleted'));
       store.dispatch({ type: 'conversation/deleted', id });
     },
+    send_ok: (ev) => app.sending.answered(ev),
+    send_error: (ev) => app.sending.answered(ev),
     error(ev) {
       // Answers to our own frames (typing, ack, ping): nothing the user did or can fix.
       if (globalThis.console && console.debug) console.debug('tenantchat socket error', ev.error, ev.message);

@@ -12,6 +12,7 @@ import { createEventHandler } from './events.js';
 import { createGroups } from './groups.js';
 import { createNotifier } from './notifications.js';
 import { createPresenceFollower } from './presence.js';
+import { createSocketSender } from './sending.js';
 import { createStore, initialState, reduce, visibleConversations } from './store.js';
 import { createSync } from './sync.js';
 import { createTransport, socketUrl } from './transport.js';
@@ -81,12 +82,16 @@ async function start() {
   app.transport = createTransport({
     url: socketUrl(apiBase, location.href),
     onFrame: createEventHandler(app),
-    onSocket: (s) => store.dispatch({ type: `socket/${s === 'open' ? 'opened' : s}` }),
+    onSocket: (s) => {
+      if (s === 'closed') app.sending.socketDown();
+      store.dispatch({ type: `socket/${s === 'open' ? 'opened' : s}` });
+    },
     onPolling: (on) => store.dispatch({ type: 'polling/changed', on }),
     onUnauthorized: () => app.controller.signedOut(),
     poll: () => app.sync.poll(),
     pollPresence: () => app.sync.loadPresence(),
   });
+  app.sending = createSocketSender({ transport: app.transport });
 
   ensureStylesheet();
   const existing = Object.fromEntries(CONTRACT_IDS.map((id) => [id, document.getElementById(id)]));
