@@ -11,9 +11,18 @@ use tenantchat::domain::Role;
 
 use crate::{
     groups::group,
-    helpers::{error_code, spawn_app, Client, TestApp},
+    helpers::{error_code, spawn_node, Client, Layer, TestApp},
     permissions::call,
 };
+
+// Permissions do not depend on the channel layer; the matrix runs on both anyway, as
+// issue 12 asks, so a layer that answered differently would show.
+on_both_layers!(
+    every_caller_gets_the_answer_of_its_cell,
+    system_messages_and_unknown_ids_are_refused,
+    the_edit_window_holds_senders_but_not_admins,
+    admins_acts_on_others_messages_are_audited_and_compliance_reads_show_every_version,
+);
 
 /// The expected status and error code of one cell.
 type Expect = (u16, Option<&'static str>);
@@ -36,8 +45,8 @@ struct Scene {
     callers: Vec<(&'static str, Client)>,
 }
 
-async fn scene(pool: PgPool) -> Scene {
-    let app = spawn_app(pool).await;
+async fn scene(pool: PgPool, layer: Layer) -> Scene {
+    let app = spawn_node(pool, layer).await;
     let acme = app.tenant("acme").await;
     let globex = app.tenant("globex").await;
     let mut sam = app.member(&acme, "Sam", Role::Write).await;
@@ -91,9 +100,8 @@ fn outcome(status: StatusCode, body: &Value) -> Expect {
     (status.as_u16(), code)
 }
 
-#[sqlx::test]
-async fn every_caller_gets_the_answer_of_its_cell(pool: PgPool) {
-    let mut scene = scene(pool).await;
+async fn every_caller_gets_the_answer_of_its_cell(pool: PgPool, layer: Layer) {
+    let mut scene = scene(pool, layer).await;
     let mut failures = Vec::new();
     for (name, in_shared, expected) in MATRIX {
         for (method, expect) in [Method::GET, Method::PATCH, Method::DELETE].into_iter().zip(expected) {
@@ -127,9 +135,8 @@ async fn every_caller_gets_the_answer_of_its_cell(pool: PgPool) {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-#[sqlx::test]
-async fn system_messages_and_unknown_ids_are_refused(pool: PgPool) {
-    let mut scene = scene(pool).await;
+async fn system_messages_and_unknown_ids_are_refused(pool: PgPool, layer: Layer) {
+    let mut scene = scene(pool, layer).await;
     let path = format!("/api/chat/conversations/{}/", scene.private);
     let (status, _) = call(&mut scene.sam, Method::PATCH, &path, Some(&json!({"title": "Renamed"}))).await;
     assert_eq!(status, StatusCode::OK);
@@ -170,9 +177,8 @@ async fn edit_window(admin: &mut Client, minutes: Value) -> (StatusCode, Value) 
     admin.send(req).await
 }
 
-#[sqlx::test]
-async fn the_edit_window_holds_senders_but_not_admins(pool: PgPool) {
-    let mut scene = scene(pool).await;
+async fn the_edit_window_holds_senders_but_not_admins(pool: PgPool, layer: Layer) {
+    let mut scene = scene(pool, layer).await;
     let ada = &mut scene.callers[2].1;
     let (_, settings) = ada.get("/api/admin/settings/").await;
     assert_eq!(settings["edit_window_minutes"], 0, "no limit by default");
@@ -238,9 +244,11 @@ async fn the_edit_window_holds_senders_but_not_admins(pool: PgPool) {
     assert_eq!(status, StatusCode::OK, "0 is no limit");
 }
 
-#[sqlx::test]
-async fn admins_acts_on_others_messages_are_audited_and_compliance_reads_show_every_version(pool: PgPool) {
-    let mut scene = scene(pool).await;
+async fn admins_acts_on_others_messages_are_audited_and_compliance_reads_show_every_version(
+    pool: PgPool,
+    layer: Layer,
+) {
+    let mut scene = scene(pool, layer).await;
     let first = scene.sam.say(&scene.private, "first draft").await;
     let second = scene.sam.say(&scene.private, "regrettable").await;
     let path = |m: &Value| {

@@ -9,7 +9,25 @@ use sqlx::PgPool;
 use tenantchat::domain::Role;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, Client, TestApp};
+use crate::helpers::{spawn_node, Client, Layer, TestApp};
+
+// Permissions do not depend on the channel layer; the matrix runs on both anyway, as
+// issue 12 asks, so a layer that answered differently would show.
+on_both_layers!(
+    get_conversation,
+    read_messages,
+    list_participants,
+    update_conversation,
+    delete_conversation,
+    add_participants,
+    remove_a_participant,
+    change_a_role,
+    remove_oneself,
+    leave,
+    join,
+    the_directory_shows_shared_conversations_to_every_role_and_nothing_private,
+    another_tenants_conversation_is_unknown_to_every_endpoint,
+);
 
 /// How the caller stands to the conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,8 +95,8 @@ struct Scene {
     callers: Vec<Client>,
 }
 
-async fn scene(pool: PgPool) -> Scene {
-    let app = spawn_app(pool).await;
+async fn scene(pool: PgPool, layer: Layer) -> Scene {
+    let app = spawn_node(pool, layer).await;
     let acme = app.tenant("acme").await;
     let olga = app.member(&acme, "Olga", Role::Write).await;
     let mia = app.user(&acme, "Mia", Role::Write).await;
@@ -133,8 +151,8 @@ async fn conversation(scene: &mut Scene, caller: Uuid, relation: Relation) -> St
     id
 }
 
-async fn run(pool: PgPool, endpoint: Endpoint) {
-    let mut scene = scene(pool).await;
+async fn run(pool: PgPool, layer: Layer, endpoint: Endpoint) {
+    let mut scene = scene(pool, layer).await;
     let mut failures = Vec::new();
     for (row, role) in ROLES.iter().enumerate() {
         for (column, relation) in RELATIONS.iter().enumerate() {
@@ -166,112 +184,100 @@ async fn run(pool: PgPool, endpoint: Endpoint) {
     drop(scene.app);
 }
 
-#[sqlx::test]
-async fn get_conversation(pool: PgPool) {
-    run(pool, get("/api/chat/conversations/{c}/")).await
+async fn get_conversation(pool: PgPool, layer: Layer) {
+    run(pool, layer, get("/api/chat/conversations/{c}/")).await
 }
 
-#[sqlx::test]
-async fn read_messages(pool: PgPool) {
-    run(pool, get("/api/chat/conversations/{c}/messages/")).await
+async fn read_messages(pool: PgPool, layer: Layer) {
+    run(pool, layer, get("/api/chat/conversations/{c}/messages/")).await
 }
 
-#[sqlx::test]
-async fn list_participants(pool: PgPool) {
-    run(pool, get("/api/chat/conversations/{c}/participants/")).await
+async fn list_participants(pool: PgPool, layer: Layer) {
+    run(pool, layer, get("/api/chat/conversations/{c}/participants/")).await
 }
 
-#[sqlx::test]
-async fn update_conversation(pool: PgPool) {
+async fn update_conversation(pool: PgPool, layer: Layer) {
     let endpoint = Endpoint {
         method: Method::PATCH,
         path: "/api/chat/conversations/{c}/",
         body: Some(json!({"title": "Renamed", "description": "About", "visibility": "tenant"})),
         expect: manage(OK),
     };
-    run(pool, endpoint).await
+    run(pool, layer, endpoint).await
 }
 
-#[sqlx::test]
-async fn delete_conversation(pool: PgPool) {
+async fn delete_conversation(pool: PgPool, layer: Layer) {
     let endpoint = Endpoint {
         method: Method::DELETE,
         path: "/api/chat/conversations/{c}/",
         body: None,
         expect: manage(GONE),
     };
-    run(pool, endpoint).await
+    run(pool, layer, endpoint).await
 }
 
-#[sqlx::test]
-async fn add_participants(pool: PgPool) {
+async fn add_participants(pool: PgPool, layer: Layer) {
     let endpoint = Endpoint {
         method: Method::POST,
         path: "/api/chat/conversations/{c}/participants/",
         body: Some(json!({"user_ids": ["{zed}"]})),
         expect: manage(OK),
     };
-    run(pool, endpoint).await
+    run(pool, layer, endpoint).await
 }
 
-#[sqlx::test]
-async fn remove_a_participant(pool: PgPool) {
+async fn remove_a_participant(pool: PgPool, layer: Layer) {
     let endpoint = Endpoint {
         method: Method::DELETE,
         path: "/api/chat/conversations/{c}/participants/{mia}/",
         body: None,
         expect: manage(GONE),
     };
-    run(pool, endpoint).await
+    run(pool, layer, endpoint).await
 }
 
-#[sqlx::test]
-async fn change_a_role(pool: PgPool) {
+async fn change_a_role(pool: PgPool, layer: Layer) {
     let endpoint = Endpoint {
         method: Method::PATCH,
         path: "/api/chat/conversations/{c}/participants/{mia}/",
         body: Some(json!({"role": "owner"})),
         expect: manage(OK),
     };
-    run(pool, endpoint).await
+    run(pool, layer, endpoint).await
 }
 
-#[sqlx::test]
-async fn remove_oneself(pool: PgPool) {
+async fn remove_oneself(pool: PgPool, layer: Layer) {
     let endpoint = Endpoint {
         method: Method::DELETE,
         path: "/api/chat/conversations/{c}/participants/{me}/",
         body: None,
         expect: LEAVE,
     };
-    run(pool, endpoint).await
+    run(pool, layer, endpoint).await
 }
 
-#[sqlx::test]
-async fn leave(pool: PgPool) {
+async fn leave(pool: PgPool, layer: Layer) {
     let endpoint = Endpoint {
         method: Method::POST,
         path: "/api/chat/conversations/{c}/leave/",
         body: None,
         expect: LEAVE,
     };
-    run(pool, endpoint).await
+    run(pool, layer, endpoint).await
 }
 
-#[sqlx::test]
-async fn join(pool: PgPool) {
+async fn join(pool: PgPool, layer: Layer) {
     let endpoint = Endpoint {
         method: Method::POST,
         path: "/api/chat/conversations/{c}/join/",
         body: None,
         expect: [[READ_ONLY; 4], [OK, OK, NOT_IN_IT, OK], [OK, OK, NOT_IN_IT, OK]],
     };
-    run(pool, endpoint).await
+    run(pool, layer, endpoint).await
 }
 
-#[sqlx::test]
-async fn the_directory_shows_shared_conversations_to_every_role_and_nothing_private(pool: PgPool) {
-    let mut scene = scene(pool).await;
+async fn the_directory_shows_shared_conversations_to_every_role_and_nothing_private(pool: PgPool, layer: Layer) {
+    let mut scene = scene(pool, layer).await;
     let mut shared = Vec::new();
     for (row, _) in ROLES.iter().enumerate() {
         let caller = scene.callers[row].user_id;
@@ -300,9 +306,8 @@ async fn the_directory_shows_shared_conversations_to_every_role_and_nothing_priv
     }
 }
 
-#[sqlx::test]
-async fn another_tenants_conversation_is_unknown_to_every_endpoint(pool: PgPool) {
-    let mut scene = scene(pool).await;
+async fn another_tenants_conversation_is_unknown_to_every_endpoint(pool: PgPool, layer: Layer) {
+    let mut scene = scene(pool, layer).await;
     let globex = scene.app.tenant("globex").await;
     let mut stranger = scene.app.member(&globex, "Sam", Role::Admin).await;
     let id = conversation(&mut scene, Uuid::nil(), Relation::Viewer).await;
