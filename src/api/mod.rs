@@ -12,6 +12,7 @@ pub mod docs;
 mod files;
 mod members;
 mod messages;
+mod search;
 mod uploads;
 
 use std::borrow::Cow;
@@ -45,6 +46,7 @@ pub type Apis = (
     conversations::ConversationsApi,
     members::MembersApi,
     messages::MessagesApi,
+    search::SearchApi,
     attachments::AttachmentsApi,
     admin::AdminApi,
 );
@@ -57,6 +59,7 @@ pub fn service(public_origin: &str) -> OpenApiService<Apis, ()> {
             conversations::ConversationsApi,
             members::MembersApi,
             messages::MessagesApi,
+            search::SearchApi,
             attachments::AttachmentsApi,
             admin::AdminApi,
         ),

@@ -19,6 +19,7 @@ pub mod messages;
 pub mod presence;
 pub mod receipts;
 pub mod retention;
+pub mod search;
 pub mod settings;
 pub mod staging;
 pub mod typing;

@@ -44,6 +44,7 @@ mod presence;
 mod raw;
 mod realtime;
 mod replies;
+mod search;
 mod socket_send;
 mod sockets;
 mod streamed_uploads;

@@ -1,0 +1,291 @@
+//! Full-text search over the messages a user may read (API.md v2 "Search"). The index is
+//! the generated `messages.search` column of migration 0008 (English, Spanish and
+//! Portuguese, accents ignored); the permission filter — a member, or a tenant-visible
+//! conversation — is part of the ranked query itself, never applied after its LIMIT.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::Object;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{
+    message_views::{into_views, rows_by_ids, MessageRow},
+    receipts::{self, StatusContext, Watermarks},
+    views::Message,
+};
+use crate::{
+    auth::Actor,
+    domain::Limit,
+    error::{Error, Result},
+};
+
+pub const DEFAULT_PAGE: i64 = 20;
+pub const MAX_PAGE: i64 = 50;
+/// Longer queries are refused rather than parsed: nobody types more, and every word
+/// costs three index lookups.
+const MAX_QUERY_CHARS: usize = 500;
+
+/// What to search for, and where.
+#[derive(Debug, Default, Clone)]
+pub struct SearchQuery {
+    /// Web-search syntax: `"exact phrase"`, `-word`, `or`.
+    pub q: String,
+    pub conversation: Option<Uuid>,
+    pub sender: Option<Uuid>,
+    /// Sent at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Sent before this time.
+    pub to: Option<DateTime<Utc>>,
+    pub limit: Option<Limit>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The conversation a result belongs to.
+#[derive(Debug, Clone, Object, serde::Serialize)]
+pub struct ResultConversation {
+    pub id: Uuid,
+    /// As the conversation list titles it for the caller.
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Object, serde::Serialize)]
+pub struct SearchResult {
+    pub message: Message,
+    pub conversation: ResultConversation,
+    /// An excerpt of the message, HTML-escaped, with the matches in `<mark>…</mark>`.
+    pub highlight: String,
+}
+
+#[derive(Debug, Clone, Object, serde::Serialize)]
+pub struct SearchPage {
+    /// Best match first; equally good ones newest first.
+    pub results: Vec<SearchResult>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
+
+/// Where a page ends in the order rank, created_at, id (all descending). Written as
+/// `<rank bits in hex>.<microseconds since 1970>.<id>`; clients treat it as opaque.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Cursor {
+    rank: f32,
+    created_us: i64,
+    id: Uuid,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        format!("{:08x}.{}.{}", self.rank.to_bits(), self.created_us, self.id)
+    }
+
+    fn decode(text: &str) -> Result<Self> {
+        let invalid = || Error::validation("cursor", "cursor: not a cursor this search returned");
+        let mut parts = text.splitn(3, '.');
+        let mut next = || parts.next().ok_or_else(invalid);
+        let rank = u32::from_str_radix(next()?, 16).map_err(|_| invalid())?;
+        let created_us = next()?.parse().map_err(|_| invalid())?;
+        let id = next()?.parse().map_err(|_| invalid())?;
+        Ok(Cursor {
+            rank: f32::from_bits(rank),
+            created_us,
+            id,
+        })
+    }
+}
+
+/// One ranked match, as the search query returns it.
+#[derive(Debug, sqlx::FromRow)]
+struct Hit {
+    id: Uuid,
+    conversation_id: Uuid,
+    title: String,
+    rank: f32,
+    created_us: i64,
+    /// The caller's watermarks; NULL for a viewer of a tenant-visible conversation.
+    delivered_seq: Option<i64>,
+    read_seq: Option<i64>,
+    /// The excerpt as ts_headline made it in each language's configuration.
+    headline_en: String,
+    headline_es: String,
+    headline_pt: String,
+}
+
+/// Marks ts_headline puts around matches, and what stands for `<` in the text it is
+/// given: its parser drops anything that looks like an HTML tag, which would hide
+/// `<script>` instead of showing it escaped. The text's own control characters of these
+/// values are replaced (by U+FFFD) first, so none of them can come from a message.
+const START: char = '\u{2}';
+const STOP: char = '\u{3}';
+const LESS_THAN: char = '\u{4}';
+
+/// The search: permitted conversations and filters in the WHERE clause, one page (plus
+/// one row, to know whether another page follows) ranked by ts_rank then newest; the
+/// excerpts are made for that page only.
+const SEARCH_SQL: &str = r#"
+WITH q AS (SELECT message_search_query($1) AS query),
+hits AS (
+    SELECT m.id, m.conversation_id, m.content, m.created_at,
+        ts_rank(m.search, q.query) AS rank,
+        (extract(epoch FROM m.created_at) * 1000000)::bigint AS created_us,
+        p.delivered_seq, p.read_seq, c.is_group, c.title AS stored_title
+    FROM q, messages m
+    JOIN conversations c ON c.id = m.conversation_id AND c.tenant_id = m.tenant_id
+    LEFT JOIN participants p ON p.conversation_id = m.conversation_id AND p.user_id = $3
+    WHERE m.tenant_id = $2 AND m.search @@ q.query
+      AND (p.user_id IS NOT NULL OR c.visibility = 'tenant')
+      AND ($4::uuid IS NULL OR m.conversation_id = $4)
+      AND ($5::uuid IS NULL OR m.sender_id = $5)
+      AND ($6::timestamptz IS NULL OR m.created_at >= $6)
+      AND ($7::timestamptz IS NULL OR m.created_at < $7)
+      AND ($8::real IS NULL OR (ts_rank(m.search, q.query), m.created_at, m.id)
+          < ($8, 'epoch'::timestamptz + $9 * interval '1 microsecond', $10))
+    ORDER BY rank DESC, m.created_at DESC, m.id DESC
+    LIMIT $11
+)
+SELECT h.id, h.conversation_id, h.rank, h.created_us, h.delivered_seq, h.read_seq,
+    CASE WHEN h.is_group AND h.stored_title IS NOT NULL THEN h.stored_title
+    ELSE coalesce((SELECT string_agg(u.name, ', ' ORDER BY u.name)
+        FROM participants o JOIN users u ON u.id = o.user_id AND u.tenant_id = $2
+        WHERE o.conversation_id = h.conversation_id AND o.user_id <> $3), '') END AS title,
+    ts_headline('public.search_en', t.text, q.query, $12) AS headline_en,
+    ts_headline('public.search_es', t.text, q.query, $12) AS headline_es,
+    ts_headline('public.search_pt', t.text, q.query, $12) AS headline_pt
+FROM hits h, q,
+    LATERAL (SELECT translate(h.content, E'\x02\x03\x04<', E'\uFFFD\uFFFD\uFFFD\x04') AS text) t
+ORDER BY h.rank DESC, h.created_at DESC, h.id DESC
+"#;
+
+/// One page of the messages `actor` may read that match `query.q`.
+pub async fn search(pool: &sqlx::PgPool, actor: &Actor, query: &SearchQuery) -> Result<SearchPage> {
+    let q = query.q.trim();
+    if q.is_empty() {
+        return Err(Error::validation("q", "q: say what to search for"));
+    }
+    if q.chars().count() > MAX_QUERY_CHARS {
+        return Err(Error::validation(
+            "q",
+            format!("q: at most {MAX_QUERY_CHARS} characters"),
+        ));
+    }
+    let cursor = query.cursor.as_deref().map(Cursor::decode).transpose()?;
+    let limit = Limit::or_default(query.limit, DEFAULT_PAGE, MAX_PAGE);
+    let options = format!("StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=10");
+    // One snapshot for the hits and their messages: a message deleted in between must
+    // not come back as a tombstone.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let mut hits: Vec<Hit> = sqlx::query_as(SEARCH_SQL)
+        .bind(q)
+        .bind(actor.tenant_id())
+        .bind(actor.user_id())
+        .bind(query.conversation)
+        .bind(query.sender)
+        .bind(query.from)
+        .bind(query.to)
+        .bind(cursor.map(|c| c.rank))
+        .bind(cursor.map(|c| c.created_us))
+        .bind(cursor.map(|c| c.id))
+        .bind(limit + 1)
+        .bind(&options)
+        .fetch_all(&mut *tx)
+        .await?;
+    let next_cursor = if hits.len() as i64 > limit {
+        hits.truncate(limit as usize);
+        hits.last().map(|h| {
+            Cursor {
+                rank: h.rank,
+                created_us: h.created_us,
+                id: h.id,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    let results = results(&mut tx, actor, hits).await?;
+    tx.commit().await?;
+    Ok(SearchPage { results, next_cursor })
+}
+
+/// The hits with their messages, each with its status as the caller sees it.
+async fn results(conn: &mut PgConnection, actor: &Actor, hits: Vec<Hit>) -> Result<Vec<SearchResult>> {
+    let ids: Vec<Uuid> = hits.iter().map(|h| h.id).collect();
+    let rows: Vec<MessageRow> = rows_by_ids(conn, actor, &ids).await?;
+    let mut conversations: Vec<Uuid> = hits.iter().map(|h| h.conversation_id).collect();
+    conversations.sort();
+    conversations.dedup();
+    let others = receipts::others_watermarks(conn, actor, &conversations).await?;
+    let own = |conversation_id: Uuid| {
+        let hit = hits.iter().find(|h| h.conversation_id == conversation_id);
+        Watermarks {
+            delivered: hit.and_then(|h| h.delivered_seq).unwrap_or(0),
+            read: hit.and_then(|h| h.read_seq).unwrap_or(0),
+        }
+    };
+    let messages = into_views(conn, actor, rows, |row| StatusContext {
+        viewer: actor.user_id(),
+        own: own(row.conversation_id),
+        others: others.get(&row.conversation_id).copied(),
+    })
+    .await?;
+    let mut messages: HashMap<Uuid, Message> = messages.into_iter().map(|m| (m.id, m)).collect();
+    Ok(hits
+        .into_iter()
+        .filter_map(|hit| {
+            Some(SearchResult {
+                message: messages.remove(&hit.id)?,
+                highlight: highlight(&hit),
+                conversation: ResultConversation {
+                    id: hit.conversation_id,
+                    title: hit.title,
+                },
+            })
+        })
+        .collect())
+}
+
+/// The excerpt of the first language whose stemming marked a match (English when none
+/// did, e.g. a match by another language's stem only shows unmarked text), escaped for
+/// HTML with only the marks left as tags.
+fn highlight(hit: &Hit) -> String {
+    let marked = [&hit.headline_en, &hit.headline_es, &hit.headline_pt]
+        .into_iter()
+        .find(|h| h.contains(START))
+        .unwrap_or(&hit.headline_en);
+    let mut html = String::with_capacity(marked.len() + 16);
+    for c in marked.chars() {
+        match c {
+            START => html.push_str("<mark>"),
+            STOP => html.push_str("</mark>"),
+            LESS_THAN | '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '&' => html.push_str("&amp;"),
+            '"' => html.push_str("&quot;"),
+            '\'' => html.push_str("&#39;"),
+            c => html.push(c),
+        }
+    }
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_reads_back_as_written() {
+        let cursor = Cursor {
+            rank: 0.0607927,
+            created_us: 1_796_000_000_123_456,
+            id: Uuid::new_v4(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+        assert!(Cursor::decode("nonsense").is_err());
+    }
+}
