@@ -3,9 +3,9 @@
 -- Languages: every message is indexed in English, Spanish and Portuguese at once (the
 -- three stemmed vectors concatenated), and a query is parsed in the three and OR-ed.
 -- Neither the tenant's nor the message's language is needed: tenants mix languages,
--- messages carry none, and a wrong guess would make a message unfindable. The cost is an
--- index about three times the size of one language's (shared lexemes are stored once
--- per language); docs/chat-internals.md has the figures.
+-- messages carry none, and a wrong guess would make a message unfindable. The cost: a
+-- vector about twice the size of one language's (a lexeme two stemmers agree on is
+-- stored once); docs/chat-internals.md has the figures.
 --
 -- Accents: each configuration runs `unaccent` before its stemmer, on the document and on
 -- the query alike, so "acao" finds "ação". Going through a text search configuration

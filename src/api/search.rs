@@ -28,8 +28,9 @@ impl SearchApi {
         &self,
         state: Data<&AppState>,
         auth: Auth,
-        /// What to search for (at most 500 characters).
-        q: Query<Option<String>>,
+        /// What to search for: at most 500 characters, not all white space.
+        #[oai(validator(max_length = 500, pattern = r"\S"))]
+        q: Query<String>,
         /// Only this conversation.
         conversation: Query<Option<uuid::Uuid>>,
         /// Only messages from this user.
@@ -41,10 +42,13 @@ impl SearchApi {
         /// Page size (default 20, larger values are capped at 50).
         limit: Query<Option<Limit>>,
         /// `next_cursor` of the previous page.
+        #[oai(validator(
+            pattern = r"^[0-9a-f]{8}\.[0-9]{1,18}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+        ))]
         cursor: Query<Option<String>>,
     ) -> Result<Json<SearchPage>> {
         let query = SearchQuery {
-            q: q.0.unwrap_or_default(),
+            q: q.0,
             conversation: conversation.0,
             sender: sender.0,
             from: from.0,

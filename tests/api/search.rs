@@ -126,7 +126,7 @@ async fn better_matches_come_first_and_cursor_pages_have_no_duplicates_or_gaps(p
     assert_eq!(unique.len(), 8, "duplicates in {seen:?}");
     assert!(sent.iter().all(|s| seen.contains(s)));
 
-    let (status, body) = search_status(&mut ana, &[("q", "deploy"), ("cursor", "nonsense")]).await;
+    let (status, body) = search_status(&mut ana, &[("q", "deploy"), ("cursor", "0000000a.12.not-an-id")]).await;
     assert_eq!(error_code(status, &body, StatusCode::BAD_REQUEST), "validation_error");
 }
 
