@@ -28,8 +28,8 @@ impl SearchApi {
         &self,
         state: Data<&AppState>,
         auth: Auth,
-        /// What to search for: at most 500 characters, not all white space.
-        #[oai(validator(max_length = 500, pattern = r"\S"))]
+        /// What to search for: at most 500 characters, not all white space, no NUL.
+        #[oai(validator(max_length = 500, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"))]
         q: Query<String>,
         /// Only this conversation.
         conversation: Query<Option<uuid::Uuid>>,
