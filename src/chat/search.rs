@@ -180,7 +180,11 @@ pub async fn search(pool: &sqlx::PgPool, actor: &Actor, query: &SearchQuery) -> 
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
+    // Not a prepared statement: after five runs PostgreSQL may switch a prepared one to a
+    // generic plan that cannot see the query's words, and ranks every message of the
+    // tenant (seconds at a million messages, docs/performance.md "Search").
     let mut hits: Vec<Hit> = sqlx::query_as(SEARCH_SQL)
+        .persistent(false)
         .bind(q)
         .bind(actor.tenant_id())
         .bind(actor.user_id())
