@@ -71,6 +71,15 @@ pub enum Event {
     ConversationDeleted {
         conversation_id: Uuid,
     },
+    /// Someone added or removed an emoji on a message.
+    Reaction {
+        conversation_id: Uuid,
+        message_id: Uuid,
+        emoji: String,
+        user_id: Uuid,
+        /// `false` when the reaction was removed.
+        added: bool,
+    },
 }
 
 impl Event {

@@ -42,6 +42,7 @@ mod pages;
 mod permissions;
 mod presence;
 mod raw;
+mod reactions;
 mod realtime;
 mod replies;
 mod socket_send;
