@@ -11,6 +11,7 @@ pub mod denied;
 pub mod docs;
 mod files;
 mod members;
+mod mentions;
 mod messages;
 mod uploads;
 
@@ -45,6 +46,7 @@ pub type Apis = (
     conversations::ConversationsApi,
     members::MembersApi,
     messages::MessagesApi,
+    mentions::MentionsApi,
     attachments::AttachmentsApi,
     admin::AdminApi,
 );
@@ -57,6 +59,7 @@ pub fn service(public_origin: &str) -> OpenApiService<Apis, ()> {
             conversations::ConversationsApi,
             members::MembersApi,
             messages::MessagesApi,
+            mentions::MentionsApi,
             attachments::AttachmentsApi,
             admin::AdminApi,
         ),

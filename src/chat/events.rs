@@ -71,6 +71,11 @@ pub enum Event {
     ConversationDeleted {
         conversation_id: Uuid,
     },
+    /// A new message mentions the user (sent even when the user muted the conversation).
+    Mention {
+        conversation_id: Uuid,
+        message: Message,
+    },
     /// Someone added or removed an emoji on a message.
     Reaction {
         conversation_id: Uuid,

@@ -182,6 +182,18 @@ pub async fn send(
         message: message.clone(),
     }
     .envelope();
+    // Whom it mentions get it once more as `mention`; mentioning oneself notifies nobody.
+    let notified: Vec<Uuid> = message
+        .mentions
+        .iter()
+        .copied()
+        .filter(|u| *u != actor.user_id())
+        .collect();
+    let mention = Event::Mention {
+        conversation_id,
+        message: message.clone(),
+    }
+    .envelope();
 
     // Placing the files, committing, keeping them and publishing run as one task: a client
     // that hangs up now cannot cancel the request between a commit and the `keep` (which
@@ -207,6 +219,9 @@ pub async fn send(
         realtime
             .send_in_order(conversation_id, seq, predecessor_created, audience, &event)
             .await;
+        if !notified.is_empty() {
+            realtime.send_to_users(&notified, &mention).await;
+        }
         Ok::<(), Error>(())
     });
     finish.await.map_err(Error::internal)??;

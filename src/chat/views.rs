@@ -175,6 +175,8 @@ pub struct Conversation {
     pub last_message: Option<Message>,
     /// Messages from others the caller has not read.
     pub unread_count: i64,
+    /// Of those, the ones that mention the caller.
+    pub mention_count: i64,
     pub is_archived: bool,
     pub is_muted: bool,
     pub participants: Vec<Participant>,
@@ -310,6 +312,7 @@ mod tests {
             updated_at: now,
             last_message: None,
             unread_count: 2,
+            mention_count: 1,
             is_archived: false,
             is_muted: true,
             participants: vec![Participant {

@@ -34,6 +34,7 @@ mod helpers;
 mod isolation;
 mod limits;
 mod login_limits;
+mod mentions;
 mod message_events;
 mod message_permissions;
 mod messages;

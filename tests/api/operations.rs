@@ -235,6 +235,7 @@ async fn the_asyncapi_document_describes_the_socket(pool: PgPool) {
         "conversation_updated",
         "conversation_deleted",
         "reaction",
+        "mention",
         "opened",
         "send_ok",
         "send_error",
