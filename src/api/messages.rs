@@ -19,6 +19,7 @@ use crate::{
         edits,
         history::{self, HistoryQuery},
         messages::{self, NewMessage, Sent},
+        reactions,
         staging::Staged,
         views::Message,
     },
@@ -257,6 +258,59 @@ impl MessagesApi {
         let message_id = message_id.in_path("Message")?;
         let media = &state.config.media_root;
         edits::delete(&state.pool, &state.realtime, media, auth.actor(), &meta, id, message_id).await?;
+        Ok(Done::NoContent)
+    }
+
+    /// React to a message
+    ///
+    /// Adds the caller's `emoji` (one emoji, URL-encoded; else 400 `validation_error`)
+    /// to the message; adding it again changes nothing. Participants only: a
+    /// tenant-visible conversation's viewers join first (403 `not_a_participant`), `read`
+    /// users get 403 `write_permission_required`. At most 20 distinct emoji per message
+    /// (400 `validation_error`); a deleted message: 409 `message_deleted`. A change
+    /// sends `reaction` to the participants and viewers.
+    #[oai(path = "/:id/messages/:message_id/reactions/:emoji/", method = "put")]
+    async fn react(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        id: Path<IdText>,
+        message_id: Path<IdText>,
+        emoji: Path<String>,
+    ) -> Result<Done> {
+        self.set_reaction(&state, &auth, id, message_id, &emoji, true).await
+    }
+
+    /// Remove a reaction
+    ///
+    /// Removes the caller's `emoji` from the message; removing one that is not there
+    /// changes nothing. Who may: as for adding one.
+    #[oai(path = "/:id/messages/:message_id/reactions/:emoji/", method = "delete")]
+    async fn unreact(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        id: Path<IdText>,
+        message_id: Path<IdText>,
+        emoji: Path<String>,
+    ) -> Result<Done> {
+        self.set_reaction(&state, &auth, id, message_id, &emoji, false).await
+    }
+}
+
+impl MessagesApi {
+    async fn set_reaction(
+        &self,
+        state: &AppState,
+        auth: &Auth,
+        id: Path<IdText>,
+        message_id: Path<IdText>,
+        emoji: &str,
+        added: bool,
+    ) -> Result<Done> {
+        let id = id.in_path("Conversation")?;
+        let message_id = message_id.in_path("Message")?;
+        reactions::set(&state.pool, &state.realtime, auth.actor(), id, message_id, emoji, added).await?;
         Ok(Done::NoContent)
     }
 }

@@ -11,6 +11,7 @@ pub mod denied;
 pub mod docs;
 mod files;
 mod members;
+mod mentions;
 mod messages;
 mod search;
 mod uploads;
@@ -46,6 +47,7 @@ pub type Apis = (
     conversations::ConversationsApi,
     members::MembersApi,
     messages::MessagesApi,
+    mentions::MentionsApi,
     search::SearchApi,
     attachments::AttachmentsApi,
     admin::AdminApi,
@@ -59,6 +61,7 @@ pub fn service(public_origin: &str) -> OpenApiService<Apis, ()> {
             conversations::ConversationsApi,
             members::MembersApi,
             messages::MessagesApi,
+            mentions::MentionsApi,
             search::SearchApi,
             attachments::AttachmentsApi,
             admin::AdminApi,

@@ -214,11 +214,14 @@ pub async fn delete(
     .bind(actor.user_id())
     .fetch_all(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM mentions WHERE message_id = $1 AND tenant_id = $2")
-        .bind(message_id)
-        .bind(actor.tenant_id())
-        .execute(&mut *tx)
-        .await?;
+    // A tombstone mentions nobody and carries no reactions.
+    for table in ["mentions", "reactions"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE message_id = $1 AND tenant_id = $2"))
+            .bind(message_id)
+            .bind(actor.tenant_id())
+            .execute(&mut *tx)
+            .await?;
+    }
     sqlx::query(
         "UPDATE messages SET deleted = true, content = '', metadata = '{}', reply_to = NULL, updated_at = now()
          WHERE id = $1 AND tenant_id = $2",

@@ -71,6 +71,20 @@ pub enum Event {
     ConversationDeleted {
         conversation_id: Uuid,
     },
+    /// A new message mentions the user (sent even when the user muted the conversation).
+    Mention {
+        conversation_id: Uuid,
+        message: Message,
+    },
+    /// Someone added or removed an emoji on a message.
+    Reaction {
+        conversation_id: Uuid,
+        message_id: Uuid,
+        emoji: String,
+        user_id: Uuid,
+        /// `false` when the reaction was removed.
+        added: bool,
+    },
 }
 
 impl Event {

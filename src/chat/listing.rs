@@ -42,11 +42,24 @@ pub(super) enum Selection<'a> {
     },
 }
 
+/// The unread mentions of the participant `p`: the mentions of it past its read mark
+/// (one range of `mentions_user_idx`); 0 without a participant row.
+macro_rules! mention_count {
+    () => {
+        "(SELECT count(*) FROM mentions n
+          WHERE n.user_id = p.user_id AND n.conversation_id = p.conversation_id
+            AND n.tenant_id = p.tenant_id AND n.seq > p.read_seq) AS mention_count"
+    };
+}
+
 /// The conversation's columns, then the caller's participant row (all NULL when the
 /// caller only views the conversation).
-const COLUMNS: &str = "SELECT c.id, c.kind, c.is_group, c.title, c.description, c.visibility, c.created_by,
+const COLUMNS: &str = concat!(
+    "SELECT c.id, c.kind, c.is_group, c.title, c.description, c.visibility, c.created_by,
         c.created_at, c.updated_at, c.last_seq, c.last_message_id,
-        p.role, p.delivered_seq, p.read_seq, p.own_after_read, p.is_archived, p.is_muted";
+        p.role, p.delivered_seq, p.read_seq, p.own_after_read, p.is_archived, p.is_muted, ",
+    mention_count!(),
+);
 
 #[derive(sqlx::FromRow)]
 struct ConversationRow {
@@ -67,6 +80,7 @@ struct ConversationRow {
     own_after_read: Option<i64>,
     is_archived: Option<bool>,
     is_muted: Option<bool>,
+    mention_count: i64,
 }
 
 impl ConversationRow {
@@ -230,6 +244,7 @@ async fn build(conn: &mut PgConnection, actor: &Actor, rows: Vec<ConversationRow
                 updated_at: row.updated_at,
                 last_message: last_messages.remove(&row.id),
                 unread_count: row.membership().map_or(0, |m| m.unread_count()),
+                mention_count: row.mention_count,
                 is_archived: row.is_archived.unwrap_or(false),
                 is_muted: row.is_muted.unwrap_or(false),
                 member_count: members.len() as i64,
@@ -268,6 +283,7 @@ struct MemberState {
     own_after_read: i64,
     is_archived: bool,
     is_muted: bool,
+    mention_count: i64,
 }
 
 /// One conversation and what each member's view of it is made from: for the events a
@@ -289,10 +305,11 @@ impl Shared {
                 .bind(actor.tenant_id())
                 .fetch_one(&mut *conn)
                 .await?;
-        let members = sqlx::query_as(
-            "SELECT user_id, role, delivered_seq, read_seq, own_after_read, is_archived, is_muted
-             FROM participants WHERE conversation_id = $1 AND tenant_id = $2",
-        )
+        let members = sqlx::query_as(concat!(
+            "SELECT p.user_id, p.role, p.delivered_seq, p.read_seq, p.own_after_read, p.is_archived, p.is_muted, ",
+            mention_count!(),
+            " FROM participants p WHERE p.conversation_id = $1 AND p.tenant_id = $2"
+        ))
         .bind(id)
         .bind(actor.tenant_id())
         .fetch_all(&mut *conn)
@@ -322,6 +339,7 @@ impl Shared {
                 other.title == view.title
                     && other.my_role == view.my_role
                     && other.unread_count == view.unread_count
+                    && other.mention_count == view.mention_count
                     && other.is_archived == view.is_archived
                     && other.is_muted == view.is_muted
                     && other.last_message.as_ref().map(|m| m.status) == view.last_message.as_ref().map(|m| m.status)
@@ -382,6 +400,7 @@ impl Shared {
             ),
             last_message,
             unread_count: membership.map_or(0, |m| m.unread_count()),
+            mention_count: state.map_or(0, |s| s.mention_count),
             is_archived: state.is_some_and(|s| s.is_archived),
             is_muted: state.is_some_and(|s| s.is_muted),
             my_role: MyRole(state.map(|s| s.role)),

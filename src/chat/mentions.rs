@@ -1,11 +1,21 @@
-//! Who a message mentions: participants of its conversation, checked before the send.
+//! Who a message mentions: participants of its conversation, checked before the send;
+//! and the messages that mention the caller. Unread mentions per conversation are
+//! counted with the conversation (`listing`); the `mention` event goes out with the send.
 
-use sqlx::PgConnection;
+use std::collections::HashMap;
+
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::membership;
+use super::{
+    membership,
+    message_views::{into_views, MessageRow, MESSAGE_SELECT},
+    receipts::{self, StatusContext, Watermarks},
+    views::Message,
+};
 use crate::{
     auth::Actor,
+    domain::{Limit, Offset},
     error::{Error, Result},
 };
 
@@ -58,4 +68,58 @@ pub(super) async fn check(
             format!("{stranger} is not a participant of this conversation"),
         )),
     }
+}
+
+/// How many mentions `recent` returns by default, and at most.
+const DEFAULT_RECENT: i64 = 50;
+const MAX_RECENT: i64 = 200;
+
+/// The messages that mention the caller, newest first, in the conversations it is still
+/// in (a conversation it left keeps its messages from it); deleted messages mention
+/// nobody. Reading them marks nothing delivered.
+pub async fn recent(
+    pool: &PgPool,
+    actor: &Actor,
+    limit: Option<Limit>,
+    offset: Option<Offset>,
+) -> Result<Vec<Message>> {
+    let mut conn = pool.acquire().await?;
+    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
+        "{MESSAGE_SELECT}
+         JOIN mentions n ON n.message_id = m.id AND n.tenant_id = m.tenant_id AND n.user_id = $1
+         JOIN participants p ON p.conversation_id = m.conversation_id AND p.tenant_id = m.tenant_id AND p.user_id = $1
+         WHERE m.tenant_id = $2
+         ORDER BY m.created_at DESC, m.id DESC LIMIT $3 OFFSET $4"
+    ))
+    .bind(actor.user_id())
+    .bind(actor.tenant_id())
+    .bind(Limit::or_default(limit, DEFAULT_RECENT, MAX_RECENT))
+    .bind(Offset::or_zero(offset))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut conversation_ids: Vec<Uuid> = rows.iter().map(MessageRow::conversation_id).collect();
+    conversation_ids.sort_unstable();
+    conversation_ids.dedup();
+    let own: HashMap<Uuid, Watermarks> = sqlx::query_as::<_, (Uuid, i64, i64)>(
+        "SELECT conversation_id, delivered_seq, read_seq FROM participants
+         WHERE conversation_id = ANY($1) AND tenant_id = $2 AND user_id = $3",
+    )
+    .bind(&conversation_ids)
+    .bind(actor.tenant_id())
+    .bind(actor.user_id())
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(id, delivered, read)| (id, Watermarks { delivered, read }))
+    .collect();
+    let others = receipts::others_watermarks(&mut conn, actor, &conversation_ids).await?;
+    into_views(&mut conn, actor, rows, |row| StatusContext {
+        viewer: actor.user_id(),
+        own: own
+            .get(&row.conversation_id())
+            .copied()
+            .unwrap_or(Watermarks { delivered: 0, read: 0 }),
+        others: others.get(&row.conversation_id()).copied(),
+    })
+    .await
 }

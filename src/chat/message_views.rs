@@ -8,9 +8,9 @@ use uuid::Uuid;
 use super::{
     attachments,
     content::Metadata,
-    membership,
+    membership, reactions,
     receipts::{self, StatusContext, Watermarks},
-    views::{Attachment, Message, ReplyTo},
+    views::{Attachment, Message, Reaction, ReplyTo},
 };
 use crate::{
     auth::Actor,
@@ -109,7 +109,13 @@ impl MessageRow {
         self.conversation_id
     }
 
-    pub(crate) fn into_view(self, ctx: &StatusContext, attachments: Vec<Attachment>) -> Message {
+    /// The message with its `attachments` and `reactions`.
+    pub(crate) fn into_view(
+        self,
+        ctx: &StatusContext,
+        attachments: Vec<Attachment>,
+        reactions: Vec<Reaction>,
+    ) -> Message {
         // A tombstone shows no files, not even the tombstones of removed ones.
         let attachments = if self.deleted { Vec::new() } else { attachments };
         Message {
@@ -129,6 +135,7 @@ impl MessageRow {
             metadata: self.metadata.0,
             reply_to: self.quoted.into_view(),
             mentions: self.mentions,
+            reactions,
             is_edited: self.edited_at.is_some(),
             edited_at: self.edited_at,
             deleted: self.deleted,
@@ -136,8 +143,9 @@ impl MessageRow {
     }
 }
 
-/// Views of message rows with their attachments (one query for all of them); `ctx`
-/// gives the status context of each row's conversation.
+/// Views of message rows with their attachments and reactions (one query each for all
+/// of them, `me` meaning the actor); `ctx` gives the status context of each row's
+/// conversation.
 pub(crate) async fn into_views(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -146,12 +154,14 @@ pub(crate) async fn into_views(
 ) -> Result<Vec<Message>> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let mut files = attachments::for_messages(conn, actor, &ids).await?;
+    let mut reacted = reactions::for_messages(conn, actor, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
             let ctx = ctx(&row);
             let attachments = files.remove(&row.id).unwrap_or_default();
-            row.into_view(&ctx, attachments)
+            let reactions = reacted.remove(&row.id).unwrap_or_default();
+            row.into_view(&ctx, attachments, reactions)
         })
         .collect())
 }

@@ -175,8 +175,21 @@ pub async fn send(
         own: Watermarks { delivered: 0, read: 0 },
         others: None,
     };
-    let message = row.into_view(&fresh, attachments);
+    // Nor reacted to it.
+    let message = row.into_view(&fresh, attachments, Vec::new());
     let event = Event::MessageCreated {
+        conversation_id,
+        message: message.clone(),
+    }
+    .envelope();
+    // Whom it mentions get it once more as `mention`; mentioning oneself notifies nobody.
+    let notified: Vec<Uuid> = message
+        .mentions
+        .iter()
+        .copied()
+        .filter(|u| *u != actor.user_id())
+        .collect();
+    let mention = Event::Mention {
         conversation_id,
         message: message.clone(),
     }
@@ -206,6 +219,9 @@ pub async fn send(
         realtime
             .send_in_order(conversation_id, seq, predecessor_created, audience, &event)
             .await;
+        if !notified.is_empty() {
+            realtime.send_to_users(&notified, &mention).await;
+        }
         Ok::<(), Error>(())
     });
     finish.await.map_err(Error::internal)??;
@@ -330,9 +346,14 @@ pub(crate) async fn announce_update(
     }
     let base = into_views(&mut conn, actor, rows, |_| context_of(sender)).await?;
     drop(conn);
-    let Some(base) = base.into_iter().next() else {
+    let Some(mut base) = base.into_iter().next() else {
         return Ok(());
     };
+    // One copy goes to many readers: `me` would be the actor's, so it says nobody's;
+    // clients keep their own from the views they read and the `reaction` events.
+    for reaction in &mut base.reactions {
+        reaction.me = false;
+    }
     for (ctx, members) in by_status {
         let message = Message {
             status: ctx.status(seq, sender),

@@ -17,6 +17,7 @@ pub mod mentions;
 mod message_views;
 pub mod messages;
 pub mod presence;
+pub mod reactions;
 pub mod receipts;
 pub mod retention;
 pub mod search;

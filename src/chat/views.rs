@@ -121,6 +121,8 @@ pub struct Message {
     pub reply_to: Option<ReplyTo>,
     /// The users the message mentions.
     pub mentions: Vec<Uuid>,
+    /// Its reactions, one per emoji, in the order they were first used.
+    pub reactions: Vec<Reaction>,
     /// Whether the content was changed after sending.
     pub is_edited: bool,
     /// When the content was last changed.
@@ -128,6 +130,14 @@ pub struct Message {
     pub edited_at: Option<Timestamp>,
     /// A deleted message keeps its place (`seq`) with empty `content` and no attachments.
     pub deleted: bool,
+}
+
+/// One emoji on a message: how many users reacted with it, and whether the caller did.
+#[derive(Debug, Clone, PartialEq, Eq, Object, serde::Serialize, sqlx::FromRow)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: i64,
+    pub me: bool,
 }
 
 /// An earlier version of a message, for compliance reads: the content an edit (or the
@@ -165,6 +175,8 @@ pub struct Conversation {
     pub last_message: Option<Message>,
     /// Messages from others the caller has not read.
     pub unread_count: i64,
+    /// Of those, the ones that mention the caller.
+    pub mention_count: i64,
     pub is_archived: bool,
     pub is_muted: bool,
     pub participants: Vec<Participant>,
@@ -283,6 +295,11 @@ mod tests {
                 deleted: false,
             }),
             mentions: vec![Uuid::new_v4()],
+            reactions: vec![Reaction {
+                emoji: "👍".into(),
+                count: 2,
+                me: true,
+            }],
             is_edited: true,
             edited_at: Some(now),
             deleted: false,
@@ -295,6 +312,7 @@ mod tests {
             updated_at: now,
             last_message: None,
             unread_count: 2,
+            mention_count: 1,
             is_archived: false,
             is_muted: true,
             participants: vec![Participant {

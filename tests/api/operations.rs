@@ -234,6 +234,8 @@ async fn the_asyncapi_document_describes_the_socket(pool: PgPool) {
         "presence_state",
         "conversation_updated",
         "conversation_deleted",
+        "reaction",
+        "mention",
         "opened",
         "send_ok",
         "send_error",
