@@ -34,14 +34,17 @@ impl<E: Endpoint> Endpoint for AuditChatDenials<E> {
         let caller = CallerSlot::default();
         req.set_data(caller.clone());
         let meta = RequestMeta::from_request_without_body(&req).await?;
-        let (method, path) = (req.method().clone(), req.uri().path().to_string());
+        // The URI's bytes are shared, not copied: every chat request passes here, and only
+        // a refusal reads them again.
+        let (method, uri) = (req.method().clone(), req.uri().clone());
         let result = self.inner.call(req).await;
         if let Err(err) = &result {
             if let (Some(refused), Some(actor)) = (err.downcast_ref::<Error>(), caller.get()) {
                 if denials::is_chat_denial(refused) {
                     // The path as called: the ids in it are what the caller was refused.
+                    let path = uri.path();
                     let route = format!("{method} /api{path}");
-                    let target = target(&path);
+                    let target = target(path);
                     let (pool, limits) = (&self.state.pool, &self.state.limits);
                     denials::record_chat(pool, limits, &actor, &meta, refused, target, Via::Route(&route)).await;
                 }
