@@ -340,7 +340,9 @@ impl<T, E: std::error::Error + Send + Sync + 'static> Context<T> for std::result
 impl ResponseError for Error {
     fn status(&self) -> StatusCode {
         match self {
-            Error::Validation { .. } | Error::ForbiddenTopic { .. } | Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Error::Validation { .. } | Error::ForbiddenTopic { .. } | Error::BadRequest { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Error::NotAuthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Error::CsrfFailed
             | Error::CrossSite

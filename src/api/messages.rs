@@ -185,7 +185,16 @@ impl MessagesApi {
         let client_id = ClientId::parse_optional(client_id.as_deref())?;
         let new = new_message(content.as_deref().unwrap_or(""), client_id, files, extras)?;
         Ok(
-            match messages::send(&state.pool, &state.realtime, &state.content_rules, auth.actor(), id, new).await? {
+            match messages::send(
+                &state.pool,
+                &state.realtime,
+                &state.content_rules,
+                auth.actor(),
+                id,
+                new,
+            )
+            .await?
+            {
                 Sent::Created(m) => SendResponse::Created(Json(m)),
                 Sent::Existing(m) => SendResponse::Existing(Json(m)),
             },

@@ -129,7 +129,10 @@ pub async fn edit(
 ) -> Result<Message> {
     // The rules as they are now (edits are rare: one read of the version, and a
     // compile only when it changed); they hold for the edited text as for a send.
-    let checked = rules.fresh(pool, actor.tenant_id()).await?.check(MessageContent::parse(content)?)?;
+    let checked = rules
+        .fresh(pool, actor.tenant_id())
+        .await?
+        .check(MessageContent::parse(content)?)?;
     let content = checked.content;
     let window = match actor.role() {
         Role::Admin => None,

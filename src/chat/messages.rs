@@ -9,11 +9,11 @@ use uuid::Uuid;
 use super::{
     access,
     content::{check_metadata, MessageContent, Metadata},
-    safety::RulesCache,
     events::Event,
     membership, mentions,
     message_views::{into_views, member_view, quoted_columns, quoted_join, rows_by_ids, MessageRow, QuotedRow},
     receipts::{self, StatusContext, Watermarks},
+    safety::RulesCache,
     staging::{Staged, StagedFile},
     views::{Message, MessageStatus},
 };

@@ -23,7 +23,10 @@ async fn post_message(client: &mut Client, conversation: &str, content: &str) ->
 }
 
 async fn edit_message(client: &mut Client, conversation: &str, id: &Value, content: &str) -> (StatusCode, Value) {
-    let path = format!("/api/chat/conversations/{conversation}/messages/{}/", id.as_str().unwrap());
+    let path = format!(
+        "/api/chat/conversations/{conversation}/messages/{}/",
+        id.as_str().unwrap()
+    );
     let req = client.request(Method::PATCH, &path).json(&json!({"content": content}));
     client.send(req).await
 }
@@ -46,15 +49,29 @@ async fn forbidden_topics_and_pii_mode_are_validated_settings(pool: PgPool) {
         (json!({"pii_mode": "shout"}), "pii_mode"),
     ] {
         let (status, body) = put_settings(&mut admin, bad.clone()).await;
-        assert_eq!(error_code(status, &body, StatusCode::BAD_REQUEST), "validation_error", "{bad}");
+        assert_eq!(
+            error_code(status, &body, StatusCode::BAD_REQUEST),
+            "validation_error",
+            "{bad}"
+        );
         assert_eq!(body["field"], field, "{bad}");
     }
-    let (status, saved) =
-        put_settings(&mut admin, json!({"forbidden_topics": [" Salary review ", "salary REVIEW", "café"], "pii_mode": "redact"})).await;
+    let (status, saved) = put_settings(
+        &mut admin,
+        json!({"forbidden_topics": [" Salary review ", "salary REVIEW", "café"], "pii_mode": "redact"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{saved}");
-    assert_eq!(saved["forbidden_topics"], json!(["Salary review", "café"]), "trimmed, duplicates dropped");
+    assert_eq!(
+        saved["forbidden_topics"],
+        json!(["Salary review", "café"]),
+        "trimmed, duplicates dropped"
+    );
     let (_, read) = admin.get("/api/admin/settings/").await;
-    assert_eq!((&read["forbidden_topics"], &read["pii_mode"]), (&saved["forbidden_topics"], &json!("redact")));
+    assert_eq!(
+        (&read["forbidden_topics"], &read["pii_mode"]),
+        (&saved["forbidden_topics"], &json!("redact"))
+    );
 }
 
 #[sqlx::test]
@@ -79,13 +96,25 @@ async fn a_forbidden_topic_is_refused_over_rest_the_socket_and_edits_and_nothing
     let frame = json!({"type": "send", "conversation_id": id, "content": "salary review", "client_id": "k-1"});
     socket.send_json(frame).await;
     let answer = socket.expect("send_error").await;
-    assert_eq!((&answer["error"], &answer["phrase"], &answer["client_id"]), (&json!("forbidden_topic"), &json!("salary review"), &json!("k-1")));
+    assert_eq!(
+        (&answer["error"], &answer["phrase"], &answer["client_id"]),
+        (&json!("forbidden_topic"), &json!("salary review"), &json!("k-1"))
+    );
 
     let (status, body) = edit_message(&mut ana, &id, &before["id"], "Salary review at ten?").await;
     assert_eq!(error_code(status, &body, StatusCode::BAD_REQUEST), "forbidden_topic");
 
-    let contents: Vec<Value> = ana.messages(&id, "").await.iter().map(|m| m["content"].clone()).collect();
-    assert_eq!(contents, vec![json!("Café at ten?"), json!("The cafeteria is closed")], "nothing refused was stored");
+    let contents: Vec<Value> = ana
+        .messages(&id, "")
+        .await
+        .iter()
+        .map(|m| m["content"].clone())
+        .collect();
+    assert_eq!(
+        contents,
+        vec![json!("Café at ten?"), json!("The cafeteria is closed")],
+        "nothing refused was stored"
+    );
 }
 
 #[sqlx::test]
@@ -99,7 +128,9 @@ async fn with_pii_mode_redact_personal_data_never_reaches_the_other_member(pool:
     put_settings(&mut admin, json!({"pii_mode": "redact"})).await;
     let mut bruno_socket = bruno.socket().await;
 
-    let sent = ana.say(&id, "Mail ana@example.com or call +44 20 7946 0958 (order 2024-0042)").await;
+    let sent = ana
+        .say(&id, "Mail ana@example.com or call +44 20 7946 0958 (order 2024-0042)")
+        .await;
     let redacted = "Mail [redacted:email] or call [redacted:phone] (order 2024-0042)";
     assert_eq!(sent["content"], redacted);
     let event = bruno_socket.expect("message_created").await;
@@ -128,7 +159,10 @@ async fn with_pii_mode_flag_admins_list_flagged_messages_and_members_see_no_coun
     ana.say(&id, "Nothing personal, version 1.2.3 on 2024-01-15").await;
     assert_eq!(flagged["content"], text, "stored as sent");
     for message in bruno.messages(&id, "").await {
-        assert!(message["metadata"].get("pii").is_none(), "members see no counts: {message}");
+        assert!(
+            message["metadata"].get("pii").is_none(),
+            "members see no counts: {message}"
+        );
     }
 
     let (status, list) = admin.get("/api/admin/flagged-messages/").await;
@@ -141,7 +175,10 @@ async fn with_pii_mode_flag_admins_list_flagged_messages_and_members_see_no_coun
     assert_eq!(list[0]["sender_name"], "Ana");
 
     let (status, body) = bruno.get("/api/admin/flagged-messages/").await;
-    assert_eq!(error_code(status, &body, StatusCode::FORBIDDEN), "admin_permission_required");
+    assert_eq!(
+        error_code(status, &body, StatusCode::FORBIDDEN),
+        "admin_permission_required"
+    );
 
     // Edited to say nothing personal, it is no longer flagged.
     let (status, _) = edit_message(&mut ana, &id, &flagged["id"], "never mind").await;
@@ -163,7 +200,11 @@ async fn a_rule_set_on_one_node_holds_for_the_next_send_on_another(pool: PgPool)
     // Node B compiles the tenant's rules (none yet) and keeps them.
     ana.say(&id, "mail me at ana@example.com").await;
 
-    put_settings(&mut admin, json!({"forbidden_topics": ["merger"], "pii_mode": "redact"})).await;
+    put_settings(
+        &mut admin,
+        json!({"forbidden_topics": ["merger"], "pii_mode": "redact"}),
+    )
+    .await;
     let (status, body) = post_message(&mut ana, &id, "About the merger").await;
     assert_eq!(error_code(status, &body, StatusCode::BAD_REQUEST), "forbidden_topic");
     let sent = ana.say(&id, "mail me at ana@example.com").await;

@@ -40,9 +40,7 @@ static SHAPES: [PhoneShape; 5] = [
     // International with `+`: country code and number, 8 to 15 digits (E.164), any
     // single separators and a parenthesised group: `+1 (415) 555-2671`, `+5511912345678`.
     PhoneShape {
-        pattern: LazyLock::new(|| {
-            Regex::new(r"\+\d{1,3}(?:[ .\-]?(?:\(\d{1,4}\)|\d{1,6}))+").expect("phone +")
-        }),
+        pattern: LazyLock::new(|| Regex::new(r"\+\d{1,3}(?:[ .\-]?(?:\(\d{1,4}\)|\d{1,6}))+").expect("phone +")),
         fits: |_, d| (8..=15).contains(&d.len()),
     },
     // International with the `00` prefix: `0044 20 7946 0958`.
@@ -61,9 +59,7 @@ static SHAPES: [PhoneShape; 5] = [
     // Brazilian: `(11) 91234-5678`, `(21) 3456-7890`, `11 91234-5678`; area codes have
     // no 0.
     PhoneShape {
-        pattern: LazyLock::new(|| {
-            Regex::new(r"\(\d{2}\) ?9?\d{4}-?\d{4}|\d{2} 9\d{4}-\d{4}").expect("phone br")
-        }),
+        pattern: LazyLock::new(|| Regex::new(r"\(\d{2}\) ?9?\d{4}-?\d{4}|\d{2} 9\d{4}-\d{4}").expect("phone br")),
         fits: |_, d| (10..=11).contains(&d.len()) && d[0] != 0 && d[1] != 0,
     },
     // National with a trunk 0 (then an area code, never 0), in groups split by one kind of separator, 10 to 12

@@ -14,9 +14,7 @@ mod tests;
 use std::{collections::BTreeMap, ops::Range};
 
 /// What a tenant does with personal data in messages.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, poem_openapi::Enum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, poem_openapi::Enum)]
 #[serde(rename_all = "lowercase")]
 #[oai(rename_all = "lowercase")]
 pub enum PiiMode {
@@ -70,7 +68,10 @@ pub fn scan(text: &str) -> Vec<Finding> {
     }
     let mut found: Vec<Finding> = Vec::new();
     let mut claim = |kind: PiiKind, range: Range<usize>| {
-        if !found.iter().any(|f| f.range.start < range.end && range.start < f.range.end) {
+        if !found
+            .iter()
+            .any(|f| f.range.start < range.end && range.start < f.range.end)
+        {
             found.push(Finding { kind, range });
         }
     };
@@ -152,7 +153,9 @@ fn each_match(re: &regex::Regex, text: &str, mut accept: impl FnMut(Range<usize>
             None => {
                 let rest = &text[m.start()..];
                 let first = rest.chars().next().map_or(1, char::len_utf8);
-                let word = rest[first..].find(|c: char| !c.is_alphanumeric()).unwrap_or(rest.len() - first);
+                let word = rest[first..]
+                    .find(|c: char| !c.is_alphanumeric())
+                    .unwrap_or(rest.len() - first);
                 at = m.start() + first + word;
             }
         }

@@ -6,7 +6,10 @@ use super::*;
 
 /// What `scan` finds in `text`: (kind, the text found).
 fn found(text: &str) -> Vec<(&'static str, &str)> {
-    scan(text).into_iter().map(|f| (f.kind.as_str(), &text[f.range])).collect()
+    scan(text)
+        .into_iter()
+        .map(|f| (f.kind.as_str(), &text[f.range]))
+        .collect()
 }
 
 /// Every positive is found alone, in the middle of a sentence, as the given kind.
@@ -29,9 +32,23 @@ fn assert_ignores(negatives: &[&str]) {
 fn emails() {
     assert_finds(
         "email",
-        &["ana@demo.test", "Joao.Silva+chat@mail.example.com.br", "o'neil@example.org".split('\'').nth(1).unwrap(), "josé.müller@exemplo.pt", "a_b-c@sub-domain.io"],
+        &[
+            "ana@demo.test",
+            "Joao.Silva+chat@mail.example.com.br",
+            "o'neil@example.org".split('\'').nth(1).unwrap(),
+            "josé.müller@exemplo.pt",
+            "a_b-c@sub-domain.io",
+        ],
     );
-    assert_ignores(&["@ana", "user@localhost", "pkg@1.2.3", "foo@bar.c", "name@", "@example.com", "a @ b.com"]);
+    assert_ignores(&[
+        "@ana",
+        "user@localhost",
+        "pkg@1.2.3",
+        "foo@bar.c",
+        "name@",
+        "@example.com",
+        "a @ b.com",
+    ]);
 }
 
 #[test]
@@ -109,7 +126,10 @@ fn payment_cards() {
         ],
     );
     // A card followed by its expiry date is still found.
-    assert_eq!(found("card 4111 1111 1111 1111 12/27"), vec![("card", "4111 1111 1111 1111")]);
+    assert_eq!(
+        found("card 4111 1111 1111 1111 12/27"),
+        vec![("card", "4111 1111 1111 1111")]
+    );
     assert_ignores(&[
         "4111 1111 1111 1112",
         "1234 5678 9012 3456",
@@ -198,6 +218,9 @@ fn scan_speed() {
         for _ in 0..rounds {
             std::hint::black_box(redact(text, &scan(std::hint::black_box(text))));
         }
-        println!("{what}: {:.1} µs per scan and redact", start.elapsed().as_secs_f64() * 1e6 / rounds as f64);
+        println!(
+            "{what}: {:.1} µs per scan and redact",
+            start.elapsed().as_secs_f64() * 1e6 / rounds as f64
+        );
     }
 }
