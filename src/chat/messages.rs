@@ -260,9 +260,9 @@ pub async fn send(
 /// recipients, record the attachments and mentions, and return what the response and
 /// the event need (a tenant-visible conversation's events go to its viewers too). No
 /// row: not a participant, or the tenant's settings are no longer version $19 (the
-/// content rules the message was checked with). A unique violation on `messages_client_id_idx`: a retry; a
-/// foreign key violation on `messages_reply_to_fkey`: `reply_to` names no message of
-/// this conversation.
+/// content rules the message was checked with). A unique violation on
+/// `messages_client_id_idx`: a retry; a foreign key violation on
+/// `messages_reply_to_fkey`: `reply_to` names no message of this conversation.
 /// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 client_id,
 /// $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to, $17 mentions,
 /// $18 the PII counts (flagged messages), $19 the settings version checked against.
