@@ -79,9 +79,16 @@ pub struct SettingsUpdate {
     /// 0 (no limit, the default) to 525,600 (a year).
     #[oai(nullable, validator(minimum(value = "0"), maximum(value = "525600")))]
     pub edit_window_minutes: Option<u32>,
-    /// At most 200 phrases of 1 to 100 characters, each with a letter or digit;
-    /// duplicates (ignoring case and accents) are dropped.
-    #[oai(nullable, validator(max_items = 200))]
+    /// At most 200 phrases of 1 to 100 characters, each with a letter or digit and no
+    /// control characters; duplicates (ignoring case and accents) are dropped.
+    #[oai(
+        nullable,
+        validator(
+            max_items = 200,
+            max_length = 100,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\W_][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub forbidden_topics: Option<Vec<String>>,
     /// `off` (the default), `flag` or `redact`.
     #[oai(nullable)]
