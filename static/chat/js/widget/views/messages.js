@@ -179,7 +179,8 @@ export function createMessagesView(ctx) {
     const atts = m.deleted ? [] : (m.attachments || []).map(attachment).filter(Boolean);
     if (atts.length) bubble.append(h('div', { class: 'tc-attachments' }, atts));
     li.append(bubble);
-    if (!pending && !m.deleted) li.append(reactions.bar(m, canReact(state, conv, m)));
+    const bar = pending || m.deleted ? null : reactions.bar(m, canReact(state, conv, m));
+    if (bar) li.append(bar);
     let when = m.created_at ? new Date(m.created_at) : new Date();
     if (Number.isNaN(when.getTime())) when = new Date();
     const meta = h('div', { class: 'tc-msg-meta' }, h('time', { datetime: when.toISOString(), title: fmt.full(when), text: fmt.time(when) }));
