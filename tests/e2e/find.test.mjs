@@ -59,6 +59,9 @@ async function timed(t, change, act, seen) {
   t.diagnostic(`live: ${change} seen by the other user in ${Date.now() - start} ms`);
 }
 
+const noPageErrors = (...sessions) => {
+  for (const s of sessions) assert.deepEqual(s.errors.map((e) => e.message), [], `page errors for ${s.user.name}`);
+};
 const header = (page) => page.locator('#tenantChatPanel .tc-conv-title');
 const seeded = (i, word) => (i === FOUND_AT ? `the ${word} report is due on Friday` : `history line ${i}`);
 
@@ -115,6 +118,7 @@ for (const lang of Object.keys(LANGS)) {
     await box.press('Escape');
     await bruno.page.locator('#widgetConversationList').waitFor();
     assert.equal(await bruno.page.locator('#tenantChatPanel').isVisible(), true);
+    noPageErrors(ana, bruno);
   });
 
   test(`[${lang}] Ana reacts and Bruno sees the count live; Bruno mentions Ana with the autocomplete, she gets the badge and the highlight`, { timeout: 120000 }, async (t) => {
@@ -174,8 +178,11 @@ for (const lang of Object.keys(LANGS)) {
     await mention.locator('.tc-mention--me', { hasText: '@Ana' }).waitFor();
     assert.match(await mention.getAttribute('class'), /tc-msg--mentions-me/);
     await shot(ana.page, 'mention highlighted');
+    // Read once on screen (the receipt leaves after a short pause), then the list has no badge.
+    await ana.page.waitForFunction((name) => window.TenantChat.state.conversations.find((c) => c.title === name).mention_count === 0, title);
     await H.openTab(ana.page, 'conversations');
     await ana.page.locator('#widgetConversationList .tc-conv', { hasText: title }).waitFor();
     await badge.waitFor({ state: 'detached' });
+    noPageErrors(ana, bruno);
   });
 }
