@@ -132,6 +132,8 @@ for (const lang of Object.keys(LANGS)) {
     const text = `Ship it (${lang})`;
     await H.sendMessage(ana.page, text);
     await H.message(bruno.page, text).waitFor();
+    // Read by Bruno first: the message menu closes when its message re-renders (a new tick).
+    await H.message(ana.page, text).and(ana.page.locator('[data-status="read"]')).waitFor();
 
     // Ana reacts from the message menu's picker (by keyboard); Bruno's widget counts it.
     await H.message(ana.page, text).locator('.tc-msg-menu-btn').click();

@@ -12,6 +12,8 @@ export function createReactionsView({ t, actions }, list, messageOf) {
     REACTION_CHOICES.map((e) => h('button', { type: 'button', role: 'menuitem', class: 'tc-reaction-choice', tabindex: '-1', 'data-pick': e, 'aria-label': e, text: e })));
   let target = null; // the message element the picker is open on
   let returnTo = null;
+  let focusedPick = null; // the emoji last focused in the picker
+  picker.addEventListener('focusin', (e) => { focusedPick = e.target.dataset.pick || null; });
 
   function open(el, from) {
     close(false);
@@ -26,7 +28,7 @@ export function createReactionsView({ t, actions }, list, messageOf) {
     if (picker.hidden) return;
     picker.hidden = true;
     picker.remove();
-    const back = returnTo;
+    const back = returnTo && returnTo.isConnected ? returnTo : target;
     target = null;
     returnTo = null;
     if (refocus && back && back.isConnected) back.focus();
@@ -85,7 +87,18 @@ export function createReactionsView({ t, actions }, list, messageOf) {
     bar,
     /** The message menu's react action: the picker on that message; focus comes back to it. */
     openFor: (el) => open(el, el),
-    /** Before each render: a picker whose message is gone closes. */
-    bind() { if (target && !target.isConnected) close(false); },
+    /**
+     * After each render: a message re-rendered (a new status, a count) keeps its open
+     * picker and the focus in it; a picker whose message is gone closes.
+     */
+    bind() {
+      if (!target || target.isConnected) return;
+      const again = target.dataset.id ? list.querySelector(`.tc-msg[data-id="${CSS.escape(target.dataset.id)}"]`) : null;
+      if (!again) { close(false); return; }
+      const hadFocus = !document.activeElement || document.activeElement === document.body;
+      target = again;
+      again.append(picker);
+      if (hadFocus && focusedPick) picker.querySelector(`[data-pick="${CSS.escape(focusedPick)}"]`).focus();
+    },
   };
 }
