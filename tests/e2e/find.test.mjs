@@ -188,3 +188,40 @@ for (const lang of Object.keys(LANGS)) {
     noPageErrors(ana, bruno);
   });
 }
+
+test('phone width: the search results and the reaction picker fit the screen', { timeout: 120000 }, async (t) => {
+  const shot = H.screenshots('find on a phone');
+  const ana = await session(t, 'ana', 'en');
+  const title = 'Phone check';
+  const group = await H.apiPost(ana, '/api/chat/conversations/', { title, participant_ids: [stack.users.bruno.id] });
+  await H.apiPost(ana, `/api/chat/conversations/${group.id}/messages/`, { content: 'the pangolin notes are in the shared folder' });
+  const phone = await H.userSession(browser, stack.baseUrl, stack.users.bruno, { viewport: { width: 390, height: 844 }, hasTouch: true });
+  t.after(() => phone.context.close().catch(() => {}));
+  await H.waitForSocket(phone.page);
+  const { page } = phone;
+  const fits = (locator) => locator.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return r.left >= 0 && r.right <= window.innerWidth;
+  });
+
+  await H.openTab(page, 'conversations');
+  await page.locator('#tcSearchInput').fill('pangolin');
+  await page.locator('#tcSearchInput').press('Enter');
+  const hit = page.locator('#tcSearchResults .tc-search-hit');
+  await hit.waitFor();
+  assert.ok(await fits(page.locator('#tcSearchForm')), 'the search box fits');
+  assert.ok(await fits(hit), 'a result fits');
+  await shot(page, 'results');
+  await hit.click();
+  const found = H.message(page, 'the pangolin notes are in the shared folder');
+  await found.and(page.locator('.tc-msg--found')).waitFor();
+  await found.locator('.tc-msg-menu-btn').click();
+  await page.locator('#tcMessageMenu [role="menuitem"][data-act="react"]').click();
+  const picker = page.locator('#tcReactionPicker');
+  await picker.waitFor();
+  assert.ok(await fits(picker), 'the picker fits');
+  await shot(page, 'picker');
+  await picker.locator('[data-pick="👀"]').click();
+  await found.locator('.tc-reaction--me[data-reaction="👀"]').waitFor();
+  noPageErrors(ana, phone);
+});
