@@ -74,7 +74,9 @@ async function main() {
     await bruno.page.locator('#tcReactionPicker [data-pick="🎉"]').click();
     await H.message(ana.page, 'The launch checklist is ready for review').locator('.tc-reaction[data-reaction="🎉"]').waitFor();
     const input = bruno.page.locator('#widgetMessageInput');
+    await input.fill(''); // the draft written for the first picture
     await input.pressSequentially('@An');
+    await bruno.page.locator('#tcMentionList [role="option"]', { hasText: 'Ana' }).waitFor();
     await input.press('Enter');
     await input.pressSequentially('looks good, shipping Friday');
     await input.press('Enter');
