@@ -113,8 +113,17 @@ for (const lang of Object.keys(LANGS)) {
     await H.message(bruno.page, seeded(HISTORY, word)).waitFor();
     await newer.waitFor({ state: 'hidden' });
 
-    // Back to the list: Escape in the search box clears the search, the panel stays.
+    // A common word: a page of 20, then "load more" follows the cursor.
     await H.openTab(bruno.page, 'conversations');
+    await box.fill('history');
+    await box.press('Enter');
+    await results.locator('.tc-search-summary', { hasText: tr(lang, 'search.count', { count: 20, query: 'history' }) }).waitFor();
+    await results.locator('.tc-search-more', { hasText: tr(lang, 'search.more') }).click();
+    await results.locator('.tc-search-summary', { hasText: tr(lang, 'search.count', { count: 40, query: 'history' }) }).waitFor();
+    assert.equal(await results.locator('.tc-search-hit').count(), 40);
+    assert.equal(await results.locator('.tc-search-group').count(), 1, 'one conversation, one group');
+
+    // Back to the list: Escape in the search box clears the search, the panel stays.
     await box.press('Escape');
     await bruno.page.locator('#widgetConversationList').waitFor();
     assert.equal(await bruno.page.locator('#tenantChatPanel').isVisible(), true);
