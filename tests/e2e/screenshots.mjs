@@ -1,5 +1,6 @@
 // The documentation's screenshots, made on request (npm run screenshots), never by the
-// tests: docs/widget-desktop.png and docs/widget-phone.png, from a real server and
+// tests: docs/widget-desktop.png, docs/widget-phone.png, the group info panel, reactions
+// with a mention and search results (widget-*.png), from a real server and
 // browser through the same harness as the tests. Needs what the tests need (see
 // harness.mjs: DATABASE_URL, TENANTCHAT_BIN).
 
@@ -63,10 +64,36 @@ async function main() {
     const info = path.join(H.DOCS_DIR, 'widget-group-info.png');
     await ana.page.screenshot({ path: info });
 
+    // Reactions and a mention in the group, then a search for an earlier word.
+    await ana.page.locator('.tc-info-back').click();
+    await H.sendMessage(ana.page, 'The launch checklist is ready for review');
+    await H.openConversationFromList(bruno.page, 'Launch plan');
+    const checklist = H.message(bruno.page, 'The launch checklist is ready for review');
+    await checklist.locator('.tc-msg-menu-btn').click();
+    await bruno.page.locator('#tcMessageMenu [role="menuitem"][data-act="react"]').click();
+    await bruno.page.locator('#tcReactionPicker [data-pick="🎉"]').click();
+    await H.message(ana.page, 'The launch checklist is ready for review').locator('.tc-reaction[data-reaction="🎉"]').waitFor();
+    const input = bruno.page.locator('#widgetMessageInput');
+    await input.fill(''); // the draft written for the first picture
+    await input.pressSequentially('@An');
+    await bruno.page.locator('#tcMentionList [role="option"]', { hasText: 'Ana' }).waitFor();
+    await input.press('Enter');
+    await input.pressSequentially('looks good, shipping Friday');
+    await input.press('Enter');
+    await H.message(ana.page, '@Ana looks good, shipping Friday').locator('.tc-mention--me').waitFor();
+    const reactions = path.join(H.DOCS_DIR, 'widget-reactions.png');
+    await ana.page.screenshot({ path: reactions });
+    await H.openTab(ana.page, 'conversations');
+    await ana.page.locator('#tcSearchInput').fill('launch');
+    await ana.page.locator('#tcSearchInput').press('Enter');
+    await ana.page.locator('#tcSearchResults mark').first().waitFor();
+    const search = path.join(H.DOCS_DIR, 'widget-search.png');
+    await ana.page.screenshot({ path: search });
+
     for (const s of [ana, bruno, phone]) {
       if (s.errors.length) throw new Error(`page errors for ${s.user.name}: ${s.errors.map((e) => e.message).join('; ')}`);
     }
-    console.log(`wrote ${[desktop, mobile, info].map((f) => path.relative(H.REPO_ROOT, f)).join(', ')}`);
+    console.log(`wrote ${[desktop, mobile, info, reactions, search].map((f) => path.relative(H.REPO_ROOT, f)).join(', ')}`);
   } finally {
     await browser?.close().catch(() => {});
     await stack.teardown();

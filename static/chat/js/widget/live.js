@@ -24,6 +24,8 @@ const isSystem = (m) => m && m.kind === 'system';
 const actionable = (m) => !!m && !!m.id && !m.deleted && !isSystem(m);
 export const canReply = (state, conv, m) => actionable(m) && canSend(state, conv);
 export const canEdit = (state, conv, m) => actionable(m) && canSend(state, conv) && String(m.sender_id) === state.me;
+/** Members who may write react to any message (system ones too) that is not deleted. */
+export const canReact = (state, conv, m) => !!m && !!m.id && !m.deleted && canSend(state, conv);
 export const canDelete = (state, conv, m) => actionable(m) && (isAdmin(state) || (String(m.sender_id) === state.me && canSend(state, conv)));
 
 /** The members we hold for a conversation (from `participants/`), or null before they load. */

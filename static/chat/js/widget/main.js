@@ -12,6 +12,7 @@ import { createEventHandler } from './events.js';
 import { createGroups } from './groups.js';
 import { createNotifier } from './notifications.js';
 import { createPresenceFollower } from './presence.js';
+import { createSearch } from './search.js';
 import { createSocketSender } from './sending.js';
 import { createStore, initialState, reduce, visibleConversations } from './store.js';
 import { createSync } from './sync.js';
@@ -19,6 +20,7 @@ import { createTransport, socketUrl } from './transport.js';
 import { createConversationsView } from './views/conversations.js';
 import { createDirectoryView } from './views/directory.js';
 import { h } from './views/dom.js';
+import { createSearchView } from './views/search.js';
 import { createShell } from './views/shell.js';
 import { createThreadView } from './views/thread.js';
 import { createUsersView } from './views/users.js';
@@ -78,6 +80,7 @@ async function start() {
   app.composer = createComposer(app);
   app.groups = createGroups(app);
   app.actions = createMessageActions(app);
+  app.search = createSearch(app);
   app.presence = createPresenceFollower(app);
   app.transport = createTransport({
     url: socketUrl(apiBase, location.href),
@@ -98,11 +101,12 @@ async function start() {
   const ctx = {
     t, fmt: createFormatters(locale), api: app.api, existing, pick: (id, make) => existing[id] || make(),
     controller: app.controller, composer: app.composer, sync: app.sync, notifier: app.notifier,
-    groups: app.groups, actions: app.actions,
+    groups: app.groups, actions: app.actions, search: app.search,
   };
   const shell = createShell({ ...ctx, title, branding });
   const thread = createThreadView(ctx, shell.tabPanels.chat);
   const conversations = createConversationsView(ctx, shell.tabPanels.conversations);
+  const searchView = createSearchView(ctx, shell.tabPanels.conversations);
   const users = createUsersView(ctx, shell.tabPanels.users);
   const directory = createDirectoryView(ctx, shell.tabPanels.users);
   app.views = {
@@ -123,6 +127,7 @@ async function start() {
     shell.render(state);
     thread.render(state, { stick });
     conversations.render(state);
+    searchView.render(state);
     users.render(state);
     directory.render(state);
     stick = false;
