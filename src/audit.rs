@@ -149,11 +149,50 @@ pub enum Verification {
     Intact {
         rows: u64,
     },
-    /// The first row whose hash or link does not match.
+    /// The first row whose hash or link does not match, after `rows` rows that did.
     Broken {
+        rows: u64,
         id: i64,
         reason: &'static str,
     },
+}
+
+/// `verify`'s outcome as the API shows it.
+#[derive(Debug, Object)]
+pub struct ChainCheck {
+    /// Every row links to the one before it and matches its hash.
+    pub ok: bool,
+    /// The rows found intact (before the broken one, if any).
+    pub checked: u64,
+    /// The first row that does not add up; null when the chain is intact.
+    #[oai(nullable)]
+    pub first_broken: Option<BrokenRow>,
+}
+
+#[derive(Debug, Object)]
+pub struct BrokenRow {
+    pub id: i64,
+    pub reason: String,
+}
+
+impl From<Verification> for ChainCheck {
+    fn from(outcome: Verification) -> ChainCheck {
+        match outcome {
+            Verification::Intact { rows } => ChainCheck {
+                ok: true,
+                checked: rows,
+                first_broken: None,
+            },
+            Verification::Broken { rows, id, reason } => ChainCheck {
+                ok: false,
+                checked: rows,
+                first_broken: Some(BrokenRow {
+                    id,
+                    reason: reason.to_string(),
+                }),
+            },
+        }
+    }
 }
 
 /// Recomputes a tenant's chain from its first row.
@@ -167,6 +206,7 @@ pub async fn verify(pool: &PgPool, tenant_id: Uuid) -> Result<Verification> {
     while let Some(row) = rows.try_next().await? {
         if row.prev_hash != previous {
             return Ok(Verification::Broken {
+                rows: count,
                 id: row.id,
                 reason: "does not link to the row before it",
             });
@@ -185,6 +225,7 @@ pub async fn verify(pool: &PgPool, tenant_id: Uuid) -> Result<Verification> {
         };
         if chain_hash(row.prev_hash.as_deref(), &hashed) != row.hash {
             return Ok(Verification::Broken {
+                rows: count,
                 id: row.id,
                 reason: "its content does not match its hash",
             });

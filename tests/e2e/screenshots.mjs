@@ -1,6 +1,6 @@
 // The documentation's screenshots, made on request (npm run screenshots), never by the
-// tests: docs/widget-desktop.png and docs/widget-phone.png, from a real server and
-// browser through the same harness as the tests. Needs what the tests need (see
+// tests: docs/widget-desktop.png, docs/widget-phone.png, docs/widget-group-info.png and
+// docs/admin-<page>.png, from a real server and browser through the same harness as the tests. Needs what the tests need (see
 // harness.mjs: DATABASE_URL, TENANTCHAT_BIN).
 
 import { mkdirSync } from 'node:fs';
@@ -9,6 +9,33 @@ import * as H from './harness.mjs';
 
 const imagesLoaded = (page) => page.waitForFunction(() => [...document.querySelectorAll('#widgetMessageContainer img')]
   .every((i) => i.complete && i.naturalWidth > 0));
+
+/** A page of the admin console per docs/admin-<name>.png, as a freshly made admin sees it. */
+async function adminShots(browser, stack) {
+  const admin = { email: 'ada@e2e.test', name: 'Ada', password: H.PASSWORD };
+  await stack.server.cli('user', 'create', '--tenant', H.TENANT, '--email', admin.email, '--name', admin.name,
+    '--password', admin.password, '--role', 'admin');
+  const s = await H.userSession(browser, stack.baseUrl, admin, { viewport: { width: 1280, height: 900 } });
+  const written = [];
+  for (const [name, url, ready] of [
+    ['users', '/admin/users/', 'tr[data-user]'],
+    ['settings', '/admin/settings/', '#widget-preview .preview-title'],
+    ['audit-log', '/admin/audit-log/', 'tbody tr[data-id]'],
+    ['attachments', '/admin/attachments/', '#files li'],
+    ['analytics', '/admin/analytics/', '#chart-messages svg'],
+  ]) {
+    await s.page.goto(url);
+    await s.page.locator(ready).first().waitFor();
+    if (name === 'settings') await s.page.locator('#setting-widget_color').fill('#0f766e');
+    if (name === 'audit-log') await s.page.getByRole('button', { name: 'Check the chain' }).click();
+    await s.page.waitForFunction(() => [...document.images].every((i) => i.complete));
+    const file = path.join(H.DOCS_DIR, `admin-${name}.png`);
+    await s.page.screenshot({ path: file, fullPage: true });
+    written.push(file);
+  }
+  if (s.errors.length) throw new Error(`page errors for ${admin.name}: ${s.errors.map((e) => e.message).join('; ')}`);
+  return written;
+}
 
 async function main() {
   const stack = await H.startStack();
@@ -66,7 +93,8 @@ async function main() {
     for (const s of [ana, bruno, phone]) {
       if (s.errors.length) throw new Error(`page errors for ${s.user.name}: ${s.errors.map((e) => e.message).join('; ')}`);
     }
-    console.log(`wrote ${[desktop, mobile, info].map((f) => path.relative(H.REPO_ROOT, f)).join(', ')}`);
+    const admin = await adminShots(browser, stack);
+    console.log(`wrote ${[desktop, mobile, info, ...admin].map((f) => path.relative(H.REPO_ROOT, f)).join(', ')}`);
   } finally {
     await browser?.close().catch(() => {});
     await stack.teardown();
