@@ -26,7 +26,7 @@ async function watchProblems(context, problems) {
     });
   });
   context.on('page', (page) => page.on('console', (msg) => {
-    if (msg.type() === 'error' && !EXPECTED.test(msg.text())) problems.push(msg.text());
+    if (msg.type() === 'error' && !EXPECTED.test(msg.text())) problems.push(`${msg.text()} (${msg.location().url})`);
   }));
 }
 
