@@ -20,14 +20,23 @@ async function adminShots(browser, stack) {
   for (const [name, url, ready] of [
     ['users', '/admin/users/', 'tr[data-user]'],
     ['settings', '/admin/settings/', '#widget-preview .preview-title'],
-    ['audit-log', '/admin/audit-log/', 'tbody tr[data-id]'],
     ['attachments', '/admin/attachments/', '#files li'],
+    ['audit-log', '/admin/audit-log/', 'tbody tr[data-id]'],
     ['analytics', '/admin/analytics/', '#chart-messages svg'],
   ]) {
     await s.page.goto(url);
     await s.page.locator(ready).first().waitFor();
-    if (name === 'settings') await s.page.locator('#setting-widget_color').fill('#0f766e');
-    if (name === 'audit-log') await s.page.getByRole('button', { name: 'Check the chain' }).click();
+    if (name === 'settings') {
+      await s.page.locator('#setting-widget_title').fill('Help desk');
+      await s.page.locator('#setting-widget_color').fill('#0f766e');
+      await s.page.getByRole('button', { name: 'Save' }).click();
+      await s.page.locator('#admin-status', { hasText: 'Settings saved.' }).waitFor();
+    }
+    if (name === 'audit-log') {
+      await s.page.getByRole('button', { name: 'Check the chain' }).click();
+      await s.page.locator('#chain-result', { hasText: 'intact' }).waitFor();
+      await s.page.locator('tbody tr[data-id] button').first().click();
+    }
     await s.page.waitForFunction(() => [...document.images].every((i) => i.complete));
     const file = path.join(H.DOCS_DIR, `admin-${name}.png`);
     await s.page.screenshot({ path: file, fullPage: true });
