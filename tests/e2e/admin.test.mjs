@@ -202,6 +202,40 @@ test('analytics: messages per day, active users and conversations as charts', { 
   assertClean(admin);
 });
 
+test('keyboard and phone: skip link first, the confirmation cancels with Escape, nothing wider than the screen', { timeout: 60000 }, async (t) => {
+  const shot = H.screenshots(t.name.split(':')[0]);
+  const phone = await session(ADMIN);
+  await phone.page.setViewportSize({ width: 390, height: 844 });
+  const { page } = phone;
+  for (const url of ['/admin/users/', '/admin/settings/', '/admin/audit-log/', '/admin/attachments/', '/admin/analytics/']) {
+    await page.goto(url);
+    await page.locator('#admin-root > *').first().waitFor();
+    await shot(page, `phone ${url}`, { fullPage: true });
+    const [scroll, width, widest] = await page.evaluate(() => {
+      const over = [...document.querySelectorAll('body *')].filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1);
+      const last = over.pop();
+      return [document.documentElement.scrollWidth, window.innerWidth, last && `${last.tagName}.${last.className}`];
+    });
+    assert.ok(scroll <= width, `${url} is ${scroll}px wide on a ${width}px screen (${widest})`);
+  }
+  await page.goto('/admin/users/');
+  const bruno = page.locator('tr[data-user="bruno@e2e.test"]');
+  await bruno.waitFor();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+  const deactivate = bruno.getByRole('button', { name: 'Deactivate' });
+  await deactivate.focus();
+  await page.keyboard.press('Enter');
+  await page.locator('dialog.confirm[open]').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel', 'the safe choice has focus');
+  await page.keyboard.press('Escape');
+  await page.locator('dialog.confirm').waitFor({ state: 'detached' });
+  assert.equal(await deactivate.evaluate((b) => b === document.activeElement), true, 'focus goes back');
+  await bruno.locator('.badge', { hasText: 'Active' }).waitFor();
+  assertClean(phone);
+  await phone.context.close();
+});
+
 test('a write user gets the 403 page', { timeout: 60000 }, async () => {
   const bruno = await session(stack.users.bruno);
   assert.equal(await bruno.page.getByRole('link', { name: 'Admin console' }).count(), 0, 'no link on the dashboard');
