@@ -138,6 +138,32 @@ test('settings: a refused value is shown by its field, the preview follows the b
   assertClean(admin);
 });
 
+test('settings: each kind of field reads back the value it was drawn with (new settings are one entry)', { timeout: 30000 }, async () => {
+  const { page } = admin;
+  await page.goto('/admin/settings/');
+  await page.locator('#setting-widget_title').waitFor();
+  const roundTrips = await page.evaluate(async () => {
+    const { KINDS } = await import('/static/admin/js/pages/settings.js');
+    const t = (key) => key;
+    const cases = [
+      [{ name: 'a', kind: 'text' }, 'Support'],
+      [{ name: 'b', kind: 'number' }, 42],
+      [{ name: 'c', kind: 'color' }, '#0f766e'],
+      [{ name: 'd', kind: 'types', all: ['image/png', 'text/plain'] }, ['text/plain']],
+      [{ name: 'e', kind: 'choice', choices: ['off', 'flag', 'redact'] }, 'flag'],
+      [{ name: 'f', kind: 'lines' }, ['refund', 'lawsuit']],
+      [{ name: 'g', kind: 'pairs', keys: ['shortcut', 'text'] }, [{ shortcut: '/hi', text: 'Hello, how can I help?' }]],
+    ];
+    return cases.map(([field, value]) => {
+      const wrapper = document.createElement('div');
+      wrapper.append(KINDS[field.kind].draw(field, value, t));
+      return [field.kind, KINDS[field.kind].read(wrapper, field), value];
+    });
+  });
+  for (const [kind, read, drawn] of roundTrips) assert.deepEqual(read, drawn, kind);
+  assertClean(admin);
+});
+
 test('audit log: filter by action, open a row, check the chain', { timeout: 60000 }, async (t) => {
   const shot = H.screenshots(t.name.split(':')[0]);
   const { page } = admin;

@@ -6,8 +6,8 @@ import { announce, clearFieldErrors, h, options, showFieldError } from '../dom.j
 
 /**
  * The settings, in form order. `kind` picks how the field is drawn and read (KINDS);
- * `choices` lists a `choice` field's values; `group: 'branding'` places it beside the
- * preview. Each needs `admin.settings.<name>` and `admin.settings.<name>.hint` strings.
+ * `choices` lists a `choice` field's values, `keys` a `pairs` field's two properties;
+ * `group: 'branding'` places it beside the preview. Each needs `admin.settings.<name>` and `admin.settings.<name>.hint` strings.
  */
 export const FIELDS = [
   { name: 'widget_title', kind: 'text', group: 'branding' },
@@ -22,8 +22,9 @@ export const FIELDS = [
 const id = (field) => `setting-${field.name}`;
 
 /**
- * How each kind of field is drawn from its current value and read back: `read` answers
- * the value to send, or undefined to leave the field out (its default).
+ * How each kind of field is drawn from its current value and read back: `draw(field,
+ * value, t)` makes the control, `read(wrapper, field)` answers the value to send, or
+ * undefined to leave the field out (its default).
  */
 export const KINDS = {
   text: {
@@ -71,6 +72,19 @@ export const KINDS = {
     draw: (f, value) => h('textarea', { id: id(f), name: f.name, rows: 4 }, (value || []).join('\n')),
     read: (el) => el.querySelector('textarea').value.split('\n').map((l) => l.trim()).filter(Boolean),
   },
+  /**
+   * A list of objects with two text properties, `f.keys` (e.g. shortcut and text), one a
+   * line: the first word is the first property, the rest of the line the second.
+   */
+  pairs: {
+    draw: (f, value) => h('textarea', { id: id(f), name: f.name, rows: 4 },
+      (value || []).map((item) => `${item[f.keys[0]]} ${item[f.keys[1]]}`).join('\n')),
+    read: (el, f) => el.querySelector('textarea').value.split('\n').map((l) => l.trim()).filter(Boolean)
+      .map((line) => {
+        const [first, ...rest] = line.split(/\s+/);
+        return { [f.keys[0]]: first, [f.keys[1]]: rest.join(' ') };
+      }),
+  },
 };
 
 /** The static mock of the widget: its launcher and its panel header, in the tenant's colours. */
@@ -115,7 +129,7 @@ export async function mount({ root, api, t, attachmentTypes }) {
     return wrapper;
   };
   const { box, update } = preview(t);
-  const values = () => Object.fromEntries(fields.map((f) => [f.name, KINDS[f.kind].read(wrappers.get(f.name))]));
+  const values = () => Object.fromEntries(fields.map((f) => [f.name, KINDS[f.kind].read(wrappers.get(f.name), f)]));
   const refresh = () => {
     const v = values();
     update({ title: v.widget_title, color: v.widget_color });
