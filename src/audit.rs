@@ -153,8 +153,35 @@ pub enum Verification {
     Broken {
         rows: u64,
         id: i64,
-        reason: &'static str,
+        problem: Break,
     },
+}
+
+/// What is wrong with a broken row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Break {
+    /// A row before it was removed, or one was inserted.
+    Unlinked,
+    /// The row was edited.
+    Altered,
+}
+
+impl Break {
+    /// A stable name, for programs and translations.
+    pub fn code(self) -> &'static str {
+        match self {
+            Break::Unlinked => "unlinked",
+            Break::Altered => "altered",
+        }
+    }
+
+    /// What it means, for people.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Break::Unlinked => "does not link to the row before it",
+            Break::Altered => "its content does not match its hash",
+        }
+    }
 }
 
 /// `verify`'s outcome as the API shows it.
@@ -172,6 +199,9 @@ pub struct ChainCheck {
 #[derive(Debug, Object)]
 pub struct BrokenRow {
     pub id: i64,
+    /// `unlinked` (a row before it was removed, or one inserted) or `altered` (the row was edited).
+    pub problem: String,
+    /// The problem in English words.
     pub reason: String,
 }
 
@@ -183,12 +213,13 @@ impl From<Verification> for ChainCheck {
                 checked: rows,
                 first_broken: None,
             },
-            Verification::Broken { rows, id, reason } => ChainCheck {
+            Verification::Broken { rows, id, problem } => ChainCheck {
                 ok: false,
                 checked: rows,
                 first_broken: Some(BrokenRow {
                     id,
-                    reason: reason.to_string(),
+                    problem: problem.code().to_string(),
+                    reason: problem.reason().to_string(),
                 }),
             },
         }
@@ -208,7 +239,7 @@ pub async fn verify(pool: &PgPool, tenant_id: Uuid) -> Result<Verification> {
             return Ok(Verification::Broken {
                 rows: count,
                 id: row.id,
-                reason: "does not link to the row before it",
+                problem: Break::Unlinked,
             });
         }
         let hashed = Hashed {
@@ -227,7 +258,7 @@ pub async fn verify(pool: &PgPool, tenant_id: Uuid) -> Result<Verification> {
             return Ok(Verification::Broken {
                 rows: count,
                 id: row.id,
-                reason: "its content does not match its hash",
+                problem: Break::Altered,
             });
         }
         previous = Some(row.hash);

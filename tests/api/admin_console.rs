@@ -115,6 +115,7 @@ async fn the_chain_check_names_the_first_broken_row_of_the_callers_tenant(pool: 
     assert_eq!(check["ok"], false);
     assert_eq!(check["first_broken"]["id"], victim);
     assert_eq!(check["checked"], 0, "the broken row is the tenant's first");
+    assert_eq!(check["first_broken"]["problem"], "altered");
     assert!(check["first_broken"]["reason"].as_str().unwrap().contains("hash"));
     let (_, theirs) = other.get("/api/admin/audit-log/verify/").await;
     assert_eq!(theirs["ok"], true, "another tenant's chain is its own: {theirs}");

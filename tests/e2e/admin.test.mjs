@@ -6,6 +6,8 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as H from './harness.mjs';
 
 const ADMIN = { email: 'ada@e2e.test', name: 'Ada', password: H.PASSWORD };
@@ -181,6 +183,17 @@ test('audit log: filter by action, open a row, check the chain', { timeout: 6000
   await page.getByRole('button', { name: 'Check the chain' }).click();
   await page.locator('#chain-result', { hasText: 'The chain is intact' }).waitFor();
   await shot(page, 'chain intact');
+
+  // Someone with the database's keys edits that row behind the trigger's back.
+  const id = await row.getAttribute('data-id');
+  await promisify(execFile)('psql', [stack.server.databaseUrl, '-v', 'ON_ERROR_STOP=1', '-q', '-c',
+    `BEGIN; ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;
+     UPDATE audit_log SET details = '{}' WHERE id = ${Number(id)};
+     ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only; COMMIT;`]);
+  await page.getByRole('button', { name: 'Check the chain' }).click();
+  await page.locator('#chain-result', { hasText: `The chain is broken at row ${id}: its content does not match its hash.` }).waitFor();
+  await page.locator(`tbody tr.broken[data-id="${id}"]`).waitFor();
+  await shot(page, 'chain broken');
   assertClean(admin);
 });
 

@@ -50,6 +50,7 @@ test('every key the console asks for is in the files', () => {
   for (const f of FIELDS) asked.add(`admin.settings.${f.name}`).add(`admin.settings.${f.name}.hint`);
   for (const f of ['email', 'name', 'password', 'role']) asked.add(`admin.users.${f}`);
   for (const v of ['grid', 'list']) asked.add(`admin.attachments.view_${v}`);
+  for (const p of ['altered', 'unlinked']) asked.add(`admin.audit.problem.${p}`);
   for (const s of ['users', 'settings', 'audit', 'attachments', 'analytics']) asked.add(`admin.overview.${s}`);
   assert.ok(asked.size > 100, `found ${asked.size} keys`);
   const missing = [...asked].filter((k) => !(k in admin.en) && !(k in widgetEn));

@@ -88,7 +88,7 @@ export async function mount({ root, api, t, fmt }) {
     chain.className = result.ok ? 'chain ok' : 'chain broken';
     chain.textContent = result.ok
       ? t('admin.audit.intact', { count: result.checked })
-      : t('admin.audit.broken', { id: result.first_broken.id, reason: result.first_broken.reason });
+      : t('admin.audit.broken', { id: result.first_broken.id, reason: t(`admin.audit.problem.${result.first_broken.problem}`) });
     await load();
   }
 
