@@ -32,9 +32,9 @@ async function watchProblems(context, problems) {
   }));
 }
 
-async function session(user) {
+async function session(user, contextOptions = {}) {
   const problems = [];
-  const s = await H.userSession(browser, stack.baseUrl, user, {}, (context) => watchProblems(context, problems));
+  const s = await H.userSession(browser, stack.baseUrl, user, contextOptions, (context) => watchProblems(context, problems));
   s.problems = problems;
   return s;
 }
@@ -273,6 +273,21 @@ test('keyboard and phone: skip link first, the confirmation cancels with Escape,
   await bruno.locator('.badge', { hasText: 'Active' }).waitFor();
   assertClean(phone);
   await phone.context.close();
+});
+
+test('Spanish: every console page in the browser\'s language, no key shown raw', { timeout: 60000 }, async () => {
+  const es = await session(ADMIN, { locale: 'es-ES', extraHTTPHeaders: { 'Accept-Language': 'es-ES,es;q=0.9' } });
+  const { page } = es;
+  for (const [url, heading] of [['/admin/', 'Resumen'], ['/admin/users/', 'Usuarios'], ['/admin/settings/', 'Configuración'],
+    ['/admin/audit-log/', 'Registro de auditoría'], ['/admin/attachments/', 'Archivos adjuntos'], ['/admin/analytics/', 'Estadísticas']]) {
+    await page.goto(url);
+    await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+    await page.locator('#admin-root > *').first().waitFor();
+    const text = await page.locator('body').innerText();
+    assert.doesNotMatch(text, /\b(admin|page|widget)\.[a-z_]+/, `${url} shows a raw key`);
+  }
+  assertClean(es);
+  await es.context.close();
 });
 
 test('a write user gets the 403 page', { timeout: 60000 }, async () => {
