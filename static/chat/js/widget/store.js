@@ -5,6 +5,7 @@
 // actions, the directory) live in live.js.
 
 import { afterCoreAction, initialLiveState, reduceLive } from './live.js';
+import { initialSupportState, reduceSupport } from './support-state.js';
 
 /** How far a message of ours has got; a lower status never overwrites a higher one. */
 export const STATUS_RANK = { sent: 1, delivered: 2, read: 3 };
@@ -19,7 +20,7 @@ export function initialState(me) {
     polling: false,
     signedOut: false,
     panelOpen: false,
-    activeTab: 'conversations', // 'chat' | 'conversations' | 'users'
+    activeTab: 'conversations', // 'chat' | 'conversations' | 'users' | 'inbox'
     pageVisible: true,
     showArchived: false,
     openConversationId: null,
@@ -32,6 +33,7 @@ export function initialState(me) {
     notifyPrompt: false, // offer the "enable notifications" button
     errors: {}, // area ('chat' | 'list' | 'users' | 'group' | 'info' | 'directory') → text shown there
     ...initialLiveState(),
+    ...initialSupportState(),
   };
 }
 
@@ -269,7 +271,7 @@ function mapPending(state, id, clientId, fn) {
 // ------------------------------------------------------------------ the reducer
 
 export function reduce(state, action) {
-  const live = reduceLive(state, action);
+  const live = reduceLive(state, action) ?? reduceSupport(state, action);
   if (live !== undefined) return live;
   const next = reduceCore(state, action);
   return next === state ? state : afterCoreAction(state, next, action);
