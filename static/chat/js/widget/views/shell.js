@@ -9,10 +9,11 @@ export const TABS = [
   ['chat', 'tcTabChat', 'tcTabpanelChat', 'tab.chat'],
   ['conversations', 'tcTabConversations', 'tcTabpanelConversations', 'tab.conversations'],
   ['users', 'tcTabUsers', 'tcTabpanelUsers', 'tab.users'],
-  // Agents and admins only (see render).
   ['inbox', 'tcTabInbox', 'tcTabpanelInbox', 'tab.inbox'],
 ];
 const ALL_TABS = TABS.map(([name]) => name);
+// In the tab list only for the support desk's staff (agents and admins; see render).
+const STAFF_TABS = new Set(['inbox']);
 const countText = (n) => (n > 99 ? '99+' : String(n));
 
 export function createShell({ t, pick, existing, title, branding, controller }) {
@@ -52,7 +53,7 @@ export function createShell({ t, pick, existing, title, branding, controller }) 
       type: 'button', role: 'tab', id: tabId, class: 'tc-tab', 'aria-controls': panelId, 'aria-selected': 'false', tabindex: '-1', 'data-tab': name,
     }, h('span', { class: 'tc-tab-label', text: t(key) }));
     tabPanels[name] = h('div', { role: 'tabpanel', id: panelId, class: 'tc-tabpanel', 'aria-labelledby': tabId, hidden: true });
-    tablist.append(tabButtons[name]);
+    if (!STAFF_TABS.has(name)) tablist.append(tabButtons[name]);
   }
   const tabCount = h('span', { class: 'tc-tab-count', hidden: true });
   tabButtons.conversations.append(tabCount);
@@ -128,9 +129,12 @@ export function createShell({ t, pick, existing, title, branding, controller }) 
     bar.setAttribute('aria-expanded', String(state.panelOpen));
     root.classList.toggle('tc-root--open', state.panelOpen);
     activeTab = state.activeTab;
-    tabOrder = state.support.staff ? ALL_TABS : ALL_TABS.filter((name) => name !== 'inbox');
+    tabOrder = state.support.staff ? ALL_TABS : ALL_TABS.filter((name) => !STAFF_TABS.has(name));
+    for (const name of STAFF_TABS) {
+      if (state.support.staff && !tabButtons[name].isConnected) tablist.append(tabButtons[name]);
+      else if (!state.support.staff) tabButtons[name].remove();
+    }
     for (const name of ALL_TABS) {
-      tabButtons[name].hidden = !tabOrder.includes(name);
       const selected = name === state.activeTab;
       tabButtons[name].setAttribute('aria-selected', String(selected));
       tabButtons[name].tabIndex = selected ? 0 : -1;
