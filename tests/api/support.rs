@@ -152,6 +152,15 @@ async fn only_agents_and_admins_of_the_tenant_use_the_desk(pool: PgPool) {
         assert_eq!(history.last().unwrap()["content"], "my invoice is wrong");
     }
 
+    // Reading is not writing: an agent answers once the conversation is theirs, and
+    // takes it by assignment, not by joining.
+    let path = format!("/api/chat/conversations/{id}/messages/");
+    let (status, body) = call(&mut agent, Method::POST, &path, Some(&json!({"content": "hi"}))).await;
+    assert_eq!(error_code(status, &body, StatusCode::FORBIDDEN), "not_a_participant");
+    let path = format!("/api/chat/conversations/{id}/join/");
+    let (status, body) = call(&mut agent, Method::POST, &path, Some(&json!({}))).await;
+    assert_eq!(error_code(status, &body, StatusCode::FORBIDDEN), "not_a_participant");
+
     // Another tenant's agent: the id names nothing there.
     let globex = app.tenant("globex").await;
     let (_, mut stranger) = desk(&app, &globex, "Gil").await;
