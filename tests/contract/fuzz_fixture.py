@@ -92,6 +92,12 @@ def main(base_url, tenant, email, peer_email, member_email, password, out_dir):
         for n in range(2)
     ]
 
+    # The support desk: the member answers as an agent (never deactivated by the fuzzer,
+    # whose DELETE /admin/users/{id}/ names the peer), and the fuzzer (an admin, so on the
+    # desk) has a support conversation of its own to assign, close and reopen.
+    api.call("PATCH", f"/admin/users/{member['id']}/", {"is_agent": True})
+    support = api.call("POST", "/chat/support/", {})
+
     (out / "token").write_text(token["token"])
     (out / "session").write_text(api.cookie("sessionid"))
     (out / "csrftoken").write_text(api.cookie("csrftoken"))
@@ -102,6 +108,7 @@ def main(base_url, tenant, email, peer_email, member_email, password, out_dir):
     write_dictionary(out / "users.dict", [peer["id"]])
     write_dictionary(out / "members.dict", [member["id"]])
     write_dictionary(out / "tokens.dict", [spare["id"]])
+    write_dictionary(out / "support.dict", [support["conversation"]["id"]])
     print(f"fuzz fixture: conversation {conversation['id']}, {len(message['attachments'])} attachment(s)")
 
 
