@@ -82,6 +82,9 @@ enum UserCommand {
         password: String,
         #[arg(long, value_parser = Role::parse)]
         role: Role,
+        /// Make the user a support agent.
+        #[arg(long)]
+        agent: bool,
     },
 }
 
@@ -134,6 +137,7 @@ async fn run(cli: Cli) -> Result<String, String> {
             name,
             password,
             role,
+            agent,
         }) => {
             let tenant_id = accounts::tenant_id_by_slug(&pool, &tenant)
                 .await
@@ -145,7 +149,7 @@ async fn run(cli: Cli) -> Result<String, String> {
                 password: &password,
                 role,
             };
-            accounts::create_user(&pool, tenant_id, new)
+            accounts::create_user_as(&pool, tenant_id, new, agent)
                 .await
                 .map(|id| id.to_string())
                 .map_err(|e| e.to_string())
@@ -161,9 +165,11 @@ async fn run(cli: Cli) -> Result<String, String> {
                 Verification::Intact { rows } => {
                     Ok(format!("audit log of {}: {rows} rows, chain intact", tenant.as_str()))
                 }
-                Verification::Broken { id, reason } => {
-                    Err(format!("audit log of {}: row {id} {reason}", tenant.as_str()))
-                }
+                Verification::Broken { id, problem, .. } => Err(format!(
+                    "audit log of {}: row {id} {}",
+                    tenant.as_str(),
+                    problem.reason()
+                )),
             }
         }
     }

@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use super::Admin;
 use crate::{
     audit::Entry,
-    chat::settings::{TenantSettings, MAX_UPLOAD_BYTES},
+    chat::settings::{check_canned_replies, CannedReply, TenantSettings, MAX_UPLOAD_BYTES},
     chat::uploads::UploadKind,
     domain::{pii::PiiMode, topics::ForbiddenTopics},
     error::{Error, Result},
@@ -47,6 +47,10 @@ pub struct SettingsView {
     /// Personal data in messages: `off`, `flag` (counted for admins) or `redact`
     /// (replaced by `[redacted:<kind>]` before storing).
     pub pii_mode: PiiMode,
+    /// Shortcuts the tenant's agents pick in the composer by typing `/`.
+    pub canned_replies: Vec<CannedReply>,
+    /// New support conversations go round-robin to the active agents.
+    pub support_round_robin: bool,
 }
 
 /// New settings; an absent field goes back to the default.
@@ -93,6 +97,12 @@ pub struct SettingsUpdate {
     /// `off` (the default), `flag` or `redact`.
     #[oai(nullable)]
     pub pii_mode: Option<PiiMode>,
+    /// At most 100, shortcuts unique.
+    #[oai(nullable, validator(max_items = 100))]
+    pub canned_replies: Option<Vec<CannedReply>>,
+    /// Assign new support conversations round-robin (default off).
+    #[oai(nullable)]
+    pub support_round_robin: Option<bool>,
 }
 
 /// The longest edit window a tenant may set: a year, in minutes.
@@ -106,6 +116,11 @@ fn essence(mime: &str) -> &str {
 /// document lists them as an `enum`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentType(&'static str);
+
+/// Every type this server accepts, spelled as `allowed_types` spells them.
+pub fn attachment_types() -> Vec<&'static str> {
+    AttachmentType::all().map(|t| t.0).collect()
+}
 
 impl AttachmentType {
     fn all() -> impl Iterator<Item = AttachmentType> {
@@ -175,6 +190,8 @@ fn view(settings: &TenantSettings) -> SettingsView {
         edit_window_minutes: settings.edit_window_minutes.unwrap_or(0),
         forbidden_topics: settings.forbidden_topics.clone().unwrap_or_default(),
         pii_mode: settings.pii_mode.unwrap_or_default(),
+        canned_replies: settings.canned_replies().to_vec(),
+        support_round_robin: settings.support_round_robin.unwrap_or(false),
     }
 }
 
@@ -228,7 +245,10 @@ fn validate(update: SettingsUpdate, max_send_per_minute: u32) -> Result<TenantSe
         forbidden_topics,
         // `off` and absent both mean off; absent is what is stored.
         pii_mode: update.pii_mode.filter(|mode| *mode != PiiMode::Off),
+        canned_replies: update.canned_replies.filter(|replies| !replies.is_empty()),
+        support_round_robin: update.support_round_robin.filter(|on| *on),
     };
+    check_canned_replies(settings.canned_replies())?;
     if settings.widget_color.is_some() && settings.widget_color().is_none() {
         return Err(Error::validation("widget_color", "use the form #RRGGBB"));
     }

@@ -25,12 +25,12 @@ use crate::{
         users::{self, AdminUser, UserChange},
         Admin,
     },
-    audit::{self, AuditFilter, AuditPage},
+    audit::{self, AuditFilter, AuditPage, ChainCheck},
     auth::Auth,
     chat::history::HistoryQuery,
     client::RequestMeta,
     domain::{Limit, Name, Offset, Role, Seq},
-    error::Result,
+    error::{Error, Result},
     state::AppState,
 };
 
@@ -78,11 +78,24 @@ struct UserPatch {
     // Absent: unchanged. Neither nullable nor described: either wraps the enum's
     // `$ref` in an `allOf`, which client generators cannot take for an enum.
     role: Option<Role>,
+    /// Whether the user answers support conversations (absent: unchanged).
+    is_agent: Option<bool>,
 }
 
 impl FieldRefusal for UserPatch {}
 
-impl FieldRefusal for SettingsUpdate {}
+impl FieldRefusal for SettingsUpdate {
+    /// A canned reply's own fields are named by the list they are in, so every refusal
+    /// of the list says `canned_replies` whichever rule it broke.
+    fn refuse(field: &'static str, message: String) -> Error {
+        let field = if matches!(field, "shortcut" | "text") {
+            "canned_replies"
+        } else {
+            field
+        };
+        Error::validation(field, message)
+    }
+}
 
 /// Admin lists: 50 items unless asked otherwise, at most 200.
 fn page_bounds(limit: Option<Limit>, offset: Option<Offset>) -> (i64, i64) {
@@ -132,9 +145,10 @@ impl AdminApi {
         Ok(Json(users::get(&state.pool, &admin, id.in_path("User")?).await?))
     }
 
-    /// Change a user's name or role
+    /// Change a user's name, role or agent flag
     ///
     /// A role change closes the user's sockets so they reconnect with the new role.
+    /// `is_agent` makes the user a support agent (inbox, assignment, canned replies).
     #[oai(path = "/users/:id/", method = "patch")]
     async fn update_user(
         &self,
@@ -148,6 +162,7 @@ impl AdminApi {
         let change = UserChange {
             name: body.name.as_deref().map(Name::parse).transpose()?,
             role: body.role,
+            is_agent: body.is_agent,
         };
         Ok(Json(
             users::update(
@@ -186,10 +201,27 @@ impl AdminApi {
         Ok(Done::NoContent)
     }
 
+    /// Reactivate a user
+    ///
+    /// They can log in again; the sessions and API tokens that deactivation ended stay
+    /// ended.
+    #[oai(path = "/users/:id/reactivate/", method = "post")]
+    async fn reactivate_user(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+        id: Path<IdText>,
+    ) -> Result<Json<AdminUser>> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "users.reactivate").await?;
+        Ok(Json(users::reactivate(&state.pool, &admin, id.in_path("User")?).await?))
+    }
+
     /// List the tenant's attachments
     ///
-    /// Newest first; filter by conversation, uploader and upload time (`from` inclusive,
-    /// `to` exclusive). `total_size` sums the stored bytes of all matches.
+    /// Newest first; filter by conversation, uploader, type and upload time (`from`
+    /// inclusive, `to` exclusive). `total_size` sums the stored bytes of all matches,
+    /// `by_uploader` and `by_type` break them down.
     #[oai(path = "/attachments/", method = "get")]
     #[allow(clippy::too_many_arguments)] // one argument per documented query parameter
     async fn attachments(
@@ -201,6 +233,12 @@ impl AdminApi {
         conversation: Query<Option<uuid::Uuid>>,
         /// Only files this user uploaded.
         uploader: Query<Option<uuid::Uuid>>,
+        /// Only files of this MIME type (`image/png`) or top-level type (`image`).
+        #[oai(
+            name = "type",
+            validator(max_length = 100, pattern = r"^[A-Za-z0-9.+-]+(/[A-Za-z0-9.+-]+)?$")
+        )]
+        content_type: Query<Option<String>>,
         /// Uploaded at or after (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,
         /// Uploaded before (RFC 3339).
@@ -214,6 +252,7 @@ impl AdminApi {
         let filter = AdminFilter {
             conversation_id: conversation.0,
             uploader_id: uploader.0,
+            content_type: content_type.0.map(|t| t.to_ascii_lowercase()),
             from: from.0,
             to: to.0,
             limit,
@@ -274,6 +313,22 @@ impl AdminApi {
             offset,
         };
         Ok(Json(audit::list(&state.pool, admin.actor(), filter).await?))
+    }
+
+    /// Check the audit log's hash chain
+    ///
+    /// Recomputes the tenant's chain from its first row, as `tenantchat audit verify` does,
+    /// and names the first row whose link or hash does not match.
+    #[oai(path = "/audit-log/verify/", method = "get")]
+    async fn verify_audit_log(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+    ) -> Result<Json<ChainCheck>> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "audit_log.verify").await?;
+        let outcome = audit::verify(&state.pool, admin.actor().tenant_id()).await?;
+        Ok(Json(outcome.into()))
     }
 
     /// The tenant's chat settings

@@ -13,7 +13,7 @@ mod role;
 mod text;
 pub mod topics;
 
-pub use conversation::{ConversationKind, Description, MemberRole, MessageKind, Visibility};
+pub use conversation::{ConversationKind, Description, MemberRole, MessageKind, SupportStatus, Visibility};
 pub use paging::{Limit, Offset, Seq};
 pub use role::Role;
 pub use text::{ClientId, Name, Title, TokenName};

@@ -17,6 +17,7 @@ macro_rules! on_both_layers {
 }
 
 mod admin;
+mod admin_console;
 mod admin_guards;
 mod attachments;
 mod auth;
@@ -51,3 +52,4 @@ mod search;
 mod socket_send;
 mod sockets;
 mod streamed_uploads;
+mod support;

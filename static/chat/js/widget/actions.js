@@ -1,7 +1,8 @@
 // The message actions: reply (the next send quotes it), edit (the composer holds the text
-// until Enter saves it), delete, copy. The server's answer replaces the message in the
-// store; everyone else gets `message_updated`.
+// until Enter saves it), delete, copy, react. The server's answer replaces the message in
+// the store; everyone else gets `message_updated` (or `reaction`).
 
+import { threadOf } from './store.js';
 import { conversationPath } from './sync.js';
 
 export function createMessageActions(app) {
@@ -55,5 +56,25 @@ export function createMessageActions(app) {
     }
   }
 
-  return { reply, edit, cancel, saveEdit, remove, copy };
+  /**
+   * Adds the user's `emoji` to a message, or takes it back when it is already theirs.
+   * Shown at once; the `reaction` event that follows changes nothing more; a refusal
+   * puts the server's copy back.
+   */
+  async function react(message, emoji) {
+    const id = state().openConversationId;
+    const held = threadOf(state(), id).byId[message.id] || message;
+    const added = !(held.reactions || []).some((r) => r.emoji === emoji && r.me);
+    store.dispatch({ type: 'reaction/changed', id, messageId: message.id, emoji, userId: state().me, added });
+    const path = `${messagePath(id, message.id)}reactions/${encodeURIComponent(emoji)}/`;
+    try {
+      await api.request(added ? 'PUT' : 'DELETE', path);
+    } catch (err) {
+      fail(err);
+      const fresh = await api.get(messagePath(id, message.id)).catch(() => null);
+      if (fresh && fresh.id) store.dispatch({ type: 'reaction/restored', id, message: fresh });
+    }
+  }
+
+  return { reply, edit, cancel, saveEdit, remove, copy, react };
 }

@@ -37,14 +37,16 @@ export function createComposer(app) {
 
   async function post(p, path) {
     const replyTo = p.reply_to ? p.reply_to.id : undefined;
+    const mentions = p.mentions.length ? p.mentions : undefined;
     if (!p.files.length) {
-      const body = { content: p.content, client_id: p.client_id, reply_to: replyTo };
+      const body = { content: p.content, client_id: p.client_id, reply_to: replyTo, mentions };
       return app.sending.send({ conversation_id: p.conversation, ...body }, () => api.post(path, body));
     }
     const fd = new FormData();
     fd.append('content', p.content);
     fd.append('client_id', p.client_id);
     if (replyTo) fd.append('reply_to', replyTo);
+    for (const userId of p.mentions) fd.append('mentions', userId);
     for (const f of p.files) fd.append('attachments', f, f.name);
     store.dispatch({ type: 'upload/progress', percent: 0 });
     try {
@@ -84,8 +86,11 @@ export function createComposer(app) {
     }
   }
 
-  /** Queues the draft; returns whether it was taken (the input is cleared then). */
-  function submit(text) {
+  /**
+   * Queues the draft (`mentions`: the ids it names); returns whether it was taken (the
+   * input is cleared then). Sent while reading older history: back to the newest first.
+   */
+  function submit(text, { mentions = [] } = {}) {
     const s = state();
     const id = s.openConversationId;
     if (!id || s.signedOut) return false;
@@ -99,8 +104,9 @@ export function createComposer(app) {
     }
     lastTypingSent = 0;
     const reply = s.replyTo && s.replyTo.conversationId === id ? s.replyTo.message : null;
+    if (threadOf(s, id).newerMissing) app.controller.openConversation(id, { focus: false });
     const p = {
-      client_id: uuid(), conversation: id, content, files, sender_id: s.me, state: 'pending',
+      client_id: uuid(), conversation: id, content, files, sender_id: s.me, state: 'pending', mentions,
       reply_to: reply && { id: reply.id, seq: reply.seq, sender_name: reply.sender_name, excerpt: excerpt(reply.content) },
       created_at: new Date().toISOString(),
       attachments: files.map((f) => ({ local: true, filename: f.name, size: f.size })),

@@ -57,16 +57,20 @@ export function createController(app) {
   }
 
   let openSeq = 0; // a later open wins over an earlier one still loading
-  async function openConversation(rawId, { showPanel = true, focus = true } = {}) {
+  /**
+   * Opens a conversation at its newest messages, or with `at` ({id, seq} of a message,
+   * e.g. a search result) at that message, with the history around it loaded.
+   */
+  async function openConversation(rawId, { showPanel = true, focus = true, at = null } = {}) {
     if (!rawId) return;
     const id = String(rawId);
     const mine = ++openSeq;
     const switching = state().openConversationId !== id;
-    store.dispatch({ type: 'conversation/opened', id });
+    store.dispatch({ type: 'conversation/opened', id, jump: !!at });
     storage.set('sessionStorage', CONVERSATION_KEY, id);
     if (showPanel) openPanel({ focus: false });
-    app.stickToBottom();
-    if (focus && state().panelOpen && !state().signedOut) app.afterRender(() => app.views.focusInput());
+    if (!at) app.stickToBottom();
+    if (focus && !at && state().panelOpen && !state().signedOut) app.afterRender(() => app.views.focusInput());
     if (!conversationOf(state(), id)) {
       try {
         store.dispatch({ type: 'conversation/received', conversation: await api.get(conversationPath(id)) });
@@ -75,11 +79,12 @@ export function createController(app) {
       }
     }
     try {
-      await sync.catchUp(id);
+      if (at) await sync.loadAround(id, at.id, at.seq);
+      else await sync.catchUp(id);
     } catch (err) {
       if (mine === openSeq) showError('chat', errorText(err));
     }
-    if (mine === openSeq && switching) app.stickToBottom();
+    if (mine === openSeq && switching && !at) app.stickToBottom();
   }
 
   async function showArchived(show) {

@@ -2,7 +2,8 @@
 // frame becomes one store action, plus the effects it needs (catch-up, receipts,
 // notifications). Delivered receipts are coalesced per conversation.
 
-import { conversationOf, hasGapBefore, isMine, isUnseenNews } from './store.js';
+import { withOwnReactions } from './reactions.js';
+import { conversationOf, hasGapBefore, isMine, isUnseenNews, isViewing, threadOf } from './store.js';
 
 const TYPING_SHOWN_MS = 2500;
 const ACK_DELAY_MS = 250; // one `ack` frame for a burst of messages
@@ -53,7 +54,22 @@ export function createEventHandler(app) {
     message_created: messageCreated,
     message_updated(ev) {
       if (!ev.message || !ev.message.id) return;
-      store.dispatch({ type: 'message/updated', id: String(ev.conversation_id || ev.message.conversation), message: ev.message });
+      const id = String(ev.conversation_id || ev.message.conversation);
+      const held = threadOf(state(), id).byId[ev.message.id];
+      store.dispatch({ type: 'message/updated', id, message: withOwnReactions(held, ev.message) });
+    },
+    reaction(ev) {
+      store.dispatch({
+        type: 'reaction/changed', id: String(ev.conversation_id), messageId: String(ev.message_id), emoji: ev.emoji, userId: ev.user_id, added: !!ev.added,
+      });
+    },
+    mention(ev) {
+      // Follows the message's own message_created: the badge counts it unless it is on
+      // screen; a mention notifies even in a muted conversation.
+      const id = String(ev.conversation_id);
+      const s = state();
+      store.dispatch({ type: 'mention/received', id, viewing: isViewing(s, id) });
+      if (ev.message && conversationOf(s, id)) app.notifier.notify(conversationOf(s, id), ev.message, { mention: true });
     },
     message_status(ev) {
       store.dispatch({ type: 'message/status', id: String(ev.conversation_id), seq: ev.seq, status: ev.status });
@@ -91,6 +107,7 @@ export function createEventHandler(app) {
       if (id === state().openConversationId) app.controller.showError('chat', app.t('conversation.deleted'));
       store.dispatch({ type: 'conversation/deleted', id });
     },
+    support_updated: () => app.support.updated(),
     send_ok: (ev) => app.sending.answered(ev),
     send_error: (ev) => app.sending.answered(ev),
     error(ev) {

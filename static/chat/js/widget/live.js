@@ -24,6 +24,8 @@ const isSystem = (m) => m && m.kind === 'system';
 const actionable = (m) => !!m && !!m.id && !m.deleted && !isSystem(m);
 export const canReply = (state, conv, m) => actionable(m) && canSend(state, conv);
 export const canEdit = (state, conv, m) => actionable(m) && canSend(state, conv) && String(m.sender_id) === state.me;
+/** Members who may write react to any message (system ones too) that is not deleted. */
+export const canReact = (state, conv, m) => !!m && !!m.id && !m.deleted && canSend(state, conv);
 export const canDelete = (state, conv, m) => actionable(m) && (isAdmin(state) || (String(m.sender_id) === state.me && canSend(state, conv)));
 
 /** The members we hold for a conversation (from `participants/`), or null before they load. */
@@ -98,6 +100,17 @@ export function systemText(t, state, m, nameOf) {
       return md.description ? say('system.description_changed', { by }) : say('system.description_removed', { by });
     case 'visibility_changed':
       return say(md.visibility === 'tenant' ? 'system.visibility_tenant' : 'system.visibility_private', { by });
+    case 'support_assigned': {
+      const name = person(md.agent_id, md.agent_name);
+      if (md.automatic) return t('system.support_assigned.auto', { name });
+      // An agent who takes the conversation: "Alex took it", not "Alex assigned it to Alex".
+      if (String(md.agent_id) === String(md.by || m.sender_id)) return say('system.support_taken', { name: by });
+      return say('system.support_assigned', { by, name });
+    }
+    case 'support_closed':
+      return say('system.support_closed', { by });
+    case 'support_reopened':
+      return say('system.support_reopened', { by });
     default:
       return (m && m.content) || '';
   }

@@ -12,14 +12,19 @@ import { createEventHandler } from './events.js';
 import { createGroups } from './groups.js';
 import { createNotifier } from './notifications.js';
 import { createPresenceFollower } from './presence.js';
+import { createSearch } from './search.js';
 import { createSocketSender } from './sending.js';
+import { createSupport } from './support.js';
 import { createStore, initialState, reduce, visibleConversations } from './store.js';
 import { createSync } from './sync.js';
 import { createTransport, socketUrl } from './transport.js';
 import { createConversationsView } from './views/conversations.js';
 import { createDirectoryView } from './views/directory.js';
 import { h } from './views/dom.js';
+import { createSearchView } from './views/search.js';
+import { createCannedPicker } from './views/canned.js';
 import { createShell } from './views/shell.js';
+import { createSupportViews } from './views/support.js';
 import { createThreadView } from './views/thread.js';
 import { createUsersView } from './views/users.js';
 
@@ -78,7 +83,9 @@ async function start() {
   app.composer = createComposer(app);
   app.groups = createGroups(app);
   app.actions = createMessageActions(app);
+  app.search = createSearch(app);
   app.presence = createPresenceFollower(app);
+  app.support = createSupport(app);
   app.transport = createTransport({
     url: socketUrl(apiBase, location.href),
     onFrame: createEventHandler(app),
@@ -98,13 +105,16 @@ async function start() {
   const ctx = {
     t, fmt: createFormatters(locale), api: app.api, existing, pick: (id, make) => existing[id] || make(),
     controller: app.controller, composer: app.composer, sync: app.sync, notifier: app.notifier,
-    groups: app.groups, actions: app.actions,
+    groups: app.groups, actions: app.actions, search: app.search, support: app.support,
   };
   const shell = createShell({ ...ctx, title, branding });
   const thread = createThreadView(ctx, shell.tabPanels.chat);
   const conversations = createConversationsView(ctx, shell.tabPanels.conversations);
+  const searchView = createSearchView(ctx, shell.tabPanels.conversations);
   const users = createUsersView(ctx, shell.tabPanels.users);
   const directory = createDirectoryView(ctx, shell.tabPanels.users);
+  const supportViews = createSupportViews(ctx, shell.tabPanels);
+  createCannedPicker(ctx, document.getElementById('widgetMessageForm'), document.getElementById('widgetMessageInput'), store.getState);
   app.views = {
     focusBar: shell.focusBar,
     focusTab: shell.focusTab,
@@ -123,8 +133,10 @@ async function start() {
     shell.render(state);
     thread.render(state, { stick });
     conversations.render(state);
+    searchView.render(state);
     users.render(state);
     directory.render(state);
+    supportViews.render(state);
     stick = false;
     const effects = after;
     after = [];
@@ -163,6 +175,7 @@ async function start() {
   schedule();
   app.notifier.askLater(NOTIFY_ASK_AFTER_MS);
   app.groups.loadMe().catch(() => {});
+  app.support.probe();
   app.controller.restore();
   app.transport.connect();
 }

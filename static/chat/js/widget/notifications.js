@@ -39,10 +39,11 @@ export function createNotifier(app) {
     }, delayMs);
   }
 
-  function notify(conv, m) {
+  /** A mention (`mention: true`) is shown even when the conversation is muted. */
+  function notify(conv, m, { mention = false } = {}) {
     if (!supported() || Notification.permission !== 'granted') return;
     const s = store.getState();
-    if (!conv || conv.is_muted || String(m.sender_id) === s.me) return;
+    if (!conv || (conv.is_muted && !mention) || String(m.sender_id) === s.me) return;
     if (isViewing(s, conv.id) && document.hasFocus()) return;
     const preview = (m.content || '').replace(/\s+/g, ' ').trim().slice(0, 140)
       || ((m.attachments || []).length ? t('notifications.attachment') : '');

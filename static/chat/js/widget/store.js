@@ -2,9 +2,12 @@
 // everything here is a function of (state, action), so it runs under `node --test` as is.
 // Views render from this state; the controller turns clicks, socket frames and HTTP
 // answers into actions (see main.js for the loop). The v2 parts (members, roles, message
-// actions, the directory) live in live.js.
+// actions, the directory) live in live.js; search, jumps, reactions and mentions in find-state.js.
 
+import { initialFindState, reduceFind } from './find-state.js';
 import { afterCoreAction, initialLiveState, reduceLive } from './live.js';
+import { reactionsKey } from './reactions.js';
+import { initialSupportState, reduceSupport } from './support-state.js';
 
 /** How far a message of ours has got; a lower status never overwrites a higher one. */
 export const STATUS_RANK = { sent: 1, delivered: 2, read: 3 };
@@ -19,7 +22,7 @@ export function initialState(me) {
     polling: false,
     signedOut: false,
     panelOpen: false,
-    activeTab: 'conversations', // 'chat' | 'conversations' | 'users'
+    activeTab: 'conversations', // 'chat' | 'conversations' | 'users' | 'inbox'
     pageVisible: true,
     showArchived: false,
     openConversationId: null,
@@ -32,6 +35,8 @@ export function initialState(me) {
     notifyPrompt: false, // offer the "enable notifications" button
     errors: {}, // area ('chat' | 'list' | 'users' | 'group' | 'info' | 'directory') → text shown there
     ...initialLiveState(),
+    ...initialFindState(),
+    ...initialSupportState(),
   };
 }
 
@@ -44,6 +49,7 @@ export const emptyThread = Object.freeze({
   highestSeq: 0,
   loadingOlder: false,
   readSeq: 0, // the highest seq we have marked read
+  newerMissing: false, // loaded around an older message: newer ones load on request
 });
 
 // ------------------------------------------------------------------ selectors
@@ -157,11 +163,12 @@ export function needsReadReceipt(state, id) {
 
 /**
  * A live message that has a gap before it in a thread we trust: the open conversation
- * fetches what is missing (after_seq), another one is marked stale.
+ * fetches what is missing (after_seq), another one is marked stale. A thread loaded
+ * around an older message always has one (its newer messages load on request).
  */
 export function hasGapBefore(state, id, m) {
   const t = threadOf(state, id);
-  return t.loaded && !t.stale && !t.byId[m.id] && m.seq > t.highestSeq + 1;
+  return t.loaded && !t.stale && !t.byId[m.id] && (t.newerMissing || m.seq > t.highestSeq + 1);
 }
 
 /** A message from someone else that is news to us and not on screen: worth a notification. */
@@ -174,7 +181,7 @@ export function isUnseenNews(state, id, m) {
 /** What changes a message's rendering (a new version replaces its element). */
 export function messageVersion(m) {
   const atts = (m.attachments || []).map((a) => (a.deleted ? 'x' : 'o')).join('');
-  return `${m.status || ''}|${m.updated_at || ''}|${atts}|${m.state || ''}|${m.edited_at || ''}|${m.deleted ? 'd' : ''}|${m.content || ''}`;
+  return `${m.status || ''}|${m.updated_at || ''}|${atts}|${m.state || ''}|${m.edited_at || ''}|${m.deleted ? 'd' : ''}|${reactionsKey(m)}|${m.content || ''}`;
 }
 
 // ------------------------------------------------------------------ helpers
@@ -269,7 +276,7 @@ function mapPending(state, id, clientId, fn) {
 // ------------------------------------------------------------------ the reducer
 
 export function reduce(state, action) {
-  const live = reduceLive(state, action);
+  const live = reduceLive(state, action) ?? reduceFind(state, action) ?? reduceSupport(state, action);
   if (live !== undefined) return live;
   const next = reduceCore(state, action);
   return next === state ? state : afterCoreAction(state, next, action);
@@ -307,7 +314,9 @@ function reduceCore(state, action) {
       return { ...state, showArchived: action.show };
     case 'conversation/opened': {
       const switching = state.openConversationId !== action.id;
-      const next = { ...state, openConversationId: action.id, activeTab: 'chat' };
+      let next = { ...state, openConversationId: action.id, activeTab: 'chat' };
+      // Opened as usual (not to a search result): back to the newest messages.
+      if (!action.jump && threadOf(state, action.id).newerMissing) next = withThread(next, action.id, { stale: true });
       return switching ? { ...next, errors: put(state.errors, 'chat', null) } : next;
     }
     case 'error/shown':
@@ -328,7 +337,7 @@ function reduceCore(state, action) {
       for (const raw of action.list) {
         seen.add(raw.id);
         const c = mergeConversation(conversations[raw.id], { ...raw });
-        if (isViewing(state, c.id)) c.unread_count = 0; // on screen: the receipt follows
+        if (isViewing(state, c.id)) Object.assign(c, { unread_count: 0, mention_count: 0 }); // on screen: the receipt follows
         conversations[c.id] = c;
         const t = state.threads[c.id];
         if (t && c.last_message && c.last_message.seq > t.highestSeq && c.id !== state.openConversationId) {
@@ -381,7 +390,7 @@ function reduceCore(state, action) {
       // A page from the server (latest, after_seq catch-up or our own send's answer).
       return receive(state, action.id, action.messages, { replace: action.replace });
     case 'thread/loaded':
-      return withThread(state, action.id, { loaded: true, stale: false });
+      return withThread(state, action.id, { loaded: true, stale: false, newerMissing: false });
     case 'message/created': {
       // A live event: stored only when it follows what we hold, so a thread never has holes.
       const t = threadOf(state, action.id);
@@ -422,7 +431,7 @@ function reduceCore(state, action) {
       // Read up to `seq`, here or in another tab of ours.
       const conv = conversationOf(state, action.id);
       let next = withThread(state, action.id, { readSeq: Math.max(threadOf(state, action.id).readSeq, action.seq) });
-      if (conv && (!conv.last_message || conv.last_message.seq <= action.seq)) next = withConversation(next, { ...conv, unread_count: 0 });
+      if (conv && (!conv.last_message || conv.last_message.seq <= action.seq)) next = withConversation(next, { ...conv, unread_count: 0, mention_count: 0 });
       return next;
     }
     case 'conversation/readFailed':

@@ -7,6 +7,7 @@ import { conversationOf, isUnseenNews, isViewing, needsReadReceipt, threadOf, to
 export const conversationPath = (id, rest = '') => `/api/chat/conversations/${encodeURIComponent(id)}/${rest}`;
 const PAGE = 50;
 const CATCH_UP_PAGE = 200; // the server's page size for after_seq
+const AROUND = 25; // messages loaded on each side of a search result
 const MARK_READ_DELAY_MS = 200; // a burst of arrivals makes one receipt
 
 export function createSync(app) {
@@ -47,13 +48,17 @@ export function createSync(app) {
     store.dispatch({ type: 'thread/loaded', id });
   }
 
-  /** Everything after what we hold; a thread we cannot trust is reloaded instead. */
+  /**
+   * Everything after what we hold; a thread we cannot trust is reloaded instead. A thread
+   * loaded around an older message has nothing to catch up: newer pages load on request.
+   */
   async function catchUp(id) {
     const t = threadOf(state(), id);
     if (!t.loaded || t.stale) {
       await loadLatest(id);
       return;
     }
+    if (t.newerMissing) return;
     for (let round = 0; round < 20; round++) {
       const after = threadOf(state(), id).highestSeq;
       const messages = await api.get(conversationPath(id, `messages/?after_seq=${after}`));
@@ -72,9 +77,39 @@ export function createSync(app) {
       const messages = await api.get(conversationPath(id, `messages/?before_seq=${t.lowestSeq}&limit=${PAGE}`));
       if (Array.isArray(messages)) store.dispatch({ type: 'older/loaded', id, messages });
     } catch (err) {
-      app.showError('chat', app.errorText(err));
+      app.controller.showError('chat', app.controller.errorText(err));
     } finally {
       store.dispatch({ type: 'older/loading', id, loading: false });
+    }
+  }
+
+  /**
+   * The history around message `seq` (a search result): the history API's two cursors,
+   * `before_seq` (the message and older) and `after_seq` (newer), AROUND each.
+   */
+  async function loadAround(id, messageId, seq) {
+    const [older, newer] = await Promise.all([
+      api.get(conversationPath(id, `messages/?before_seq=${seq + 1}&limit=${AROUND}`)),
+      api.get(conversationPath(id, `messages/?after_seq=${seq}&limit=${AROUND}`)),
+    ]);
+    if (!Array.isArray(older) || !Array.isArray(newer)) return;
+    store.dispatch({ type: 'thread/jumped', id, messageId, messages: older.concat(newer), reachedEnd: newer.length < AROUND });
+  }
+
+  /** The next page after a thread loaded around an older message. */
+  let loadingNewer = false;
+  async function loadNewer() {
+    const id = state().openConversationId;
+    const t = threadOf(state(), id);
+    if (!id || loadingNewer || !t.newerMissing) return;
+    loadingNewer = true;
+    try {
+      const messages = await api.get(conversationPath(id, `messages/?after_seq=${t.highestSeq}&limit=${PAGE}`));
+      if (Array.isArray(messages)) store.dispatch({ type: 'newer/loaded', id, messages, reachedEnd: messages.length < PAGE });
+    } catch (err) {
+      app.controller.showError('chat', app.controller.errorText(err));
+    } finally {
+      loadingNewer = false;
     }
   }
 
@@ -121,5 +156,7 @@ export function createSync(app) {
     }, MARK_READ_DELAY_MS));
   }
 
-  return { refreshConversations, refreshSoon, loadPresence, catchUp, loadOlder, syncAll, poll, markReadIfViewing };
+  return {
+    refreshConversations, refreshSoon, loadPresence, catchUp, loadOlder, loadAround, loadNewer, syncAll, poll, markReadIfViewing,
+  };
 }

@@ -1,13 +1,18 @@
 // The composer: a textarea that grows, Enter sends and Shift+Enter breaks the line,
 // files by picker or paste (chips to remove them), upload progress, and a disabled
 // state once signed out. The draft text lives in the textarea; the files in the store.
+// `@` lists the conversation's participants (mention-picker.js); a send names them.
 
+import { membersOf } from '../live.js';
+import { conversationOf } from '../store.js';
 import { h, icons } from './dom.js';
+import { createMentionPicker } from './mention-picker.js';
 
 const MAX_INPUT_PX = 160;
 const ACCEPT = 'image/jpeg,image/png,image/gif,image/webp,application/pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.odt,.ods,.txt,.csv,text/plain,text/csv';
 
-export function createComposerView({ t, fmt, pick, existing, composer }) {
+export function createComposerView(ctx) {
+  const { t, fmt, pick, existing, composer } = ctx;
   const fileInput = pick('widgetAttachmentInput', () => h('input', { id: 'widgetAttachmentInput', type: 'file', multiple: true }));
   fileInput.classList.add('tc-file-input');
   fileInput.setAttribute('aria-label', t('composer.attach'));
@@ -28,11 +33,12 @@ export function createComposerView({ t, fmt, pick, existing, composer }) {
     class: 'tc-progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0', hidden: true,
   }, progressBar, progressText);
   const hint = h('p', { class: 'tc-sr-only', id: 'tcComposerHint', text: t('composer.hint') });
+  const mentions = createMentionPicker(ctx, input);
   const form = pick('widgetMessageForm', () => h('form', { id: 'widgetMessageForm', novalidate: true }));
   form.classList.add('tc-composer');
   form.setAttribute('aria-label', t('composer.label'));
   if (!existing.widgetMessageForm) {
-    form.append(chips, progress,
+    form.append(chips, progress, mentions.listbox,
       h('div', { class: 'tc-composer-row' },
         existing.widgetAttachmentInput ? null : fileInput,
         existing.widgetAttachmentInput ? null : attachLabel,
@@ -40,7 +46,7 @@ export function createComposerView({ t, fmt, pick, existing, composer }) {
         sendBtn),
       hint);
   } else {
-    form.prepend(chips, progress);
+    form.prepend(chips, progress, mentions.listbox);
     form.append(hint);
   }
 
@@ -49,8 +55,9 @@ export function createComposerView({ t, fmt, pick, existing, composer }) {
     input.style.height = `${Math.min(input.scrollHeight, MAX_INPUT_PX)}px`;
   }
   function submit() {
-    if (!composer.submit(input.value)) return;
+    if (!composer.submit(input.value, { mentions: mentions.mentions(input.value) })) return;
     input.value = '';
+    mentions.reset();
     autosize();
   }
 
@@ -74,9 +81,11 @@ export function createComposerView({ t, fmt, pick, existing, composer }) {
   });
   input.addEventListener('input', () => {
     autosize();
+    mentions.update();
     composer.typed(input.value);
   });
   input.addEventListener('keydown', (e) => {
+    if (mentions.handleKey(e)) return;
     // keyCode 229: an IME is composing; Enter there picks a candidate.
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
       e.preventDefault();
@@ -91,6 +100,8 @@ export function createComposerView({ t, fmt, pick, existing, composer }) {
   let shownFiles = null;
   function render(state) {
     form.hidden = !state.openConversationId || !state.conversations[state.openConversationId];
+    const conv = conversationOf(state, state.openConversationId);
+    mentions.setPeople(membersOf(state, state.openConversationId) || (conv && conv.participants) || [], state.me);
     if (state.draftFiles !== shownFiles) {
       shownFiles = state.draftFiles;
       chips.replaceChildren(...state.draftFiles.map((f, i) => h('li', { class: 'tc-chip tc-chip--local' },

@@ -1,5 +1,7 @@
 // The Chats tab: the conversation list (newest activity first, unread counts, previews),
-// the show-archived toggle, the new-group form and the notifications prompt.
+// the show-archived toggle, the new-group form and the notifications prompt. A mention
+// badge (@) marks conversations that mention the user; search results (views/search.js)
+// take the list's place while there are any.
 
 import { isMine, otherParticipant, userOnline, visibleConversations } from '../store.js';
 import { avatar, errorBox, h, icons, keepFocus, mutedMark } from './dom.js';
@@ -93,6 +95,7 @@ export function createConversationsView(ctx, tabPanel) {
   function item(state, c) {
     const other = otherParticipant(state, c);
     const unread = Math.max(0, c.unread_count || 0);
+    const mentions = Math.max(0, c.mention_count || 0);
     const open = c.id === state.openConversationId;
     const when = c.last_message ? c.last_message.created_at : null;
     const btn = h('button', { type: 'button', class: 'tc-conv-btn', 'data-id': c.id, 'aria-current': open ? 'true' : null },
@@ -105,6 +108,7 @@ export function createConversationsView(ctx, tabPanel) {
         h('span', { class: 'tc-conv-preview', text: previewText(state, c.last_message) })),
       h('span', { class: 'tc-conv-side' },
         when ? h('time', { class: 'tc-conv-time', datetime: when, title: fmt.full(new Date(when)), text: fmt.listTime(when) }) : null,
+        mentions ? h('span', { class: 'tc-mention-badge', 'aria-label': t('conversations.mentions', { count: mentions }), title: t('conversations.mentions', { count: mentions }), text: '@' }) : null,
         unread ? h('span', { class: 'tc-unread', 'aria-label': t('conversations.unread', { count: unread }), text: unread > 99 ? '99+' : String(unread) }) : null));
     return h('li', { class: `tc-conv${unread ? ' tc-conv--unread' : ''}${open ? ' tc-conv--active' : ''}`, 'data-id': c.id }, btn);
   }
@@ -117,12 +121,15 @@ export function createConversationsView(ctx, tabPanel) {
     listError.render(state);
     groupError.render(state);
     if (!groupForm.hidden && (!prev || prev.users !== state.users)) renderMembers(state);
+    // Search results take the list's place while there are any.
+    const searching = state.search.results !== null;
+    list.hidden = searching;
+    const conversations = visibleConversations(state);
+    empty.hidden = searching || conversations.length > 0;
     // The list depends on these only; skip rebuilding it for unrelated changes.
     if (prev && prev.conversations === state.conversations && prev.users === state.users
       && prev.openConversationId === state.openConversationId && prev.showArchived === state.showArchived) return;
-    const conversations = visibleConversations(state);
     keepFocus(list, 'data-id', () => list.replaceChildren(...conversations.map((c) => item(state, c))));
-    empty.hidden = conversations.length > 0;
   }
 
   return { render };

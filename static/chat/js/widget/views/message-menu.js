@@ -1,16 +1,17 @@
 // Message actions by mouse and keyboard. Messages are focusable (one tab stop: the
 // focused message, arrows move between messages, Home/End to the ends); each message with
 // actions has a menu button (shown on hover or focus); Enter on a message or a click on
-// its button opens the menu (reply, edit, delete, copy — only those allowed); arrows move
+// its button opens the menu (reply, react, edit, delete, copy — only those allowed); arrows move
 // in the menu, Enter picks, Escape or Tab closes it and focus returns to the message.
 
-import { canDelete, canEdit, canReply } from '../live.js';
+import { canDelete, canEdit, canReact, canReply } from '../live.js';
 import { conversationOf, threadOf } from '../store.js';
 import { h } from './dom.js';
 
-const ACTIONS = ['reply', 'edit', 'delete', 'copy'];
+const ACTIONS = ['reply', 'react', 'edit', 'delete', 'copy'];
 
-export function createMessageMenu({ t, actions }, list) {
+/** `onReact(el)` opens the reaction picker on a message element. */
+export function createMessageMenu({ t, actions }, list, onReact) {
   const menu = h('div', { class: 'tc-menu tc-msg-menu', id: 'tcMessageMenu', role: 'menu', 'aria-label': t('action.menu'), hidden: true });
   let target = null; // the message element the menu is open on
   let getState = () => null;
@@ -18,7 +19,8 @@ export function createMessageMenu({ t, actions }, list) {
   /** The actions the user may take on a message now. */
   function allowed(state, m) {
     const conv = conversationOf(state, state.openConversationId);
-    return ACTIONS.filter((a) => (a === 'reply' && canReply(state, conv, m)) || (a === 'edit' && canEdit(state, conv, m))
+    return ACTIONS.filter((a) => (a === 'reply' && canReply(state, conv, m)) || (a === 'react' && canReact(state, conv, m))
+      || (a === 'edit' && canEdit(state, conv, m))
       || (a === 'delete' && canDelete(state, conv, m)) || (a === 'copy' && !!m.id && !m.deleted && m.kind !== 'system' && !!m.content));
   }
   const messageOf = (state, el) => (el && el.dataset.id ? threadOf(state, state.openConversationId).byId[el.dataset.id] : null);
@@ -54,9 +56,11 @@ export function createMessageMenu({ t, actions }, list) {
   function pick(act) {
     const state = getState();
     const m = messageOf(state, target);
+    const el = target;
     close(act === 'copy');
     if (!m) return;
-    if (act === 'reply') actions.reply(m);
+    if (act === 'react') onReact(el);
+    else if (act === 'reply') actions.reply(m);
     else if (act === 'edit') actions.edit(m);
     else if (act === 'delete') actions.remove(m);
     else if (act === 'copy') actions.copy(m);

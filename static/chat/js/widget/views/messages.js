@@ -4,11 +4,15 @@
 // when the reader is there, kept in place when older history arrives above. System
 // messages are centred lines in the user's language; replies quote their original;
 // edited and deleted messages say so; a group shows who has seen the user's last message.
+// Mentions stand out (the user's own more); reactions sit under their message; a search
+// result opens with its message in view, highlighted, and newer history on request.
 
-import { isGroup, lastOwnMessage, membersOf, seenBy, systemText } from '../live.js';
+import { canReact, isGroup, lastOwnMessage, membersOf, seenBy, systemText } from '../live.js';
+import { mentionPieces } from '../mentions.js';
 import { conversationOf, isMine, messageVersion, threadItems, threadOf } from '../store.js';
 import { h, icons } from './dom.js';
 import { createMessageMenu } from './message-menu.js';
+import { createReactionsView } from './reactions.js';
 
 const SEEN_NAMES_MAX = 3; // more names than this: a count, the names on demand
 
@@ -28,6 +32,7 @@ export function createMessagesView(ctx) {
   const beginning = h('p', { class: 'tc-beginning', hidden: true, text: t('messages.beginning') });
   const list = h('ol', { class: 'tc-message-list' });
   const empty = h('p', { class: 'tc-empty tc-empty-messages', hidden: true, text: t('messages.empty') });
+  const loadNewerBtn = h('button', { type: 'button', class: 'tc-load-older tc-load-newer', hidden: true, text: t('messages.loadNewer') });
   const container = pick('widgetMessageContainer', () => h('div', { id: 'widgetMessageContainer' }));
   container.classList.add('tc-messages');
   container.setAttribute('role', 'log');
@@ -35,11 +40,14 @@ export function createMessagesView(ctx) {
   container.setAttribute('aria-relevant', 'additions');
   container.setAttribute('aria-label', t('messages.label'));
   if (!container.hasAttribute('tabindex')) container.tabIndex = 0;
-  container.append(loadOlderBtn, beginning, empty, list);
-  const menu = createMessageMenu(ctx, list);
+  container.append(loadOlderBtn, beginning, empty, list, loadNewerBtn);
+  const reactions = createReactionsView(ctx, list, (el) => (el && el.dataset.id && lastState
+    ? threadOf(lastState, lastState.openConversationId).byId[el.dataset.id] : null));
+  const menu = createMessageMenu(ctx, list, (el) => reactions.openFor(el));
   const seenOpen = new Set(); // messages whose full "seen by" list is shown
 
   loadOlderBtn.addEventListener('click', () => sync.loadOlder());
+  loadNewerBtn.addEventListener('click', () => sync.loadNewer());
   container.addEventListener('scroll', () => {
     if (container.scrollTop < LOAD_OLDER_AT_PX) sync.loadOlder();
   }, { passive: true });
@@ -58,14 +66,23 @@ export function createMessagesView(ctx) {
   });
 
   /** A reply's quote was clicked: the original, when it is loaded, scrolls into view. */
-  function showOriginal(id) {
+  function showOriginal(id, cls = 'tc-msg--flash') {
     const el = list.querySelector(`.tc-msg[data-id="${CSS.escape(id)}"]`);
-    if (!el) return;
+    if (!el) return false;
     el.scrollIntoView({ block: 'center' });
-    el.classList.add('tc-msg--flash');
-    setTimeout(() => el.classList.remove('tc-msg--flash'), 1500);
+    el.classList.add(cls);
+    if (cls === 'tc-msg--flash') setTimeout(() => el.classList.remove(cls), 1500);
     el.tabIndex = 0;
     el.focus({ preventScroll: true });
+    return true;
+  }
+
+  /** Text with links, and each `@Name` of the people the message mentions highlighted. */
+  function messageText(state, m) {
+    const people = (m.mentions || []).map((id) => ({ id, name: nameOf(state)(id) }));
+    return mentionPieces(m.content, people).flatMap((p) => (p.userId
+      ? h('span', { class: `tc-mention${p.userId === state.me ? ' tc-mention--me' : ''}`, text: p.text })
+      : textWithLinks(p.text)));
   }
 
   function dayHeading(iso) {
@@ -157,10 +174,13 @@ export function createMessagesView(ctx) {
     if (m.deleted) {
       li.classList.add('tc-msg--deleted');
       bubble.append(h('p', { class: 'tc-msg-deleted', text: t('message.deleted') }));
-    } else if (m.content) bubble.append(h('p', { class: 'tc-msg-text' }, textWithLinks(m.content)));
+    } else if (m.content) bubble.append(h('p', { class: 'tc-msg-text' }, messageText(state, m)));
+    if (!m.deleted && (m.mentions || []).map(String).includes(state.me)) li.classList.add('tc-msg--mentions-me');
     const atts = m.deleted ? [] : (m.attachments || []).map(attachment).filter(Boolean);
     if (atts.length) bubble.append(h('div', { class: 'tc-attachments' }, atts));
     li.append(bubble);
+    const bar = pending || m.deleted ? null : reactions.bar(m, canReact(state, conv, m));
+    if (bar) li.append(bar);
     let when = m.created_at ? new Date(m.created_at) : new Date();
     if (Number.isNaN(when.getTime())) when = new Date();
     const meta = h('div', { class: 'tc-msg-meta' }, h('time', { datetime: when.toISOString(), title: fmt.full(when), text: fmt.time(when) }));
@@ -185,6 +205,7 @@ export function createMessagesView(ctx) {
   let shownId = null;
   let shownLowest = null;
   let lastState = null;
+  let shownJump = null; // the search result last brought into view
   function render(state, { stick }) {
     lastState = state;
     const id = state.openConversationId;
@@ -197,7 +218,8 @@ export function createMessagesView(ctx) {
     if (!id) return;
     const thread = threadOf(state, id);
     const conv = conversationOf(state, id);
-    const stay = stick || nearBottom();
+    // Loaded around a search result: the reader stays where it is as newer pages arrive.
+    const stay = stick || (nearBottom() && !thread.newerMissing);
     const olderArrived = shownLowest != null && thread.lowestSeq != null && thread.lowestSeq < shownLowest;
     shownLowest = thread.lowestSeq;
     const fromBottom = container.scrollHeight - container.scrollTop;
@@ -246,6 +268,7 @@ export function createMessagesView(ctx) {
     }
     for (const [k, el] of old) if (!keep.has(k)) el.remove();
     menu.bind(() => lastState);
+    reactions.bind();
     menu.ensureTabStop();
 
     empty.hidden = !thread.loaded || items.length > 0;
@@ -253,11 +276,17 @@ export function createMessagesView(ctx) {
     loadOlderBtn.disabled = thread.loadingOlder;
     loadOlderBtn.textContent = thread.loadingOlder ? t('messages.loading') : t('messages.loadOlder');
     beginning.hidden = !(thread.loaded && items.length > 0 && thread.lowestSeq === 1);
+    loadNewerBtn.hidden = !thread.newerMissing;
 
     if (stay) scrollToBottom();
     else if (olderArrived) {
       // Older history went in above: keep the reader's place (same distance from the bottom).
       container.scrollTop = container.scrollHeight - fromBottom;
+    }
+    const jump = state.jumpTarget;
+    if (jump && jump !== shownJump && jump.conversationId === id) {
+      for (const el of list.querySelectorAll('.tc-msg--found')) el.classList.remove('tc-msg--found');
+      if (showOriginal(jump.messageId, 'tc-msg--found')) shownJump = jump;
     }
   }
 
