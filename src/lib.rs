@@ -85,6 +85,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         pool,
         config: config.clone(),
         realtime,
+        content_rules: Arc::default(),
         i18n: Arc::new(i18n::Catalog::load(&config.static_root)),
     };
     // The request-level helpers below the state read their own parts.
