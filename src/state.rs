@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use crate::{
     auth::{cache::CredentialCache, session::Sessions},
     config::Config,
+    hooks::Engine,
     i18n::Catalog,
     limits::Limits,
     realtime::Realtime,
@@ -24,6 +25,8 @@ pub struct AppState {
     /// Rate limits (shared through Redis when there is one).
     pub limits: Arc<Limits>,
     pub realtime: Arc<Realtime>,
+    /// The webhook delivery engine (running once `serve` or a test spawns it).
+    pub webhooks: Arc<Engine>,
     /// Page and widget strings in every language.
     pub i18n: Arc<Catalog>,
 }

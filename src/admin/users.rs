@@ -26,13 +26,15 @@ pub struct AdminUser {
     pub email: String,
     /// `read`, `write` or `admin`.
     pub role: String,
+    /// `person`, or `bot` for a bot's user (created through `/api/admin/bots/`).
+    pub kind: String,
     pub is_active: bool,
     #[oai(nullable)]
     pub last_seen: Option<Timestamp>,
     pub created_at: Timestamp,
 }
 
-const COLUMNS: &str = "id, name, email, role, is_active, last_seen, created_at";
+const COLUMNS: &str = "id, name, email, role, kind, is_active, last_seen, created_at";
 
 pub async fn list(pool: &PgPool, admin: &Admin) -> Result<Vec<AdminUser>> {
     Ok(sqlx::query_as(&format!(

@@ -10,6 +10,7 @@ mod conversations;
 pub mod denied;
 pub mod docs;
 mod files;
+mod integrations;
 mod members;
 mod mentions;
 mod messages;
@@ -51,6 +52,7 @@ pub type Apis = (
     search::SearchApi,
     attachments::AttachmentsApi,
     admin::AdminApi,
+    integrations::IntegrationsApi,
 );
 
 /// The OpenAPI service mounted at `/api`.
@@ -65,6 +67,7 @@ pub fn service(public_origin: &str) -> OpenApiService<Apis, ()> {
             search::SearchApi,
             attachments::AttachmentsApi,
             admin::AdminApi,
+            integrations::IntegrationsApi,
         ),
         "tenantchat",
         env!("CARGO_PKG_VERSION"),
