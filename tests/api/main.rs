@@ -52,5 +52,6 @@ mod socket_send;
 mod sockets;
 mod streamed_uploads;
 mod tenant_webhooks;
+mod webhook_bench;
 mod webhook_crash;
 mod webhooks;
