@@ -65,7 +65,7 @@ struct NewWebhookRequest {
     /// `WEBHOOK_ALLOWED_HOSTS`).
     #[oai(validator(max_length = 2000))]
     url: String,
-    /// Some of `message_created`, `member_added`, `member_removed`, `member_joined`,
+    /// Some of `message_created`, `conversation_created`, `member_added`, `member_removed`, `member_joined`,
     /// `member_left`, `role_changed`, `title_changed`, `description_changed`,
     /// `visibility_changed`.
     #[oai(validator(min_items = 1, max_items = 20))]

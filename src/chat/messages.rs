@@ -270,7 +270,7 @@ const SEND: &str = concat!(
         JOIN webhook_endpoints e ON e.tenant_id = $2
         WHERE CASE WHEN e.bot_user_id IS NULL THEN 'message_created' = ANY (e.events)
                    ELSE e.bot_user_id <> $4
-                        AND EXISTS (SELECT 1 FROM participants p
+                        AND EXISTS (SELECT 1 FROM participants p JOIN users b ON b.id = p.user_id AND b.is_active
                                     WHERE p.conversation_id = $1 AND p.user_id = e.bot_user_id) END
     ), own AS (
         UPDATE participants SET own_after_read = own_after_read + 1

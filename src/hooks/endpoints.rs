@@ -8,10 +8,11 @@ use super::{address::AllowList, sign};
 use crate::error::{Error, Result};
 
 /// The events a tenant webhook may subscribe to. A bot gets `message_created` of the
-/// conversations it is in. The member and conversation events are named as the system
+/// conversations it is in. The member and settings events are named as the system
 /// message of the change names them (its `metadata.event`).
 pub const EVENTS: &[&str] = &[
     "message_created",
+    "conversation_created",
     "member_added",
     "member_removed",
     "member_joined",

@@ -24,11 +24,14 @@ async fn a_tenant_webhook_gets_the_events_it_subscribed_to(pool: PgPool) {
     let (status, created) = ana
         .post(
             "/api/admin/webhooks/",
-            json!({"url": hook.url, "events": ["member_added", "message_created", "member_added"]}),
+            json!({"url": hook.url, "events": ["member_added", "message_created", "conversation_created", "member_added"]}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!(created["events"], json!(["member_added", "message_created"]));
+    assert_eq!(
+        created["events"],
+        json!(["member_added", "message_created", "conversation_created"])
+    );
     assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
 
     let id = group(&mut ana, &[bruno.user_id], json!({})).await["id"]
@@ -52,13 +55,18 @@ async fn a_tenant_webhook_gets_the_events_it_subscribed_to(pool: PgPool) {
         .await;
     assert_eq!(status, StatusCode::OK);
 
-    let first = hook.next().await.json();
-    assert_eq!(first["event"], "member_added");
-    assert_eq!(first["data"]["conversation_id"], id.as_str());
-    assert_eq!(first["data"]["change"]["user_ids"], json!([carla]));
-    let second = hook.next().await.json();
-    assert_eq!(second["event"], "message_created");
-    assert_eq!(second["data"]["message"]["content"], "welcome, Carla");
+    // Deliveries run side by side: they may arrive in any order.
+    let mut events = std::collections::HashMap::new();
+    for _ in 0..3 {
+        let body = hook.next().await.json();
+        events.insert(body["event"].as_str().unwrap().to_string(), body["data"].clone());
+    }
+    let opened = &events["conversation_created"];
+    assert_eq!(opened["conversation_id"], id.as_str());
+    assert_eq!(opened["change"]["kind"], "group");
+    assert_eq!(events["member_added"]["conversation_id"], id.as_str());
+    assert_eq!(events["member_added"]["change"]["user_ids"], json!([carla]));
+    assert_eq!(events["message_created"]["message"]["content"], "welcome, Carla");
     assert!(hook.next_within(std::time::Duration::from_millis(500)).await.is_none());
 
     let (status, body) = ana
