@@ -158,20 +158,20 @@ impl Engine {
 
     async fn listen(&self) {
         loop {
-            let listener = async {
-                let mut listener = PgListener::connect_with(&self.pool).await?;
-                listener.listen("webhook_deliveries").await?;
-                loop {
-                    listener.recv().await?;
-                    self.wake.notify_one();
-                }
-                #[allow(unreachable_code)]
-                Ok::<(), sqlx::Error>(())
-            };
-            if let Err(e) = listener.await {
+            if let Err(e) = self.listen_once().await {
                 tracing::warn!(error = %e, "webhook listener lost; polling until it is back");
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Wakes the claiming loop on every notification, until the connection fails.
+    async fn listen_once(&self) -> sqlx::Result<()> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen("webhook_deliveries").await?;
+        loop {
+            listener.recv().await?;
+            self.wake.notify_one();
         }
     }
 
