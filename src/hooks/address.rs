@@ -15,6 +15,8 @@ use reqwest::{
     Url,
 };
 
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// `WEBHOOK_ALLOWED_HOSTS`, parsed: host names (any address they resolve to is
 /// accepted) and CIDR ranges or single addresses.
 #[derive(Debug, Default)]
@@ -70,10 +72,11 @@ impl AllowList {
 
     /// The addresses of `host` a request may use; an error when there are none.
     pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
-        let found: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        // A resolver that does not answer must not hold an admin's request (or a worker) for long.
+        let lookup = tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host, port)))
             .await
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
-            .collect();
+            .map_err(|_| format!("cannot resolve {host}: no answer within {LOOKUP_TIMEOUT:?}"))?;
+        let found: Vec<SocketAddr> = lookup.map_err(|e| format!("cannot resolve {host}: {e}"))?.collect();
         let permitted: Vec<SocketAddr> = found.into_iter().filter(|a| self.permits(host, a.ip())).collect();
         match permitted.is_empty() {
             true => Err(refusal(host)),
