@@ -9,6 +9,7 @@ use crate::{
     auth::{cache::CredentialCache, session::Sessions},
     chat::safety::RulesCache,
     config::Config,
+    hooks::Engine,
     i18n::Catalog,
     limits::Limits,
     realtime::Realtime,
@@ -27,6 +28,8 @@ pub struct AppState {
     pub realtime: Arc<Realtime>,
     /// Each tenant's compiled content rules (forbidden topics, PII mode).
     pub content_rules: Arc<RulesCache>,
+    /// The webhook delivery engine (running once `serve` or a test spawns it).
+    pub webhooks: Arc<Engine>,
     /// Page and widget strings in every language.
     pub i18n: Arc<Catalog>,
 }

@@ -98,7 +98,7 @@ impl FieldRefusal for SettingsUpdate {
 }
 
 /// Admin lists: 50 items unless asked otherwise, at most 200.
-fn page_bounds(limit: Option<Limit>, offset: Option<Offset>) -> (i64, i64) {
+pub(super) fn page_bounds(limit: Option<Limit>, offset: Option<Offset>) -> (i64, i64) {
     (Limit::or_default(limit, 50, 200), Offset::or_zero(offset))
 }
 

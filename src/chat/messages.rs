@@ -56,6 +56,7 @@ pub struct NewMessage<'a> {
 #[derive(sqlx::FromRow)]
 struct SentRow {
     seq: i64,
+    kind: MessageKind,
     created_at: Timestamp,
     updated_at: Timestamp,
     sender_name: String,
@@ -187,7 +188,7 @@ pub async fn send(
         content: checked.content.as_str().to_string(),
         created_at: sent.created_at,
         updated_at: sent.updated_at,
-        kind: MessageKind::Text,
+        kind: sent.kind,
         metadata: Json(metadata),
         edited_at: None,
         deleted: false,
@@ -271,9 +272,29 @@ const SEND: &str = concat!(
           AND (SELECT settings_version FROM tenants WHERE id = $2) = $19
         RETURNING last_seq, visibility
     ), msg AS (
-        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to, pii)
-        SELECT $3, $2, $1, last_seq, $4, $5, $6, $15, $16, $18 FROM conv
-        RETURNING seq, created_at, updated_at
+        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to, pii, kind)
+        SELECT $3, $2, $1, last_seq, $4, $5, $6, $15, $16, $18,
+               (SELECT CASE WHEN kind = 'bot' THEN 'bot' ELSE 'text' END FROM users WHERE id = $4)
+        FROM conv
+        RETURNING seq, created_at, updated_at, kind
+    ), outbox AS (
+        -- `message_created` for the bots in the conversation (not to the sender itself)
+        -- and the tenant webhooks that asked for it, committed with the message.
+        INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event, payload)
+        SELECT gen_random_uuid(), $2, e.id, 'message_created', jsonb_build_object(
+                   'conversation_id', $1::uuid,
+                   'message', jsonb_build_object(
+                       'id', $3::uuid, 'conversation_id', $1::uuid, 'seq', msg.seq, 'kind', msg.kind,
+                       'sender', jsonb_build_object('id', s.id, 'name', s.name, 'kind', s.kind),
+                       'content', $5::text, 'created_at', msg.created_at, 'reply_to', $16::uuid,
+                       'mentions', to_jsonb($17::uuid[]), 'metadata', $15::jsonb))
+        FROM msg
+        JOIN users s ON s.id = $4 AND s.tenant_id = $2
+        JOIN webhook_endpoints e ON e.tenant_id = $2
+        WHERE CASE WHEN e.bot_user_id IS NULL THEN 'message_created' = ANY (e.events)
+                   ELSE e.bot_user_id <> $4
+                        AND EXISTS (SELECT 1 FROM participants p JOIN users b ON b.id = p.user_id AND b.is_active
+                                    WHERE p.conversation_id = $1 AND p.user_id = e.bot_user_id) END
     ), own AS (
         UPDATE participants SET own_after_read = own_after_read + 1
         WHERE conversation_id = $1 AND user_id = $4 AND EXISTS (SELECT 1 FROM msg)
@@ -295,7 +316,7 @@ const SEND: &str = concat!(
         FROM msg JOIN participants p ON p.conversation_id = $1 AND p.user_id = ANY($17::uuid[])
         RETURNING user_id
     )
-    SELECT msg.seq, msg.created_at, msg.updated_at, u.name AS sender_name, u.email AS sender_email,
+    SELECT msg.seq, msg.created_at, msg.updated_at, msg.kind, u.name AS sender_name, u.email AS sender_email,
            ARRAY(SELECT user_id FROM participants WHERE conversation_id = $1) AS participants,
            -- NULL when the predecessor committed while this statement waited for the lock:
            -- it is then being published right now.
