@@ -30,6 +30,8 @@ pub enum Code {
     InvalidParticipant,
     NotAuthenticated,
     InvalidCredentials,
+    /// 401: a widget sign-in whose signature is wrong, stale or already used.
+    InvalidSignature,
     CsrfFailed,
     CrossSiteRequest,
     Forbidden,
@@ -80,6 +82,7 @@ impl Code {
             Code::InvalidParticipant => "invalid_participant",
             Code::NotAuthenticated => "not_authenticated",
             Code::InvalidCredentials => "invalid_credentials",
+            Code::InvalidSignature => "invalid_signature",
             Code::CsrfFailed => "csrf_failed",
             Code::CrossSiteRequest => "cross_site_request",
             Code::Forbidden => "forbidden",
@@ -130,6 +133,10 @@ pub enum Error {
     NotAuthenticated,
     #[error("Invalid tenant, email or password.")]
     InvalidCredentials,
+    /// A widget sign-in refused before any user was looked at; `reason` tells the host's
+    /// developer what to fix (the caller already knows everything it names).
+    #[error("Widget sign-in refused: {reason}.")]
+    InvalidSignature { reason: &'static str },
     #[error("CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header.")]
     CsrfFailed,
     #[error("Cross-site requests may not change anything here.")]
@@ -229,6 +236,7 @@ impl Error {
             | Error::Conflict { code, .. } => *code,
             Error::NotAuthenticated => Code::NotAuthenticated,
             Error::InvalidCredentials => Code::InvalidCredentials,
+            Error::InvalidSignature { .. } => Code::InvalidSignature,
             Error::CsrfFailed => Code::CsrfFailed,
             Error::CrossSite => Code::CrossSiteRequest,
             Error::WritePermissionRequired { .. } => Code::WritePermissionRequired,
@@ -331,7 +339,9 @@ impl ResponseError for Error {
     fn status(&self) -> StatusCode {
         match self {
             Error::Validation { .. } | Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Error::NotAuthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Error::NotAuthenticated | Error::InvalidCredentials | Error::InvalidSignature { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
             Error::CsrfFailed
             | Error::CrossSite
             | Error::WritePermissionRequired { .. }

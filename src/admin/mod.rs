@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod compliance;
 pub mod settings;
 pub mod users;
+pub mod widget_secret;
 
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};

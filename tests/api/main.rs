@@ -50,3 +50,4 @@ mod search;
 mod socket_send;
 mod sockets;
 mod streamed_uploads;
+mod widget_signin;

@@ -43,6 +43,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("auth", &["auth"]),
     ("accounts", &["accounts"]),
     ("login and audit", &["login", "audit"]),
+    // Signing in with the host app's identity: a way of logging in, under its budgets.
+    ("widget sign-in", &["widget_login"]),
     // The chat domain: conversations, messages, receipts, attachments, its events and
     // the tenant settings it obeys; it publishes through realtime after commits.
     ("chat", &["chat"]),
