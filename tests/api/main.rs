@@ -18,6 +18,7 @@ macro_rules! on_both_layers {
 
 mod admin;
 mod admin_guards;
+mod archive;
 mod attachments;
 mod auth;
 mod bad_input;

@@ -52,8 +52,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("limits", &["limits"]),
     // Refused attempts in the audit log, capped per user by the limits.
     ("denials", &["denials"]),
-    // Tenant administration over chat data, and the demo seed that uses all of it.
-    ("admin", &["admin", "demo"]),
+    // Tenant administration over chat data, the demo seed that uses all of it, and a
+    // tenant's whole data exported to an archive and imported back.
+    ("admin", &["admin", "demo", "archive"]),
     // What every request shares; built by `lib.rs`, read by the edges.
     ("state", &["state"]),
     // Request middleware of every route.
