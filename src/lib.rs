@@ -131,12 +131,13 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
             let hosts = hosts.clone();
             move |req| std::future::ready(middleware::refuse_cross_site(&hosts, req))
         })
+        .around(telemetry::requests::note_route)
+        .catch_all_error(error::into_json_response)
+        // Outside the error mapping, so refusals reach the host page with their CORS headers.
         .around(move |next, req| {
             let hosts = hosts.clone();
             async move { middleware::cross_origin(&hosts, &next, req).await }
         })
-        .around(telemetry::requests::note_route)
-        .catch_all_error(error::into_json_response)
         .map({
             let add_headers = Arc::new(middleware::security_headers(&config));
             move |response| {

@@ -325,7 +325,13 @@ async fn a_host_page_of_an_allowed_origin_may_call_the_api_across_origins(pool: 
             .json(&json!({"tenant": "acme", "external_id": "u", "email": "u@x.test", "name": "U", "ts": 0, "signature": ""}))
             .send()
     };
-    assert_eq!(sign_in(host).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let refused = sign_in(host).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refused.headers()["access-control-allow-origin"],
+        host,
+        "the page may read why"
+    );
     assert_eq!(
         sign_in("http://evil.test").await.unwrap().status(),
         StatusCode::FORBIDDEN
