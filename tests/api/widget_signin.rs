@@ -337,3 +337,18 @@ async fn a_host_page_of_an_allowed_origin_may_call_the_api_across_origins(pool: 
         StatusCode::FORBIDDEN
     );
 }
+
+#[sqlx::test]
+async fn repeated_bad_signatures_for_one_user_are_throttled_like_logins(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let acme = app.tenant("acme").await;
+    let (_, secret) = admin_with_secret(&app, &acme).await;
+    for _ in 0..5 {
+        let (status, _, _) = widget_sign_in(&app, signed("guessed", "acme", "u-5", "Ana", now())).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, answer, _) = widget_sign_in(&app, signed(&secret, "acme", "u-5", "Ana", now())).await;
+    assert_eq!(error_code(status, &answer, StatusCode::TOO_MANY_REQUESTS), "rate_limited");
+    let other = signed(&secret, "acme", "u-6", "Bo", now());
+    assert_eq!(widget_sign_in(&app, other).await.0, StatusCode::OK, "per user, as logins are per account");
+}
