@@ -149,11 +149,81 @@ pub enum Verification {
     Intact {
         rows: u64,
     },
-    /// The first row whose hash or link does not match.
+    /// The first row whose hash or link does not match, after `rows` rows that did.
     Broken {
+        rows: u64,
         id: i64,
-        reason: &'static str,
+        problem: Break,
     },
+}
+
+/// What is wrong with a broken row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Break {
+    /// A row before it was removed, or one was inserted.
+    Unlinked,
+    /// The row was edited.
+    Altered,
+}
+
+impl Break {
+    /// A stable name, for programs and translations.
+    pub fn code(self) -> &'static str {
+        match self {
+            Break::Unlinked => "unlinked",
+            Break::Altered => "altered",
+        }
+    }
+
+    /// What it means, for people.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Break::Unlinked => "does not link to the row before it",
+            Break::Altered => "its content does not match its hash",
+        }
+    }
+}
+
+/// `verify`'s outcome as the API shows it.
+#[derive(Debug, Object)]
+pub struct ChainCheck {
+    /// Every row links to the one before it and matches its hash.
+    pub ok: bool,
+    /// The rows found intact (before the broken one, if any).
+    pub checked: u64,
+    /// The first row that does not add up; null when the chain is intact.
+    #[oai(nullable)]
+    pub first_broken: Option<BrokenRow>,
+}
+
+#[derive(Debug, Object)]
+pub struct BrokenRow {
+    pub id: i64,
+    /// `unlinked` (a row before it was removed, or one inserted) or `altered` (the row was edited).
+    pub problem: String,
+    /// The problem in English words.
+    pub reason: String,
+}
+
+impl From<Verification> for ChainCheck {
+    fn from(outcome: Verification) -> ChainCheck {
+        match outcome {
+            Verification::Intact { rows } => ChainCheck {
+                ok: true,
+                checked: rows,
+                first_broken: None,
+            },
+            Verification::Broken { rows, id, problem } => ChainCheck {
+                ok: false,
+                checked: rows,
+                first_broken: Some(BrokenRow {
+                    id,
+                    problem: problem.code().to_string(),
+                    reason: problem.reason().to_string(),
+                }),
+            },
+        }
+    }
 }
 
 /// Recomputes a tenant's chain from its first row.
@@ -167,8 +237,9 @@ pub async fn verify(pool: &PgPool, tenant_id: Uuid) -> Result<Verification> {
     while let Some(row) = rows.try_next().await? {
         if row.prev_hash != previous {
             return Ok(Verification::Broken {
+                rows: count,
                 id: row.id,
-                reason: "does not link to the row before it",
+                problem: Break::Unlinked,
             });
         }
         let hashed = Hashed {
@@ -185,8 +256,9 @@ pub async fn verify(pool: &PgPool, tenant_id: Uuid) -> Result<Verification> {
         };
         if chain_hash(row.prev_hash.as_deref(), &hashed) != row.hash {
             return Ok(Verification::Broken {
+                rows: count,
                 id: row.id,
-                reason: "its content does not match its hash",
+                problem: Break::Altered,
             });
         }
         previous = Some(row.hash);

@@ -1,7 +1,7 @@
 //! The page's language: the user's choice (the `lang` cookie, set by `/lang/`) or the
 //! browser's `Accept-Language`; English, Spanish and Brazilian Portuguese. Strings come
-//! from `static/chat/i18n/<locale>.json`, shared by the pages and the widget, read once
-//! at start.
+//! from `static/chat/i18n/<locale>.json`, shared by the pages and the widget, and the
+//! admin console's own from `static/admin/i18n/<locale>.json`, read once at start.
 
 use std::{collections::HashMap, path::Path};
 
@@ -50,20 +50,20 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Reads `<static_root>/chat/i18n/<locale>.json`; a missing or broken file is logged
-    /// and its locale falls back to the keys' English text or the keys themselves.
+    /// Reads `<static_root>/{chat,admin}/i18n/<locale>.json`; a missing or broken file is
+    /// logged and its keys fall back to their English text or the keys themselves.
     pub fn load(static_root: &Path) -> Catalog {
-        let mut strings = HashMap::new();
+        let mut strings: HashMap<&'static str, Map<String, Value>> = HashMap::new();
         for locale in LOCALES {
-            let path = static_root.join("chat/i18n").join(format!("{locale}.json"));
-            match std::fs::read_to_string(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|text| serde_json::from_str::<Map<String, Value>>(&text).map_err(|e| e.to_string()))
-            {
-                Ok(map) => {
-                    strings.insert(locale, map);
+            for part in ["chat", "admin"] {
+                let path = static_root.join(part).join("i18n").join(format!("{locale}.json"));
+                match std::fs::read_to_string(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| serde_json::from_str::<Map<String, Value>>(&text).map_err(|e| e.to_string()))
+                {
+                    Ok(map) => strings.entry(locale).or_default().extend(map),
+                    Err(err) => tracing::warn!(path = %path.display(), error = %err, "could not load translations"),
                 }
-                Err(err) => tracing::warn!(path = %path.display(), error = %err, "could not load translations"),
             }
         }
         Catalog { strings }

@@ -198,9 +198,11 @@ async fn run(cli: Cli) -> Result<String, String> {
                 Verification::Intact { rows } => {
                     Ok(format!("audit log of {}: {rows} rows, chain intact", tenant.as_str()))
                 }
-                Verification::Broken { id, reason } => {
-                    Err(format!("audit log of {}: row {id} {reason}", tenant.as_str()))
-                }
+                Verification::Broken { id, problem, .. } => Err(format!(
+                    "audit log of {}: row {id} {}",
+                    tenant.as_str(),
+                    problem.reason()
+                )),
             }
         }
     }

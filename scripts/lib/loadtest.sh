@@ -7,7 +7,8 @@
 #   LOAD_OUT   directory for server.log and the load tool's output
 #   LOAD_PORT  the server's port
 #
-#   loadtest_scratch_db NAME   creates database NAME beside DATABASE_URL's; prints its URL;
+#   loadtest_scratch_db NAME [TEMPLATE]   creates database NAME beside DATABASE_URL's (a
+#                              copy of database TEMPLATE if given); prints its URL;
 #                              dropped by loadtest_cleanup
 #   loadtest_start_server URL [VAR=value …]   serves the scratch database URL (extra
 #                              environment for the server after it); pid in $LOAD_SERVER
@@ -17,12 +18,16 @@
 #   loadtest_cleanup           stops the server, drops the scratch databases (trap it on EXIT)
 
 LOAD_SERVER=""
-_LOAD_SCRATCH=()
+# The scratch databases' names, one a line: a file, not a variable, because callers take
+# a database's URL with $(loadtest_scratch_db …), a subshell whose variables are lost.
+_LOAD_SCRATCH="$(mktemp)"
 
 loadtest_scratch_db() {
-    local name="$1"
-    psql "$DATABASE_URL" -X -q -c "CREATE DATABASE $name" >&2
-    _LOAD_SCRATCH+=("$name")
+    local name="$1" copy=""
+    # A file copy: much faster than the default (WAL_LOG) for a database of gigabytes.
+    [ -n "${2:-}" ] && copy=" TEMPLATE $2 STRATEGY FILE_COPY"
+    psql "$DATABASE_URL" -X -q -c "CREATE DATABASE $name$copy" >&2
+    echo "$name" >>"$_LOAD_SCRATCH"
     printf '%s/%s' "${DATABASE_URL%/*}" "$name"
 }
 
@@ -55,7 +60,9 @@ loadtest_run() {
 loadtest_cleanup() {
     loadtest_stop_server
     local name
-    for name in "${_LOAD_SCRATCH[@]}"; do
-        psql "$DATABASE_URL" -X -q -c "DROP DATABASE IF EXISTS $name" >/dev/null 2>&1 || true
-    done
+    while read -r name; do
+        # FORCE: the server processes of a client that just ended may still be exiting.
+        psql "$DATABASE_URL" -X -q -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null 2>&1 || true
+    done <"$_LOAD_SCRATCH"
+    rm -f "$_LOAD_SCRATCH"
 }

@@ -86,6 +86,11 @@ fn essence(mime: &str) -> &str {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentType(&'static str);
 
+/// Every type this server accepts, spelled as `allowed_types` spells them.
+pub fn attachment_types() -> Vec<&'static str> {
+    AttachmentType::all().map(|t| t.0).collect()
+}
+
 impl AttachmentType {
     fn all() -> impl Iterator<Item = AttachmentType> {
         UploadKind::ALL

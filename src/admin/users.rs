@@ -1,4 +1,5 @@
-//! Managing a tenant's users: list, create, read, change name or role, deactivate.
+//! Managing a tenant's users: list, create, read, change name or role, deactivate,
+//! reactivate.
 //! Deactivation ends the user's sessions (their epoch moves on), deletes their API
 //! tokens and closes their sockets at once; their history stays.
 
@@ -188,4 +189,32 @@ pub async fn deactivate(
     tx.commit().await?;
     control::end_sessions(realtime, credentials, id, None).await;
     Ok(())
+}
+
+/// Lets a deactivated user log in again. What deactivation ended stays ended: their old
+/// sessions belong to a past epoch and their API tokens are gone.
+pub async fn reactivate(pool: &PgPool, admin: &Admin, id: Uuid) -> Result<AdminUser> {
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query("UPDATE users SET is_active = true WHERE id = $1 AND tenant_id = $2")
+        .bind(id)
+        .bind(admin.actor().tenant_id())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if done == 0 {
+        return Err(Error::not_found("User"));
+    }
+    admin
+        .audit(
+            &mut tx,
+            Entry {
+                action: "user.reactivate",
+                resource_type: "user",
+                resource_id: Some(id.to_string()),
+                details: json!({}),
+            },
+        )
+        .await?;
+    tx.commit().await?;
+    get(pool, admin, id).await
 }

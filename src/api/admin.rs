@@ -25,7 +25,7 @@ use crate::{
         widget_secret::{self, WidgetSecret},
         Admin,
     },
-    audit::{self, AuditFilter, AuditPage},
+    audit::{self, AuditFilter, AuditPage, ChainCheck},
     auth::Auth,
     chat::history::HistoryQuery,
     client::RequestMeta,
@@ -193,10 +193,27 @@ impl AdminApi {
         Ok(Done::NoContent)
     }
 
+    /// Reactivate a user
+    ///
+    /// They can log in again; the sessions and API tokens that deactivation ended stay
+    /// ended.
+    #[oai(path = "/users/:id/reactivate/", method = "post")]
+    async fn reactivate_user(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+        id: Path<IdText>,
+    ) -> Result<Json<AdminUser>> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "users.reactivate").await?;
+        Ok(Json(users::reactivate(&state.pool, &admin, id.in_path("User")?).await?))
+    }
+
     /// List the tenant's attachments
     ///
-    /// Newest first; filter by conversation, uploader and upload time (`from` inclusive,
-    /// `to` exclusive). `total_size` sums the stored bytes of all matches.
+    /// Newest first; filter by conversation, uploader, type and upload time (`from`
+    /// inclusive, `to` exclusive). `total_size` sums the stored bytes of all matches,
+    /// `by_uploader` and `by_type` break them down.
     #[oai(path = "/attachments/", method = "get")]
     #[allow(clippy::too_many_arguments)] // one argument per documented query parameter
     async fn attachments(
@@ -208,6 +225,12 @@ impl AdminApi {
         conversation: Query<Option<uuid::Uuid>>,
         /// Only files this user uploaded.
         uploader: Query<Option<uuid::Uuid>>,
+        /// Only files of this MIME type (`image/png`) or top-level type (`image`).
+        #[oai(
+            name = "type",
+            validator(max_length = 100, pattern = r"^[A-Za-z0-9.+-]+(/[A-Za-z0-9.+-]+)?$")
+        )]
+        content_type: Query<Option<String>>,
         /// Uploaded at or after (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,
         /// Uploaded before (RFC 3339).
@@ -221,6 +244,7 @@ impl AdminApi {
         let filter = AdminFilter {
             conversation_id: conversation.0,
             uploader_id: uploader.0,
+            content_type: content_type.0.map(|t| t.to_ascii_lowercase()),
             from: from.0,
             to: to.0,
             limit,
@@ -281,6 +305,22 @@ impl AdminApi {
             offset,
         };
         Ok(Json(audit::list(&state.pool, admin.actor(), filter).await?))
+    }
+
+    /// Check the audit log's hash chain
+    ///
+    /// Recomputes the tenant's chain from its first row, as `tenantchat audit verify` does,
+    /// and names the first row whose link or hash does not match.
+    #[oai(path = "/audit-log/verify/", method = "get")]
+    async fn verify_audit_log(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+    ) -> Result<Json<ChainCheck>> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "audit_log.verify").await?;
+        let outcome = audit::verify(&state.pool, admin.actor().tenant_id()).await?;
+        Ok(Json(outcome.into()))
     }
 
     /// The tenant's chat settings

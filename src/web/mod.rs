@@ -1,7 +1,8 @@
 //! HTML pages: a plausible SaaS dashboard shell that embeds the chat widget for a
-//! logged-in user, a login page (a plain form, no JavaScript needed), logout, the
-//! language switch, and the static files at `/static/`.
+//! logged-in user, the admin console, a login page (a plain form, no JavaScript needed),
+//! logout, the language switch, and the static files at `/static/`.
 
+mod admin;
 mod origin;
 
 use askama::Template;
@@ -32,12 +33,13 @@ use crate::{
 };
 
 pub fn routes(static_root: &std::path::Path) -> Route {
-    Route::new()
+    let pages = Route::new()
         .at("/", get(dashboard))
         .at("/login/", get(login_page).post(login_form))
         .at("/logout/", post(logout_form))
         .at("/lang/", get(choose_language))
-        .nest("/static", StaticFilesEndpoint::new(static_root))
+        .nest("/static", StaticFilesEndpoint::new(static_root));
+    admin::add_pages(pages)
 }
 
 /// The strings of the page's language, for the templates: `{{ s.t("key") }}`.
@@ -81,6 +83,8 @@ struct DashboardPage<'a> {
     unread: i64,
     /// JSON for the widget, safe inside a `<script type="application/json">` block.
     widget_config: String,
+    /// Admins get a link to the console.
+    is_admin: bool,
     here: &'static str,
 }
 
@@ -131,6 +135,7 @@ async fn dashboard(req: &Request, state: Data<&AppState>, jar: &CookieJar) -> Re
         unread: conversations.iter().map(|c| c.unread_count).sum(),
         conversations: conversations.len(),
         widget_config: script_safe_json(&config),
+        is_admin: actor.require_admin().is_ok(),
         s,
         user,
         csrf_token,

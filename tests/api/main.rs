@@ -17,6 +17,7 @@ macro_rules! on_both_layers {
 }
 
 mod admin;
+mod admin_console;
 mod admin_guards;
 mod archive;
 mod attachments;

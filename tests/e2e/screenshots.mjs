@@ -1,7 +1,7 @@
 // The documentation's screenshots, made on request (npm run screenshots), never by the
 // tests: docs/widget-desktop.png, docs/widget-phone.png, the group info panel, reactions
-// with a mention and search results (widget-*.png), from a real server and
-// browser through the same harness as the tests. Needs what the tests need (see
+// with a mention and search results (widget-*.png) and docs/admin-<page>.png, from a real
+// server and browser through the same harness as the tests. Needs what the tests need (see
 // harness.mjs: DATABASE_URL, TENANTCHAT_BIN).
 
 import { mkdirSync } from 'node:fs';
@@ -10,6 +10,42 @@ import * as H from './harness.mjs';
 
 const imagesLoaded = (page) => page.waitForFunction(() => [...document.querySelectorAll('#widgetMessageContainer img')]
   .every((i) => i.complete && i.naturalWidth > 0));
+
+/** A page of the admin console per docs/admin-<name>.png, as a freshly made admin sees it. */
+async function adminShots(browser, stack) {
+  const admin = { email: 'ada@e2e.test', name: 'Ada', password: H.PASSWORD };
+  await stack.server.cli('user', 'create', '--tenant', H.TENANT, '--email', admin.email, '--name', admin.name,
+    '--password', admin.password, '--role', 'admin');
+  const s = await H.userSession(browser, stack.baseUrl, admin, { viewport: { width: 1280, height: 900 } });
+  const written = [];
+  for (const [name, url, ready] of [
+    ['users', '/admin/users/', 'tr[data-user]'],
+    ['settings', '/admin/settings/', '#widget-preview .preview-title'],
+    ['attachments', '/admin/attachments/', '#files li'],
+    ['audit-log', '/admin/audit-log/', 'tbody tr[data-id]'],
+    ['analytics', '/admin/analytics/', '#chart-messages svg'],
+  ]) {
+    await s.page.goto(url);
+    await s.page.locator(ready).first().waitFor();
+    if (name === 'settings') {
+      await s.page.locator('#setting-widget_title').fill('Help desk');
+      await s.page.locator('#setting-widget_color').fill('#0f766e');
+      await s.page.getByRole('button', { name: 'Save' }).click();
+      await s.page.locator('#admin-status', { hasText: 'Settings saved.' }).waitFor();
+    }
+    if (name === 'audit-log') {
+      await s.page.getByRole('button', { name: 'Check the chain' }).click();
+      await s.page.locator('#chain-result', { hasText: 'intact' }).waitFor();
+      await s.page.locator('tbody tr[data-id] button').first().click();
+    }
+    await s.page.waitForFunction(() => [...document.images].every((i) => i.complete));
+    const file = path.join(H.DOCS_DIR, `admin-${name}.png`);
+    await s.page.screenshot({ path: file, fullPage: true });
+    written.push(file);
+  }
+  if (s.errors.length) throw new Error(`page errors for ${admin.name}: ${s.errors.map((e) => e.message).join('; ')}`);
+  return written;
+}
 
 async function main() {
   const stack = await H.startStack();
@@ -93,7 +129,8 @@ async function main() {
     for (const s of [ana, bruno, phone]) {
       if (s.errors.length) throw new Error(`page errors for ${s.user.name}: ${s.errors.map((e) => e.message).join('; ')}`);
     }
-    console.log(`wrote ${[desktop, mobile, info, reactions, search].map((f) => path.relative(H.REPO_ROOT, f)).join(', ')}`);
+    const admin = await adminShots(browser, stack);
+    console.log(`wrote ${[desktop, mobile, info, reactions, search, ...admin].map((f) => path.relative(H.REPO_ROOT, f)).join(', ')}`);
   } finally {
     await browser?.close().catch(() => {});
     await stack.teardown();

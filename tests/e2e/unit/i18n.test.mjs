@@ -91,11 +91,13 @@ test('strings come from the page when it gives them, else from the JSON files (E
 });
 
 test('every key the page templates ask for is in the files (no raw keys on the dashboard)', () => {
+  // The pages' catalog also holds the admin console's strings (src/i18n.rs).
+  const admin = (l) => JSON.parse(readFileSync(path.join(ROOT, 'static/admin/i18n', `${l}.json`), 'utf8'));
   const dir = path.join(ROOT, 'templates');
   const asked = new Set();
   for (const name of readdirSync(dir).filter((f) => f.endsWith('.html'))) {
     for (const m of readFileSync(path.join(dir, name), 'utf8').matchAll(/\bs\.t\("([\w.]+)"\)/g)) asked.add(m[1]);
   }
   assert.ok(asked.has('page.dashboard.unread'));
-  for (const l of LOCALES) assert.deepEqual([...asked].filter((k) => !(k in files[l])), [], l);
+  for (const l of LOCALES) assert.deepEqual([...asked].filter((k) => !(k in files[l]) && !(k in admin(l))), [], l);
 });
