@@ -348,7 +348,14 @@ async fn repeated_bad_signatures_for_one_user_are_throttled_like_logins(pool: Pg
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     let (status, answer, _) = widget_sign_in(&app, signed(&secret, "acme", "u-5", "Ana", now())).await;
-    assert_eq!(error_code(status, &answer, StatusCode::TOO_MANY_REQUESTS), "rate_limited");
+    assert_eq!(
+        error_code(status, &answer, StatusCode::TOO_MANY_REQUESTS),
+        "rate_limited"
+    );
     let other = signed(&secret, "acme", "u-6", "Bo", now());
-    assert_eq!(widget_sign_in(&app, other).await.0, StatusCode::OK, "per user, as logins are per account");
+    assert_eq!(
+        widget_sign_in(&app, other).await.0,
+        StatusCode::OK,
+        "per user, as logins are per account"
+    );
 }
