@@ -95,10 +95,11 @@ test('a host app on another site signs its user in and the user chats', { timeou
   await H.message(carol, 'Hi Carol, how can I help?').waitFor();
   await shot(carol, 'the reply arrives live');
 
-  // Every load signs afresh; the same user comes back with the conversation.
+  // Every load signs afresh; the same user comes back, and the widget reopens the
+  // conversation it showed (its tab's memory), history loaded from the server.
   await carol.reload();
   await H.waitForSocket(carol);
-  await H.openConversationFromList(carol, 'Bruno');
+  await carol.waitForFunction(() => window.TenantChat.state.panelOpen && window.TenantChat.state.openConversationId);
   await H.message(carol, 'Hi Carol, how can I help?').waitFor();
   assert.deepEqual(errors.map((e) => e.message), []);
 });
