@@ -52,4 +52,5 @@ mod search;
 mod socket_send;
 mod sockets;
 mod streamed_uploads;
+mod support;
 mod widget_signin;
