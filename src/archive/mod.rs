@@ -88,6 +88,12 @@ pub const TABLES: &[Table] = &[
         order: "conversation_id, user_id",
     },
     Table {
+        record: "support_conversation",
+        table: "support_conversations",
+        rows: "tenant_id = $1",
+        order: "created_at, conversation_id",
+    },
+    Table {
         record: "message",
         table: "messages",
         rows: "tenant_id = $1",
