@@ -89,7 +89,11 @@ async fn views(users: &mut [Client]) -> Value {
             threads.push(json!({"history": history, "members": members, "files": files}));
         }
         let (_, mentions) = user.get("/api/chat/mentions/").await;
-        all.push(json!({"me": me, "conversations": conversations, "threads": threads, "mentions": mentions}));
+        let (_, inbox) = user.get("/api/chat/support/inbox/?status=open").await;
+        all.push(
+            json!({"me": me, "conversations": conversations, "threads": threads, "mentions": mentions,
+                        "support_inbox": inbox}),
+        );
     }
     let (_, users_list) = users[0].get("/api/admin/users/").await;
     all.push(users_list);
@@ -183,6 +187,17 @@ async fn a_tenant_exported_and_imported_into_an_empty_database_looks_the_same(po
         .await;
     assert_eq!(status, StatusCode::CREATED);
     ana.patch(&format!("/api/chat/conversations/{launch}/mute/")).await;
+    // A support conversation: Bruno is an agent, Carla asks for help.
+    let (status, body) = ana
+        .send(
+            ana.request(reqwest::Method::PATCH, &format!("/api/admin/users/{}/", bruno.user_id))
+                .json(&json!({"is_agent": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut carla_client = app.login(&acme, "Carla", carla).await;
+    let (status, body) = carla_client.post("/api/chat/support/", json!({})).await;
+    assert!(status.is_success(), "{status} {body}");
     ana.post("/api/admin/widget-secret/", json!({})).await; // an audited act
 
     let dir = tempfile_dir();
@@ -205,6 +220,7 @@ async fn a_tenant_exported_and_imported_into_an_empty_database_looks_the_same(po
         "user",
         "conversation",
         "member",
+        "support_conversation",
         "message",
         "message_edit",
         "mention",
