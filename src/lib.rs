@@ -91,6 +91,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         pool,
         config: config.clone(),
         realtime,
+        content_rules: Arc::default(),
         i18n: Arc::new(i18n::Catalog::load(&config.static_root)),
         widget_replays: Arc::new(widget_replays),
     };

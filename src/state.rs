@@ -7,6 +7,7 @@ use sqlx::PgPool;
 
 use crate::{
     auth::{cache::CredentialCache, session::Sessions},
+    chat::safety::RulesCache,
     config::Config,
     i18n::Catalog,
     limits::Limits,
@@ -25,6 +26,8 @@ pub struct AppState {
     /// Rate limits (shared through Redis when there is one).
     pub limits: Arc<Limits>,
     pub realtime: Arc<Realtime>,
+    /// Each tenant's compiled content rules (forbidden topics, PII mode).
+    pub content_rules: Arc<RulesCache>,
     /// Page and widget strings in every language.
     pub i18n: Arc<Catalog>,
     /// Widget sign-in signatures already used (shared through Redis when there is one).

@@ -6,6 +6,7 @@
 pub mod analytics;
 pub mod attachments;
 pub mod compliance;
+pub mod flagged;
 pub mod settings;
 pub mod users;
 pub mod widget_secret;

@@ -16,6 +16,7 @@ use super::{
     message_views::view_as,
     messages::announce_update,
     receipts::Watermarks,
+    safety::RulesCache,
     settings::TenantSettings,
     views::{Message, MessageEdit},
     Access,
@@ -119,13 +120,20 @@ fn on_behalf(actor: &Actor, target: &Target) -> bool {
 pub async fn edit(
     pool: &PgPool,
     realtime: &Realtime,
+    rules: &RulesCache,
     actor: &Actor,
     meta: &RequestMeta,
     conversation_id: Uuid,
     message_id: Uuid,
     content: &str,
 ) -> Result<Message> {
-    let content = MessageContent::parse(content)?;
+    // The rules as they are now (edits are rare: one read of the version, and a
+    // compile only when it changed); they hold for the edited text as for a send.
+    let checked = rules
+        .fresh(pool, actor.tenant_id())
+        .await?
+        .check(MessageContent::parse(content)?)?;
+    let content = checked.content;
     let window = match actor.role() {
         Role::Admin => None,
         _ => TenantSettings::load(pool, actor.tenant_id()).await?.edit_window(),
@@ -158,11 +166,13 @@ pub async fn edit(
     }
     keep_version(&mut tx, actor, conversation_id, message_id, &target.content).await?;
     sqlx::query(
-        "UPDATE messages SET content = $3, edited_at = now(), updated_at = now() WHERE id = $1 AND tenant_id = $2",
+        "UPDATE messages SET content = $3, pii = $4, edited_at = now(), updated_at = now()
+         WHERE id = $1 AND tenant_id = $2",
     )
     .bind(message_id)
     .bind(actor.tenant_id())
     .bind(content.as_str())
+    .bind(checked.pii.as_ref().map(sqlx::types::Json))
     .execute(&mut *tx)
     .await?;
     if on_behalf(actor, &target) {
@@ -223,7 +233,7 @@ pub async fn delete(
             .await?;
     }
     sqlx::query(
-        "UPDATE messages SET deleted = true, content = '', metadata = '{}', reply_to = NULL, updated_at = now()
+        "UPDATE messages SET deleted = true, content = '', metadata = '{}', pii = NULL, reply_to = NULL, updated_at = now()
          WHERE id = $1 AND tenant_id = $2",
     )
     .bind(message_id)

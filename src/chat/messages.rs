@@ -13,6 +13,7 @@ use super::{
     membership, mentions,
     message_views::{into_views, member_view, quoted_columns, quoted_join, rows_by_ids, MessageRow, QuotedRow},
     receipts::{self, StatusContext, Watermarks},
+    safety::RulesCache,
     staging::{Staged, StagedFile},
     views::{Message, MessageStatus},
 };
@@ -79,6 +80,7 @@ pub enum Sent {
 pub async fn send(
     pool: &PgPool,
     realtime: &std::sync::Arc<Realtime>,
+    rules: &RulesCache,
     actor: &Actor,
     conversation_id: Uuid,
     new: NewMessage<'_>,
@@ -89,6 +91,8 @@ pub async fn send(
     if content.is_empty() && files.is_none() {
         return Err(Error::validation("content", "a message needs content or attachments"));
     }
+    let mut content_rules = rules.current(pool, actor.tenant_id()).await?;
+    let mut checked = content_rules.check(content.clone())?;
     let metadata = new.metadata.unwrap_or_default();
     check_metadata(&metadata)?;
     let mentioned = mentions::others(actor.user_id(), &new.mentions)?;
@@ -108,37 +112,57 @@ pub async fn send(
         Some(_) => Some(pool.begin().await?),
         None => None,
     };
-    let query = sqlx::query_as(SEND)
-        .bind(conversation_id)
-        .bind(actor.tenant_id())
-        .bind(message_id)
-        .bind(actor.user_id())
-        .bind(content.as_str())
-        .bind(client_id)
-        .bind(staged.iter().map(|f| f.id).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.filename.clone()).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.kind.mime()).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.size as i64).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.storage_path.clone()).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.width.map(|w| w as i32)).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.height.map(|h| h as i32)).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.thumbnail_path.clone()).collect::<Vec<_>>())
-        .bind(Json(&metadata))
-        .bind(new.reply_to)
-        .bind(&mentioned);
-    let row: Option<SentRow> = match tx.as_mut() {
-        Some(tx) => query.fetch_optional(&mut **tx).await,
-        None => query.fetch_optional(pool).await,
-    }
-    .or_else(|err| match client_id {
-        // A retry with a known client_id: the original is answered below.
-        Some(_) if error::violates(&err, "messages_client_id_idx") => Ok(None),
-        _ if error::violates(&err, "messages_reply_to_fkey") => Err(Error::validation(
-            "reply_to",
-            "reply_to must be the id of a message of this conversation",
-        )),
-        _ => Err(err.into()),
-    })?;
+    // The statement stores nothing if the tenant's settings changed since the rules
+    // were read (an admin's new forbidden topic applies to the very next send): then
+    // the rules are read again and the message checked and sent once more.
+    let row: Option<SentRow> = loop {
+        let mut conflict = false;
+        let query = sqlx::query_as(SEND)
+            .bind(conversation_id)
+            .bind(actor.tenant_id())
+            .bind(message_id)
+            .bind(actor.user_id())
+            .bind(checked.content.as_str())
+            .bind(client_id)
+            .bind(staged.iter().map(|f| f.id).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.filename.clone()).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.kind.mime()).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.size as i64).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.storage_path.clone()).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.width.map(|w| w as i32)).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.height.map(|h| h as i32)).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.thumbnail_path.clone()).collect::<Vec<_>>())
+            .bind(Json(&metadata))
+            .bind(new.reply_to)
+            .bind(&mentioned)
+            .bind(checked.pii.as_ref().map(Json))
+            .bind(content_rules.version);
+        let row: Option<SentRow> = match tx.as_mut() {
+            Some(tx) => query.fetch_optional(&mut **tx).await,
+            None => query.fetch_optional(pool).await,
+        }
+        .or_else(|err| match client_id {
+            // A retry with a known client_id: the original is answered below.
+            Some(_) if error::violates(&err, "messages_client_id_idx") => {
+                conflict = true;
+                Ok(None)
+            }
+            _ if error::violates(&err, "messages_reply_to_fkey") => Err(Error::validation(
+                "reply_to",
+                "reply_to must be the id of a message of this conversation",
+            )),
+            _ => Err(err.into()),
+        })?;
+        // A known client_id is answered below, whatever the rules.
+        if row.is_none() && !conflict {
+            if let Some(newer) = rules.newer_than(pool, actor.tenant_id(), content_rules.version).await? {
+                content_rules = newer;
+                checked = content_rules.check(content.clone())?;
+                continue;
+            }
+        }
+        break row;
+    };
     let Some(sent) = row else {
         drop(tx);
         let mut conn = pool.acquire().await?;
@@ -160,7 +184,7 @@ pub async fn send(
         sender_id: actor.user_id(),
         sender_name: sent.sender_name,
         sender_email: sent.sender_email,
-        content: content.as_str().to_string(),
+        content: checked.content.as_str().to_string(),
         created_at: sent.created_at,
         updated_at: sent.updated_at,
         kind: MessageKind::Text,
@@ -231,21 +255,24 @@ pub async fn send(
 /// the sender's own for the unread arithmetic, un-archive the conversation for the
 /// recipients, record the attachments and mentions, and return what the response and
 /// the event need (a tenant-visible conversation's events go to its viewers too). No
-/// row: not a participant. A unique violation on `messages_client_id_idx`: a retry; a
-/// foreign key violation on `messages_reply_to_fkey`: `reply_to` names no message of
-/// this conversation.
+/// row: not a participant, or the tenant's settings are no longer version $19 (the
+/// content rules the message was checked with). A unique violation on
+/// `messages_client_id_idx`: a retry; a foreign key violation on
+/// `messages_reply_to_fkey`: `reply_to` names no message of this conversation.
 /// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 client_id,
-/// $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to, $17 mentions.
+/// $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to, $17 mentions,
+/// $18 the PII counts (flagged messages), $19 the settings version checked against.
 const SEND: &str = concat!(
     "
     WITH conv AS (
         UPDATE conversations SET last_seq = last_seq + 1, last_message_id = $3, updated_at = now()
         WHERE id = $1 AND tenant_id = $2
           AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = $1 AND user_id = $4)
+          AND (SELECT settings_version FROM tenants WHERE id = $2) = $19
         RETURNING last_seq, visibility
     ), msg AS (
-        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to)
-        SELECT $3, $2, $1, last_seq, $4, $5, $6, $15, $16 FROM conv
+        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to, pii)
+        SELECT $3, $2, $1, last_seq, $4, $5, $6, $15, $16, $18 FROM conv
         RETURNING seq, created_at, updated_at
     ), own AS (
         UPDATE participants SET own_after_read = own_after_read + 1

@@ -20,6 +20,7 @@ pub mod presence;
 pub mod reactions;
 pub mod receipts;
 pub mod retention;
+pub mod safety;
 pub mod search;
 pub mod settings;
 pub mod staging;

@@ -48,6 +48,7 @@ mod raw;
 mod reactions;
 mod realtime;
 mod replies;
+mod safety;
 mod search;
 mod socket_send;
 mod sockets;

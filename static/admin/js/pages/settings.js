@@ -17,6 +17,8 @@ export const FIELDS = [
   { name: 'send_per_minute', kind: 'number' },
   { name: 'retention_days', kind: 'number' },
   { name: 'edit_window_minutes', kind: 'number' },
+  { name: 'forbidden_topics', kind: 'lines' },
+  { name: 'pii_mode', kind: 'choice', choices: ['off', 'flag', 'redact'] },
 ];
 
 const id = (field) => `setting-${field.name}`;
