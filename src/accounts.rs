@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{password, password::NewPassword, Actor},
-    domain::{Name, Role},
+    domain::{ExternalId, Name, Role},
     error::{Code, Error, Result, ResultExt},
 };
 
@@ -139,6 +139,44 @@ pub async fn create_user<'e>(db: impl sqlx::PgExecutor<'e>, tenant_id: Uuid, new
         message: format!("a user with email {} already exists in this tenant", email.as_str()),
     })?;
     Ok(id)
+}
+
+/// A user as the host app describes it in a widget sign-in.
+pub struct ExternalUser<'a> {
+    pub external_id: &'a ExternalId,
+    pub email: &'a Email,
+    pub name: &'a Name,
+}
+
+/// A widget user has no password: this never parses as a hash, so a password login
+/// with their email always fails.
+const NO_PASSWORD: &str = "!widget";
+
+/// Creates the host app's user on first use (role `write`) or updates its name and
+/// email, matched by (tenant, external id) only — never by email, so a host cannot take
+/// over a password user. `None` when the user exists but is deactivated (left as it is);
+/// an email already used by another user answers 409 `email_taken`. The user's id and
+/// session epoch otherwise.
+pub async fn upsert_external(pool: &PgPool, tenant_id: Uuid, user: ExternalUser<'_>) -> Result<Option<(Uuid, i32)>> {
+    sqlx::query_as(
+        "INSERT INTO users (id, tenant_id, email, name, password_hash, role, external_id)
+         VALUES ($1, $2, $3, $4, $5, 'write', $6)
+         ON CONFLICT (tenant_id, external_id) WHERE external_id IS NOT NULL
+         DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name WHERE users.is_active
+         RETURNING id, session_epoch",
+    )
+    .bind(Uuid::new_v4())
+    .bind(tenant_id)
+    .bind(user.email.as_str())
+    .bind(user.name.as_str())
+    .bind(NO_PASSWORD)
+    .bind(user.external_id.as_str())
+    .fetch_optional(pool)
+    .await
+    .on_constraint("users_tenant_id_email_key", |_| Error::Conflict {
+        code: Code::EmailTaken,
+        message: format!("another user of this tenant has the email {}", user.email.as_str()),
+    })
 }
 
 /// Creates a user, a support agent when `is_agent` (the command line's `--agent`);

@@ -33,6 +33,8 @@ pub enum Code {
     ForbiddenTopic,
     NotAuthenticated,
     InvalidCredentials,
+    /// 401: a widget sign-in whose signature is wrong, stale or already used.
+    InvalidSignature,
     CsrfFailed,
     CrossSiteRequest,
     Forbidden,
@@ -91,6 +93,7 @@ impl Code {
             Code::ForbiddenTopic => "forbidden_topic",
             Code::NotAuthenticated => "not_authenticated",
             Code::InvalidCredentials => "invalid_credentials",
+            Code::InvalidSignature => "invalid_signature",
             Code::CsrfFailed => "csrf_failed",
             Code::CrossSiteRequest => "cross_site_request",
             Code::Forbidden => "forbidden",
@@ -148,6 +151,10 @@ pub enum Error {
     NotAuthenticated,
     #[error("Invalid tenant, email or password.")]
     InvalidCredentials,
+    /// A widget sign-in refused before any user was looked at; `reason` tells the host's
+    /// developer what to fix (the caller already knows everything it names).
+    #[error("Widget sign-in refused: {reason}.")]
+    InvalidSignature { reason: &'static str },
     #[error("CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header.")]
     CsrfFailed,
     #[error("Cross-site requests may not change anything here.")]
@@ -248,6 +255,7 @@ impl Error {
             | Error::Conflict { code, .. } => *code,
             Error::NotAuthenticated => Code::NotAuthenticated,
             Error::InvalidCredentials => Code::InvalidCredentials,
+            Error::InvalidSignature { .. } => Code::InvalidSignature,
             Error::CsrfFailed => Code::CsrfFailed,
             Error::CrossSite => Code::CrossSiteRequest,
             Error::WritePermissionRequired { .. } => Code::WritePermissionRequired,
@@ -353,7 +361,9 @@ impl ResponseError for Error {
             Error::Validation { .. } | Error::ForbiddenTopic { .. } | Error::BadRequest { .. } => {
                 StatusCode::BAD_REQUEST
             }
-            Error::NotAuthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Error::NotAuthenticated | Error::InvalidCredentials | Error::InvalidSignature { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
             Error::CsrfFailed
             | Error::CrossSite
             | Error::WritePermissionRequired { .. }

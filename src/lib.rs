@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod api;
+pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod chat;
@@ -27,6 +28,7 @@ pub mod state;
 pub mod telemetry;
 pub mod timestamp;
 mod web;
+pub mod widget_login;
 pub mod ws;
 
 use std::sync::Arc;
@@ -74,6 +76,10 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         Some(url) => ratelimit::RateLimiter::redis(url, &config.redis_prefix)?,
         None => ratelimit::RateLimiter::memory(),
     };
+    let widget_replays = match &config.redis_url {
+        Some(url) => widget_login::replay::ReplayCache::redis(url, &config.redis_prefix)?,
+        None => widget_login::replay::ReplayCache::Postgres(pool.clone()),
+    };
     let realtime = realtime::Realtime::new(config.redis_url.as_deref(), &config.redis_prefix, pool.clone())?;
     let credentials = auth::cache::CredentialCache::new(
         std::time::Duration::from_secs(config.auth_cache_seconds),
@@ -90,6 +96,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         content_rules: Arc::default(),
         webhooks,
         i18n: Arc::new(i18n::Catalog::load(&config.static_root)),
+        widget_replays: Arc::new(widget_replays),
     };
     // The request-level helpers below the state read their own parts.
     let verifier = auth::extract::Verifier {
@@ -101,6 +108,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
     let api = api::service(&config.public_origin());
     let docs = api::docs::Docs::new(&api, config.rate_send_per_minute);
     let asyncapi = ws::asyncapi::document(&config.public_origin(), docs.spec())?;
+    let hosts = middleware::HostOrigins::of(&config);
     let endpoint = Route::new()
         .at("/api/openapi.json", docs.spec_endpoint())
         .at("/api/asyncapi.json", asyncapi)
@@ -123,9 +131,17 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         .before(middleware::host_prefixed_cookies)
         .before(middleware::strip_trailing_slash)
         .before(middleware::limit_body)
-        .before(middleware::refuse_cross_site)
+        .before({
+            let hosts = hosts.clone();
+            move |req| std::future::ready(middleware::refuse_cross_site(&hosts, req))
+        })
         .around(telemetry::requests::note_route)
         .catch_all_error(error::into_json_response)
+        // Outside the error mapping, so refusals reach the host page with their CORS headers.
+        .around(move |next, req| {
+            let hosts = hosts.clone();
+            async move { middleware::cross_origin(&hosts, &next, req).await }
+        })
         .map({
             let add_headers = Arc::new(middleware::security_headers(&config));
             move |response| {

@@ -72,25 +72,59 @@ pub async fn login(
     password_attempt: &str,
     client: &RequestMeta,
 ) -> Result<LoggedIn> {
-    let ip = client.ip.as_deref().unwrap_or("unknown");
     let account_key = format!("login:{}:{}", tenant.trim().to_lowercase(), email.trim().to_lowercase());
+    let candidate = throttled(throttle, &account_key, client, async {
+        Ok(match check_password(pool, tenant, email, password_attempt).await? {
+            Some(candidate) => Attempt::Passed(candidate),
+            None => Attempt::Failed(Error::InvalidCredentials),
+        })
+    })
+    .await?;
+    start_session(
+        pool,
+        sessions,
+        candidate.tenant_id,
+        candidate.user_id,
+        candidate.session_epoch,
+        client,
+    )
+    .await
+}
+
+/// How a throttled sign-in check ended: passed, or failed in a way that counts against
+/// the failure budgets (an error of the check itself counts against none).
+pub enum Attempt<T> {
+    Passed(T),
+    Failed(Error),
+}
+
+/// Runs one sign-in check under the three login budgets (see the module comment):
+/// `account_key` names the account's failure budget, the client address the other two.
+/// Every way of signing in (password, widget signature) shares the address budgets.
+pub async fn throttled<T>(
+    throttle: Throttle<'_>,
+    account_key: &str,
+    client: &RequestMeta,
+    check: impl std::future::Future<Output = Result<Attempt<T>>>,
+) -> Result<T> {
+    let ip = client.ip.as_deref().unwrap_or("unknown");
     let (ip_key, success_key) = (format!("login-ip:{ip}"), format!("login-ok-ip:{ip}"));
-    let failures = [(account_key.as_str(), per_account()), (ip_key.as_str(), per_ip())];
+    let failures = [(account_key, per_account()), (ip_key.as_str(), per_ip())];
     let successes = [(success_key.as_str(), throttle.successes_per_ip)];
     let all = [failures[0], failures[1], successes[0]];
     if let Err(wait) = throttle.limiter.take_all(&all, 1).await {
         count_failure("throttled");
         return Err(Error::rate_limited(wait));
     }
-    match check_password(pool, tenant, email, password_attempt).await {
-        Ok(Some(candidate)) => {
+    match check.await {
+        Ok(Attempt::Passed(passed)) => {
             throttle.limiter.give_back(&failures, 1).await;
-            start_session(pool, sessions, candidate, client).await
+            Ok(passed)
         }
-        Ok(None) => {
+        Ok(Attempt::Failed(refusal)) => {
             throttle.limiter.give_back(&successes, 1).await;
             count_failure("credentials");
-            Err(Error::InvalidCredentials)
+            Err(refusal)
         }
         Err(err) => {
             throttle.limiter.give_back(&all, 1).await;
@@ -123,21 +157,25 @@ async fn check_password(
     Ok(candidate.filter(|_| password_ok && usable))
 }
 
-async fn start_session(
+/// A new session for a user whose credentials were just checked; `epoch` is the
+/// user's `session_epoch` read with them.
+pub async fn start_session(
     pool: &PgPool,
     sessions: &Sessions,
-    candidate: accounts::LoginCandidate,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    epoch: i32,
     client: &RequestMeta,
 ) -> Result<LoggedIn> {
     let csrf_token = csrf::new_token();
     let session_key = sessions
         .create(&SessionData {
-            user_id: candidate.user_id,
-            epoch: candidate.session_epoch,
+            user_id,
+            epoch,
             csrf_token: csrf_token.clone(),
         })
         .await?;
-    let user = accounts::user_by_id(pool, candidate.tenant_id, candidate.user_id)
+    let user = accounts::user_by_id(pool, tenant_id, user_id)
         .await?
         .ok_or(Error::InvalidCredentials)?;
     Ok(LoggedIn {
@@ -146,6 +184,13 @@ async fn start_session(
         csrf_token,
         secure: client.https,
     })
+}
+
+impl LoggedIn {
+    /// The session as a bearer token, for a widget on a page where our cookies do not go.
+    pub fn bearer_token(&self) -> String {
+        session::as_bearer(&self.session_key)
+    }
 }
 
 /// Hands a fresh login to the browser: the session cookie it came with (if any) is

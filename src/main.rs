@@ -1,6 +1,6 @@
 //! The `tenantchat` command: serve (default), migrate, tenant/user administration, demo.
 
-use std::process::ExitCode;
+use std::{path::PathBuf, process::ExitCode};
 
 /// mimalloc instead of glibc's malloc: glibc keeps what a burst of logins freed (each
 /// argon2 hash allocates 19 MiB) in its arenas for good, mimalloc gives it back. The
@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use tenantchat::{
     accounts::{self, NewUser, TenantSlug},
+    archive,
     audit::{self, Verification},
     domain::Role,
     Config,
@@ -64,6 +65,20 @@ enum TenantCommand {
         slug: TenantSlug,
         #[arg(long)]
         name: String,
+    },
+    /// Write a tenant's data to a JSON-lines archive FILE, its files to FILE.files/.
+    /// Running it again replaces the archive (written aside, then renamed into place).
+    Export {
+        #[arg(long, value_parser = parse_slug)]
+        slug: TenantSlug,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load an archive made by `tenant export` into this database, in one transaction;
+    /// refuses when the tenant's slug exists here.
+    Import {
+        #[arg(long = "in")]
+        input: PathBuf,
     },
 }
 
@@ -131,6 +146,28 @@ async fn run(cli: Cli) -> Result<String, String> {
             .await
             .map(|id| id.to_string())
             .map_err(|e| e.to_string()),
+        Command::Tenant(TenantCommand::Export { slug, out }) => {
+            let done = archive::export::export(&pool, &cli.config.media_root, &slug, &out)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "exported {}: {} rows, {} files ({} missing) to {}",
+                slug.as_str(),
+                done.rows,
+                done.files,
+                done.missing_files,
+                out.display()
+            ))
+        }
+        Command::Tenant(TenantCommand::Import { input }) => {
+            let done = archive::import::import(&pool, &cli.config.media_root, &input)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "imported {}: {} rows, {} files",
+                done.tenant, done.rows, done.files
+            ))
+        }
         Command::User(UserCommand::Create {
             tenant,
             email,

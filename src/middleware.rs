@@ -1,9 +1,11 @@
 //! Request plumbing that applies to every route.
 
+use std::sync::Arc;
+
 use futures_util::StreamExt;
 use poem::{
-    http::{header, uri::PathAndQuery, HeaderValue},
-    Body, Request, Response, Result,
+    http::{header, uri::PathAndQuery, HeaderValue, Method, StatusCode},
+    Body, Endpoint, Request, Response, Result,
 };
 
 use crate::error::Error;
@@ -37,18 +39,73 @@ pub async fn strip_trailing_slash(mut req: Request) -> Result<Request> {
     Ok(req)
 }
 
+/// The pages of other origins that embed the widget (`ALLOWED_ORIGINS`): they may call
+/// the API and load the widget's files across origins. Their calls carry the widget's
+/// bearer token, never our cookies (no `Access-Control-Allow-Credentials`), so allowing
+/// them opens no door to another site riding on a user's session.
+#[derive(Clone)]
+pub struct HostOrigins(Arc<[String]>);
+
+impl HostOrigins {
+    pub fn of(config: &crate::config::Config) -> HostOrigins {
+        let origins = config.allowed_origins.iter();
+        HostOrigins(origins.map(|o| o.trim().trim_end_matches('/').to_string()).collect())
+    }
+
+    /// The request's `Origin` when it is one of the host pages.
+    fn allowed(&self, req: &Request) -> Option<HeaderValue> {
+        let origin = req.headers().get(header::ORIGIN)?;
+        let text = origin.to_str().ok()?;
+        self.0
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(text))
+            .then(|| origin.clone())
+    }
+}
+
 /// Unsafe requests that the browser itself marks as coming from another site
-/// (`Sec-Fetch-Site: cross-site`) are refused outright: defence in depth beside the CSRF
-/// token and `SameSite` cookies.
-pub async fn refuse_cross_site(req: Request) -> Result<Request> {
+/// (`Sec-Fetch-Site: cross-site`) are refused outright — unless they come from a host
+/// page of `ALLOWED_ORIGINS` — as defence in depth beside the CSRF token and `SameSite`
+/// cookies.
+pub fn refuse_cross_site(hosts: &HostOrigins, req: Request) -> Result<Request> {
     let cross_site = req
         .headers()
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
-    if cross_site && crate::auth::csrf::is_unsafe(req.method()) {
+    if cross_site && crate::auth::csrf::is_unsafe(req.method()) && hosts.allowed(&req).is_none() {
         return Err(Error::CrossSite.into());
     }
     Ok(req)
+}
+
+/// CORS for the host pages, on `/api/` and `/static/` only: a preflight from one of them
+/// is answered here (the bearer header and JSON bodies need one), and every answer to
+/// them names their origin. Requests from other origins pass untouched, so the browser
+/// keeps their pages from reading our answers.
+pub async fn cross_origin<E: Endpoint>(hosts: &HostOrigins, next: &E, req: Request) -> Result<Response> {
+    let path = req.uri().path();
+    let covered = path.starts_with("/api/") || path.starts_with("/static/");
+    let Some(origin) = hosts.allowed(&req).filter(|_| covered) else {
+        return Ok(next.get_response(req).await);
+    };
+    let preflight =
+        req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut response = if preflight {
+        let mut response = Response::builder().status(StatusCode::NO_CONTENT).finish();
+        let headers = response.headers_mut();
+        let methods = HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE");
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, methods);
+        let allowed_headers = HeaderValue::from_static("authorization, content-type, accept");
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allowed_headers);
+        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        response
+    } else {
+        next.get_response(req).await
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    Ok(response)
 }
 
 /// Headers for every response. A response that brings its own Content-Security-Policy

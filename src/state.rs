@@ -13,6 +13,7 @@ use crate::{
     i18n::Catalog,
     limits::Limits,
     realtime::Realtime,
+    widget_login::replay::ReplayCache,
 };
 
 /// Shared by every request: the database, sessions, limits and the configuration.
@@ -32,4 +33,6 @@ pub struct AppState {
     pub webhooks: Arc<Engine>,
     /// Page and widget strings in every language.
     pub i18n: Arc<Catalog>,
+    /// Widget sign-in signatures already used (shared through Redis when there is one).
+    pub widget_replays: Arc<ReplayCache>,
 }

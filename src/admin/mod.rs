@@ -11,6 +11,7 @@ pub mod flagged;
 pub mod settings;
 pub mod users;
 pub mod webhooks;
+pub mod widget_secret;
 
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};

@@ -23,6 +23,7 @@ use crate::{
         flagged::{self, FlaggedMessage},
         settings::{self, SettingsUpdate, SettingsView},
         users::{self, AdminUser, UserChange},
+        widget_secret::{self, WidgetSecret},
         Admin,
     },
     audit::{self, AuditFilter, AuditPage, ChainCheck},
@@ -35,6 +36,13 @@ use crate::{
 };
 
 pub struct AdminApi;
+
+#[derive(ApiResponse)]
+enum SecretCreated {
+    /// The new secret; shown only now.
+    #[oai(status = 201)]
+    Created(Json<WidgetSecret>),
+}
 
 #[derive(ApiResponse)]
 enum UserCreated {
@@ -355,6 +363,23 @@ impl AdminApi {
         Ok(Json(
             settings::put(&state.pool, &admin, body.0, state.limits.send_per_minute()).await?,
         ))
+    }
+
+    /// Rotate the widget secret
+    ///
+    /// A new secret for signing widget sign-ins (`POST /api/auth/widget/`), shown only in
+    /// this answer; the previous one stops working at once. Audited (without the secret).
+    #[oai(path = "/widget-secret/", method = "post")]
+    async fn rotate_widget_secret(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+    ) -> Result<SecretCreated> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "widget_secret.rotate").await?;
+        Ok(SecretCreated::Created(Json(
+            widget_secret::rotate(&state.pool, &admin).await?,
+        )))
     }
 
     /// Usage counts

@@ -13,6 +13,7 @@ use crate::{
     error::Result,
     login,
     state::AppState,
+    widget_login::{self, signature::Claims},
 };
 
 pub struct AuthApi;
@@ -30,6 +31,36 @@ struct LoginRequest {
 #[derive(Object)]
 struct LoginResponse {
     user: User,
+}
+
+impl FieldRefusal for WidgetSignInRequest {}
+
+/// Who the host app says its user is, signed by the host's server with the tenant's
+/// widget secret (`POST /api/admin/widget-secret/`).
+#[derive(Object)]
+struct WidgetSignInRequest {
+    /// The tenant's slug, e.g. `acme`.
+    tenant: String,
+    /// The host app's id of the user: 1 to 200 characters, no `|`.
+    external_id: String,
+    /// Becomes the user's email (no `|`); updated at every sign-in.
+    email: String,
+    /// Becomes the user's name; updated at every sign-in.
+    name: String,
+    /// When the host signed, in Unix seconds; accepted within 5 minutes either way.
+    ts: i64,
+    /// Hex HMAC-SHA256 of `tenant|external_id|email|name|ts` under the widget secret.
+    #[oai(validator(max_length = 128))]
+    signature: String,
+}
+
+#[derive(Object)]
+struct WidgetSignInResponse {
+    user: User,
+    /// The session as a bearer token (`Authorization: Bearer <token>`, and the socket's
+    /// `?token=`) for a widget on a page of another origin, where the session cookie set
+    /// alongside is not sent. It lives and ends like the session.
+    token: String,
 }
 
 impl FieldRefusal for NewTokenRequest {}
@@ -86,6 +117,43 @@ impl AuthApi {
         .await?;
         let user = login::establish(&state.sessions, &state.realtime, &state.credentials, jar, logged_in).await?;
         Ok(Json(LoginResponse { user }))
+    }
+
+    /// Sign in with the host app's identity
+    ///
+    /// For the widget embedded in another app: that app's server signs who its user is,
+    /// and this opens a session for that user (created on first use with role `write`,
+    /// name and email updated later). Sets the cookies as login does and also returns the
+    /// session as a bearer `token`. A wrong, stale (over 5 minutes) or reused signature
+    /// answers 401 `invalid_signature`; a deactivated user 403; repeated failures 429.
+    #[oai(path = "/widget/", method = "post")]
+    async fn widget_sign_in(
+        &self,
+        state: Data<&AppState>,
+        jar: &CookieJar,
+        meta: RequestMeta,
+        body: JsonBody<WidgetSignInRequest>,
+    ) -> Result<Json<WidgetSignInResponse>> {
+        let gate = widget_login::Gate {
+            pool: &state.pool,
+            sessions: &state.sessions,
+            throttle: state.limits.login(),
+            replays: &state.widget_replays,
+        };
+        let request = widget_login::SignIn {
+            claims: Claims {
+                tenant: &body.tenant,
+                external_id: &body.external_id,
+                email: &body.email,
+                name: &body.name,
+                ts: body.ts,
+            },
+            signature: &body.signature,
+        };
+        let logged_in = widget_login::sign_in(gate, request, &meta).await?;
+        let token = logged_in.bearer_token();
+        let user = login::establish(&state.sessions, &state.realtime, &state.credentials, jar, logged_in).await?;
+        Ok(Json(WidgetSignInResponse { user, token }))
     }
 
     /// Log out

@@ -20,7 +20,7 @@ use sqlx::PgPool;
 use super::{
     cache::CredentialCache,
     csrf, load_actor,
-    session::{SessionData, Sessions},
+    session::{self, SessionData, Sessions},
     tokens, Actor,
 };
 use crate::{error::Error, realtime::presence::Presence, telemetry::requests};
@@ -35,7 +35,8 @@ pub struct Verifier {
     pub credentials: Arc<CredentialCache>,
 }
 
-/// `Authorization: Bearer <token>` with a token from `POST /api/auth/tokens/`. Exempt from CSRF.
+/// `Authorization: Bearer <token>` with a token from `POST /api/auth/tokens/`, or the
+/// `token` of a widget sign-in (a session, see `session::as_bearer`). Exempt from CSRF.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", checker = "check_bearer")]
 pub struct BearerAuth(pub Actor);
@@ -91,9 +92,13 @@ fn verifier(req: &Request) -> &Verifier {
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Actor> {
     let verifier = verifier(req);
-    let actor = token_actor(verifier, &bearer.token)
-        .await?
-        .ok_or(Error::NotAuthenticated)?;
+    let actor = match session::from_bearer(&bearer.token) {
+        Some(session_key) => cached_session_actor(verifier, session_key)
+            .await?
+            .map(|(actor, _)| actor),
+        None => token_actor(verifier, &bearer.token).await?,
+    }
+    .ok_or(Error::NotAuthenticated)?;
     requests::identify(req, actor.tenant_id(), actor.user_id());
     verifier.presence.touch(actor.tenant_id(), actor.user_id()).await;
     remember_caller(req, actor);

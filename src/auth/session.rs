@@ -31,6 +31,22 @@ pub fn credential(session_key: &str) -> String {
     format!("session:{}", hex::encode(&Sha256::digest(session_key.as_bytes())[..16]))
 }
 
+/// A session handed to a script rather than to a cookie jar (the widget signed in by its
+/// host page, which may live on another site where our cookies are not sent) travels as
+/// `Authorization: Bearer tcs_<session key>` and as the socket's `?token=`. It is the same
+/// session — idle and absolute lifetimes, epoch, logout — only without the cookie, so it
+/// needs no CSRF token: a browser never attaches it on its own.
+const BEARER_PREFIX: &str = "tcs_";
+
+pub fn as_bearer(session_key: &str) -> String {
+    format!("{BEARER_PREFIX}{session_key}")
+}
+
+/// The session key inside a bearer token made by `as_bearer`, if it is one.
+pub fn from_bearer(token: &str) -> Option<&str> {
+    token.strip_prefix(BEARER_PREFIX)
+}
+
 /// What a session remembers about its user.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionData {

@@ -16,7 +16,7 @@ pub mod topics;
 pub use conversation::{ConversationKind, Description, MemberRole, MessageKind, SupportStatus, Visibility};
 pub use paging::{Limit, Offset, Seq};
 pub use role::Role;
-pub use text::{ClientId, Name, Title, TokenName};
+pub use text::{ClientId, ExternalId, Name, Title, TokenName};
 
 /// Why a value did not parse, and which request field it came from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

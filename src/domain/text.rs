@@ -17,6 +17,28 @@ fn one_line(field: &'static str, raw: &str, max: usize) -> Result<String, Invali
     Ok(text.to_string())
 }
 
+/// The host app's id of a user who signs in through the widget (see `widget_login`):
+/// a one-line label of up to 200 characters without `|`, the separator of the signed text
+/// (so the fields a host signs can be read back only one way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalId(String);
+
+impl ExternalId {
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn parse(raw: &str) -> Result<ExternalId, Invalid> {
+        let id = one_line("external_id", raw, Self::MAX_CHARS)?;
+        if id.contains('|') {
+            return Err(Invalid::new("external_id", "external_id may not contain '|'"));
+        }
+        Ok(ExternalId(id))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A person's or a tenant's display name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);

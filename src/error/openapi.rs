@@ -18,7 +18,10 @@ impl ApiResponse for Error {
                 400,
                 "Invalid input (`validation_error` with `field`, `invalid_participant`, `invalid_request`, `forbidden_topic` with `phrase`)",
             ),
-            (401, "Not authenticated (`not_authenticated`, `invalid_credentials`)"),
+            (
+                401,
+                "Not authenticated (`not_authenticated`, `invalid_credentials`, `invalid_signature`)",
+            ),
             (
                 403,
                 "Forbidden (`csrf_failed`, `cross_site_request`, `write_permission_required`, \

@@ -130,7 +130,7 @@ pub async fn chat_socket(
     })
 }
 
-/// `?token=` for scripts, else the session cookie. A cookie-authenticated socket must
+/// `?token=` for scripts (an API token, or a widget sign-in's session), else the session cookie. A cookie-authenticated socket must
 /// come with an `Origin` (a browser always sends one, and the origin check above is what
 /// stops another site from opening a socket with the user's cookie).
 async fn authenticate(
@@ -141,7 +141,10 @@ async fn authenticate(
     meta: RequestMeta,
 ) -> Result<Option<Opened>, Error> {
     let secret = match (token, jar.get(session::SESSION_COOKIE).filter(|_| has_origin)) {
-        (Some(token), _) => Secret::Token(token.to_string()),
+        (Some(token), _) => match session::from_bearer(token) {
+            Some(session_key) => Secret::Session(session_key.to_string()),
+            None => Secret::Token(token.to_string()),
+        },
         (None, Some(cookie)) => Secret::Session(cookie.value_str().to_string()),
         (None, None) => return Ok(None),
     };

@@ -17,7 +17,7 @@ pub fn tenantchat(pool: &PgPool, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn url_without_database(url: &str) -> String {
+pub(crate) fn url_without_database(url: &str) -> String {
     let (before_query, _) = url.split_once('?').unwrap_or((url, ""));
     let cut = before_query.rfind('/').unwrap();
     before_query[..=cut].to_string()

@@ -19,6 +19,7 @@ macro_rules! on_both_layers {
 mod admin;
 mod admin_console;
 mod admin_guards;
+mod archive;
 mod attachments;
 mod auth;
 mod bad_input;
@@ -58,3 +59,4 @@ mod tenant_webhooks;
 mod webhook_bench;
 mod webhook_crash;
 mod webhooks;
+mod widget_signin;

@@ -82,8 +82,8 @@ async function psql(serverUrl, sql) {
 // ------------------------------------------------------------------ the server
 
 export class Server {
-  constructor({ bin = BIN, databaseUrl, port, mediaRoot, logPath }) {
-    Object.assign(this, { bin, databaseUrl, port, mediaRoot, logPath });
+  constructor({ bin = BIN, databaseUrl, port, mediaRoot, logPath, extraEnv = {} }) {
+    Object.assign(this, { bin, databaseUrl, port, mediaRoot, logPath, extraEnv });
     this.baseUrl = `http://127.0.0.1:${port}`;
     this.child = null;
   }
@@ -98,6 +98,7 @@ export class Server {
       // The tests seed history through the API faster than a person types (60/min by default).
       RATE_SEND_PER_MINUTE: process.env.RATE_SEND_PER_MINUTE || '6000',
       RATE_SEND_BURST: process.env.RATE_SEND_BURST || '200',
+      ...this.extraEnv,
     };
     delete env.PUBLIC_ORIGIN; // the origin is http://BIND, which the browser uses
     return env;
@@ -157,9 +158,10 @@ export class Server {
 
 /**
  * A fresh database, the server running on it, and tenant `e2e` with users Ana and Bruno.
+ * `env` adds to the server's environment (e.g. ALLOWED_ORIGINS).
  * Returns {server, baseUrl, users, teardown()}.
  */
-export async function startStack() {
+export async function startStack({ env = {} } = {}) {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) throw new Error('DATABASE_URL (a PostgreSQL server URL) is required');
   if (!existsSync(BIN)) throw new Error(`server binary not found: ${BIN} (build it or set TENANTCHAT_BIN)`);
@@ -172,6 +174,7 @@ export async function startStack() {
     port: await freePort(),
     mediaRoot,
     logPath: path.join(SHOT_DIR, 'server.log'),
+    extraEnv: env,
   });
   const killOnExit = () => server.kill();
   process.on('exit', killOnExit);

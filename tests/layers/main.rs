@@ -46,6 +46,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Outgoing webhooks: the outbox the chat writes into in its transactions, and the
     // engine that delivers it; it knows endpoints and deliveries, not chat types.
     ("webhooks", &["hooks"]),
+    // Signing in with the host app's identity: a way of logging in, under its budgets.
+    ("widget sign-in", &["widget_login"]),
     // The chat domain: conversations, messages, receipts, attachments, its events and
     // the tenant settings it obeys; it publishes through realtime after commits.
     ("chat", &["chat"]),
@@ -53,8 +55,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("limits", &["limits"]),
     // Refused attempts in the audit log, capped per user by the limits.
     ("denials", &["denials"]),
-    // Tenant administration over chat data, and the demo seed that uses all of it.
-    ("admin", &["admin", "demo"]),
+    // Tenant administration over chat data, the demo seed that uses all of it, and a
+    // tenant's whole data exported to an archive and imported back.
+    ("admin", &["admin", "demo", "archive"]),
     // What every request shares; built by `lib.rs`, read by the edges.
     ("state", &["state"]),
     // Request middleware of every route.

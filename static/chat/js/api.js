@@ -1,6 +1,8 @@
-// HTTP to the tenantchat API from a browser page with a session cookie: JSON in and
-// out, the CSRF header on every unsafe method, and failures as ApiError (status 0 =
-// the network). Knows nothing of the widget, so other pages (an admin console) can use it.
+// HTTP to the tenantchat API from a browser page: with the session cookie (and the CSRF
+// header on every unsafe method) on tenantchat's own origin, or with a bearer token from
+// a widget sign-in on a host page of another origin, where our cookies are not sent.
+// JSON in and out, failures as ApiError (status 0 = the network). Knows nothing of the
+// widget, so other pages (an admin console) can use it.
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -28,11 +30,18 @@ const UNSAFE = (method) => method !== 'GET' && method !== 'HEAD';
 /**
  * @param {object} options
  * @param {string} [options.base]  prefix of every path ('' = same origin)
+ * @param {string} [options.token]  a bearer token (widget sign-in); then no cookies are sent
  * @param {(err: ApiError) => void} [options.onUnauthorized]  called on every 401
  */
-export function createApi({ base = '', onUnauthorized = () => {} } = {}) {
+export function createApi({ base = '', token = '', onUnauthorized = () => {} } = {}) {
   const prefix = String(base).replace(/\/+$/, '');
   const url = (path) => prefix + path;
+
+  /** The bearer token, or on our own origin the CSRF header of unsafe methods. */
+  function credentialHeaders(method) {
+    if (token) return { Authorization: `Bearer ${token}` };
+    return UNSAFE(method) ? { 'X-CSRFToken': csrfToken() } : {};
+  }
 
   function fail(status, body) {
     const err = new ApiError(status, body);
@@ -41,9 +50,8 @@ export function createApi({ base = '', onUnauthorized = () => {} } = {}) {
   }
 
   async function request(method, path, body) {
-    const headers = { Accept: 'application/json' };
-    const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
-    if (UNSAFE(method)) headers['X-CSRFToken'] = csrfToken();
+    const headers = { Accept: 'application/json', ...credentialHeaders(method) };
+    const init = { method, headers, credentials: token ? 'omit' : 'same-origin', cache: 'no-store' };
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -64,7 +72,7 @@ export function createApi({ base = '', onUnauthorized = () => {} } = {}) {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open('POST', url(path));
-      xhr.setRequestHeader('X-CSRFToken', csrfToken());
+      for (const [name, value] of Object.entries(credentialHeaders('POST'))) xhr.setRequestHeader(name, value);
       xhr.setRequestHeader('Accept', 'application/json');
       xhr.upload.addEventListener('progress', (e) => {
         if (e.lengthComputable) onProgress(Math.round((e.loaded / e.total) * 100));
@@ -98,4 +106,28 @@ export function createApi({ base = '', onUnauthorized = () => {} } = {}) {
     url,
     safeUrl,
   };
+}
+
+/**
+ * Signs in with the host app's identity: `signed` is what the host's server made
+ * ({tenant, external_id, email, name, ts, signature}). Resolves to {user, token}.
+ * No cookies go either way: the token is the session.
+ */
+export async function signInWithHost(base, signed) {
+  const prefix = String(base).replace(/\/+$/, '');
+  let res;
+  try {
+    res = await fetch(`${prefix}/api/auth/widget/`, {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: JSON.stringify(signed),
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  } catch (_) {
+    throw new ApiError(0, null);
+  }
+  const data = parseJson(await res.text().catch(() => ''));
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
 }

@@ -16,4 +16,5 @@ test('the socket URL follows the page: ws for http, wss for https, with an API b
   assert.equal(socketUrl('', 'http://chat.test:8000/some/page'), 'ws://chat.test:8000/ws/chat/');
   assert.equal(socketUrl('', 'https://chat.test/'), 'wss://chat.test/ws/chat/');
   assert.equal(socketUrl('https://api.test', 'http://host.test/'), 'wss://api.test/ws/chat/');
+  assert.equal(socketUrl('https://api.test', 'http://host.test/', 'tcs_a+b'), 'wss://api.test/ws/chat/?token=tcs_a%2Bb');
 });

@@ -3,7 +3,7 @@
 // schedules ONE render on a microtask, however many actions a gesture or a frame
 // dispatched; effects that need the new DOM (focus, scrolling) run right after it.
 
-import { createApi } from '../api.js';
+import { createApi, signInWithHost } from '../api.js';
 import { createFormatters, createTranslator, loadStrings } from '../i18n.js';
 import { createMessageActions } from './actions.js';
 import { createComposer } from './compose.js';
@@ -46,9 +46,29 @@ async function fetchJson(url) {
   return res.json();
 }
 
+/**
+ * Who the widget runs as: the page's logged-in user (`CHAT_CURRENT_USER_ID`, session
+ * cookie), or the host app's user signed by the host's server (`CHAT_SIGN_IN`), who gets a
+ * bearer token. Null when neither is given or the host's sign-in is refused.
+ */
+async function signedInUser(apiBase) {
+  if (window.CHAT_CURRENT_USER_ID) return { me: window.CHAT_CURRENT_USER_ID, token: '' };
+  const signed = window.CHAT_SIGN_IN;
+  if (!signed || typeof signed !== 'object') return null;
+  try {
+    const { user, token } = await signInWithHost(apiBase, signed);
+    return { me: user.id, token };
+  } catch (err) {
+    if (window.console) console.error('tenantchat widget: the host sign-in was refused', err.code, err.message);
+    return null;
+  }
+}
+
 async function start() {
-  const me = window.CHAT_CURRENT_USER_ID;
-  if (!me) return; // not signed in
+  const apiBase = String(window.CHAT_API_BASE || '').replace(/\/+$/, '');
+  const who = await signedInUser(apiBase);
+  if (!who) return; // not signed in
+  const { me, token } = who;
   const strings = await loadStrings({
     given: window.CHAT_I18N, lang: document.documentElement.lang, baseUrl: new URL('i18n/', ASSET_BASE), fetchJson,
   });
@@ -59,12 +79,11 @@ async function start() {
   try { locale = Intl.getCanonicalLocales(strings.locale || 'en')[0] || 'en'; } catch (_) { /* keep en */ }
   const branding = window.CHAT_BRANDING && typeof window.CHAT_BRANDING === 'object' ? window.CHAT_BRANDING : {};
   const title = typeof branding.title === 'string' && branding.title.trim() ? branding.title.trim() : null;
-  const apiBase = String(window.CHAT_API_BASE || '').replace(/\/+$/, '');
 
   // The app object: every module reaches the others through it (created in order below).
   const app = { t, store: createStore(reduce, initialState(me)) };
   const { store } = app;
-  app.api = createApi({ base: apiBase, onUnauthorized: () => app.controller.signedOut() });
+  app.api = createApi({ base: apiBase, token, onUnauthorized: () => app.controller.signedOut() });
 
   let stick = false;
   let scheduled = false;
@@ -87,7 +106,7 @@ async function start() {
   app.presence = createPresenceFollower(app);
   app.support = createSupport(app);
   app.transport = createTransport({
-    url: socketUrl(apiBase, location.href),
+    url: socketUrl(apiBase, location.href, token),
     onFrame: createEventHandler(app),
     onSocket: (s) => {
       if (s === 'closed') app.sending.socketDown();

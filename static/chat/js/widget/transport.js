@@ -14,10 +14,11 @@ export function backoffDelay(attempt, random = Math.random) {
   return Math.min(1000 * 2 ** attempt + random() * 1000, 30000);
 }
 
-/** ws(s):// URL of the chat socket for an http(s) page. */
-export function socketUrl(base, pageHref) {
+/** ws(s):// URL of the chat socket for an http(s) page; with a bearer token (widget sign-in) in `?token=`. */
+export function socketUrl(base, pageHref, token = '') {
   const u = new URL(`${base}/ws/chat/`, pageHref);
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (token) u.searchParams.set('token', token);
   return u.href;
 }
 
