@@ -10,9 +10,20 @@
 #   SEARCH_RUNS    requests per case (default 50)
 #   SEARCH_DATABASE_URL  a database seeded by an earlier run to reuse (seeding takes
 #                  minutes); it is kept
+#   SEND_COST_SECONDS  seconds per pgbench run of the send cost (default 20: about 5 minutes in
+#                  all; 0 skips it)
+#   PGBENCH_CLIENTS  pgbench clients (default 8, as scripts/bench.sh)
+#
+# The send cost of the index comes last: two copies of the seeded database, one with the
+# search column and its index and one without (the column dropped, the index with it),
+# each made ready for scripts/bench/send.pgbench.sql by scripts/bench/search-send-seed.sql;
+# then pgbench's send into each, alternated for three rounds (with, without, …) so that
+# both see the same load from whatever else runs on the machine: the rate with
+# PGBENCH_CLIENTS clients, and the database's CPU time per send with one. The copies are
+# dropped.
 #
 # Output: the figures on stdout; the server's log under target/bench-search/. The scratch
-# database is dropped at the end (pass SEARCH_DATABASE_URL=… to keep one: not dropped).
+# databases are dropped at the end (pass SEARCH_DATABASE_URL=… to keep one: not dropped).
 set -euo pipefail
 
 # shellcheck source=scripts/lib/services.sh
@@ -29,6 +40,7 @@ LOAD_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$profile"
 LOAD_PORT="${BENCH_PORT:-8091}"
 runs="${SEARCH_RUNS:-50}"
 mkdir -p "$LOAD_OUT"
+: >"$LOAD_OUT/send-cost"
 _tc_port_in_use "$LOAD_PORT" && die "port $LOAD_PORT is in use (set BENCH_PORT)"
 if [ "$profile" = release ]; then
     say "cargo build --release --bin tenantchat"
@@ -79,3 +91,55 @@ measure "rare word: zeppelin" --data-urlencode 'q=zeppelin'
 measure "common word, one conversation" --data-urlencode 'q=invoice' --data-urlencode "conversation=$group7"
 measure "common word, one sender" --data-urlencode 'q=invoice' --data-urlencode "sender=$sender"
 measure "common word, last day" --data-urlencode 'q=invoice' --data-urlencode "from=$day_ago"
+
+seconds="${SEND_COST_SECONDS:-20}"
+[ "$seconds" -gt 0 ] || exit 0
+loadtest_stop_server
+command -v pgbench >/dev/null 2>&1 || _tc_apt_install postgresql-contrib || die "pgbench is missing"
+clients="${PGBENCH_CLIENTS:-8}"
+say "send cost of the index: copying the database twice"
+with="$(loadtest_scratch_db "tenantchat_search_$$_with" "${url##*/}")"
+without="$(loadtest_scratch_db "tenantchat_search_$$_without" "${url##*/}")"
+for copy in "$with" "$without"; do
+    psql "$copy" -X -q -f scripts/bench/search-send-seed.sql
+done
+psql "$without" -X -q -c "ALTER TABLE messages DROP COLUMN search"
+# The database's CPU time per send: one pgbench client for the run, its server process's
+# utime + stime read from /proc while it lives (so only when PostgreSQL runs on this
+# machine; "n/a" otherwise) over the transactions it ran. Unlike a rate, this hardly
+# moves with whatever else the machine is doing.
+cpu_per_send() {
+    local db="$1" out="$LOAD_OUT/pgbench-cpu.out" pid="" ticks=0 now bench
+    # Its own application name: the server processes of the run before may still be exiting.
+    PGAPPNAME=send-cost-cpu pgbench "$db" -n -M prepared -c 1 -T "$seconds" -f scripts/bench/send.pgbench.sql >"$out" &
+    bench=$!
+    while kill -0 "$bench" 2>/dev/null; do
+        [ -n "$pid" ] || pid="$(psql "$db" -X -At -c "SELECT pid FROM pg_stat_activity
+            WHERE application_name = 'send-cost-cpu' AND datname = current_database()")"
+        if [ -n "$pid" ] && now="$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null)"; then
+            ticks="$now"
+        fi
+        sleep 0.1
+    done
+    wait "$bench"
+    awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" '/^number of transactions actually processed/ {
+        if (t == 0) print "n/a"; else printf "%.0f µs", t / hz * 1e6 / $NF }' "$out"
+}
+
+say "pgbench: the database side of a send (scripts/bench/send.pgbench.sql): the rate with $clients clients, and the database's CPU per send with one; $seconds s per run"
+for round in 1 2 3; do
+    for copy in with without; do
+        db="$with"
+        [ "$copy" = without ] && db="$without"
+        load="$(cut -d' ' -f1 /proc/loadavg)"
+        tps="$(pgbench "$db" -n -M prepared -c "$clients" -j 2 -T "$seconds" -f scripts/bench/send.pgbench.sql |
+            sed -nE 's/^tps = ([0-9.]+).*/\1/p')"
+        cpu="$(cpu_per_send "$db")"
+        printf 'round %s  %-8s %8.0f tx/s  CPU per send %s  (load %s)\n' "$round" "$copy" "$tps" "$cpu" "$load"
+        echo "$copy $tps ${cpu% µs}" >>"$LOAD_OUT/send-cost"
+    done
+done
+awk '{ rate[$1] += $2; if ($3 == "n/a") nocpu = 1; else cpu[$1] += $3 } END {
+    printf "with the index: %.0f %% of the rate without", 100 * rate["with"] / rate["without"]
+    if (!nocpu) printf ", %.0f %% of the CPU per send", 100 * cpu["with"] / cpu["without"]
+    print " (means of the rounds)" }' "$LOAD_OUT/send-cost"

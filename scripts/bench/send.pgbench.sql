@@ -5,6 +5,9 @@
 \set sender 2 * :p - 1
 \set conv 100000 + :p
 \set msg random(1, 9223372036854775807)
+-- The text: one of three everyday sentences, as long as scripts/bench/search-seed.sql's
+-- average (~76 characters), so that indexing it for search costs what a real one does.
+\set lang random(1, 3)
 
 -- 1. The session behind the cookie (tower-sessions' PostgresStore::load).
 SELECT data FROM sessions WHERE id = 'bench-' || :sender AND expiry_date > now();
@@ -26,7 +29,9 @@ WITH conv AS (
     INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id)
     SELECT lpad(to_hex(:msg::bigint), 32, '0')::uuid, '00000000-0000-0000-0000-00000000beef',
            lpad(to_hex(:conv::bigint), 32, '0')::uuid, last_seq, lpad(to_hex(:sender::bigint), 32, '0')::uuid,
-           'bench message', NULL
+           (ARRAY['please review the deploy plan and the invoice before lunch, thanks',
+                  'por favor revisa el informe y la factura antes del almuerzo, gracias',
+                  'por favor revise o relatório e a fatura antes do almoço, obrigado'])[:lang], NULL
     FROM conv
     RETURNING seq, created_at, updated_at
 ), own AS (

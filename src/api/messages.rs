@@ -44,7 +44,8 @@ struct SendJson {
     /// The id of the message of this conversation this one answers.
     #[oai(nullable)]
     reply_to: Option<IdText>,
-    /// Participants of this conversation the message mentions (at most 100).
+    /// Participants of this conversation the message mentions (at most 100); the sender
+    /// mentioning themself is dropped.
     #[oai(validator(max_items = 100))]
     mentions: Option<Vec<IdText>>,
     /// Any JSON object, at most 4096 bytes as compact JSON.

@@ -35,7 +35,8 @@ pub struct MessageFormSchema {
     client_id: Option<String>,
     /// The id of the message of this conversation this one answers.
     reply_to: Option<uuid::Uuid>,
-    /// Participants of this conversation the message mentions, one id per part (at most 100).
+    /// Participants of this conversation the message mentions, one id per part (at most 100);
+    /// the sender mentioning themself is dropped.
     #[oai(validator(max_items = 100))]
     mentions: Option<Vec<uuid::Uuid>>,
     /// A JSON object as text, at most 4096 bytes as compact JSON.

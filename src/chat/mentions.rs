@@ -22,12 +22,14 @@ use crate::{
 /// The most users one message may mention.
 pub const MAX_MENTIONS: usize = 100;
 
-/// The distinct ids of `mentions`, in the order first given; more than `MAX_MENTIONS`
-/// answers 400.
-pub(super) fn distinct(mentions: &[Uuid]) -> Result<Vec<Uuid>> {
+/// The distinct ids of `mentions` other than the sender's, in the order first given; more
+/// than `MAX_MENTIONS` answers 400. Mentioning oneself is accepted and dropped: a mention
+/// is a call for someone else's attention, so one's own would only raise one's own
+/// `mention_count` and list one's own message under one's mentions.
+pub(super) fn others(sender: Uuid, mentions: &[Uuid]) -> Result<Vec<Uuid>> {
     let mut seen = Vec::with_capacity(mentions.len());
     for id in mentions {
-        if !seen.contains(id) {
+        if *id != sender && !seen.contains(id) {
             seen.push(*id);
         }
     }
@@ -76,7 +78,8 @@ const MAX_RECENT: i64 = 200;
 
 /// The messages that mention the caller, newest first, in the conversations it is still
 /// in (a conversation it left keeps its messages from it); deleted messages mention
-/// nobody. Reading them marks nothing delivered.
+/// nobody. Reading them marks nothing delivered. A page reads its own rows of
+/// `mentions_user_newest_idx`, not all of the user's mentions.
 pub async fn recent(
     pool: &PgPool,
     actor: &Actor,
@@ -89,7 +92,7 @@ pub async fn recent(
          JOIN mentions n ON n.message_id = m.id AND n.tenant_id = m.tenant_id AND n.user_id = $1
          JOIN participants p ON p.conversation_id = m.conversation_id AND p.tenant_id = m.tenant_id AND p.user_id = $1
          WHERE m.tenant_id = $2
-         ORDER BY m.created_at DESC, m.id DESC LIMIT $3 OFFSET $4"
+         ORDER BY n.created_at DESC, n.message_id DESC LIMIT $3 OFFSET $4"
     ))
     .bind(actor.user_id())
     .bind(actor.tenant_id())

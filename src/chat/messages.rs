@@ -44,7 +44,8 @@ pub struct NewMessage<'a> {
     /// The message this one answers: one of the same conversation (else 400
     /// `validation_error`, `field: reply_to`).
     pub reply_to: Option<Uuid>,
-    /// Participants the message mentions (others: 400, `field: mentions`).
+    /// Participants the message mentions (others: 400, `field: mentions`); the sender is
+    /// dropped from them.
     pub mentions: Vec<Uuid>,
     /// The sender's JSON object, at most 4 KB (else 400, `field: metadata`).
     pub metadata: Option<Metadata>,
@@ -90,7 +91,7 @@ pub async fn send(
     }
     let metadata = new.metadata.unwrap_or_default();
     check_metadata(&metadata)?;
-    let mentioned = mentions::distinct(&new.mentions)?;
+    let mentioned = mentions::others(actor.user_id(), &new.mentions)?;
     if !mentioned.is_empty() {
         // One more round trip, only for messages that mention someone.
         let mut conn = pool.acquire().await?;
@@ -182,13 +183,8 @@ pub async fn send(
         message: message.clone(),
     }
     .envelope();
-    // Whom it mentions get it once more as `mention`; mentioning oneself notifies nobody.
-    let notified: Vec<Uuid> = message
-        .mentions
-        .iter()
-        .copied()
-        .filter(|u| *u != actor.user_id())
-        .collect();
+    // Whom it mentions (never the sender) get it once more as `mention`.
+    let notified = message.mentions.clone();
     let mention = Event::Mention {
         conversation_id,
         message: message.clone(),
@@ -267,8 +263,8 @@ const SEND: &str = concat!(
         WHERE EXISTS (SELECT 1 FROM msg)
     ), mentioned AS (
         -- Participants only: someone removed since the check is left out.
-        INSERT INTO mentions (tenant_id, message_id, conversation_id, seq, user_id)
-        SELECT $2, $3, $1, msg.seq, p.user_id
+        INSERT INTO mentions (tenant_id, message_id, conversation_id, seq, created_at, user_id)
+        SELECT $2, $3, $1, msg.seq, msg.created_at, p.user_id
         FROM msg JOIN participants p ON p.conversation_id = $1 AND p.user_id = ANY($17::uuid[])
         RETURNING user_id
     )

@@ -122,40 +122,65 @@ const START: char = '\u{2}';
 const STOP: char = '\u{3}';
 const LESS_THAN: char = '\u{4}';
 
-/// The search: permitted conversations and filters in the WHERE clause, one page (plus
-/// one row, to know whether another page follows) ranked by ts_rank then newest; the
-/// excerpts are made for that page only.
+/// How many of the newest matches are ranked. Ranking needs each match's `search`
+/// vector and a sort; a common word matches thousands of messages a user may read, so
+/// only the newest `RANK_WINDOW` of them (after the filters) are ranked and returned —
+/// 50 pages of 20, more than anyone reads; older ones are found by narrowing the search
+/// (`to=`, a conversation, a sender). A rarer word has fewer matches than this, and all of
+/// them are ranked. docs/performance.md "Search" has the figures behind the choice.
+pub const RANK_WINDOW: i64 = 1000;
+
+/// The search. The caller's readable conversations (its own, and the tenant-visible ones)
+/// are listed first and handed to the index with the words: `messages_search_idx` is on
+/// (conversation_id, sender_id, search), so a match outside them is never read, and a
+/// sender filter is answered by the index too. Of the matches left after the filters,
+/// the newest `RANK_WINDOW` are ranked; one page of them (plus one row, to know whether
+/// another page follows) is kept, and only that page is joined to its conversation and
+/// excerpted. The statement is sent unprepared (see `search`), so PostgreSQL plans it
+/// with the filters' values: an absent filter (`$n IS NULL`) folds away.
 const SEARCH_SQL: &str = r#"
 WITH q AS (SELECT message_search_query($1) AS query),
-hits AS (
-    SELECT m.id, m.conversation_id, m.content, m.created_at,
-        ts_rank(m.search, q.query) AS rank,
-        (extract(epoch FROM m.created_at) * 1000000)::bigint AS created_us,
-        p.delivered_seq, p.read_seq, c.is_group, c.title AS stored_title
-    FROM q, messages m
-    JOIN conversations c ON c.id = m.conversation_id AND c.tenant_id = m.tenant_id
-    LEFT JOIN participants p ON p.conversation_id = m.conversation_id AND p.user_id = $3
-    WHERE m.tenant_id = $2 AND m.search @@ q.query
-      AND (p.user_id IS NOT NULL OR c.visibility = 'tenant')
-      AND ($4::uuid IS NULL OR m.conversation_id = $4)
+readable AS (
+    SELECT conversation_id AS id FROM participants WHERE user_id = $3 AND tenant_id = $2
+    UNION
+    SELECT id FROM conversations WHERE tenant_id = $2 AND visibility = 'tenant'
+),
+newest AS (
+    SELECT m.id, m.conversation_id, m.content, m.created_at, m.search
+    FROM messages m
+    WHERE m.tenant_id = $2 AND m.search @@ message_search_query($1)
+      AND m.conversation_id = ANY (ARRAY(SELECT id FROM readable WHERE $4::uuid IS NULL OR id = $4))
       AND ($5::uuid IS NULL OR m.sender_id = $5)
       AND ($6::timestamptz IS NULL OR m.created_at >= $6)
       AND ($7::timestamptz IS NULL OR m.created_at < $7)
-      AND ($8::real IS NULL OR (ts_rank(m.search, q.query), m.created_at, m.id)
-          < ($8, 'epoch'::timestamptz + $9 * interval '1 microsecond', $10))
-    ORDER BY rank DESC, m.created_at DESC, m.id DESC
+    ORDER BY m.created_at DESC, m.id DESC
+    LIMIT $13
+),
+hits AS (
+    SELECT n.id, n.conversation_id, n.content, n.created_at,
+        ts_rank(n.search, q.query) AS rank,
+        (extract(epoch FROM n.created_at) * 1000000)::bigint AS created_us
+    FROM newest n, q
+),
+page AS (
+    SELECT * FROM hits
+    WHERE $8::real IS NULL OR (rank, created_at, id)
+        < ($8, 'epoch'::timestamptz + $9 * interval '1 microsecond', $10)
+    ORDER BY rank DESC, created_at DESC, id DESC
     LIMIT $11
 )
-SELECT h.id, h.conversation_id, h.rank, h.created_us, h.delivered_seq, h.read_seq,
-    CASE WHEN h.is_group AND h.stored_title IS NOT NULL THEN h.stored_title
+SELECT h.id, h.conversation_id, h.rank, h.created_us, p.delivered_seq, p.read_seq,
+    CASE WHEN c.is_group AND c.title IS NOT NULL THEN c.title
     ELSE coalesce((SELECT string_agg(u.name, ', ' ORDER BY u.name)
         FROM participants o JOIN users u ON u.id = o.user_id AND u.tenant_id = $2
         WHERE o.conversation_id = h.conversation_id AND o.user_id <> $3), '') END AS title,
     ts_headline('public.search_en', t.text, q.query, $12) AS headline_en,
     ts_headline('public.search_es', t.text, q.query, $12) AS headline_es,
     ts_headline('public.search_pt', t.text, q.query, $12) AS headline_pt
-FROM hits h, q,
-    LATERAL (SELECT translate(h.content, E'\x02\x03\x04<', E'\uFFFD\uFFFD\uFFFD\x04') AS text) t
+FROM page h
+JOIN conversations c ON c.id = h.conversation_id AND c.tenant_id = $2
+LEFT JOIN participants p ON p.conversation_id = h.conversation_id AND p.user_id = $3,
+    q, LATERAL (SELECT translate(h.content, E'\x02\x03\x04<', E'\uFFFD\uFFFD\uFFFD\x04') AS text) t
 ORDER BY h.rank DESC, h.created_at DESC, h.id DESC
 "#;
 
@@ -175,10 +200,9 @@ pub async fn search(pool: &sqlx::PgPool, actor: &Actor, query: &SearchQuery) -> 
     let limit = Limit::or_default(query.limit, DEFAULT_PAGE, MAX_PAGE);
     let options = format!("StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=10");
     // One snapshot for the hits and their messages: a message deleted in between must
-    // not come back as a tombstone.
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
+    // not come back as a tombstone. Said in the BEGIN itself: one round trip less.
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .await?;
     // Not a prepared statement: after five runs PostgreSQL may switch a prepared one to a
     // generic plan that cannot see the query's words, and ranks every message of the
@@ -197,6 +221,7 @@ pub async fn search(pool: &sqlx::PgPool, actor: &Actor, query: &SearchQuery) -> 
         .bind(cursor.map(|c| c.id))
         .bind(limit + 1)
         .bind(&options)
+        .bind(RANK_WINDOW)
         .fetch_all(&mut *tx)
         .await?;
     let next_cursor = if hits.len() as i64 > limit {

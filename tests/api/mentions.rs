@@ -151,3 +151,27 @@ async fn unread_mentions_are_counted_cleared_by_reading_and_listed(pool: PgPool)
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(mentions_of(&mut bruno, "").await.is_empty());
 }
+
+#[sqlx::test]
+async fn mentioning_oneself_is_accepted_and_dropped(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Write).await;
+    let bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let id = group(&mut ana, &[bruno.user_id], json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let me = ana.user_id;
+    let only_me = mention(&mut ana, &id, "@Ana note to self", &[me]).await;
+    assert_eq!(only_me["mentions"], json!([]));
+    let both = mention(&mut ana, &id, "@Ana @Bruno", &[me, bruno.user_id, me]).await;
+    assert_eq!(both["mentions"], json!([bruno.user_id]));
+    // History shows what was stored.
+    let history = ana.messages(&id, "").await;
+    let stored = |sent: &Value| history.iter().find(|m| m["id"] == sent["id"]).unwrap()["mentions"].clone();
+    assert_eq!(stored(&only_me), json!([]));
+    assert_eq!(stored(&both), json!([bruno.user_id]));
+    assert_eq!(mention_count(&mut ana, &id).await.0, 0);
+    assert!(mentions_of(&mut ana, "").await.is_empty());
+}

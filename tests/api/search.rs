@@ -5,7 +5,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tenantchat::domain::Role;
+use tenantchat::{chat::search::RANK_WINDOW, domain::Role};
+use uuid::Uuid;
 
 use crate::{
     groups::group,
@@ -128,6 +129,70 @@ async fn better_matches_come_first_and_cursor_pages_have_no_duplicates_or_gaps(p
 
     let (status, body) = search_status(&mut ana, &[("q", "deploy"), ("cursor", "0000000a.12.not-an-id")]).await;
     assert_eq!(error_code(status, &body, StatusCode::BAD_REQUEST), "validation_error");
+}
+
+/// Sends `count` messages "deploy number n" at once, straight into the database (sending
+/// a thousand over HTTP would only slow the test): from a millisecond after the
+/// conversation's last message (times are shown to the millisecond), a microsecond apart.
+async fn bulk_deploys(pool: &PgPool, tenant: Uuid, conversation: &str, sender: Uuid, count: i64) {
+    let conversation: Uuid = conversation.parse().unwrap();
+    sqlx::query(
+        "WITH last AS (SELECT c.last_seq, m.created_at FROM conversations c
+                       JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
+                       WHERE c.id = $2),
+         sent AS (INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, created_at)
+                  SELECT gen_random_uuid(), $1, $2, last.last_seq + n, $3, 'deploy number ' || n,
+                         last.created_at + interval '1 millisecond' + n * interval '1 microsecond'
+                  FROM last, generate_series(1, $4) n)
+         UPDATE conversations SET last_seq = last_seq + $4 WHERE id = $2",
+    )
+    .bind(tenant)
+    .bind(conversation)
+    .bind(sender)
+    .bind(count)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+#[sqlx::test]
+async fn only_the_newest_matches_are_ranked_and_older_ones_are_found_by_narrowing(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Write).await;
+    let bruno = app.user(&acme, "Bruno", Role::Write).await;
+    let chat = ana.start_with(bruno).await;
+    let old = ana.say(&chat, "deploy deploy deploy tonight").await;
+    bulk_deploys(&app.pool, acme.id, &chat, ana.user_id, RANK_WINDOW).await;
+    ana.say(&chat, "deploy deploy deploy again").await;
+
+    // The best match of all is older than the newest RANK_WINDOW matches: not ranked, not
+    // found; the best of the window comes first, and paging ends after the window.
+    let mut seen = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut params = vec![("q", "deploy"), ("limit", "50")];
+        if let Some(cursor) = &cursor {
+            params.push(("cursor", cursor));
+        }
+        let page = search(&mut ana, &params).await;
+        let results = contents(&page);
+        if cursor.is_none() {
+            assert_eq!(results[0], "deploy deploy deploy again");
+        }
+        assert!(!results.contains(&"deploy deploy deploy tonight".to_string()));
+        seen += results.len() as i64;
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, RANK_WINDOW);
+    // Narrowed to before the newer ones, it is found.
+    let shown = old["created_at"].as_str().unwrap();
+    let until = chrono::DateTime::parse_from_rfc3339(shown).unwrap() + chrono::Duration::milliseconds(1);
+    let narrowed = search(&mut ana, &[("q", "deploy"), ("to", &until.to_rfc3339())]).await;
+    assert_eq!(contents(&narrowed), ["deploy deploy deploy tonight"]);
 }
 
 #[sqlx::test]
