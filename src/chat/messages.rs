@@ -13,6 +13,7 @@ use super::{
     membership, mentions,
     message_views::{into_views, member_view, quoted_columns, quoted_join, rows_by_ids, MessageRow, QuotedRow},
     receipts::{self, StatusContext, Watermarks},
+    sealed::{search_vector, Record, StoredText},
     staging::{Staged, StagedFile},
     views::{Message, MessageStatus},
 };
@@ -101,6 +102,7 @@ pub async fn send(
     let staged: &[StagedFile] = files.as_ref().map_or(&[], |s| &s.files);
 
     let message_id = Uuid::new_v4();
+    let stored = StoredText::seal(Record::Message, actor.tenant_id(), message_id, content.as_str());
     // `SEND` is one statement, so atomic by itself. An explicit transaction (two more
     // round trips: BEGIN, COMMIT) is needed only to keep attachment rows uncommitted
     // until their files are in place.
@@ -113,7 +115,7 @@ pub async fn send(
         .bind(actor.tenant_id())
         .bind(message_id)
         .bind(actor.user_id())
-        .bind(content.as_str())
+        .bind(&stored.content)
         .bind(client_id)
         .bind(staged.iter().map(|f| f.id).collect::<Vec<_>>())
         .bind(staged.iter().map(|f| f.filename.clone()).collect::<Vec<_>>())
@@ -125,7 +127,10 @@ pub async fn send(
         .bind(staged.iter().map(|f| f.thumbnail_path.clone()).collect::<Vec<_>>())
         .bind(Json(&metadata))
         .bind(new.reply_to)
-        .bind(&mentioned);
+        .bind(&mentioned)
+        .bind(&stored.content_key_id)
+        .bind(&stored.content_sealed)
+        .bind(content.as_str());
     let row: Option<SentRow> = match tx.as_mut() {
         Some(tx) => query.fetch_optional(&mut **tx).await,
         None => query.fetch_optional(pool).await,
@@ -160,7 +165,10 @@ pub async fn send(
         sender_id: actor.user_id(),
         sender_name: sent.sender_name,
         sender_email: sent.sender_email,
-        content: content.as_str().to_string(),
+        text: StoredText {
+            content: content.as_str().to_string(),
+            ..StoredText::default()
+        },
         created_at: sent.created_at,
         updated_at: sent.updated_at,
         kind: MessageKind::Text,
@@ -177,7 +185,7 @@ pub async fn send(
         others: None,
     };
     // Nor reacted to it.
-    let message = row.into_view(&fresh, attachments, Vec::new());
+    let message = row.into_view(actor.tenant_id(), &fresh, attachments, Vec::new())?;
     let event = Event::MessageCreated {
         conversation_id,
         message: message.clone(),
@@ -234,8 +242,10 @@ pub async fn send(
 /// row: not a participant. A unique violation on `messages_client_id_idx`: a retry; a
 /// foreign key violation on `messages_reply_to_fkey`: `reply_to` names no message of
 /// this conversation.
-/// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 client_id,
-/// $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to, $17 mentions.
+/// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content (empty when sealed),
+/// $6 client_id, $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to,
+/// $17 mentions, $18 the sealing key's id, $19 the sealed content, $20 the plain text
+/// (indexed for search unless the tenant turned search off; never stored as such).
 const SEND: &str = concat!(
     "
     WITH conv AS (
@@ -244,8 +254,11 @@ const SEND: &str = concat!(
           AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = $1 AND user_id = $4)
         RETURNING last_seq, visibility
     ), msg AS (
-        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to)
-        SELECT $3, $2, $1, last_seq, $4, $5, $6, $15, $16 FROM conv
+        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to,
+                              content_key_id, content_sealed, search)
+        SELECT $3, $2, $1, last_seq, $4, $5, $6, $15, $16, $18, $19, ",
+    search_vector!("$2", "$20"),
+    " FROM conv
         RETURNING seq, created_at, updated_at
     ), own AS (
         UPDATE participants SET own_after_read = own_after_read + 1
