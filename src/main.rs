@@ -176,7 +176,9 @@ async fn run(cli: Cli) -> Result<String, String> {
                     tenantchat::chat::keys::check(&pool, &keyring).await?;
                     tenantchat::chat::keys::status(&pool).await
                 }
-                KeysCommand::Rotate { batch_size } => tenantchat::chat::keys::rotate(&pool, &keyring, batch_size).await,
+                KeysCommand::Rotate { batch_size } => {
+                    tenantchat::chat::keys::rotate(&pool, &keyring, &cli.config.media_root, batch_size).await
+                }
             }
         }
         Command::Audit(AuditCommand::Verify { tenant }) => {

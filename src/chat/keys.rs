@@ -87,18 +87,32 @@ pub async fn status(pool: &PgPool) -> Result<String, String> {
 /// Moves every record to the current key, `batch` rows per transaction; returns what it
 /// did, one line per kind of record. Safe to stop and run again: each run starts over
 /// with what is not yet under the current key.
-pub async fn rotate(pool: &PgPool, keyring: &Keyring, batch: i64) -> Result<String, String> {
+pub async fn rotate(
+    pool: &PgPool,
+    keyring: &Keyring,
+    media_root: &std::path::Path,
+    batch: i64,
+) -> Result<String, String> {
     let current = keyring
         .current()
         .ok_or("keys rotate needs CHAT_ENCRYPTION_KEY: the key to move every record to")?;
     check(pool, keyring).await?;
-    let fail = |e: crate::error::Error| format!("rotation stopped: {e:#}");
+    let fail = |e: crate::error::Error| {
+        let mut message = format!("rotation stopped: {e}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        message
+    };
     let messages = rotation::texts(pool, current, rotation::MESSAGES, batch)
         .await
         .map_err(fail)?;
     let edits = rotation::texts(pool, current, rotation::EDITS, batch)
         .await
         .map_err(fail)?;
+    let files = rotation::files(pool, current, media_root, batch).await.map_err(fail)?;
     let retired: Vec<String> = sqlx::query_scalar(
         "DELETE FROM encryption_keys k WHERE k.id <> $1
            AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.content_key_id = k.id)
@@ -115,7 +129,7 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring, batch: i64) -> Result<Stri
         false => retired.join(", "),
     };
     Ok(format!(
-        "re-encrypted with key {}: {messages} messages, {edits} earlier versions\n\
+        "re-encrypted with key {}: {messages} messages, {edits} earlier versions, {files} files\n\
          keys no longer used (may be dropped from CHAT_ENCRYPTION_OLD_KEYS): {retired}",
         current.id
     ))

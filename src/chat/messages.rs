@@ -130,7 +130,8 @@ pub async fn send(
         .bind(&mentioned)
         .bind(&stored.content_key_id)
         .bind(&stored.content_sealed)
-        .bind(content.as_str());
+        .bind(content.as_str())
+        .bind(staged.iter().map(|f| f.key_id.clone()).collect::<Vec<_>>());
     let row: Option<SentRow> = match tx.as_mut() {
         Some(tx) => query.fetch_optional(&mut **tx).await,
         None => query.fetch_optional(pool).await,
@@ -245,7 +246,8 @@ pub async fn send(
 /// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content (empty when sealed),
 /// $6 client_id, $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to,
 /// $17 mentions, $18 the sealing key's id, $19 the sealed content, $20 the plain text
-/// (indexed for search unless the tenant turned search off; never stored as such).
+/// (indexed for search unless the tenant turned search off; never stored as such), $21
+/// the key ids of the attachments' files.
 const SEND: &str = concat!(
     "
     WITH conv AS (
@@ -268,11 +270,12 @@ const SEND: &str = concat!(
         WHERE conversation_id = $1 AND user_id <> $4 AND is_archived AND EXISTS (SELECT 1 FROM msg)
     ), files AS (
         INSERT INTO attachments (id, tenant_id, conversation_id, message_id, position, uploader_id, filename,
-                                 content_type, size, storage_path, width, height, thumbnail_path)
+                                 content_type, size, storage_path, width, height, thumbnail_path, file_key_id)
         SELECT f.id, $2, $1, $3, f.position, $4, f.filename, f.content_type, f.size, f.storage_path, f.width, f.height,
-               f.thumb
-        FROM unnest($7::uuid[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::int[], $13::int[], $14::text[])
-             WITH ORDINALITY AS f(id, filename, content_type, size, storage_path, width, height, thumb, position)
+               f.thumb, f.key_id
+        FROM unnest($7::uuid[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::int[], $13::int[], $14::text[],
+                    $21::text[])
+             WITH ORDINALITY AS f(id, filename, content_type, size, storage_path, width, height, thumb, key_id, position)
         WHERE EXISTS (SELECT 1 FROM msg)
     ), mentioned AS (
         -- Participants only: someone removed since the check is left out.

@@ -23,6 +23,7 @@ pub mod receipts;
 pub mod retention;
 mod rotation;
 mod sealed;
+pub mod sealed_files;
 pub mod search;
 pub mod settings;
 pub mod staging;

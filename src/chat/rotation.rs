@@ -1,6 +1,8 @@
-//! `keys rotate`, record by record (`keys.rs` runs it): the texts of one table not yet
-//! under the current key, a batch at a time, each batch one short transaction that locks
+//! `keys rotate`, record by record (`keys.rs` runs it): the texts of one table, or the
+//! attachment files, not yet under the current key, a batch at a time, each batch one short transaction that locks
 //! only its rows (an edit of one of them waits for the batch, nothing else does).
+
+use std::path::Path;
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -8,6 +10,7 @@ use uuid::Uuid;
 use super::{
     keys::reseal,
     sealed::{Record, StoredText},
+    sealed_files,
 };
 use crate::{crypto::Key, error::Result};
 
@@ -85,5 +88,43 @@ pub(super) async fn texts(pool: &PgPool, key: &Key, table: &Texts, batch: i64) -
             .await?;
         tx.commit().await?;
         done += keys.len() as u64;
+    }
+}
+
+/// Re-seals every attachment file (and thumbnail) not under `key` yet; returns how many
+/// attachments. Each file is replaced by a rename while its row is locked; a download
+/// that opened the old file reads it to the end (its header names its key).
+pub(super) async fn files(pool: &PgPool, key: &Key, media_root: &Path, batch: i64) -> Result<u64> {
+    let mut cursor: Option<Uuid> = None;
+    let mut done = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let rows: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, storage_path, thumbnail_path FROM attachments
+             WHERE ($1::uuid IS NULL OR id > $1) AND deleted_at IS NULL AND file_key_id IS DISTINCT FROM $2
+             ORDER BY id LIMIT $3 FOR UPDATE",
+        )
+        .bind(cursor)
+        .bind(&key.id)
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(done);
+        };
+        cursor = Some(last.0);
+        for (_, storage_path, thumbnail_path) in &rows {
+            for path in std::iter::once(storage_path).chain(thumbnail_path) {
+                sealed_files::seal_in_place(key, &media_root.join(path), path).await?;
+            }
+        }
+        let ids: Vec<Uuid> = rows.iter().map(|row| row.0).collect();
+        sqlx::query("UPDATE attachments SET file_key_id = $2 WHERE id = ANY($1)")
+            .bind(&ids)
+            .bind(&key.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        done += ids.len() as u64;
     }
 }

@@ -5,6 +5,8 @@
 //! current one. `files` seals attachment files in segments, so a range reads only the
 //! segments it covers.
 
+pub mod files;
+
 use std::sync::{Arc, RwLock};
 
 use aes_gcm::{

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use tenantchat::{chat::keys, crypto::Keyring, domain::Role, Config};
 
 use crate::{
+    attachments::{download, image, media_root, stored_files, upload},
     cli::tenantchat,
     helpers::{spawn_configured, Client, TestApp},
 };
@@ -129,6 +130,91 @@ async fn with_a_key_users_read_what_was_sent_and_the_database_holds_no_plaintext
 }
 
 #[sqlx::test]
+async fn sealed_files_download_whole_in_ranges_and_as_thumbnails(pool: PgPool) {
+    let app = encrypted_app(pool).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Write).await;
+    let bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let chat = ana.start_with(bruno.user_id).await;
+    let text: Vec<u8> = b"the secret plan, part "
+        .iter()
+        .copied()
+        .cycle()
+        .take(200_000)
+        .collect();
+    let png = image(image::ImageFormat::Png, 600, 300);
+    let (status, message) = upload(
+        &mut ana,
+        &chat,
+        "files",
+        vec![
+            ("plan.txt".into(), text.clone(), "text/plain".into()),
+            ("picture.png".into(), png.clone(), "image/png".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    let url = message["attachments"][0]["url"].as_str().unwrap().to_string();
+
+    let whole = download(&bruno, &url).await;
+    assert_eq!(whole.status(), StatusCode::OK);
+    let etag = whole.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(whole.bytes().await.unwrap().as_ref(), &text[..]);
+    // Across the 64 KiB segments.
+    let ranged = bruno
+        .request(Method::GET, &url)
+        .header("Range", "bytes=65000-140000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ranged.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(ranged.headers()["content-range"], "bytes 65000-140000/200000");
+    assert_eq!(ranged.bytes().await.unwrap().as_ref(), &text[65000..=140000]);
+    let tail = bruno
+        .request(Method::GET, &url)
+        .header("Range", "bytes=-10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tail.bytes().await.unwrap().as_ref(), &text[199_990..]);
+    let past = bruno
+        .request(Method::GET, &url)
+        .header("Range", "bytes=200000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(past.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    let cached = bruno
+        .request(Method::GET, &url)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+
+    let picture = download(&bruno, message["attachments"][1]["url"].as_str().unwrap()).await;
+    assert_eq!(picture.bytes().await.unwrap().as_ref(), &png[..]);
+    let thumb = download(&bruno, message["attachments"][1]["thumbnail_url"].as_str().unwrap()).await;
+    assert_eq!(thumb.status(), StatusCode::OK);
+    assert!(
+        image::load_from_memory(&thumb.bytes().await.unwrap()).is_ok(),
+        "a thumbnail decrypted"
+    );
+
+    let files = stored_files(&app);
+    assert_eq!(files.len(), 3, "the file, the picture, its thumbnail: {files:?}");
+    for path in files {
+        let stored = std::fs::read(&path).unwrap();
+        assert!(stored.starts_with(b"TCF1"), "{path:?} is sealed");
+        assert!(
+            !stored.windows(11).any(|w| w == b"secret plan"),
+            "{path:?} holds plaintext"
+        );
+    }
+    assert!(media_root(&app).exists());
+}
+
+#[sqlx::test]
 async fn a_row_moved_to_another_message_does_not_open(pool: PgPool) {
     let app = encrypted_app(pool.clone()).await;
     let acme = app.tenant("acme").await;
@@ -195,6 +281,15 @@ async fn rotation_moves_every_record_to_the_new_key_and_the_old_one_can_go(pool:
     for i in 0..7 {
         ana.say(&chat, &format!("more words {i}")).await;
     }
+    let (status, with_file) = upload(
+        &mut ana,
+        &chat,
+        "",
+        vec![("a.txt".into(), b"file words".to_vec(), "text/plain".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{with_file}");
+    let root = media_root(&app);
     // Messages written before encryption was on are encrypted by the rotation too.
     sqlx::query("UPDATE messages SET content = 'plain old words', content_key_id = NULL, content_sealed = NULL WHERE id = $1::uuid")
         .bind(first["id"].as_str().unwrap())
@@ -206,6 +301,7 @@ async fn rotation_moves_every_record_to_the_new_key_and_the_old_one_can_go(pool:
         vec![
             ("CHAT_ENCRYPTION_KEY", current.to_string()),
             ("CHAT_ENCRYPTION_OLD_KEYS", old.to_string()),
+            ("MEDIA_ROOT", root.display().to_string()),
         ]
     };
     let run = |args: &[&str], env: Vec<(&str, String)>| {
@@ -215,7 +311,7 @@ async fn rotation_moves_every_record_to_the_new_key_and_the_old_one_can_go(pool:
     };
     let (k1, k2) = (key("k1", 1), key("k2", 2));
     let rotated = run(&["keys", "rotate", "--batch-size", "3"], env(&k2, &k1));
-    assert!(rotated.contains("8 messages, 1 earlier versions"), "{rotated}");
+    assert!(rotated.contains("8 messages, 1 earlier versions, 1 files"), "{rotated}");
     assert!(
         rotated.contains("may be dropped from CHAT_ENCRYPTION_OLD_KEYS): k1"),
         "{rotated}"
@@ -223,16 +319,21 @@ async fn rotation_moves_every_record_to_the_new_key_and_the_old_one_can_go(pool:
     let status = run(&["keys", "status"], env(&k2, ""));
     assert!(status.contains("messages\tk2\t8"), "{status}");
     assert!(status.contains("edits\tk2\t1"), "{status}");
+    assert!(status.contains("files\tk2\t1"), "{status}");
     assert!(!status.contains("k1") && !status.contains("plain"), "{status}");
     let again = run(&["keys", "rotate"], env(&k2, ""));
     assert!(
-        again.contains("0 messages, 0 earlier versions"),
+        again.contains("0 messages, 0 earlier versions, 0 files"),
         "resumable and idempotent: {again}"
     );
 
     // A server with only the new key reads everything.
     drop(app);
-    let app = spawn_configured(pool.clone(), |c| c.encryption_key = Some(k2.clone())).await;
+    let app = spawn_configured(pool.clone(), |c| {
+        c.encryption_key = Some(k2.clone());
+        c.media_root = root.clone();
+    })
+    .await;
     let mut ana = app.login(&acme, "Ana", ana.user_id).await;
     let texts: Vec<String> = ana
         .messages(&chat, "")
@@ -243,4 +344,6 @@ async fn rotation_moves_every_record_to_the_new_key_and_the_old_one_can_go(pool:
     assert!(texts.contains(&"plain old words".to_string()), "{texts:?}");
     assert!(texts.contains(&"more words 6".to_string()), "{texts:?}");
     assert!(!raw_database_text(&pool).await.contains("plain old"));
+    let file = download(&ana, with_file["attachments"][0]["url"].as_str().unwrap()).await;
+    assert_eq!(file.bytes().await.unwrap().as_ref(), b"file words");
 }
