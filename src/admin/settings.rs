@@ -40,6 +40,9 @@ pub struct SettingsView {
     /// Minutes after sending during which senders may edit their messages (0: no limit;
     /// tenant admins are not held to it).
     pub edit_window_minutes: u32,
+    /// Whether messages are indexed for search. Off, search finds nothing and no index
+    /// words are stored (those of earlier messages are removed); see docs/encryption.md.
+    pub search_enabled: bool,
 }
 
 /// New settings; an absent field goes back to the default.
@@ -72,6 +75,10 @@ pub struct SettingsUpdate {
     /// 0 (no limit, the default) to 525,600 (a year).
     #[oai(nullable, validator(minimum(value = "0"), maximum(value = "525600")))]
     pub edit_window_minutes: Option<u32>,
+    /// `false` turns search off (default `true`); turned on again, messages sent from
+    /// then on are indexed.
+    #[oai(nullable)]
+    pub search_enabled: Option<bool>,
 }
 
 /// The longest edit window a tenant may set: a year, in minutes.
@@ -157,6 +164,7 @@ fn view(settings: &TenantSettings) -> SettingsView {
         widget_color: settings.widget_color().map(str::to_string),
         widget_title: settings.widget_title.clone(),
         edit_window_minutes: settings.edit_window_minutes.unwrap_or(0),
+        search_enabled: settings.search_enabled(),
     }
 }
 
@@ -202,6 +210,8 @@ fn validate(update: SettingsUpdate, max_send_per_minute: u32) -> Result<TenantSe
         widget_title: update.widget_title.map(|t| t.trim().to_string()),
         // 0 and absent both mean no limit; absent is what is stored.
         edit_window_minutes: update.edit_window_minutes.filter(|m| *m > 0),
+        // On is the default; only `false` is stored.
+        search_enabled: update.search_enabled.filter(|on| !on),
     };
     if settings.widget_color.is_some() && settings.widget_color().is_none() {
         return Err(Error::validation("widget_color", "use the form #RRGGBB"));
@@ -237,6 +247,13 @@ pub async fn put(
         .bind(&stored)
         .execute(&mut *tx)
         .await?;
+    if !settings.search_enabled() {
+        // The words of earlier messages go too: off means none stay in the database.
+        sqlx::query("UPDATE messages SET search = NULL WHERE tenant_id = $1 AND search IS NOT NULL")
+            .bind(admin.actor().tenant_id())
+            .execute(&mut *tx)
+            .await?;
+    }
     let details = json!({"from": before, "to": stored});
     admin
         .audit(

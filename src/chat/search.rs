@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{
     message_views::{into_views, rows_by_ids, MessageRow},
     receipts::{self, StatusContext, Watermarks},
+    settings::TenantSettings,
     views::Message,
 };
 use crate::{
@@ -209,6 +210,13 @@ pub async fn search(pool: &sqlx::PgPool, actor: &Actor, query: &SearchQuery) -> 
         ));
     }
     let cursor = query.cursor.as_deref().map(Cursor::decode).transpose()?;
+    if !TenantSettings::load(pool, actor.tenant_id()).await?.search_enabled() {
+        // The tenant turned search off: nothing is indexed, nothing is found.
+        return Ok(SearchPage {
+            results: Vec::new(),
+            next_cursor: None,
+        });
+    }
     let limit = Limit::or_default(query.limit, DEFAULT_PAGE, MAX_PAGE);
     // One snapshot for the hits and their messages: a message deleted in between must
     // not come back as a tombstone. Said in the BEGIN itself: one round trip less.

@@ -30,6 +30,10 @@ pub struct TenantSettings {
     /// Minutes after sending during which a message's sender may edit it; 0 or absent:
     /// no limit.
     pub edit_window_minutes: Option<u32>,
+    /// Whether messages are indexed for search (absent: yes). Off, no search vector is
+    /// stored and search finds nothing: the index's words stay readable in the database
+    /// even when content is encrypted (docs/encryption.md).
+    pub search_enabled: Option<bool>,
 }
 
 impl TenantSettings {
@@ -48,6 +52,10 @@ impl TenantSettings {
         self.edit_window_minutes
             .filter(|minutes| *minutes > 0)
             .map(|minutes| chrono::Duration::minutes(minutes.into()))
+    }
+
+    pub fn search_enabled(&self) -> bool {
+        self.search_enabled.unwrap_or(true)
     }
 
     pub fn max_upload_bytes(&self) -> u64 {

@@ -347,3 +347,32 @@ async fn rotation_moves_every_record_to_the_new_key_and_the_old_one_can_go(pool:
     let file = download(&ana, with_file["attachments"][0]["url"].as_str().unwrap()).await;
     assert_eq!(file.bytes().await.unwrap().as_ref(), b"file words");
 }
+
+#[sqlx::test]
+async fn a_tenant_that_turns_search_off_keeps_no_index_words(pool: PgPool) {
+    let app = encrypted_app(pool.clone()).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Write).await;
+    let mut ada = app.member(&acme, "Ada", Role::Admin).await;
+    let chat = ana.start_with(ada.user_id).await;
+    ana.say(&chat, "the zeppelin lands").await;
+    let req = ada
+        .request(Method::PUT, "/api/admin/settings/")
+        .json(&json!({"search_enabled": false}));
+    let (status, settings) = ada.send(req).await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    assert_eq!(settings["search_enabled"], false);
+    ana.say(&chat, "another zeppelin").await;
+
+    let req = ana
+        .request(Method::GET, "/api/chat/search/")
+        .query(&[("q", "zeppelin")]);
+    let (status, found) = ana.send(req).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["results"], json!([]));
+    let indexed: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE search IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(indexed, 0, "no words of any message stay in the index");
+}
