@@ -180,6 +180,7 @@ mod tests {
             content_type: "x".into(),
             filename: name.into(),
             inline,
+            sealed_as: None,
         };
         assert_eq!(
             disposition(&download("relatório final.pdf", false)),
