@@ -141,6 +141,21 @@ pub async fn create_user<'e>(db: impl sqlx::PgExecutor<'e>, tenant_id: Uuid, new
     Ok(id)
 }
 
+/// Creates a user, a support agent when `is_agent` (the command line's `--agent`);
+/// both or nothing.
+pub async fn create_user_as(pool: &PgPool, tenant_id: Uuid, new: NewUser<'_>, is_agent: bool) -> Result<Uuid> {
+    let mut tx = pool.begin().await?;
+    let id = create_user(&mut *tx, tenant_id, new).await?;
+    sqlx::query("UPDATE users SET is_agent = $3 WHERE id = $1 AND tenant_id = $2")
+        .bind(id)
+        .bind(tenant_id)
+        .bind(is_agent)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
 /// What login needs to know about a (tenant, email) pair.
 #[derive(sqlx::FromRow)]
 pub struct LoginCandidate {

@@ -41,6 +41,9 @@ pub enum Code {
     /// 403: editing or deleting a message that is not the caller's (and the caller is
     /// not a tenant admin), or a system message.
     MessagePermissionRequired,
+    /// 403: the support desk (inbox, assigning, closing, canned replies) is for the
+    /// tenant's agents and admins.
+    AgentPermissionRequired,
     /// 403: the tenant's `edit_window_minutes` have passed since the message was sent.
     EditWindowClosed,
     OriginNotAllowed,
@@ -55,6 +58,10 @@ pub enum Code {
     TokenLimitReached,
     /// 409: a group's only owner giving up the role.
     LastOwner,
+    /// 409: assigning a closed support conversation (reopen it first).
+    SupportClosed,
+    /// 409: reopening a support conversation whose requester has opened another since.
+    SupportAlreadyOpen,
     /// 409: editing a deleted message.
     MessageDeleted,
     PayloadTooLarge,
@@ -88,6 +95,7 @@ impl Code {
             Code::NotAParticipant => "not_a_participant",
             Code::ConversationPermissionRequired => "conversation_permission_required",
             Code::MessagePermissionRequired => "message_permission_required",
+            Code::AgentPermissionRequired => "agent_permission_required",
             Code::EditWindowClosed => "edit_window_closed",
             Code::OriginNotAllowed => "origin_not_allowed",
             Code::NotFound => "not_found",
@@ -98,6 +106,8 @@ impl Code {
             Code::SelfLockout => "self_lockout",
             Code::TokenLimitReached => "token_limit_reached",
             Code::LastOwner => "last_owner",
+            Code::SupportClosed => "support_closed",
+            Code::SupportAlreadyOpen => "support_already_open",
             Code::MessageDeleted => "message_deleted",
             Code::PayloadTooLarge => "payload_too_large",
             Code::RequestTimeout => "request_timeout",

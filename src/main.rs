@@ -98,6 +98,9 @@ enum UserCommand {
         password: String,
         #[arg(long, value_parser = Role::parse)]
         role: Role,
+        /// Make the user a support agent.
+        #[arg(long)]
+        agent: bool,
     },
 }
 
@@ -150,6 +153,7 @@ async fn run(cli: Cli) -> Result<String, String> {
             name,
             password,
             role,
+            agent,
         }) => {
             let tenant_id = accounts::tenant_id_by_slug(&pool, &tenant)
                 .await
@@ -161,7 +165,7 @@ async fn run(cli: Cli) -> Result<String, String> {
                 password: &password,
                 role,
             };
-            accounts::create_user(&pool, tenant_id, new)
+            accounts::create_user_as(&pool, tenant_id, new, agent)
                 .await
                 .map(|id| id.to_string())
                 .map_err(|e| e.to_string())

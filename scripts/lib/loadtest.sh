@@ -18,14 +18,16 @@
 #   loadtest_cleanup           stops the server, drops the scratch databases (trap it on EXIT)
 
 LOAD_SERVER=""
-_LOAD_SCRATCH=()
+# The scratch databases' names, one a line: a file, not a variable, because callers take
+# a database's URL with $(loadtest_scratch_db …), a subshell whose variables are lost.
+_LOAD_SCRATCH="$(mktemp)"
 
 loadtest_scratch_db() {
     local name="$1" copy=""
     # A file copy: much faster than the default (WAL_LOG) for a database of gigabytes.
     [ -n "${2:-}" ] && copy=" TEMPLATE $2 STRATEGY FILE_COPY"
     psql "$DATABASE_URL" -X -q -c "CREATE DATABASE $name$copy" >&2
-    _LOAD_SCRATCH+=("$name")
+    echo "$name" >>"$_LOAD_SCRATCH"
     printf '%s/%s' "${DATABASE_URL%/*}" "$name"
 }
 
@@ -58,8 +60,9 @@ loadtest_run() {
 loadtest_cleanup() {
     loadtest_stop_server
     local name
-    for name in "${_LOAD_SCRATCH[@]}"; do
+    while read -r name; do
         # FORCE: the server processes of a client that just ended may still be exiting.
         psql "$DATABASE_URL" -X -q -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null 2>&1 || true
-    done
+    done <"$_LOAD_SCRATCH"
+    rm -f "$_LOAD_SCRATCH"
 }

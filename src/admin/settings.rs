@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use super::Admin;
 use crate::{
     audit::Entry,
-    chat::settings::{TenantSettings, MAX_UPLOAD_BYTES},
+    chat::settings::{check_canned_replies, CannedReply, TenantSettings, MAX_UPLOAD_BYTES},
     chat::uploads::UploadKind,
     error::{Error, Result},
 };
@@ -40,6 +40,10 @@ pub struct SettingsView {
     /// Minutes after sending during which senders may edit their messages (0: no limit;
     /// tenant admins are not held to it).
     pub edit_window_minutes: u32,
+    /// Shortcuts the tenant's agents pick in the composer by typing `/`.
+    pub canned_replies: Vec<CannedReply>,
+    /// New support conversations go round-robin to the active agents.
+    pub support_round_robin: bool,
     /// Whether messages are indexed for search. Off, search finds nothing and no index
     /// words are stored (those of earlier messages are removed); see docs/encryption.md.
     pub search_enabled: bool,
@@ -75,6 +79,12 @@ pub struct SettingsUpdate {
     /// 0 (no limit, the default) to 525,600 (a year).
     #[oai(nullable, validator(minimum(value = "0"), maximum(value = "525600")))]
     pub edit_window_minutes: Option<u32>,
+    /// At most 100, shortcuts unique.
+    #[oai(nullable, validator(max_items = 100))]
+    pub canned_replies: Option<Vec<CannedReply>>,
+    /// Assign new support conversations round-robin (default off).
+    #[oai(nullable)]
+    pub support_round_robin: Option<bool>,
     /// `false` turns search off (default `true`); turned on again, messages sent from
     /// then on are indexed.
     #[oai(nullable)]
@@ -164,6 +174,8 @@ fn view(settings: &TenantSettings) -> SettingsView {
         widget_color: settings.widget_color().map(str::to_string),
         widget_title: settings.widget_title.clone(),
         edit_window_minutes: settings.edit_window_minutes.unwrap_or(0),
+        canned_replies: settings.canned_replies().to_vec(),
+        support_round_robin: settings.support_round_robin.unwrap_or(false),
         search_enabled: settings.search_enabled(),
     }
 }
@@ -210,9 +222,12 @@ fn validate(update: SettingsUpdate, max_send_per_minute: u32) -> Result<TenantSe
         widget_title: update.widget_title.map(|t| t.trim().to_string()),
         // 0 and absent both mean no limit; absent is what is stored.
         edit_window_minutes: update.edit_window_minutes.filter(|m| *m > 0),
+        canned_replies: update.canned_replies.filter(|replies| !replies.is_empty()),
+        support_round_robin: update.support_round_robin.filter(|on| *on),
         // On is the default; only `false` is stored.
         search_enabled: update.search_enabled.filter(|on| !on),
     };
+    check_canned_replies(settings.canned_replies())?;
     if settings.widget_color.is_some() && settings.widget_color().is_none() {
         return Err(Error::validation("widget_color", "use the form #RRGGBB"));
     }

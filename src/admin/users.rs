@@ -27,13 +27,15 @@ pub struct AdminUser {
     pub email: String,
     /// `read`, `write` or `admin`.
     pub role: String,
+    /// Answers support conversations (the support desk's inbox, assignment, canned replies).
+    pub is_agent: bool,
     pub is_active: bool,
     #[oai(nullable)]
     pub last_seen: Option<Timestamp>,
     pub created_at: Timestamp,
 }
 
-const COLUMNS: &str = "id, name, email, role, is_active, last_seen, created_at";
+const COLUMNS: &str = "id, name, email, role, is_agent, is_active, last_seen, created_at";
 
 pub async fn list(pool: &PgPool, admin: &Admin) -> Result<Vec<AdminUser>> {
     Ok(sqlx::query_as(&format!(
@@ -89,9 +91,10 @@ fn self_lockout(message: &str) -> Error {
 pub struct UserChange {
     pub name: Option<Name>,
     pub role: Option<Role>,
+    pub is_agent: Option<bool>,
 }
 
-/// Changes a user's name and/or role. A role change closes the user's sockets, so they
+/// Changes a user's name, role and/or agent flag. A role change closes the user's sockets, so they
 /// reconnect with the new role.
 pub async fn update(
     pool: &PgPool,
@@ -106,26 +109,29 @@ pub async fn update(
         return Err(self_lockout("you cannot remove your own admin role"));
     }
     let mut tx = pool.begin().await?;
-    let before: Option<(String, String)> =
-        sqlx::query_as("SELECT name, role FROM users WHERE id = $1 AND tenant_id = $2 FOR UPDATE")
+    let before: Option<(String, String, bool)> =
+        sqlx::query_as("SELECT name, role, is_agent FROM users WHERE id = $1 AND tenant_id = $2 FOR UPDATE")
             .bind(id)
             .bind(admin.actor().tenant_id())
             .fetch_optional(&mut *tx)
             .await?;
-    let (old_name, old_role) = before.ok_or_else(|| Error::not_found("User"))?;
+    let (old_name, old_role, was_agent) = before.ok_or_else(|| Error::not_found("User"))?;
     let new_role = change.role.map(Role::as_str);
     sqlx::query(
-        "UPDATE users SET name = coalesce($3, name), role = coalesce($4, role) WHERE id = $1 AND tenant_id = $2",
+        "UPDATE users SET name = coalesce($3, name), role = coalesce($4, role), is_agent = coalesce($5, is_agent)
+         WHERE id = $1 AND tenant_id = $2",
     )
     .bind(id)
     .bind(admin.actor().tenant_id())
     .bind(name)
     .bind(new_role)
+    .bind(change.is_agent)
     .execute(&mut *tx)
     .await?;
     let details = json!({
         "name": name.as_ref().map(|n| json!({"from": old_name, "to": n})),
         "role": new_role.map(|r| json!({"from": old_role, "to": r})),
+        "is_agent": change.is_agent.map(|a| json!({"from": was_agent, "to": a})),
     });
     admin
         .audit(

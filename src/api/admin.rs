@@ -29,7 +29,7 @@ use crate::{
     chat::history::HistoryQuery,
     client::RequestMeta,
     domain::{Limit, Name, Offset, Role, Seq},
-    error::Result,
+    error::{Error, Result},
     state::AppState,
 };
 
@@ -77,11 +77,24 @@ struct UserPatch {
     // Absent: unchanged. Neither nullable nor described: either wraps the enum's
     // `$ref` in an `allOf`, which client generators cannot take for an enum.
     role: Option<Role>,
+    /// Whether the user answers support conversations (absent: unchanged).
+    is_agent: Option<bool>,
 }
 
 impl FieldRefusal for UserPatch {}
 
-impl FieldRefusal for SettingsUpdate {}
+impl FieldRefusal for SettingsUpdate {
+    /// A canned reply's own fields are named by the list they are in, so every refusal
+    /// of the list says `canned_replies` whichever rule it broke.
+    fn refuse(field: &'static str, message: String) -> Error {
+        let field = if matches!(field, "shortcut" | "text") {
+            "canned_replies"
+        } else {
+            field
+        };
+        Error::validation(field, message)
+    }
+}
 
 /// Admin lists: 50 items unless asked otherwise, at most 200.
 fn page_bounds(limit: Option<Limit>, offset: Option<Offset>) -> (i64, i64) {
@@ -131,9 +144,10 @@ impl AdminApi {
         Ok(Json(users::get(&state.pool, &admin, id.in_path("User")?).await?))
     }
 
-    /// Change a user's name or role
+    /// Change a user's name, role or agent flag
     ///
     /// A role change closes the user's sockets so they reconnect with the new role.
+    /// `is_agent` makes the user a support agent (inbox, assignment, canned replies).
     #[oai(path = "/users/:id/", method = "patch")]
     async fn update_user(
         &self,
@@ -147,6 +161,7 @@ impl AdminApi {
         let change = UserChange {
             name: body.name.as_deref().map(Name::parse).transpose()?,
             role: body.role,
+            is_agent: body.is_agent,
         };
         Ok(Json(
             users::update(

@@ -14,6 +14,7 @@ mod members;
 mod mentions;
 mod messages;
 mod search;
+mod support;
 mod uploads;
 
 use std::borrow::Cow;
@@ -38,6 +39,8 @@ enum ApiTags {
     Messages,
     /// Files attached to messages.
     Attachments,
+    /// The support desk: support conversations, the agents' inbox, canned replies.
+    Support,
     /// Tenant administration (role `admin`).
     Admin,
 }
@@ -49,6 +52,7 @@ pub type Apis = (
     messages::MessagesApi,
     mentions::MentionsApi,
     search::SearchApi,
+    support::SupportApi,
     attachments::AttachmentsApi,
     admin::AdminApi,
 );
@@ -63,6 +67,7 @@ pub fn service(public_origin: &str) -> OpenApiService<Apis, ()> {
             messages::MessagesApi,
             mentions::MentionsApi,
             search::SearchApi,
+            support::SupportApi,
             attachments::AttachmentsApi,
             admin::AdminApi,
         ),

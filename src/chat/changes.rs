@@ -55,6 +55,13 @@ pub(super) enum SystemEvent {
     TitleChanged(Option<String>),
     DescriptionChanged(String),
     VisibilityChanged(Visibility),
+    /// A support conversation went to `agent`; `automatic`: by round-robin.
+    SupportAssigned {
+        agent: Someone,
+        automatic: bool,
+    },
+    SupportClosed,
+    SupportReopened,
 }
 
 impl SystemEvent {
@@ -87,6 +94,12 @@ impl SystemEvent {
             SystemEvent::VisibilityChanged(visibility) => {
                 json!({"event": "visibility_changed", "visibility": visibility})
             }
+            SystemEvent::SupportAssigned { agent, automatic } => json!({
+                "event": "support_assigned", "agent_id": agent.id, "agent_name": agent.name,
+                "automatic": automatic,
+            }),
+            SystemEvent::SupportClosed => json!({"event": "support_closed"}),
+            SystemEvent::SupportReopened => json!({"event": "support_reopened"}),
         };
         metadata["by"] = json!(by);
         metadata
@@ -126,6 +139,12 @@ impl SystemEvent {
                 format!("{by} shared the group with everyone in the organisation")
             }
             SystemEvent::VisibilityChanged(Visibility::Private) => format!("{by} made the group private"),
+            SystemEvent::SupportAssigned { agent, automatic: true } => {
+                format!("{} was assigned to the conversation", agent.name)
+            }
+            SystemEvent::SupportAssigned { agent, .. } => format!("{by} assigned the conversation to {}", agent.name),
+            SystemEvent::SupportClosed => format!("{by} closed the conversation"),
+            SystemEvent::SupportReopened => format!("{by} reopened the conversation"),
         }
     }
 }

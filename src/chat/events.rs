@@ -9,7 +9,7 @@ use super::{
     presence::PresenceState,
     views::{Conversation, Message, MessageStatus},
 };
-use crate::realtime::envelope::Envelope;
+use crate::{domain::SupportStatus, realtime::envelope::Envelope};
 
 /// Server → client frames. `EventType` names their `type`s as data (for the AsyncAPI
 /// document and the events-sent metric); both spell variants in snake_case.
@@ -84,6 +84,15 @@ pub enum Event {
         user_id: Uuid,
         /// `false` when the reaction was removed.
         added: bool,
+    },
+    /// A support conversation was opened, assigned, closed or reopened: to every agent
+    /// and admin of the tenant, so their inboxes follow.
+    SupportUpdated {
+        conversation_id: Uuid,
+        status: SupportStatus,
+        /// The assigned agent (the last one, once closed); `null` when none.
+        agent_id: Option<Uuid>,
+        requester_id: Uuid,
     },
 }
 

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::{
     message_views::{into_views, rows_by_ids},
     receipts::{self, StatusContext, Watermarks},
+    support_staff,
     views::{Conversation, Message, MyRole, Participant},
     Membership,
 };
@@ -28,7 +29,8 @@ pub(super) enum Selection<'a> {
         limit: i64,
         offset: i64,
     },
-    /// Exactly these conversations, those the caller is in or may view.
+    /// Exactly these conversations, those the caller is in or may view (the support
+    /// desk's staff view every support conversation).
     Ids(&'a [Uuid]),
     /// This conversation of the actor's tenant, whether the actor may see it or not: for
     /// what the domain itself sends out.
@@ -122,10 +124,14 @@ pub(super) async fn views(
             .await?
         }
         Selection::Ids(ids) => {
+            let staff = support_staff!("s");
             sqlx::query_as(&format!(
                 "{COLUMNS} FROM conversations c
              LEFT JOIN participants p ON p.conversation_id = c.id AND p.user_id = $1
-             WHERE c.tenant_id = $2 AND c.id = ANY($3) AND (p.user_id IS NOT NULL OR c.visibility = 'tenant')
+             WHERE c.tenant_id = $2 AND c.id = ANY($3)
+               AND (p.user_id IS NOT NULL OR c.visibility = 'tenant'
+                    OR (c.kind = 'support' AND EXISTS (
+                        SELECT 1 FROM users s WHERE s.id = $1 AND s.tenant_id = $2 AND {staff})))
              ORDER BY c.updated_at DESC, c.id DESC"
             ))
             .bind(actor.user_id())

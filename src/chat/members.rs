@@ -231,6 +231,10 @@ pub async fn join(pool: &PgPool, realtime: &Realtime, actor: &Actor, conversatio
     if access.role.is_some() {
         return one(&mut tx, actor, conversation_id).await;
     }
+    // The support desk's staff read any support conversation, but take one by assignment.
+    if !access.is_shared() {
+        return Err(Error::NotAParticipant);
+    }
     add_participants(&mut tx, actor, conversation_id, &[actor.user_id()], MemberRole::Member).await?;
     let mut announcement = Announcement::new(conversation_id, access.is_shared());
     announcement.post(&mut tx, actor, SystemEvent::MemberJoined).await?;

@@ -27,6 +27,7 @@ pub mod sealed_files;
 pub mod search;
 pub mod settings;
 pub mod staging;
+pub mod support;
 pub mod typing;
 pub mod uploads;
 pub mod views;
@@ -39,6 +40,22 @@ use crate::{
     domain::{ConversationKind, MemberRole, Role, Visibility},
     error::{Code, Error, Result},
 };
+
+/// SQL: whether the `users` row `$alias` staffs the support desk — an active agent or
+/// tenant admin — written once for the queries that filter by it.
+macro_rules! support_staff {
+    ($alias:literal) => {
+        concat!(
+            $alias,
+            ".is_active AND (",
+            $alias,
+            ".is_agent OR ",
+            $alias,
+            ".role = 'admin')"
+        )
+    };
+}
+pub(crate) use support_staff;
 
 /// The caller's membership of one conversation, read at the start of every
 /// conversation-scoped call.
@@ -107,14 +124,18 @@ pub(crate) struct Access {
     pub visibility: Visibility,
     /// The caller's role in it; `None` when the caller is not a member.
     pub role: Option<MemberRole>,
+    /// Whether the caller staffs the support desk (an agent or a tenant admin).
+    pub support_staff: bool,
 }
 
 impl Access {
-    /// Members read a conversation, and every user of the tenant reads a tenant-visible
-    /// one; anyone else gets 403 `not_a_participant`.
+    /// Members read a conversation, every user of the tenant reads a tenant-visible
+    /// one, and the support desk's staff read every support conversation (to pick one
+    /// up from the inbox); anyone else gets 403 `not_a_participant`.
     pub fn require_view(&self) -> Result<()> {
         match (self.role, self.visibility) {
             (Some(_), _) | (None, Visibility::Tenant) => Ok(()),
+            (None, Visibility::Private) if self.kind == ConversationKind::Support && self.support_staff => Ok(()),
             (None, Visibility::Private) => Err(Error::NotAParticipant),
         }
     }
@@ -158,23 +179,28 @@ pub(crate) async fn access(
     lock: bool,
 ) -> Result<Access> {
     let lock_clause = if lock { " FOR UPDATE OF c" } else { "" };
+    let staff = support_staff!("s");
     let sql = format!(
-        "SELECT c.id, c.kind, c.visibility, p.role
+        "SELECT c.id, c.kind, c.visibility, p.role,
+                EXISTS (SELECT 1 FROM users s WHERE s.id = $3 AND s.tenant_id = $2 AND {staff})
          FROM conversations c
          LEFT JOIN participants p ON p.conversation_id = c.id AND p.user_id = $3
          WHERE c.id = $1 AND c.tenant_id = $2{lock_clause}"
     );
-    let row: Option<(Uuid, ConversationKind, Visibility, Option<MemberRole>)> = sqlx::query_as(&sql)
+    type Row = (Uuid, ConversationKind, Visibility, Option<MemberRole>, bool);
+    let row: Option<Row> = sqlx::query_as(&sql)
         .bind(conversation_id)
         .bind(actor.tenant_id())
         .bind(actor.user_id())
         .fetch_optional(&mut *conn)
         .await?;
-    let (conversation_id, kind, visibility, role) = row.ok_or_else(|| Error::not_found("Conversation"))?;
+    let (conversation_id, kind, visibility, role, support_staff) =
+        row.ok_or_else(|| Error::not_found("Conversation"))?;
     Ok(Access {
         conversation_id,
         kind,
         visibility,
         role,
+        support_staff,
     })
 }

@@ -74,6 +74,19 @@ words!(
 );
 
 words!(
+    /// Where a support conversation stands on the desk.
+    SupportStatus as "status" {
+        /// Waiting for an agent.
+        Open => "open",
+        /// An agent has it.
+        Assigned => "assigned",
+        /// Done; it stays readable, and the requester's next `POST /api/chat/support/`
+        /// opens a new one.
+        Closed => "closed",
+    }
+);
+
+words!(
     /// Who may see a conversation.
     Visibility as "visibility" {
         /// Its participants only.

@@ -11,7 +11,7 @@ mod paging;
 mod role;
 mod text;
 
-pub use conversation::{ConversationKind, Description, MemberRole, MessageKind, Visibility};
+pub use conversation::{ConversationKind, Description, MemberRole, MessageKind, SupportStatus, Visibility};
 pub use paging::{Limit, Offset, Seq};
 pub use role::Role;
 pub use text::{ClientId, Name, Title, TokenName};

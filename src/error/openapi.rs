@@ -23,7 +23,7 @@ impl ApiResponse for Error {
                 403,
                 "Forbidden (`csrf_failed`, `cross_site_request`, `write_permission_required`, \
                  `admin_permission_required`, `not_a_participant`, `conversation_permission_required`, \
-                 `message_permission_required`, `edit_window_closed`)",
+                 `message_permission_required`, `edit_window_closed`, `agent_permission_required`)",
             ),
             (
                 404,
@@ -32,7 +32,8 @@ impl ApiResponse for Error {
             (
                 409,
                 "Conflicts with the current state (`email_taken`, `slug_taken`, `self_lockout`, \
-                 `token_limit_reached`, `last_owner`, `message_deleted`)",
+                 `token_limit_reached`, `last_owner`, `message_deleted`, `support_closed`, \
+                 `support_already_open`)",
             ),
             (408, "The request body stopped arriving (`request_timeout`)"),
             (413, "Request body too large (`payload_too_large`)"),

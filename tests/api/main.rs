@@ -52,3 +52,4 @@ mod search;
 mod socket_send;
 mod sockets;
 mod streamed_uploads;
+mod support;

@@ -80,7 +80,7 @@ def main(base_url, tenant, email, peer_email, member_email, password, out_dir):
     peer = next(p for p in people if p["email"] == peer_email)
     member = next(p for p in people if p["email"] == member_email)
     conversation = api.call("POST", "/chat/conversations/start/", {"participant_id": peer["id"]})
-    api.call("POST", f"/chat/conversations/{conversation['id']}/messages/", {"content": "hello"})
+    hello = api.call("POST", f"/chat/conversations/{conversation['id']}/messages/", {"content": "hello"})
     content_type, body = multipart({"content": "a file"}, {"attachments": ("notes.txt", b"fuzz notes\n", "text/plain")})
     message = api.call("POST", f"/chat/conversations/{conversation['id']}/messages/", body, content_type)
     # A group for the operations a 1-to-1 conversation refuses (settings, members, join,
@@ -92,6 +92,12 @@ def main(base_url, tenant, email, peer_email, member_email, password, out_dir):
         for n in range(2)
     ]
 
+    # The support desk: the member answers as an agent (never deactivated by the fuzzer,
+    # whose DELETE /admin/users/{id}/ names the peer), and the fuzzer (an admin, so on the
+    # desk) has a support conversation of its own to assign, close and reopen.
+    api.call("PATCH", f"/admin/users/{member['id']}/", {"is_agent": True})
+    support = api.call("POST", "/chat/support/", {})
+
     (out / "token").write_text(token["token"])
     (out / "session").write_text(api.cookie("sessionid"))
     (out / "csrftoken").write_text(api.cookie("csrftoken"))
@@ -102,6 +108,8 @@ def main(base_url, tenant, email, peer_email, member_email, password, out_dir):
     write_dictionary(out / "users.dict", [peer["id"]])
     write_dictionary(out / "members.dict", [member["id"]])
     write_dictionary(out / "tokens.dict", [spare["id"]])
+    write_dictionary(out / "support.dict", [support["conversation"]["id"]])
+    write_dictionary(out / "messages.dict", [hello["id"], message["id"]])
     print(f"fuzz fixture: conversation {conversation['id']}, {len(message['attachments'])} attachment(s)")
 
 

@@ -107,6 +107,7 @@ export function createEventHandler(app) {
       if (id === state().openConversationId) app.controller.showError('chat', app.t('conversation.deleted'));
       store.dispatch({ type: 'conversation/deleted', id });
     },
+    support_updated: () => app.support.updated(),
     send_ok: (ev) => app.sending.answered(ev),
     send_error: (ev) => app.sending.answered(ev),
     error(ev) {

@@ -100,6 +100,17 @@ export function systemText(t, state, m, nameOf) {
       return md.description ? say('system.description_changed', { by }) : say('system.description_removed', { by });
     case 'visibility_changed':
       return say(md.visibility === 'tenant' ? 'system.visibility_tenant' : 'system.visibility_private', { by });
+    case 'support_assigned': {
+      const name = person(md.agent_id, md.agent_name);
+      if (md.automatic) return t('system.support_assigned.auto', { name });
+      // An agent who takes the conversation: "Alex took it", not "Alex assigned it to Alex".
+      if (String(md.agent_id) === String(md.by || m.sender_id)) return say('system.support_taken', { name: by });
+      return say('system.support_assigned', { by, name });
+    }
+    case 'support_closed':
+      return say('system.support_closed', { by });
+    case 'support_reopened':
+      return say('system.support_reopened', { by });
     default:
       return (m && m.content) || '';
   }

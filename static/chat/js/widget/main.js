@@ -14,6 +14,7 @@ import { createNotifier } from './notifications.js';
 import { createPresenceFollower } from './presence.js';
 import { createSearch } from './search.js';
 import { createSocketSender } from './sending.js';
+import { createSupport } from './support.js';
 import { createStore, initialState, reduce, visibleConversations } from './store.js';
 import { createSync } from './sync.js';
 import { createTransport, socketUrl } from './transport.js';
@@ -21,7 +22,9 @@ import { createConversationsView } from './views/conversations.js';
 import { createDirectoryView } from './views/directory.js';
 import { h } from './views/dom.js';
 import { createSearchView } from './views/search.js';
+import { createCannedPicker } from './views/canned.js';
 import { createShell } from './views/shell.js';
+import { createSupportViews } from './views/support.js';
 import { createThreadView } from './views/thread.js';
 import { createUsersView } from './views/users.js';
 
@@ -82,6 +85,7 @@ async function start() {
   app.actions = createMessageActions(app);
   app.search = createSearch(app);
   app.presence = createPresenceFollower(app);
+  app.support = createSupport(app);
   app.transport = createTransport({
     url: socketUrl(apiBase, location.href),
     onFrame: createEventHandler(app),
@@ -101,7 +105,7 @@ async function start() {
   const ctx = {
     t, fmt: createFormatters(locale), api: app.api, existing, pick: (id, make) => existing[id] || make(),
     controller: app.controller, composer: app.composer, sync: app.sync, notifier: app.notifier,
-    groups: app.groups, actions: app.actions, search: app.search,
+    groups: app.groups, actions: app.actions, search: app.search, support: app.support,
   };
   const shell = createShell({ ...ctx, title, branding });
   const thread = createThreadView(ctx, shell.tabPanels.chat);
@@ -109,6 +113,8 @@ async function start() {
   const searchView = createSearchView(ctx, shell.tabPanels.conversations);
   const users = createUsersView(ctx, shell.tabPanels.users);
   const directory = createDirectoryView(ctx, shell.tabPanels.users);
+  const supportViews = createSupportViews(ctx, shell.tabPanels);
+  createCannedPicker(ctx, document.getElementById('widgetMessageForm'), document.getElementById('widgetMessageInput'), store.getState);
   app.views = {
     focusBar: shell.focusBar,
     focusTab: shell.focusTab,
@@ -130,6 +136,7 @@ async function start() {
     searchView.render(state);
     users.render(state);
     directory.render(state);
+    supportViews.render(state);
     stick = false;
     const effects = after;
     after = [];
@@ -168,6 +175,7 @@ async function start() {
   schedule();
   app.notifier.askLater(NOTIFY_ASK_AFTER_MS);
   app.groups.loadMe().catch(() => {});
+  app.support.probe();
   app.controller.restore();
   app.transport.connect();
 }

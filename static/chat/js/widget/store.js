@@ -7,6 +7,7 @@
 import { initialFindState, reduceFind } from './find-state.js';
 import { afterCoreAction, initialLiveState, reduceLive } from './live.js';
 import { reactionsKey } from './reactions.js';
+import { initialSupportState, reduceSupport } from './support-state.js';
 
 /** How far a message of ours has got; a lower status never overwrites a higher one. */
 export const STATUS_RANK = { sent: 1, delivered: 2, read: 3 };
@@ -21,7 +22,7 @@ export function initialState(me) {
     polling: false,
     signedOut: false,
     panelOpen: false,
-    activeTab: 'conversations', // 'chat' | 'conversations' | 'users'
+    activeTab: 'conversations', // 'chat' | 'conversations' | 'users' | 'inbox'
     pageVisible: true,
     showArchived: false,
     openConversationId: null,
@@ -35,6 +36,7 @@ export function initialState(me) {
     errors: {}, // area ('chat' | 'list' | 'users' | 'group' | 'info' | 'directory') → text shown there
     ...initialLiveState(),
     ...initialFindState(),
+    ...initialSupportState(),
   };
 }
 
@@ -274,7 +276,7 @@ function mapPending(state, id, clientId, fn) {
 // ------------------------------------------------------------------ the reducer
 
 export function reduce(state, action) {
-  const live = reduceLive(state, action) ?? reduceFind(state, action);
+  const live = reduceLive(state, action) ?? reduceFind(state, action) ?? reduceSupport(state, action);
   if (live !== undefined) return live;
   const next = reduceCore(state, action);
   return next === state ? state : afterCoreAction(state, next, action);

@@ -1,5 +1,5 @@
 // The frame: the floating bar (title, connection status, unread badge), the panel
-// dialog with its header and three tabs, branding colours, and the page title's count.
+// dialog with its header and its tabs (a fourth, the inbox, for the support desk), branding colours, and the page title's count.
 // Elements the page already has (by contract id) are used as they are.
 
 import { connectionStatus, totalUnread } from '../store.js';
@@ -10,8 +10,11 @@ export const TABS = [
   ['chat', 'tcTabChat', 'tcTabpanelChat', 'tab.chat'],
   ['conversations', 'tcTabConversations', 'tcTabpanelConversations', 'tab.conversations'],
   ['users', 'tcTabUsers', 'tcTabpanelUsers', 'tab.users'],
+  ['inbox', 'tcTabInbox', 'tcTabpanelInbox', 'tab.inbox'],
 ];
-const TAB_ORDER = TABS.map(([name]) => name);
+const ALL_TABS = TABS.map(([name]) => name);
+// In the tab list only for the support desk's staff (agents and admins; see render).
+const STAFF_TABS = new Set(['inbox']);
 const countText = (n) => (n > 99 ? '99+' : String(n));
 
 export function createShell({ t, pick, existing, title, branding, controller }) {
@@ -51,7 +54,7 @@ export function createShell({ t, pick, existing, title, branding, controller }) 
       type: 'button', role: 'tab', id: tabId, class: 'tc-tab', 'aria-controls': panelId, 'aria-selected': 'false', tabindex: '-1', 'data-tab': name,
     }, h('span', { class: 'tc-tab-label', text: t(key) }));
     tabPanels[name] = h('div', { role: 'tabpanel', id: panelId, class: 'tc-tabpanel', 'aria-labelledby': tabId, hidden: true });
-    tablist.append(tabButtons[name]);
+    if (!STAFF_TABS.has(name)) tablist.append(tabButtons[name]);
   }
   const tabCount = h('span', { class: 'tc-tab-count', hidden: true });
   tabButtons.conversations.append(tabCount);
@@ -59,7 +62,7 @@ export function createShell({ t, pick, existing, title, branding, controller }) 
   const header = h('header', { class: 'tc-panel-header' },
     h('div', { class: 'tc-panel-heading' }, h('h2', { id: 'tcPanelTitle', class: 'tc-panel-title', text: title || t('panel.label') }), panelStatus), closeBtn);
   if (!existing.tenantChatPanel || !panel.childElementCount) panel.append(header);
-  panel.append(tablist, tabPanels.chat, tabPanels.conversations, tabPanels.users);
+  panel.append(tablist, tabPanels.chat, tabPanels.conversations, tabPanels.users, tabPanels.inbox);
 
   // The widget's own elements go into one root at the end of <body>.
   const root = h('div', { class: 'tc-root', id: 'tenantChatRoot' });
@@ -85,19 +88,20 @@ export function createShell({ t, pick, existing, title, branding, controller }) 
     }
   });
   let activeTab = null;
+  let tabOrder = ALL_TABS;
   tablist.addEventListener('click', (e) => {
     const tab = e.target.closest('[role="tab"]');
     if (tab) controller.setTab(tab.dataset.tab);
   });
   tablist.addEventListener('keydown', (e) => {
-    let i = TAB_ORDER.indexOf(activeTab);
-    if (e.key === 'ArrowRight') i = (i + 1) % TAB_ORDER.length;
-    else if (e.key === 'ArrowLeft') i = (i - 1 + TAB_ORDER.length) % TAB_ORDER.length;
+    let i = tabOrder.indexOf(activeTab);
+    if (e.key === 'ArrowRight') i = (i + 1) % tabOrder.length;
+    else if (e.key === 'ArrowLeft') i = (i - 1 + tabOrder.length) % tabOrder.length;
     else if (e.key === 'Home') i = 0;
-    else if (e.key === 'End') i = TAB_ORDER.length - 1;
+    else if (e.key === 'End') i = tabOrder.length - 1;
     else return;
     e.preventDefault();
-    controller.setTab(TAB_ORDER[i], { focus: true });
+    controller.setTab(tabOrder[i], { focus: true });
   });
 
   const baseTitle = document.title;
@@ -126,7 +130,12 @@ export function createShell({ t, pick, existing, title, branding, controller }) 
     bar.setAttribute('aria-expanded', String(state.panelOpen));
     root.classList.toggle('tc-root--open', state.panelOpen);
     activeTab = state.activeTab;
-    for (const name of TAB_ORDER) {
+    tabOrder = state.support.staff ? ALL_TABS : ALL_TABS.filter((name) => !STAFF_TABS.has(name));
+    for (const name of STAFF_TABS) {
+      if (state.support.staff && !tabButtons[name].isConnected) tablist.append(tabButtons[name]);
+      else if (!state.support.staff) tabButtons[name].remove();
+    }
+    for (const name of ALL_TABS) {
       const selected = name === state.activeTab;
       tabButtons[name].setAttribute('aria-selected', String(selected));
       tabButtons[name].tabIndex = selected ? 0 : -1;

@@ -4,7 +4,8 @@
 // group info panel in place of the messages when it is open.
 
 import { canJoin, canSend, isGroup, isMember, isShared } from '../live.js';
-import { conversationOf, otherParticipant, typingNames, userOnline } from '../store.js';
+import { endsClosed, isSupport } from '../support-state.js';
+import { conversationOf, otherParticipant, threadItems, typingNames, userOnline } from '../store.js';
 import { errorBox, h, icons, initials, setText } from './dom.js';
 import { createInfoView } from './info.js';
 import { createMessagesView } from './messages.js';
@@ -47,8 +48,12 @@ export function createThreadView(ctx, tabPanel) {
   const readOnlyText = h('span', { class: 'tc-readonly-text' });
   const joinBtn = h('button', { type: 'button', class: 'tc-btn tc-join-btn', text: t('directory.join') });
   const readOnly = h('div', { class: 'tc-readonly', hidden: true }, readOnlyText, joinBtn);
+  // The requester's closed support conversation: the way to a new one.
+  const supportClosed = h('div', { class: 'tc-readonly tc-support-closed', id: 'tcSupportClosed', hidden: true },
+    h('span', { class: 'tc-readonly-text', text: t('support.closedNotice') }),
+    h('button', { type: 'button', class: 'tc-btn', onclick: () => ctx.support.contact() }, t('support.contact')));
   tabPanel.append(header, none, info.el, existing.widgetMessageContainer ? null : messages.container,
-    typing, error.el, contextBar, readOnly, existing.widgetMessageForm ? null : composer.form);
+    typing, error.el, contextBar, readOnly, supportClosed, existing.widgetMessageForm ? null : composer.form);
   infoBtn.addEventListener('click', () => controller.toggleInfo());
   joinBtn.addEventListener('click', async () => {
     joinBtn.disabled = true;
@@ -127,7 +132,7 @@ export function createThreadView(ctx, tabPanel) {
       subtitle.textContent = `${t('conversation.members', { count: names.length })} · ${names.join(', ')}`;
     }
     if (conv.is_archived) subtitle.append(h('span', { class: 'tc-tag', text: t('conversation.archived') }));
-    infoBtn.hidden = !isGroup(conv);
+    infoBtn.hidden = !isGroup(conv) || isSupport(conv); // a support conversation has no group settings
     infoBtn.setAttribute('aria-expanded', String(!!state.infoOpen));
   }
 
@@ -141,10 +146,15 @@ export function createThreadView(ctx, tabPanel) {
     if (conv && !sendable) {
       let why = 'readonly.reader';
       if (canJoin(state, conv)) why = 'readonly.viewer';
+      else if (!isMember(conv) && isSupport(conv)) why = 'readonly.support';
       else if (!isMember(conv)) why = isShared(conv) ? 'readonly.viewerRead' : 'readonly.removed';
       setText(readOnlyText, t(why));
       joinBtn.hidden = !canJoin(state, conv);
     }
+    supportClosed.hidden = !conv || !isSupport(conv) || String(conv.created_by) !== state.me || state.infoOpen
+      || !endsClosed(threadItems(state, conv.id));
+    // Closed is final for the requester (docs/support-desk.md): the notice replaces the composer.
+    if (!supportClosed.hidden) composer.form.hidden = true;
     const draft = state.editing || state.replyTo;
     const here = draft && draft.conversationId === state.openConversationId && sendable && !state.infoOpen;
     contextBar.hidden = !here;

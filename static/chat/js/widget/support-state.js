@@ -1,0 +1,60 @@
+// The support desk, the DOM-free part: whether the user staffs the desk (an agent or an
+// admin), the inbox's status tab and its lists, the tenant's canned replies, and which
+// of them the composer's `/` picker offers. store.js hands it the actions it does not know.
+
+export const SUPPORT_STATUSES = ['open', 'assigned', 'closed'];
+const MAX_PICKS = 8;
+
+export function initialSupportState() {
+  return {
+    support: {
+      staff: false, // may use the inbox and canned replies
+      tab: 'open', // the inbox's status tab
+      inbox: { open: null, assigned: null, closed: null }, // null: not loaded yet
+      canned: [], // [{shortcut, text}]
+    },
+  };
+}
+
+export const isSupport = (conv) => !!conv && conv.kind === 'support';
+
+/**
+ * The canned replies the composer offers for `text`: only while it is `/` and a
+ * shortcut being typed (no white space); shortcuts that start with it first, then
+ * those that contain it.
+ */
+export function cannedMatches(canned, text) {
+  if (!text || text[0] !== '/' || /\s/.test(text)) return [];
+  const q = text.slice(1).toLowerCase();
+  const starts = canned.filter((r) => r.shortcut.startsWith(q));
+  const contains = canned.filter((r) => !r.shortcut.startsWith(q) && r.shortcut.includes(q));
+  return starts.concat(contains).slice(0, MAX_PICKS);
+}
+
+/**
+ * Whether a support conversation's messages (in seq order) end closed: its last desk
+ * step among them is `support_closed`.
+ */
+export function endsClosed(messages) {
+  for (let i = messages.length - 1; i >= 0; i -= 1) {
+    const event = messages[i] && messages[i].metadata && messages[i].metadata.event;
+    if (typeof event === 'string' && event.startsWith('support_')) return event === 'support_closed';
+  }
+  return false;
+}
+
+const withSupport = (state, change) => ({ ...state, support: { ...state.support, ...change } });
+
+/** Returns the next state, or undefined for an action this module does not handle. */
+export function reduceSupport(state, action) {
+  switch (action.type) {
+    case 'support/staff':
+      return withSupport(state, { staff: !!action.staff, canned: Array.isArray(action.canned) ? action.canned : [] });
+    case 'support/tab':
+      return SUPPORT_STATUSES.includes(action.tab) ? withSupport(state, { tab: action.tab }) : state;
+    case 'support/inbox':
+      return withSupport(state, { inbox: { ...state.support.inbox, [action.status]: action.items } });
+    default:
+      return undefined;
+  }
+}
