@@ -20,11 +20,13 @@ pub async fn history(b: &Bench) {
             let mut failed = 0u64;
             while Instant::now() < deadline {
                 let asked = Instant::now();
-                match b.http.get(&url).header(COOKIE, user.cookie()).send().await {
-                    Ok(resp) if resp.status().is_success() && resp.bytes().await.is_ok() => {
-                        latencies.push(asked.elapsed())
-                    }
-                    _ => failed += 1,
+                let answered = match b.http.get(&url).header(COOKIE, user.cookie()).send().await {
+                    Ok(resp) if resp.status().is_success() => resp.bytes().await.is_ok(),
+                    _ => false,
+                };
+                match answered {
+                    true => latencies.push(asked.elapsed()),
+                    false => failed += 1,
                 }
             }
             (latencies, failed)
