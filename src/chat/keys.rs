@@ -10,12 +10,8 @@
 //! from the configuration.
 
 use sqlx::PgPool;
-use uuid::Uuid;
 
-use super::{
-    rotation,
-    sealed::{Record, StoredText},
-};
+use super::rotation;
 use crate::crypto::{Key, Keyring};
 
 /// What every sentinel holds.
@@ -133,16 +129,4 @@ pub async fn rotate(
          keys no longer used (may be dropped from CHAT_ENCRYPTION_OLD_KEYS): {retired}",
         current.id
     ))
-}
-
-/// A text re-sealed under `key`: `stored` of message `message_id` opened and sealed again.
-pub(super) fn reseal(
-    key: &Key,
-    record: Record,
-    tenant_id: Uuid,
-    message_id: Uuid,
-    stored: StoredText,
-) -> crate::error::Result<StoredText> {
-    let text = stored.reveal(record, tenant_id, message_id)?;
-    Ok(StoredText::seal_with(Some(key), record, tenant_id, message_id, &text))
 }

@@ -8,7 +8,6 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{
-    keys::reseal,
     sealed::{Record, StoredText},
     sealed_files,
 };
@@ -127,4 +126,16 @@ pub(super) async fn files(pool: &PgPool, key: &Key, media_root: &Path, batch: i6
         tx.commit().await?;
         done += ids.len() as u64;
     }
+}
+
+/// A text re-sealed under `key`: `stored` of message `message_id` opened and sealed again.
+fn reseal(
+    key: &Key,
+    record: Record,
+    tenant_id: Uuid,
+    message_id: Uuid,
+    stored: StoredText,
+) -> crate::error::Result<StoredText> {
+    let text = stored.reveal(record, tenant_id, message_id)?;
+    Ok(StoredText::seal_with(Some(key), record, tenant_id, message_id, &text))
 }
