@@ -170,6 +170,25 @@ pub struct Config {
         hide_env_values = true
     )]
     pub encryption_old_keys: Vec<String>,
+    /// Webhook hosts or CIDR ranges (comma-separated) that may be private, loopback or
+    /// link-local; every other such address is refused (SSRF). E.g. `10.0.0.0/8,bots.internal`.
+    #[arg(long, env = "WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',', global = true)]
+    pub webhook_allowed_hosts: Vec<String>,
+    /// How long one webhook request may take, connect to last byte.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10, global = true)]
+    pub webhook_timeout_seconds: u64,
+    /// Requests in flight to one endpoint from one node.
+    #[arg(long, env = "WEBHOOK_CONCURRENCY_PER_ENDPOINT", default_value_t = 16, global = true)]
+    pub webhook_concurrency_per_endpoint: usize,
+    /// Requests in flight from one node, over every endpoint.
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 128, global = true)]
+    pub webhook_concurrency: usize,
+    /// The first retry's delay; each further one doubles it (with jitter, at most an hour).
+    #[arg(long, env = "WEBHOOK_RETRY_BASE_MS", default_value_t = 10_000, global = true)]
+    pub webhook_retry_base_ms: u64,
+    /// How long a delivery is retried before it is marked `failed`.
+    #[arg(long, env = "WEBHOOK_RETRY_FOR_SECONDS", default_value_t = 24 * 3600, global = true)]
+    pub webhook_retry_for_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -222,6 +241,12 @@ impl Config {
             admin_session_idle_seconds: 1800,
             log_format: LogFormat::Text,
             metrics_bind: None,
+            webhook_allowed_hosts: Vec::new(),
+            webhook_timeout_seconds: 10,
+            webhook_concurrency_per_endpoint: 16,
+            webhook_concurrency: 128,
+            webhook_retry_base_ms: 10_000,
+            webhook_retry_for_seconds: 24 * 3600,
         }
     }
 
@@ -295,6 +320,15 @@ impl Config {
         }
         if self.ws_max_sockets_per_user == 0 {
             return Err("WS_MAX_SOCKETS_PER_USER must be at least 1".into());
+        }
+        if self.webhook_timeout_seconds == 0
+            || self.webhook_concurrency == 0
+            || self.webhook_concurrency_per_endpoint == 0
+        {
+            return Err(
+                "WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_CONCURRENCY and WEBHOOK_CONCURRENCY_PER_ENDPOINT must be at least 1"
+                    .into(),
+            );
         }
         if self.database_max_connections == 0 {
             return Err("DATABASE_MAX_CONNECTIONS must be at least 1".into());

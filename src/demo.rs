@@ -9,6 +9,7 @@ use crate::{
     chat::{
         conversations::{self, NewGroup, Started},
         messages::{self, NewMessage},
+        safety::RulesCache,
     },
     domain::{Description, Role, Title, Visibility},
     error::{Context, Error, Result},
@@ -113,9 +114,11 @@ async fn say(
     conversation_id: uuid::Uuid,
     text: &str,
 ) -> Result<()> {
+    // A cache of its own for the few messages the demo sends; the tenant's rules hold.
     messages::send(
         pool,
         realtime,
+        &RulesCache::default(),
         actor,
         conversation_id,
         NewMessage {

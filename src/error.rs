@@ -28,6 +28,9 @@ pub enum Code {
     InvalidRequest,
     /// 400: a participant id that is missing, malformed or the caller's own.
     InvalidParticipant,
+    /// 400: a message containing one of the tenant's forbidden topics; the body names
+    /// the `phrase`.
+    ForbiddenTopic,
     NotAuthenticated,
     InvalidCredentials,
     CsrfFailed,
@@ -85,6 +88,7 @@ impl Code {
             Code::ValidationError => "validation_error",
             Code::InvalidRequest => "invalid_request",
             Code::InvalidParticipant => "invalid_participant",
+            Code::ForbiddenTopic => "forbidden_topic",
             Code::NotAuthenticated => "not_authenticated",
             Code::InvalidCredentials => "invalid_credentials",
             Code::CsrfFailed => "csrf_failed",
@@ -133,6 +137,10 @@ pub enum Error {
     /// 400 `validation_error`, naming the offending field.
     #[error("{message}")]
     Validation { field: &'static str, message: String },
+    /// 400 `forbidden_topic`: the message contains a phrase the tenant forbids (as the
+    /// tenant's admin wrote it); nothing was stored.
+    #[error("This message mentions a forbidden topic: \"{phrase}\".")]
+    ForbiddenTopic { phrase: String },
     /// 400 with a specific code (e.g. `invalid_participant`).
     #[error("{message}")]
     BadRequest { code: Code, message: String },
@@ -233,6 +241,7 @@ impl Error {
     pub fn code(&self) -> Code {
         match self {
             Error::Validation { .. } => Code::ValidationError,
+            Error::ForbiddenTopic { .. } => Code::ForbiddenTopic,
             Error::BadRequest { code, .. }
             | Error::Forbidden { code, .. }
             | Error::NotFound { code, .. }
@@ -266,6 +275,7 @@ impl Error {
         let mut body = ErrorBody::new(self.code(), self.to_string());
         match self {
             Error::Validation { field, .. } => body.field = Some(field.to_string()),
+            Error::ForbiddenTopic { phrase } => body.phrase = Some(phrase.clone()),
             Error::WritePermissionRequired { user_role } => {
                 body.required_permission = Some("write".into());
                 body.user_permission = Some(user_role.as_str().into());
@@ -340,7 +350,9 @@ impl<T, E: std::error::Error + Send + Sync + 'static> Context<T> for std::result
 impl ResponseError for Error {
     fn status(&self) -> StatusCode {
         match self {
-            Error::Validation { .. } | Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Error::Validation { .. } | Error::ForbiddenTopic { .. } | Error::BadRequest { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Error::NotAuthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Error::CsrfFailed
             | Error::CrossSite
@@ -406,6 +418,10 @@ pub struct ErrorBody {
     /// Seconds to wait before retrying (429, 503).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// The forbidden phrase the message contains, as the tenant's admin wrote it
+    /// (`forbidden_topic`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phrase: Option<String>,
 }
 
 impl ErrorBody {
@@ -417,6 +433,7 @@ impl ErrorBody {
             required_permission: None,
             user_permission: None,
             retry_after: None,
+            phrase: None,
         }
     }
 }

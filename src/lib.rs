@@ -15,6 +15,7 @@ pub mod denials;
 pub mod domain;
 pub mod error;
 pub mod health;
+pub mod hooks;
 pub mod i18n;
 pub mod limits;
 pub mod login;
@@ -80,6 +81,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         std::time::Duration::from_secs(config.auth_cache_seconds),
         Some(&realtime),
     );
+    let webhooks = hooks::Engine::new(pool.clone(), &config)?;
     let state = AppState {
         sessions: auth::session::Sessions::new(pool.clone(), auth::session::Lifetimes::of(&config)),
         credentials,
@@ -87,6 +89,8 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         pool,
         config: config.clone(),
         realtime,
+        content_rules: Arc::default(),
+        webhooks,
         i18n: Arc::new(i18n::Catalog::load(&config.static_root)),
     };
     // The request-level helpers below the state read their own parts.
@@ -156,6 +160,7 @@ pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
         .sessions
         .spawn_expired_sweeper(std::time::Duration::from_secs(3600));
     chat::retention::spawn_hourly(app.state.pool.clone(), app.state.config.media_root.clone());
+    app.state.webhooks.spawn();
     let realtime = app.state.realtime.clone();
     let shutdown = async move {
         shutdown_signal().await;

@@ -7,7 +7,9 @@ use sqlx::PgPool;
 
 use crate::{
     auth::{cache::CredentialCache, session::Sessions},
+    chat::safety::RulesCache,
     config::Config,
+    hooks::Engine,
     i18n::Catalog,
     limits::Limits,
     realtime::Realtime,
@@ -24,6 +26,10 @@ pub struct AppState {
     /// Rate limits (shared through Redis when there is one).
     pub limits: Arc<Limits>,
     pub realtime: Arc<Realtime>,
+    /// Each tenant's compiled content rules (forbidden topics, PII mode).
+    pub content_rules: Arc<RulesCache>,
+    /// The webhook delivery engine (running once `serve` or a test spawns it).
+    pub webhooks: Arc<Engine>,
     /// Page and widget strings in every language.
     pub i18n: Arc<Catalog>,
 }

@@ -5,9 +5,12 @@
 
 pub mod analytics;
 pub mod attachments;
+pub mod bots;
 pub mod compliance;
+pub mod flagged;
 pub mod settings;
 pub mod users;
+pub mod webhooks;
 
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};

@@ -15,6 +15,7 @@ use crate::{
     audit::Entry,
     chat::settings::{check_canned_replies, CannedReply, TenantSettings, MAX_UPLOAD_BYTES},
     chat::uploads::UploadKind,
+    domain::{pii::PiiMode, topics::ForbiddenTopics},
     error::{Error, Result},
 };
 
@@ -40,6 +41,12 @@ pub struct SettingsView {
     /// Minutes after sending during which senders may edit their messages (0: no limit;
     /// tenant admins are not held to it).
     pub edit_window_minutes: u32,
+    /// Phrases no message may contain: matched on whole words, ignoring case and
+    /// accents; a message with one is refused (400 `forbidden_topic`).
+    pub forbidden_topics: Vec<String>,
+    /// Personal data in messages: `off`, `flag` (counted for admins) or `redact`
+    /// (replaced by `[redacted:<kind>]` before storing).
+    pub pii_mode: PiiMode,
     /// Shortcuts the tenant's agents pick in the composer by typing `/`.
     pub canned_replies: Vec<CannedReply>,
     /// New support conversations go round-robin to the active agents.
@@ -79,6 +86,20 @@ pub struct SettingsUpdate {
     /// 0 (no limit, the default) to 525,600 (a year).
     #[oai(nullable, validator(minimum(value = "0"), maximum(value = "525600")))]
     pub edit_window_minutes: Option<u32>,
+    /// At most 200 phrases of 1 to 100 characters, each with a letter or digit and no
+    /// control characters; duplicates (ignoring case and accents) are dropped.
+    #[oai(
+        nullable,
+        validator(
+            max_items = 200,
+            max_length = 100,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\W_][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
+    pub forbidden_topics: Option<Vec<String>>,
+    /// `off` (the default), `flag` or `redact`.
+    #[oai(nullable)]
+    pub pii_mode: Option<PiiMode>,
     /// At most 100, shortcuts unique.
     #[oai(nullable, validator(max_items = 100))]
     pub canned_replies: Option<Vec<CannedReply>>,
@@ -174,6 +195,8 @@ fn view(settings: &TenantSettings) -> SettingsView {
         widget_color: settings.widget_color().map(str::to_string),
         widget_title: settings.widget_title.clone(),
         edit_window_minutes: settings.edit_window_minutes.unwrap_or(0),
+        forbidden_topics: settings.forbidden_topics.clone().unwrap_or_default(),
+        pii_mode: settings.pii_mode.unwrap_or_default(),
         canned_replies: settings.canned_replies().to_vec(),
         support_round_robin: settings.support_round_robin.unwrap_or(false),
         search_enabled: settings.search_enabled(),
@@ -211,6 +234,11 @@ fn validate(update: SettingsUpdate, max_send_per_minute: u32) -> Result<TenantSe
             format!("must be between 0 and {MAX_EDIT_WINDOW_MINUTES}"),
         ));
     }
+    let forbidden_topics = update
+        .forbidden_topics
+        .map(|phrases| ForbiddenTopics::parse(&phrases))
+        .transpose()?
+        .filter(|phrases| !phrases.is_empty());
     let settings = TenantSettings {
         max_upload_bytes: update.max_upload_bytes,
         allowed_types: update
@@ -222,6 +250,9 @@ fn validate(update: SettingsUpdate, max_send_per_minute: u32) -> Result<TenantSe
         widget_title: update.widget_title.map(|t| t.trim().to_string()),
         // 0 and absent both mean no limit; absent is what is stored.
         edit_window_minutes: update.edit_window_minutes.filter(|m| *m > 0),
+        forbidden_topics,
+        // `off` and absent both mean off; absent is what is stored.
+        pii_mode: update.pii_mode.filter(|mode| *mode != PiiMode::Off),
         canned_replies: update.canned_replies.filter(|replies| !replies.is_empty()),
         support_round_robin: update.support_round_robin.filter(|on| *on),
         // On is the default; only `false` is stored.
@@ -257,7 +288,8 @@ pub async fn put(
         .bind(admin.actor().tenant_id())
         .fetch_one(&mut *tx)
         .await?;
-    sqlx::query("UPDATE tenants SET settings = $2 WHERE id = $1")
+    // A new version: every node's content rules for the tenant are stale from now on.
+    sqlx::query("UPDATE tenants SET settings = $2, settings_version = settings_version + 1 WHERE id = $1")
         .bind(admin.actor().tenant_id())
         .bind(&stored)
         .execute(&mut *tx)

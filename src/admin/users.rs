@@ -29,13 +29,15 @@ pub struct AdminUser {
     pub role: String,
     /// Answers support conversations (the support desk's inbox, assignment, canned replies).
     pub is_agent: bool,
+    /// `person`, or `bot` for a bot's user (created through `/api/admin/bots/`).
+    pub kind: String,
     pub is_active: bool,
     #[oai(nullable)]
     pub last_seen: Option<Timestamp>,
     pub created_at: Timestamp,
 }
 
-const COLUMNS: &str = "id, name, email, role, is_agent, is_active, last_seen, created_at";
+const COLUMNS: &str = "id, name, email, role, is_agent, kind, is_active, last_seen, created_at";
 
 pub async fn list(pool: &PgPool, admin: &Admin) -> Result<Vec<AdminUser>> {
     Ok(sqlx::query_as(&format!(

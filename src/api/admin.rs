@@ -20,6 +20,7 @@ use crate::{
         analytics::{self, Analytics},
         attachments::{self, AdminAttachmentPage, AdminFilter},
         compliance::{self, AdminConversation, ComplianceMessage},
+        flagged::{self, FlaggedMessage},
         settings::{self, SettingsUpdate, SettingsView},
         users::{self, AdminUser, UserChange},
         Admin,
@@ -97,7 +98,7 @@ impl FieldRefusal for SettingsUpdate {
 }
 
 /// Admin lists: 50 items unless asked otherwise, at most 200.
-fn page_bounds(limit: Option<Limit>, offset: Option<Offset>) -> (i64, i64) {
+pub(super) fn page_bounds(limit: Option<Limit>, offset: Option<Offset>) -> (i64, i64) {
     (Limit::or_default(limit, 50, 200), Offset::or_zero(offset))
 }
 
@@ -408,5 +409,24 @@ impl AdminApi {
         Ok(Json(
             compliance::messages(&state.pool, &admin, id.in_path("Conversation")?, query).await?,
         ))
+    }
+
+    /// Messages flagged for personal data (`pii_mode: flag`; audit-logged)
+    ///
+    /// Newest first, with the counts per kind in `pii` and `metadata.pii`. Only admins
+    /// see these counts: members' views of a message never carry them.
+    #[oai(path = "/flagged-messages/", method = "get")]
+    async fn flagged_messages(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+        /// Page size (default 50; larger values are capped at 200).
+        limit: Query<Option<Limit>>,
+        offset: Query<Option<Offset>>,
+    ) -> Result<Json<Vec<FlaggedMessage>>> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "flagged_messages.list").await?;
+        let (limit, offset) = page_bounds(limit.0, offset.0);
+        Ok(Json(flagged::list(&state.pool, &admin, limit, offset).await?))
     }
 }

@@ -146,7 +146,9 @@ impl MessagesApi {
     /// JSON `{"content", "client_id"}`, or `multipart/form-data` with the same fields plus
     /// `attachments` files. A file's type is judged by its bytes; a refused file (type,
     /// size, count) answers 400 `validation_error` with `field: "attachments"` and leaves
-    /// nothing stored.
+    /// nothing stored. Text containing one of the tenant's `forbidden_topics` answers 400
+    /// `forbidden_topic` naming the `phrase`, nothing stored; with `pii_mode: redact`
+    /// personal data is replaced by `[redacted:<kind>]` before the message is stored.
     #[oai(path = "/:id/messages/", method = "post")]
     async fn send(
         &self,
@@ -184,7 +186,16 @@ impl MessagesApi {
         let client_id = ClientId::parse_optional(client_id.as_deref())?;
         let new = new_message(content.as_deref().unwrap_or(""), client_id, files, extras)?;
         Ok(
-            match messages::send(&state.pool, &state.realtime, auth.actor(), id, new).await? {
+            match messages::send(
+                &state.pool,
+                &state.realtime,
+                &state.content_rules,
+                auth.actor(),
+                id,
+                new,
+            )
+            .await?
+            {
                 Sent::Created(m) => SendResponse::Created(Json(m)),
                 Sent::Existing(m) => SendResponse::Existing(Json(m)),
             },
@@ -214,7 +225,8 @@ impl MessagesApi {
     /// `edit_window_closed`) or a tenant admin (audited). Others: 403
     /// `message_permission_required`, also for system messages; a deleted message: 409
     /// `message_deleted`. Earlier versions are kept for compliance reads. Everyone in the
-    /// conversation gets `message_updated`.
+    /// conversation gets `message_updated`. The tenant's content rules hold as for a send
+    /// (400 `forbidden_topic`, redaction).
     #[oai(path = "/:id/messages/:message_id/", method = "patch")]
     async fn edit(
         &self,
@@ -230,6 +242,7 @@ impl MessagesApi {
         let message = edits::edit(
             &state.pool,
             &state.realtime,
+            &state.content_rules,
             auth.actor(),
             &meta,
             id,

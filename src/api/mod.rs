@@ -10,6 +10,7 @@ mod conversations;
 pub mod denied;
 pub mod docs;
 mod files;
+mod integrations;
 mod members;
 mod mentions;
 mod messages;
@@ -55,6 +56,7 @@ pub type Apis = (
     support::SupportApi,
     attachments::AttachmentsApi,
     admin::AdminApi,
+    integrations::IntegrationsApi,
 );
 
 /// The OpenAPI service mounted at `/api`.
@@ -70,6 +72,7 @@ pub fn service(public_origin: &str) -> OpenApiService<Apis, ()> {
             support::SupportApi,
             attachments::AttachmentsApi,
             admin::AdminApi,
+            integrations::IntegrationsApi,
         ),
         "tenantchat",
         env!("CARGO_PKG_VERSION"),

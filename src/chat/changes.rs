@@ -22,6 +22,7 @@ use crate::{
     auth::Actor,
     domain::{MemberRole, Visibility},
     error::{Error, Result},
+    hooks::outbox,
     realtime::{Audience, Realtime},
     timestamp::Timestamp,
 };
@@ -190,7 +191,13 @@ impl Announcement {
             .bind(actor.tenant_id())
             .fetch_one(&mut *tx)
             .await?;
-        let metadata: Metadata = serde_json::from_value(event.metadata(actor.user_id())).map_err(Error::internal)?;
+        let change = event.metadata(actor.user_id());
+        // Tenant webhooks hear of the change in its own transaction (the outbox).
+        if let Some(name) = change["event"].as_str() {
+            let payload = json!({"conversation_id": self.conversation_id, "change": change});
+            outbox::enqueue(tx, actor.tenant_id(), name, &payload).await?;
+        }
+        let metadata: Metadata = serde_json::from_value(change).map_err(Error::internal)?;
         let id = Uuid::new_v4();
         let stored = StoredText::seal(Record::Message, actor.tenant_id(), id, &event.fallback(&by));
         let (seq, predecessor_created): (i64, Option<Timestamp>) = sqlx::query_as(SYSTEM_MESSAGE)

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -18,6 +19,7 @@ use crate::{
     auth::Actor,
     domain::{Description, Limit, MemberRole, Offset, Title, Visibility},
     error::{Code, Error, Result},
+    hooks::outbox,
     realtime::Realtime,
 };
 
@@ -229,7 +231,9 @@ pub async fn start_direct(pool: &PgPool, realtime: &Realtime, actor: &Actor, oth
     let started = match inserted {
         Some(id) => {
             add_participants(&mut tx, actor, id, &[low, high], MemberRole::Member).await?;
-            Started::Created(one(&mut tx, actor, id).await?)
+            let conversation = one(&mut tx, actor, id).await?;
+            queue_created(&mut tx, actor, &conversation, None).await?;
+            Started::Created(conversation)
         }
         None => {
             let id: Uuid = sqlx::query_scalar(
@@ -296,9 +300,32 @@ pub async fn create_group(
     add_participants(&mut tx, actor, id, &[actor.user_id()], MemberRole::Owner).await?;
     add_participants(&mut tx, actor, id, &members, MemberRole::Member).await?;
     let conversation = one(&mut tx, actor, id).await?;
+    queue_created(&mut tx, actor, &conversation, new.title.as_ref().map(Title::as_str)).await?;
     tx.commit().await?;
     announce_new(realtime, &conversation, new.title.as_ref().map(Title::as_str)).await;
     Ok(conversation)
+}
+
+/// `conversation_created` for the tenant webhooks, in the creating transaction; shaped
+/// like the member and settings events (`data.change`), with the stored title.
+async fn queue_created(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    conversation: &Conversation,
+    title: Option<&str>,
+) -> Result<()> {
+    let payload = json!({
+        "conversation_id": conversation.id,
+        "change": {
+            "event": "conversation_created",
+            "by": actor.user_id(),
+            "kind": conversation.kind,
+            "title": title,
+            "visibility": conversation.visibility,
+            "user_ids": conversation.participants.iter().map(|p| p.id).collect::<Vec<_>>(),
+        },
+    });
+    outbox::enqueue(tx, actor.tenant_id(), "conversation_created", &payload).await
 }
 
 /// `conversation_updated` to every member of a conversation just created. A new

@@ -16,6 +16,7 @@ use super::{
     message_views::view_as,
     messages::announce_update,
     receipts::Watermarks,
+    safety::RulesCache,
     sealed::{search_vector, Record, StoredText},
     settings::TenantSettings,
     views::{Message, MessageEdit},
@@ -130,13 +131,20 @@ fn on_behalf(actor: &Actor, target: &Target) -> bool {
 pub async fn edit(
     pool: &PgPool,
     realtime: &Realtime,
+    rules: &RulesCache,
     actor: &Actor,
     meta: &RequestMeta,
     conversation_id: Uuid,
     message_id: Uuid,
     content: &str,
 ) -> Result<Message> {
-    let content = MessageContent::parse(content)?;
+    // The rules as they are now (edits are rare: one read of the version, and a
+    // compile only when it changed); they hold for the edited text as for a send.
+    let checked = rules
+        .fresh(pool, actor.tenant_id())
+        .await?
+        .check(MessageContent::parse(content)?)?;
+    let content = checked.content;
     let window = match actor.role() {
         Role::Admin => None,
         _ => TenantSettings::load(pool, actor.tenant_id()).await?.edit_window(),
@@ -171,13 +179,14 @@ pub async fn edit(
     keep_version(&mut tx, actor, conversation_id, message_id, &previous).await?;
     let stored = StoredText::seal(Record::Message, actor.tenant_id(), message_id, content.as_str());
     sqlx::query(concat!(
-        "UPDATE messages SET content = $3, content_key_id = $4, content_sealed = $5, search = ",
-        search_vector!("$2", "$6"),
+        "UPDATE messages SET content = $3, pii = $4, content_key_id = $5, content_sealed = $6, search = ",
+        search_vector!("$2", "$7"),
         ", edited_at = now(), updated_at = now() WHERE id = $1 AND tenant_id = $2"
     ))
     .bind(message_id)
     .bind(actor.tenant_id())
     .bind(&stored.content)
+    .bind(checked.pii.as_ref().map(sqlx::types::Json))
     .bind(&stored.content_key_id)
     .bind(&stored.content_sealed)
     .bind(content.as_str())
@@ -243,7 +252,7 @@ pub async fn delete(
     }
     sqlx::query(
         "UPDATE messages SET deleted = true, content = '', content_key_id = NULL, content_sealed = NULL,
-             search = NULL, metadata = '{}', reply_to = NULL, updated_at = now()
+             search = NULL, metadata = '{}', pii = NULL, reply_to = NULL, updated_at = now()
          WHERE id = $1 AND tenant_id = $2",
     )
     .bind(message_id)

@@ -13,6 +13,7 @@ use super::{
     membership, mentions,
     message_views::{into_views, member_view, quoted_columns, quoted_join, rows_by_ids, MessageRow, QuotedRow},
     receipts::{self, StatusContext, Watermarks},
+    safety::RulesCache,
     sealed::{search_vector, Record, StoredText},
     staging::{Staged, StagedFile},
     views::{Message, MessageStatus},
@@ -56,6 +57,7 @@ pub struct NewMessage<'a> {
 #[derive(sqlx::FromRow)]
 struct SentRow {
     seq: i64,
+    kind: MessageKind,
     created_at: Timestamp,
     updated_at: Timestamp,
     sender_name: String,
@@ -80,6 +82,7 @@ pub enum Sent {
 pub async fn send(
     pool: &PgPool,
     realtime: &std::sync::Arc<Realtime>,
+    rules: &RulesCache,
     actor: &Actor,
     conversation_id: Uuid,
     new: NewMessage<'_>,
@@ -90,6 +93,8 @@ pub async fn send(
     if content.is_empty() && files.is_none() {
         return Err(Error::validation("content", "a message needs content or attachments"));
     }
+    let mut content_rules = rules.current(pool, actor.tenant_id()).await?;
+    let mut checked = content_rules.check(content.clone())?;
     let metadata = new.metadata.unwrap_or_default();
     check_metadata(&metadata)?;
     let mentioned = mentions::others(actor.user_id(), &new.mentions)?;
@@ -102,7 +107,6 @@ pub async fn send(
     let staged: &[StagedFile] = files.as_ref().map_or(&[], |s| &s.files);
 
     let message_id = Uuid::new_v4();
-    let stored = StoredText::seal(Record::Message, actor.tenant_id(), message_id, content.as_str());
     // `SEND` is one statement, so atomic by itself. An explicit transaction (two more
     // round trips: BEGIN, COMMIT) is needed only to keep attachment rows uncommitted
     // until their files are in place.
@@ -110,41 +114,62 @@ pub async fn send(
         Some(_) => Some(pool.begin().await?),
         None => None,
     };
-    let query = sqlx::query_as(SEND)
-        .bind(conversation_id)
-        .bind(actor.tenant_id())
-        .bind(message_id)
-        .bind(actor.user_id())
-        .bind(&stored.content)
-        .bind(client_id)
-        .bind(staged.iter().map(|f| f.id).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.filename.clone()).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.kind.mime()).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.size as i64).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.storage_path.clone()).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.width.map(|w| w as i32)).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.height.map(|h| h as i32)).collect::<Vec<_>>())
-        .bind(staged.iter().map(|f| f.thumbnail_path.clone()).collect::<Vec<_>>())
-        .bind(Json(&metadata))
-        .bind(new.reply_to)
-        .bind(&mentioned)
-        .bind(&stored.content_key_id)
-        .bind(&stored.content_sealed)
-        .bind(content.as_str())
-        .bind(staged.iter().map(|f| f.key_id.clone()).collect::<Vec<_>>());
-    let row: Option<SentRow> = match tx.as_mut() {
-        Some(tx) => query.fetch_optional(&mut **tx).await,
-        None => query.fetch_optional(pool).await,
-    }
-    .or_else(|err| match client_id {
-        // A retry with a known client_id: the original is answered below.
-        Some(_) if error::violates(&err, "messages_client_id_idx") => Ok(None),
-        _ if error::violates(&err, "messages_reply_to_fkey") => Err(Error::validation(
-            "reply_to",
-            "reply_to must be the id of a message of this conversation",
-        )),
-        _ => Err(err.into()),
-    })?;
+    // The statement stores nothing if the tenant's settings changed since the rules
+    // were read (an admin's new forbidden topic applies to the very next send): then
+    // the rules are read again and the message checked and sent once more.
+    let row: Option<SentRow> = loop {
+        let mut conflict = false;
+        let stored = StoredText::seal(Record::Message, actor.tenant_id(), message_id, checked.content.as_str());
+        let query = sqlx::query_as(SEND)
+            .bind(conversation_id)
+            .bind(actor.tenant_id())
+            .bind(message_id)
+            .bind(actor.user_id())
+            .bind(&stored.content)
+            .bind(client_id)
+            .bind(staged.iter().map(|f| f.id).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.filename.clone()).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.kind.mime()).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.size as i64).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.storage_path.clone()).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.width.map(|w| w as i32)).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.height.map(|h| h as i32)).collect::<Vec<_>>())
+            .bind(staged.iter().map(|f| f.thumbnail_path.clone()).collect::<Vec<_>>())
+            .bind(Json(&metadata))
+            .bind(new.reply_to)
+            .bind(&mentioned)
+            .bind(checked.pii.as_ref().map(Json))
+            .bind(content_rules.version)
+            .bind(&stored.content_key_id)
+            .bind(&stored.content_sealed)
+            .bind(checked.content.as_str())
+            .bind(staged.iter().map(|f| f.key_id.clone()).collect::<Vec<_>>());
+        let row: Option<SentRow> = match tx.as_mut() {
+            Some(tx) => query.fetch_optional(&mut **tx).await,
+            None => query.fetch_optional(pool).await,
+        }
+        .or_else(|err| match client_id {
+            // A retry with a known client_id: the original is answered below.
+            Some(_) if error::violates(&err, "messages_client_id_idx") => {
+                conflict = true;
+                Ok(None)
+            }
+            _ if error::violates(&err, "messages_reply_to_fkey") => Err(Error::validation(
+                "reply_to",
+                "reply_to must be the id of a message of this conversation",
+            )),
+            _ => Err(err.into()),
+        })?;
+        // A known client_id is answered below, whatever the rules.
+        if row.is_none() && !conflict {
+            if let Some(newer) = rules.newer_than(pool, actor.tenant_id(), content_rules.version).await? {
+                content_rules = newer;
+                checked = content_rules.check(content.clone())?;
+                continue;
+            }
+        }
+        break row;
+    };
     let Some(sent) = row else {
         drop(tx);
         let mut conn = pool.acquire().await?;
@@ -167,12 +192,12 @@ pub async fn send(
         sender_name: sent.sender_name,
         sender_email: sent.sender_email,
         text: StoredText {
-            content: content.as_str().to_string(),
+            content: checked.content.as_str().to_string(),
             ..StoredText::default()
         },
         created_at: sent.created_at,
         updated_at: sent.updated_at,
-        kind: MessageKind::Text,
+        kind: sent.kind,
         metadata: Json(metadata),
         edited_at: None,
         deleted: false,
@@ -240,28 +265,51 @@ pub async fn send(
 /// the sender's own for the unread arithmetic, un-archive the conversation for the
 /// recipients, record the attachments and mentions, and return what the response and
 /// the event need (a tenant-visible conversation's events go to its viewers too). No
-/// row: not a participant. A unique violation on `messages_client_id_idx`: a retry; a
-/// foreign key violation on `messages_reply_to_fkey`: `reply_to` names no message of
-/// this conversation.
-/// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content (empty when sealed),
-/// $6 client_id, $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to,
-/// $17 mentions, $18 the sealing key's id, $19 the sealed content, $20 the plain text
-/// (indexed for search unless the tenant turned search off; never stored as such), $21
-/// the key ids of the attachments' files.
+/// row: not a participant, or the tenant's settings are no longer version $19 (the
+/// content rules the message was checked with). A unique violation on
+/// `messages_client_id_idx`: a retry; a foreign key violation on
+/// `messages_reply_to_fkey`: `reply_to` names no message of this conversation.
+/// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 client_id,
+/// $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to, $17 mentions,
+/// $18 the PII counts (flagged messages), $19 the settings version checked against.
+/// $20 the sealing key's id, $21 the sealed content ($5 is then empty), $22 the plain
+/// text (indexed for search unless the tenant turned search off, and the webhooks'
+/// payload; not stored in `messages` as such), $23 the key ids of the attachments' files.
 const SEND: &str = concat!(
     "
     WITH conv AS (
         UPDATE conversations SET last_seq = last_seq + 1, last_message_id = $3, updated_at = now()
         WHERE id = $1 AND tenant_id = $2
           AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = $1 AND user_id = $4)
+          AND (SELECT settings_version FROM tenants WHERE id = $2) = $19
         RETURNING last_seq, visibility
     ), msg AS (
-        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to,
-                              content_key_id, content_sealed, search)
-        SELECT $3, $2, $1, last_seq, $4, $5, $6, $15, $16, $18, $19, ",
-    search_vector!("$2", "$20"),
-    " FROM conv
-        RETURNING seq, created_at, updated_at
+        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to, pii,
+                              content_key_id, content_sealed, search, kind)
+        SELECT $3, $2, $1, last_seq, $4, $5, $6, $15, $16, $18, $20, $21, ",
+    search_vector!("$2", "$22"),
+    ",
+               (SELECT CASE WHEN kind = 'bot' THEN 'bot' ELSE 'text' END FROM users WHERE id = $4)
+        FROM conv
+        RETURNING seq, created_at, updated_at, kind
+    ), outbox AS (
+        -- `message_created` for the bots in the conversation (not to the sender itself)
+        -- and the tenant webhooks that asked for it, committed with the message.
+        INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event, payload)
+        SELECT gen_random_uuid(), $2, e.id, 'message_created', jsonb_build_object(
+                   'conversation_id', $1::uuid,
+                   'message', jsonb_build_object(
+                       'id', $3::uuid, 'conversation_id', $1::uuid, 'seq', msg.seq, 'kind', msg.kind,
+                       'sender', jsonb_build_object('id', s.id, 'name', s.name, 'kind', s.kind),
+                       'content', $22::text, 'created_at', msg.created_at, 'reply_to', $16::uuid,
+                       'mentions', to_jsonb($17::uuid[]), 'metadata', $15::jsonb))
+        FROM msg
+        JOIN users s ON s.id = $4 AND s.tenant_id = $2
+        JOIN webhook_endpoints e ON e.tenant_id = $2
+        WHERE CASE WHEN e.bot_user_id IS NULL THEN 'message_created' = ANY (e.events)
+                   ELSE e.bot_user_id <> $4
+                        AND EXISTS (SELECT 1 FROM participants p JOIN users b ON b.id = p.user_id AND b.is_active
+                                    WHERE p.conversation_id = $1 AND p.user_id = e.bot_user_id) END
     ), own AS (
         UPDATE participants SET own_after_read = own_after_read + 1
         WHERE conversation_id = $1 AND user_id = $4 AND EXISTS (SELECT 1 FROM msg)
@@ -274,7 +322,7 @@ const SEND: &str = concat!(
         SELECT f.id, $2, $1, $3, f.position, $4, f.filename, f.content_type, f.size, f.storage_path, f.width, f.height,
                f.thumb, f.key_id
         FROM unnest($7::uuid[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::int[], $13::int[], $14::text[],
-                    $21::text[])
+                    $23::text[])
              WITH ORDINALITY AS f(id, filename, content_type, size, storage_path, width, height, thumb, key_id, position)
         WHERE EXISTS (SELECT 1 FROM msg)
     ), mentioned AS (
@@ -284,7 +332,7 @@ const SEND: &str = concat!(
         FROM msg JOIN participants p ON p.conversation_id = $1 AND p.user_id = ANY($17::uuid[])
         RETURNING user_id
     )
-    SELECT msg.seq, msg.created_at, msg.updated_at, u.name AS sender_name, u.email AS sender_email,
+    SELECT msg.seq, msg.created_at, msg.updated_at, msg.kind, u.name AS sender_name, u.email AS sender_email,
            ARRAY(SELECT user_id FROM participants WHERE conversation_id = $1) AS participants,
            -- NULL when the predecessor committed while this statement waited for the lock:
            -- it is then being published right now.

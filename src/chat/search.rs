@@ -1,6 +1,6 @@
 //! Full-text search over the messages a user may read (API.md v2 "Search"). The index is
 //! the `messages.search` column of migration 0008 (English, Spanish and Portuguese,
-//! accents ignored), written by the app from the plain text since 0013 (`sealed.rs`); the permission filter — a member, or a tenant-visible
+//! accents ignored), written by the app from the plain text since 0015 (`sealed.rs`); the permission filter — a member, or a tenant-visible
 //! conversation — is part of the ranked query itself, never applied after its LIMIT.
 
 use std::collections::HashMap;

@@ -7,7 +7,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::uploads::UploadKind;
-use crate::error::{Error, Result};
+use crate::{
+    domain::pii::PiiMode,
+    error::{Error, Result},
+};
 
 /// The global cap on one attached file (10 MiB).
 pub const MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
@@ -30,6 +33,10 @@ pub struct TenantSettings {
     /// Minutes after sending during which a message's sender may edit it; 0 or absent:
     /// no limit.
     pub edit_window_minutes: Option<u32>,
+    /// Phrases no message may contain (whole words, any case and accents).
+    pub forbidden_topics: Option<Vec<String>>,
+    /// What happens to personal data in messages; `off` when absent.
+    pub pii_mode: Option<PiiMode>,
     /// Shortcuts agents pick in the composer by typing `/`.
     pub canned_replies: Option<Vec<CannedReply>>,
     /// New support conversations go to the active agent whose last assignment is the
@@ -94,13 +101,19 @@ pub fn check_canned_replies(replies: &[CannedReply]) -> Result<()> {
 
 impl TenantSettings {
     pub async fn load(pool: &PgPool, tenant_id: Uuid) -> Result<TenantSettings> {
-        let value: serde_json::Value = sqlx::query_scalar("SELECT settings FROM tenants WHERE id = $1")
-            .bind(tenant_id)
-            .fetch_optional(pool)
-            .await?
-            .ok_or_else(|| Error::not_found("Tenant"))?;
+        Ok(TenantSettings::load_versioned(pool, tenant_id).await?.0)
+    }
+
+    /// The settings with their version (`tenants.settings_version`, bumped by every change).
+    pub async fn load_versioned(pool: &PgPool, tenant_id: Uuid) -> Result<(TenantSettings, i64)> {
+        let (value, version): (serde_json::Value, i64) =
+            sqlx::query_as("SELECT settings, settings_version FROM tenants WHERE id = $1")
+                .bind(tenant_id)
+                .fetch_optional(pool)
+                .await?
+                .ok_or_else(|| Error::not_found("Tenant"))?;
         // A malformed stored value must not lock a tenant out of uploads: defaults then.
-        Ok(serde_json::from_value(value).unwrap_or_default())
+        Ok((serde_json::from_value(value).unwrap_or_default(), version))
     }
 
     /// How long after sending a message may be edited by its sender; `None`: no limit.

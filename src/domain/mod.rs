@@ -8,8 +8,10 @@
 
 mod conversation;
 mod paging;
+pub mod pii;
 mod role;
 mod text;
+pub mod topics;
 
 pub use conversation::{ConversationKind, Description, MemberRole, MessageKind, SupportStatus, Visibility};
 pub use paging::{Limit, Offset, Seq};

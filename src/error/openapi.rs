@@ -16,7 +16,7 @@ impl ApiResponse for Error {
         let described = [
             (
                 400,
-                "Invalid input (`validation_error` with `field`, `invalid_participant`, `invalid_request`)",
+                "Invalid input (`validation_error` with `field`, `invalid_participant`, `invalid_request`, `forbidden_topic` with `phrase`)",
             ),
             (401, "Not authenticated (`not_authenticated`, `invalid_credentials`)"),
             (

@@ -73,7 +73,16 @@ pub(super) async fn send(state: &AppState, actor: &Actor, frame: &SendFrame) -> 
         mentions: frame.mentions.clone(),
         metadata,
     };
-    match messages::send(&state.pool, &state.realtime, actor, frame.conversation_id, new).await? {
+    match messages::send(
+        &state.pool,
+        &state.realtime,
+        &state.content_rules,
+        actor,
+        frame.conversation_id,
+        new,
+    )
+    .await?
+    {
         Sent::Created(message) | Sent::Existing(message) => Ok(message),
     }
 }

@@ -96,6 +96,9 @@ test('users: from the dashboard, create, search, change role, deactivate and rea
   await status(page).filter({ hasText: 'Dora was updated.' }).waitFor();
   const users = await api(admin, 'GET', '/api/admin/users/');
   assert.equal(users.find((u) => u.name === 'Dora').role, 'write');
+  await dora.getByRole('checkbox', { name: 'Dora answers support conversations' }).check();
+  await H.waitUntil(async () => (await api(admin, 'GET', '/api/admin/users/')).find((u) => u.name === 'Dora').is_agent,
+    { what: 'the agent flag to reach the API' });
 
   await dora.getByRole('button', { name: 'Deactivate' }).click();
   const dialog = page.locator('dialog.confirm');
@@ -136,6 +139,18 @@ test('settings: a refused value is shown by its field, the preview follows the b
   assert.equal(await error.count(), 0, 'the message goes once the value is fixed');
   const saved = await api(admin, 'GET', '/api/admin/settings/');
   assert.deepEqual([saved.widget_title, saved.widget_color], ['Helpdesk', '#0f766e']);
+
+  // The support desk's settings: saved from the same form, and kept by a later save.
+  await page.locator('#setting-canned_replies').fill('hello Hi! How can we help?\nrefund We refund within 5 days.');
+  await page.locator('#setting-support_round_robin').check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await H.waitUntil(async () => (await api(admin, 'GET', '/api/admin/settings/')).support_round_robin === true,
+    { what: 'the support settings to be saved' });
+  const support = await api(admin, 'GET', '/api/admin/settings/');
+  assert.deepEqual(support.canned_replies, [
+    { shortcut: 'hello', text: 'Hi! How can we help?' },
+    { shortcut: 'refund', text: 'We refund within 5 days.' },
+  ]);
   await shot(page, 'saved');
   assertClean(admin);
 });
@@ -155,6 +170,8 @@ test('settings: each kind of field reads back the value it was drawn with (new s
       [{ name: 'e', kind: 'choice', choices: ['off', 'flag', 'redact'] }, 'flag'],
       [{ name: 'f', kind: 'lines' }, ['refund', 'lawsuit']],
       [{ name: 'g', kind: 'pairs', keys: ['shortcut', 'text'] }, [{ shortcut: '/hi', text: 'Hello, how can I help?' }]],
+      [{ name: 'h', kind: 'flag' }, true],
+      [{ name: 'i', kind: 'flag' }, false],
     ];
     return cases.map(([field, value]) => {
       const wrapper = document.createElement('div');

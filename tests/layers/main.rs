@@ -43,6 +43,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("auth", &["auth"]),
     ("accounts", &["accounts"]),
     ("login and audit", &["login", "audit"]),
+    // Outgoing webhooks: the outbox the chat writes into in its transactions, and the
+    // engine that delivers it; it knows endpoints and deliveries, not chat types.
+    ("webhooks", &["hooks"]),
     // The chat domain: conversations, messages, receipts, attachments, its events and
     // the tenant settings it obeys; it publishes through realtime after commits.
     ("chat", &["chat"]),

@@ -72,6 +72,15 @@ struct Cli {
     shape: Shape,
 }
 
+/// The tenant setting `pii_mode`, as the bench's switch.
+#[derive(Clone, Copy, PartialEq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PiiMode {
+    Off,
+    Flag,
+    Redact,
+}
+
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
 enum Scenario {
     All,
@@ -136,6 +145,10 @@ pub struct Shape {
     /// Messages per second into the group in `churn`.
     #[arg(long, default_value_t = 20.0)]
     pub churn_rate: f64,
+    /// The bench tenant's `pii_mode`: what the content checks cost a send (`off` against
+    /// `redact`, run one after the other).
+    #[arg(long, value_enum, default_value_t = PiiMode::Off)]
+    pub pii_mode: PiiMode,
     /// Idle sockets in `memory`.
     #[arg(long, default_value_t = 19_000)]
     pub idle_sockets: usize,
@@ -212,7 +225,7 @@ async fn main() -> ExitCode {
     let mut checkpoints = vec![("at start", server.rss_kib())];
 
     let started = Instant::now();
-    let tenant = setup::create_tenant(&pool).await;
+    let tenant = setup::create_tenant(&pool, shape.pii_mode).await;
     let accounts = setup::create_users(&pool, &tenant, shape.users + shape.churn_users).await;
     // Logins from as many addresses as loopback offers: successful logins are limited
     // per address (RATE_LOGINS_PER_MINUTE), as they would come from many offices.

@@ -13,6 +13,8 @@ use tenantchat::auth::{
 };
 use uuid::Uuid;
 
+use crate::PiiMode;
+
 /// Every bench user's password: a login verifies it like any other.
 pub const PASSWORD: &str = "bench-password";
 
@@ -42,14 +44,15 @@ impl User {
     }
 }
 
-pub async fn create_tenant(pool: &PgPool) -> Tenant {
+pub async fn create_tenant(pool: &PgPool, pii_mode: PiiMode) -> Tenant {
     let tenant = Tenant {
         id: Uuid::new_v4(),
         slug: format!("bench-{}", &Uuid::new_v4().simple().to_string()[..12]),
     };
-    sqlx::query("INSERT INTO tenants (id, slug, name) VALUES ($1, $2, 'Bench')")
+    sqlx::query("INSERT INTO tenants (id, slug, name, settings) VALUES ($1, $2, 'Bench', $3)")
         .bind(tenant.id)
         .bind(&tenant.slug)
+        .bind(json!({"pii_mode": pii_mode}))
         .execute(pool)
         .await
         .expect("create the bench tenant");

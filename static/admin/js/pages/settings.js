@@ -17,6 +17,10 @@ export const FIELDS = [
   { name: 'send_per_minute', kind: 'number' },
   { name: 'retention_days', kind: 'number' },
   { name: 'edit_window_minutes', kind: 'number' },
+  { name: 'forbidden_topics', kind: 'lines' },
+  { name: 'pii_mode', kind: 'choice', choices: ['off', 'flag', 'redact'] },
+  { name: 'canned_replies', kind: 'pairs', keys: ['shortcut', 'text'] },
+  { name: 'support_round_robin', kind: 'flag' },
 ];
 
 const id = (field) => `setting-${field.name}`;
@@ -66,6 +70,11 @@ export const KINDS = {
     draw: (f, value, t) => h('select', { id: id(f), name: f.name },
       options(f.choices.map((c) => [c, t(`admin.settings.${f.name}.${c}`)]), value)),
     read: (el) => el.querySelector('select').value,
+  },
+  /** On or off: a checkbox. */
+  flag: {
+    draw: (f, value) => h('input', { id: id(f), name: f.name, type: 'checkbox', checked: Boolean(value) }),
+    read: (el) => el.querySelector('input').checked,
   },
   /** A list of phrases, one a line. */
   lines: {

@@ -30,6 +30,10 @@ export const columns = [
     }, options(ROLES.map((r) => [r, page.t(`admin.role.${r}`)]), u.role)),
   },
   {
+    header: 'admin.users.agent',
+    cell: (u, page) => page.toggle(u, 'is_agent', 'admin.users.agent_of'),
+  },
+  {
     header: 'admin.users.status',
     cell: (u, page) => h('span', { class: u.is_active ? 'badge ok' : 'badge off' },
       page.t(u.is_active ? 'admin.users.active' : 'admin.users.inactive')),

@@ -25,6 +25,8 @@ export function createController(app) {
   function errorText(err) {
     if (!err) return t('error.generic');
     if (err.status === 0) return t('error.network');
+    // Refused for a tenant rule: the phrase, in the reader's language.
+    if (err.code === 'forbidden_topic' && err.body.phrase) return t('error.forbiddenTopic', { phrase: err.body.phrase });
     if (err.body && err.body.message) return err.body.message;
     if (err.status === 403) return t('error.forbidden');
     return t('error.generic');

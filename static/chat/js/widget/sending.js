@@ -11,7 +11,7 @@ export const SOCKET_ANSWER_MS = 5000;
 
 // A send_error as the ApiError REST would have thrown, so the composer handles both alike
 // (waiting out `rate_limited`, showing the message). Its codes are REST's.
-const STATUS_OF = { validation_error: 400, not_found: 404, rate_limited: 429 };
+const STATUS_OF = { validation_error: 400, forbidden_topic: 400, not_found: 404, rate_limited: 429 };
 export function sendErrorAsApiError(frame) {
   return new ApiError(STATUS_OF[frame.error] || 403, frame);
 }

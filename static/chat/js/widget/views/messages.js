@@ -169,6 +169,8 @@ export function createMessagesView(ctx) {
       'data-id': m.id || null, 'data-seq': m.seq || null, 'data-client-id': m.client_id || null, 'data-status': own ? status : null,
     });
     if (!own && conv && conv.is_group) li.append(h('span', { class: 'tc-msg-sender', text: m.sender_name || '' }));
+    // A bot's answer says so, in 1-to-1 conversations too.
+    if (m.kind === 'bot') li.append(h('span', { class: 'tc-bot-badge', text: t('message.bot') }));
     const bubble = h('div', { class: 'tc-bubble' });
     if (m.reply_to && !m.deleted) bubble.append(quote(m.reply_to));
     if (m.deleted) {

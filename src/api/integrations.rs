@@ -1,0 +1,232 @@
+//! `/api/admin/bots/` and `/api/admin/webhooks/`: role `admin`, own tenant only. The
+//! targets of outgoing webhooks, and their delivery logs with a manual retry.
+
+use poem::web::Data;
+use poem_openapi::{
+    param::{Path, Query},
+    payload::Json,
+    ApiResponse, Object, OpenApi,
+};
+
+use super::{
+    admin::page_bounds,
+    body::{FieldRefusal, JsonBody},
+    ApiTags, Done, IdText,
+};
+use crate::{
+    admin::{
+        bots::{self, Bot, CreatedBot},
+        webhooks::{self, CreatedWebhook, Webhook},
+        Admin,
+    },
+    auth::Auth,
+    client::RequestMeta,
+    domain::{Limit, Offset},
+    error::Result,
+    hooks::log::{self, Delivery},
+    state::AppState,
+};
+
+pub struct IntegrationsApi;
+
+#[derive(ApiResponse)]
+enum BotCreated {
+    /// The bot, with its token and signing secret: the only time they are shown.
+    #[oai(status = 201)]
+    Created(Json<CreatedBot>),
+}
+
+#[derive(ApiResponse)]
+enum WebhookCreated {
+    /// The webhook, with its signing secret: the only time it is shown.
+    #[oai(status = 201)]
+    Created(Json<CreatedWebhook>),
+}
+
+#[derive(Object)]
+struct NewBotRequest {
+    /// 1 to 200 characters, not all spaces, no control characters.
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
+    name: String,
+    /// An `http://` URL whose host resolves to public addresses (or is allowed by
+    /// `WEBHOOK_ALLOWED_HOSTS`).
+    #[oai(validator(max_length = 2000))]
+    webhook_url: String,
+}
+
+impl FieldRefusal for NewBotRequest {}
+
+#[derive(Object)]
+struct NewWebhookRequest {
+    /// An `http://` URL whose host resolves to public addresses (or is allowed by
+    /// `WEBHOOK_ALLOWED_HOSTS`).
+    #[oai(validator(max_length = 2000))]
+    url: String,
+    /// Some of `message_created`, `conversation_created`, `member_added`, `member_removed`, `member_joined`,
+    /// `member_left`, `role_changed`, `title_changed`, `description_changed`,
+    /// `visibility_changed`.
+    #[oai(validator(min_items = 1, max_items = 20))]
+    events: Vec<String>,
+}
+
+impl FieldRefusal for NewWebhookRequest {}
+
+#[OpenApi(prefix_path = "/admin", tag = "ApiTags::Admin")]
+impl IntegrationsApi {
+    /// List the tenant's bots
+    #[oai(path = "/bots/", method = "get")]
+    async fn bots(&self, state: Data<&AppState>, auth: Auth, meta: RequestMeta) -> Result<Json<Vec<Bot>>> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "bots.list").await?;
+        Ok(Json(bots::list(&state.pool, &admin).await?))
+    }
+
+    /// Create a bot
+    ///
+    /// A user of kind `bot` with an API token and a webhook signing secret, both shown
+    /// only in this answer. Add it to conversations with the member APIs: it then gets
+    /// their `message_created` (not its own) at `webhook_url`.
+    #[oai(path = "/bots/", method = "post")]
+    async fn create_bot(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+        body: JsonBody<NewBotRequest>,
+    ) -> Result<BotCreated> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "bots.create").await?;
+        let allow = state.webhooks.allow_list();
+        let bot = bots::create(&state.pool, allow, &admin, &body.name, &body.webhook_url).await?;
+        Ok(BotCreated::Created(Json(bot)))
+    }
+
+    /// Delete a bot
+    ///
+    /// Its webhook and pending deliveries are deleted, its token revoked; its messages stay.
+    #[oai(path = "/bots/:id/", method = "delete")]
+    async fn delete_bot(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+        id: Path<IdText>,
+    ) -> Result<Done> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "bots.delete").await?;
+        let id = id.in_path("Bot")?;
+        bots::delete(&state.pool, &state.realtime, &state.credentials, &admin, id).await?;
+        Ok(Done::NoContent)
+    }
+
+    /// A bot's deliveries, newest first
+    #[oai(path = "/bots/:id/deliveries/", method = "get")]
+    async fn bot_deliveries(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+        id: Path<IdText>,
+        limit: Query<Option<Limit>>,
+        offset: Query<Option<Offset>>,
+    ) -> Result<Json<Vec<Delivery>>> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "bots.deliveries").await?;
+        let endpoint = bots::endpoint(&state.pool, &admin, id.in_path("Bot")?).await?;
+        let (limit, offset) = page_bounds(limit.0, offset.0);
+        let tenant = admin.actor().tenant_id();
+        Ok(Json(log::list(&state.pool, tenant, endpoint, limit, offset).await?))
+    }
+
+    /// Retry a bot's delivery now
+    ///
+    /// Any delivery, even a delivered one (receivers de-duplicate by its id), gets a
+    /// fresh 24-hour retry window.
+    #[oai(path = "/bots/:id/deliveries/:delivery_id/retry/", method = "post")]
+    async fn retry_bot_delivery(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+        id: Path<IdText>,
+        delivery_id: Path<IdText>,
+    ) -> Result<Json<Delivery>> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "bots.retry").await?;
+        let endpoint = bots::endpoint(&state.pool, &admin, id.in_path("Bot")?).await?;
+        let delivery = delivery_id.in_path("Delivery")?;
+        let retried = log::retry(&state.pool, admin.actor().tenant_id(), endpoint, delivery).await?;
+        state.webhooks.wake();
+        Ok(Json(retried))
+    }
+
+    /// List the tenant's webhooks
+    #[oai(path = "/webhooks/", method = "get")]
+    async fn webhooks(&self, state: Data<&AppState>, auth: Auth, meta: RequestMeta) -> Result<Json<Vec<Webhook>>> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "webhooks.list").await?;
+        Ok(Json(webhooks::list(&state.pool, &admin).await?))
+    }
+
+    /// Create a webhook for tenant events
+    #[oai(path = "/webhooks/", method = "post")]
+    async fn create_webhook(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+        body: JsonBody<NewWebhookRequest>,
+    ) -> Result<WebhookCreated> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "webhooks.create").await?;
+        let allow = state.webhooks.allow_list();
+        let webhook = webhooks::create(&state.pool, allow, &admin, &body.url, &body.events).await?;
+        Ok(WebhookCreated::Created(Json(webhook)))
+    }
+
+    /// Delete a webhook
+    #[oai(path = "/webhooks/:id/", method = "delete")]
+    async fn delete_webhook(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+        id: Path<IdText>,
+    ) -> Result<Done> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "webhooks.delete").await?;
+        webhooks::delete(&state.pool, &admin, id.in_path("Webhook")?).await?;
+        Ok(Done::NoContent)
+    }
+
+    /// A webhook's deliveries, newest first
+    #[oai(path = "/webhooks/:id/deliveries/", method = "get")]
+    async fn webhook_deliveries(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+        id: Path<IdText>,
+        limit: Query<Option<Limit>>,
+        offset: Query<Option<Offset>>,
+    ) -> Result<Json<Vec<Delivery>>> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "webhooks.deliveries").await?;
+        let endpoint = webhooks::endpoint(&state.pool, &admin, id.in_path("Webhook")?).await?;
+        let (limit, offset) = page_bounds(limit.0, offset.0);
+        let tenant = admin.actor().tenant_id();
+        Ok(Json(log::list(&state.pool, tenant, endpoint, limit, offset).await?))
+    }
+
+    /// Retry a webhook's delivery now
+    #[oai(path = "/webhooks/:id/deliveries/:delivery_id/retry/", method = "post")]
+    async fn retry_webhook_delivery(
+        &self,
+        state: Data<&AppState>,
+        auth: Auth,
+        meta: RequestMeta,
+        id: Path<IdText>,
+        delivery_id: Path<IdText>,
+    ) -> Result<Json<Delivery>> {
+        let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "webhooks.retry").await?;
+        let endpoint = webhooks::endpoint(&state.pool, &admin, id.in_path("Webhook")?).await?;
+        let delivery = delivery_id.in_path("Delivery")?;
+        let retried = log::retry(&state.pool, admin.actor().tenant_id(), endpoint, delivery).await?;
+        state.webhooks.wake();
+        Ok(Json(retried))
+    }
+}

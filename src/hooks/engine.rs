@@ -1,0 +1,386 @@
+//! The delivery engine: workers claim due rows of the outbox (`webhook_deliveries`),
+//! POST them signed, and record the outcome. At least once: a claim moves the row's
+//! `next_attempt_at` forward by a lease instead of holding a transaction, so a worker
+//! that dies mid-request leaves the row to come due again on any node. `FOR UPDATE SKIP
+//! LOCKED` lets several nodes claim side by side without taking the same row.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use chrono::Utc;
+use rand::Rng;
+use serde_json::{json, Value};
+use sqlx::{postgres::PgListener, PgPool};
+use tokio::sync::{mpsc, Notify, Semaphore};
+use uuid::Uuid;
+
+use super::{
+    address::{AllowList, CheckedResolver},
+    sign,
+};
+use crate::{config::Config, timestamp::Timestamp};
+
+/// The engine's knobs, from the configuration (tests shorten the backoff).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub timeout: Duration,
+    pub per_endpoint: usize,
+    pub in_flight: usize,
+    pub retry_base: Duration,
+    pub retry_for: Duration,
+}
+
+impl Settings {
+    pub fn of(config: &Config) -> Settings {
+        Settings {
+            timeout: Duration::from_secs(config.webhook_timeout_seconds),
+            per_endpoint: config.webhook_concurrency_per_endpoint,
+            in_flight: config.webhook_concurrency,
+            retry_base: Duration::from_millis(config.webhook_retry_base_ms),
+            retry_for: Duration::from_secs(config.webhook_retry_for_seconds),
+        }
+    }
+
+    /// How long a claim holds a row: the longest wait for a slot of its endpoint (every
+    /// request of this node queued before it), the request's own timeout, and one more
+    /// for recording. A row claimed by a node that died is retried after this.
+    fn lease(&self) -> Duration {
+        let queued = (self.in_flight / self.per_endpoint.max(1)) as u32;
+        self.timeout * (queued + 2)
+    }
+}
+
+/// The delay before retry number `attempt` (1 = the first retry): the base doubled per
+/// attempt, at most an hour, then "equal jitter" (a random point in its upper half) so
+/// a receiver that comes back is not hit by every retry at once.
+pub fn backoff(base: Duration, attempt: u32) -> Duration {
+    let full = base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+        .min(Duration::from_secs(3600));
+    let half = full / 2;
+    half + half.mul_f64(rand::rng().random::<f64>())
+}
+
+/// One claimed delivery and where it goes.
+#[derive(sqlx::FromRow)]
+struct Claimed {
+    id: Uuid,
+    tenant_id: Uuid,
+    event: String,
+    payload: Value,
+    attempts: i32,
+    retry_from: Timestamp,
+    endpoint_id: Uuid,
+    url: String,
+    secret: String,
+}
+
+const CLAIM: &str = "
+    UPDATE webhook_deliveries d
+    SET attempts = d.attempts + 1, next_attempt_at = now() + $2 * interval '1 millisecond'
+    FROM webhook_endpoints e
+    WHERE d.id IN (SELECT id FROM webhook_deliveries
+                   WHERE status = 'pending' AND next_attempt_at <= now()
+                   ORDER BY next_attempt_at LIMIT $1
+                   FOR UPDATE SKIP LOCKED)
+      AND e.id = d.endpoint_id AND e.tenant_id = d.tenant_id
+    RETURNING d.id, d.tenant_id, d.event, d.payload, d.attempts, d.retry_from, e.id AS endpoint_id, e.url, e.secret";
+
+/// What an attempt came to.
+enum Outcome {
+    Delivered(u16),
+    Refused { status: Option<u16>, error: String },
+}
+
+pub struct Engine {
+    pool: PgPool,
+    client: reqwest::Client,
+    allow: Arc<AllowList>,
+    settings: Settings,
+    in_flight: Arc<Semaphore>,
+    /// One semaphore per endpoint seen by this node (few: one per bot or webhook).
+    endpoints: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
+    wake: Arc<Notify>,
+    /// Successful attempts on their way to `record_delivered`.
+    delivered: mpsc::UnboundedSender<(Uuid, Uuid, u16)>,
+    to_record: Mutex<Option<mpsc::UnboundedReceiver<(Uuid, Uuid, u16)>>>,
+}
+
+impl Engine {
+    pub fn new(pool: PgPool, config: &Config) -> Result<Arc<Engine>, String> {
+        let settings = Settings::of(config);
+        let allow = Arc::new(AllowList::parse(&config.webhook_allowed_hosts));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(settings.timeout)
+            .dns_resolver(Arc::new(CheckedResolver(allow.clone())))
+            .user_agent(concat!("tenantchat-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the webhook client: {e}"))?;
+        let (delivered, to_record) = mpsc::unbounded_channel();
+        Ok(Arc::new(Engine {
+            pool,
+            client,
+            allow,
+            in_flight: Arc::new(Semaphore::new(settings.in_flight)),
+            settings,
+            endpoints: Mutex::new(HashMap::new()),
+            wake: Arc::new(Notify::new()),
+            delivered,
+            to_record: Mutex::new(Some(to_record)),
+        }))
+    }
+
+    /// What webhook URLs may point at (for vetting a URL when an admin gives it).
+    pub fn allow_list(&self) -> &AllowList {
+        &self.allow
+    }
+
+    /// Looks for due deliveries now (after a manual retry on this node).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs the engine in the background: a listener that wakes it when deliveries
+    /// commit on any node, and the claiming loop.
+    pub fn spawn(self: &Arc<Engine>) {
+        let taken = self.to_record.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(to_record) = taken else { return };
+        tokio::spawn(record_delivered(self.pool.clone(), to_record));
+        let engine = self.clone();
+        tokio::spawn(async move { engine.listen().await });
+        let engine = self.clone();
+        tokio::spawn(async move { engine.run().await });
+    }
+
+    async fn listen(&self) {
+        loop {
+            if let Err(e) = self.listen_once().await {
+                tracing::warn!(error = %e, "webhook listener lost; polling until it is back");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// Wakes the claiming loop on every notification, until the connection fails.
+    async fn listen_once(&self) -> sqlx::Result<()> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen("webhook_deliveries").await?;
+        loop {
+            listener.recv().await?;
+            self.wake.notify_one();
+        }
+    }
+
+    async fn run(self: Arc<Engine>) {
+        loop {
+            let free = self.in_flight.available_permits().min(100);
+            let claimed = match free {
+                0 => Vec::new(),
+                n => self.claim(n).await,
+            };
+            let idle = claimed.is_empty();
+            for delivery in claimed {
+                let Ok(slot) = self.in_flight.clone().acquire_owned().await else {
+                    return;
+                };
+                let engine = self.clone();
+                tokio::spawn(async move {
+                    engine.deliver(delivery).await;
+                    drop(slot);
+                    engine.wake.notify_one();
+                });
+            }
+            if idle {
+                // Woken by a commit, a finished request or a retry's timer; the poll
+                // catches retries scheduled by other nodes.
+                let _ = tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
+            }
+        }
+    }
+
+    async fn claim(&self, limit: usize) -> Vec<Claimed> {
+        let lease = self.settings.lease().as_millis() as f64;
+        match sqlx::query_as(CLAIM)
+            .bind(limit as i64)
+            .bind(lease)
+            .fetch_all(&self.pool)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim webhook deliveries");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Vec::new()
+            }
+        }
+    }
+
+    fn endpoint_slots(&self, endpoint: Uuid) -> Arc<Semaphore> {
+        let mut map = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(endpoint)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.settings.per_endpoint)))
+            .clone()
+    }
+
+    async fn deliver(&self, delivery: Claimed) {
+        let slots = self.endpoint_slots(delivery.endpoint_id);
+        let Ok(_slot) = slots.acquire().await else { return };
+        let outcome = self.attempt(&delivery).await;
+        if let Err(e) = self.record(&delivery, outcome).await {
+            // The lease runs out and the row is tried again.
+            tracing::warn!(error = %e, delivery = %delivery.id, "cannot record a webhook attempt");
+        }
+    }
+
+    async fn attempt(&self, delivery: &Claimed) -> Outcome {
+        let refused = |error: String| Outcome::Refused { status: None, error };
+        let url = match reqwest::Url::parse(&delivery.url) {
+            Ok(url) => url,
+            Err(e) => return refused(format!("invalid URL: {e}")),
+        };
+        if let Err(e) = self.allow.check_url(&url) {
+            return refused(e);
+        }
+        let timestamp = Utc::now().timestamp();
+        let body = json!({
+            "id": delivery.id,
+            "event": delivery.event,
+            "timestamp": timestamp,
+            "tenant_id": delivery.tenant_id,
+            "data": delivery.payload,
+        })
+        .to_string();
+        let response = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("x-tenantchat-delivery", delivery.id.to_string())
+            .header("x-tenantchat-event", &delivery.event)
+            .header("x-tenantchat-timestamp", timestamp.to_string())
+            .header(
+                "x-tenantchat-signature",
+                sign::signature(&delivery.secret, body.as_bytes()),
+            )
+            .body(body)
+            .send()
+            .await;
+        match response {
+            Ok(r) if r.status().is_success() => Outcome::Delivered(r.status().as_u16()),
+            Ok(r) => Outcome::Refused {
+                status: Some(r.status().as_u16()),
+                // Redirects are not followed: a 3xx is a failure like any other.
+                error: format!("HTTP {}", r.status()),
+            },
+            Err(e) => refused(describe(&e)),
+        }
+    }
+
+    async fn record(&self, delivery: &Claimed, outcome: Outcome) -> sqlx::Result<()> {
+        let (status, error) = match outcome {
+            Outcome::Delivered(code) => {
+                // Recorded in batches (one statement for many): at hundreds per second a
+                // round trip each would be the engine's bottleneck.
+                let _ = self.delivered.send((delivery.id, delivery.tenant_id, code));
+                return Ok(());
+            }
+            Outcome::Refused { status, error } => (status, error),
+        };
+        let delay = backoff(self.settings.retry_base, delivery.attempts.max(1) as u32);
+        let give_up = delivery.retry_from.0 + self.settings.retry_for;
+        let next = Utc::now() + delay;
+        let failed = next > give_up;
+        sqlx::query(
+            "UPDATE webhook_deliveries
+             SET status = CASE WHEN $5 THEN 'failed' ELSE 'pending' END,
+                 next_attempt_at = $4, last_status = $2, last_error = $3
+             WHERE id = $1 AND tenant_id = $6",
+        )
+        .bind(delivery.id)
+        .bind(status.map(i32::from))
+        .bind(truncate(&error, 500))
+        .bind(next)
+        .bind(failed)
+        .bind(delivery.tenant_id)
+        .execute(&self.pool)
+        .await?;
+        if !failed {
+            self.wake_after(delay);
+        }
+        Ok(())
+    }
+
+    /// Wakes the claiming loop when a retry comes due, rather than at the next poll.
+    fn wake_after(&self, delay: Duration) {
+        let wake = self.wake.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            wake.notify_one();
+        });
+    }
+}
+
+/// Marks delivered what the receivers accepted, as many at a time as have arrived. If
+/// this fails the rows' leases run out and they are sent again (at least once).
+async fn record_delivered(pool: PgPool, mut arrivals: mpsc::UnboundedReceiver<(Uuid, Uuid, u16)>) {
+    let mut batch = Vec::new();
+    while arrivals.recv_many(&mut batch, 1000).await > 0 {
+        let ids: Vec<Uuid> = batch.iter().map(|b| b.0).collect();
+        let tenants: Vec<Uuid> = batch.iter().map(|b| b.1).collect();
+        let codes: Vec<i32> = batch.iter().map(|b| i32::from(b.2)).collect();
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries d
+             SET status = 'delivered', delivered_at = now(), last_status = o.code, last_error = NULL
+             FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS o(id, tenant_id, code)
+             WHERE d.id = o.id AND d.tenant_id = o.tenant_id",
+        )
+        .bind(&ids)
+        .bind(&tenants)
+        .bind(&codes)
+        .execute(&pool)
+        .await;
+        if let Err(e) = done {
+            tracing::warn!(error = %e, count = ids.len(), "cannot record delivered webhooks");
+        }
+        batch.clear();
+    }
+}
+
+/// An error's whole chain, for the delivery log (reqwest's own text hides the cause).
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => &text[..at],
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_stops_at_an_hour() {
+        let base = Duration::from_secs(10);
+        for attempt in 1..=4u32 {
+            let full = base * (1 << (attempt - 1));
+            let delay = backoff(base, attempt);
+            assert!(delay >= full / 2 && delay <= full, "attempt {attempt}: {delay:?}");
+        }
+        assert!(backoff(base, 40) <= Duration::from_secs(3600));
+        assert!(backoff(base, 40) >= Duration::from_secs(1800));
+    }
+}
