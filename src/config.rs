@@ -156,6 +156,20 @@ pub struct Config {
     #[arg(long, env = "METRICS_BIND", global = true)]
     pub metrics_bind: Option<String>,
 
+    /// Encryption at rest (docs/encryption.md): the key new content and files are
+    /// encrypted with, `<key id>:<base64 of 32 bytes>`. Off when unset.
+    #[arg(long, env = "CHAT_ENCRYPTION_KEY", global = true, hide_env_values = true)]
+    pub encryption_key: Option<String>,
+    /// Earlier keys, still read while `tenantchat keys rotate` moves their records to the
+    /// current one: `<key id>:<base64>,<key id>:<base64>`.
+    #[arg(
+        long,
+        env = "CHAT_ENCRYPTION_OLD_KEYS",
+        value_delimiter = ',',
+        global = true,
+        hide_env_values = true
+    )]
+    pub encryption_old_keys: Vec<String>,
     /// Webhook hosts or CIDR ranges (comma-separated) that may be private, loopback or
     /// link-local; every other such address is refused (SSRF). E.g. `10.0.0.0/8,bots.internal`.
     #[arg(long, env = "WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',', global = true)]
@@ -218,6 +232,8 @@ impl Config {
             // Every test client is on 127.0.0.1, a thousand sockets at a time in some;
             // the connection tests set a cap.
             max_connections_per_ip: 0,
+            encryption_key: None,
+            encryption_old_keys: Vec::new(),
             max_connections: 0,
             ws_max_sockets_per_user: 20,
             session_ttl_seconds: 3600,
@@ -316,6 +332,10 @@ impl Config {
         }
         if self.database_max_connections == 0 {
             return Err("DATABASE_MAX_CONNECTIONS must be at least 1".into());
+        }
+        if self.encryption_key.is_some() && self.media_accel_redirect.is_some() {
+            // The proxy would hand out the encrypted bytes: files must go through the app.
+            return Err("MEDIA_ACCEL_REDIRECT cannot be used with CHAT_ENCRYPTION_KEY".into());
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod chat;
 pub mod client;
 pub mod config;
+pub mod crypto;
 pub mod demo;
 pub mod denials;
 pub mod domain;
@@ -71,6 +72,7 @@ pub struct App {
 /// and every route.
 pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
     let config = Arc::new(config);
+    crypto::install(crypto::Keyring::from_config(&config)?);
     auth::password::bound_hashing(config.password_hash_concurrency, config.password_hash_queue);
     let limiter = match &config.redis_url {
         Some(url) => ratelimit::RateLimiter::redis(url, &config.redis_prefix)?,
@@ -168,6 +170,8 @@ pub async fn serve(config: Config, pool: PgPool) -> Result<(), String> {
     chat::staging::sweep_staging(&config.media_root).await;
     let limits = server::ConnectionLimits::of(&config);
     let app = build(config, pool)?;
+    // Before the first request: a wrong or missing key stops the server here.
+    chat::keys::check(&app.state.pool, &crypto::keyring()).await?;
     app.state
         .sessions
         .spawn_expired_sweeper(std::time::Duration::from_secs(3600));

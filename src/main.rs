@@ -43,6 +43,9 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Encryption at rest (docs/encryption.md): counts per key, rotation to the current key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Ask the server on BIND whether it is ready (`GET /readyz`): exit 0 if so, 2 if not.
     /// For container health checks; needs no database and no other tool in the image.
     Healthcheck,
@@ -54,6 +57,19 @@ enum AuditCommand {
     Verify {
         #[arg(long, value_parser = parse_slug)]
         tenant: TenantSlug,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print the records (messages, earlier versions, files) per key id; `plain` for unencrypted.
+    Status,
+    /// Re-encrypt every record with CHAT_ENCRYPTION_KEY, in batches, while the server runs;
+    /// safe to interrupt and run again. Names the earlier keys nothing uses any more.
+    Rotate {
+        /// Records per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        batch_size: i64,
     },
 }
 
@@ -193,6 +209,19 @@ async fn run(cli: Cli) -> Result<String, String> {
         }
         Command::Healthcheck => unreachable!("answered before connecting"),
         Command::Demo => tenantchat::demo::seed(&pool).await.map_err(|e| e.to_string()),
+        Command::Keys(command) => {
+            let keyring = tenantchat::crypto::Keyring::from_config(&cli.config)?;
+            tenantchat::crypto::install(keyring.clone());
+            match command {
+                KeysCommand::Status => {
+                    tenantchat::chat::keys::check(&pool, &keyring).await?;
+                    tenantchat::chat::keys::status(&pool).await
+                }
+                KeysCommand::Rotate { batch_size } => {
+                    tenantchat::chat::keys::rotate(&pool, &keyring, &cli.config.media_root, batch_size).await
+                }
+            }
+        }
         Command::Audit(AuditCommand::Verify { tenant }) => {
             let tenant_id = accounts::tenant_id_by_slug(&pool, &tenant)
                 .await

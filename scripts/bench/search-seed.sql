@@ -39,14 +39,17 @@ CREATE TEMP TABLE words AS SELECT string_to_array(
     'gracias llamaré al cliente después de la publicación la canción está corriendo', ' ') AS w;
 
 -- Message i of group g: seq i, a minute apart, sent by one of the group's two members.
-INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, created_at, updated_at)
-SELECT gen_random_uuid(), :tenant, lpad(to_hex(100000 + g), 32, '0')::uuid, i,
-       lpad(to_hex(2 + (2 * g + i % 2) % 998), 32, '0')::uuid,
-       (SELECT string_agg(words.w[1 + floor(random() * array_length(words.w, 1))::int], ' ')
-        FROM words, generate_series(1, 5 + (g * 7 + i) % 20))
-       || CASE WHEN (g * 2000 + i) % 10000 = 0 THEN ' zeppelin' ELSE '' END,
-       now() - (2000 - i) * interval '1 minute', now() - (2000 - i) * interval '1 minute'
-FROM generate_series(1, 500) AS g, generate_series(1, 2000) AS i;
+INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, search, created_at, updated_at)
+SELECT id, :tenant, conversation_id, seq, sender_id, content, message_search_vector(content), created_at, created_at
+FROM (
+    SELECT gen_random_uuid() AS id, lpad(to_hex(100000 + g), 32, '0')::uuid AS conversation_id, i AS seq,
+           lpad(to_hex(2 + (2 * g + i % 2) % 998), 32, '0')::uuid AS sender_id,
+           (SELECT string_agg(words.w[1 + floor(random() * array_length(words.w, 1))::int], ' ')
+            FROM words, generate_series(1, 5 + (g * 7 + i) % 20))
+           || CASE WHEN (g * 2000 + i) % 10000 = 0 THEN ' zeppelin' ELSE '' END AS content,
+           now() - (2000 - i) * interval '1 minute' AS created_at
+    FROM generate_series(1, 500) AS g, generate_series(1, 2000) AS i
+) AS m;
 
 UPDATE conversations SET last_seq = 2000 WHERE tenant_id = :tenant;
 -- Every table: the planner needs the conversations and participants counts too.

@@ -26,13 +26,13 @@ WITH conv AS (
                                                 AND user_id = lpad(to_hex(:sender::bigint), 32, '0')::uuid)
     RETURNING last_seq
 ), msg AS (
-    INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id)
+    INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, search, client_id)
     SELECT lpad(to_hex(:msg::bigint), 32, '0')::uuid, '00000000-0000-0000-0000-00000000beef',
            lpad(to_hex(:conv::bigint), 32, '0')::uuid, last_seq, lpad(to_hex(:sender::bigint), 32, '0')::uuid,
-           (ARRAY['please review the deploy plan and the invoice before lunch, thanks',
-                  'por favor revisa el informe y la factura antes del almuerzo, gracias',
-                  'por favor revise o relatório e a fatura antes do almoço, obrigado'])[:lang], NULL
-    FROM conv
+           text, message_search_vector(text), NULL
+    FROM conv, (SELECT (ARRAY['please review the deploy plan and the invoice before lunch, thanks',
+                              'por favor revisa el informe y la factura antes del almuerzo, gracias',
+                              'por favor revise o relatório e a fatura antes do almoço, obrigado'])[:lang] AS text) t
     RETURNING seq, created_at, updated_at
 ), own AS (
     UPDATE participants SET own_after_read = own_after_read + 1

@@ -11,7 +11,15 @@ use sqlx::{types::Json, PgPool};
 use uuid::Uuid;
 
 use super::Admin;
-use crate::{audit::Entry, chat::content::Metadata, error::Result, timestamp::Timestamp};
+use crate::{
+    audit::Entry,
+    chat::{
+        content::Metadata,
+        sealed::{Record, StoredText},
+    },
+    error::Result,
+    timestamp::Timestamp,
+};
 
 /// A flagged message as it is now.
 #[derive(Debug, Object)]
@@ -39,7 +47,8 @@ struct Row {
     sender_id: Uuid,
     sender_name: String,
     sender_email: String,
-    content: String,
+    #[sqlx(flatten)]
+    text: StoredText,
     created_at: Timestamp,
     metadata: Json<Metadata>,
     pii: Json<BTreeMap<String, u32>>,
@@ -49,7 +58,7 @@ struct Row {
 pub async fn list(pool: &PgPool, admin: &Admin, limit: i64, offset: i64) -> Result<Vec<FlaggedMessage>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT m.id, m.conversation_id, m.seq, m.sender_id, u.name AS sender_name, u.email AS sender_email,
-                m.content, m.created_at, m.metadata, m.pii
+                m.content, m.content_key_id, m.content_sealed, m.created_at, m.metadata, m.pii
          FROM messages m JOIN users u ON u.id = m.sender_id AND u.tenant_id = m.tenant_id
          WHERE m.tenant_id = $1 AND m.pii IS NOT NULL
          ORDER BY m.created_at DESC, m.id LIMIT $2 OFFSET $3",
@@ -70,23 +79,23 @@ pub async fn list(pool: &PgPool, admin: &Admin, limit: i64, offset: i64) -> Resu
             },
         )
         .await?;
-    Ok(rows
-        .into_iter()
+    let tenant_id = admin.actor().tenant_id();
+    rows.into_iter()
         .map(|row| {
             let mut metadata = row.metadata.0;
             metadata.insert("pii".into(), json!(row.pii.0));
-            FlaggedMessage {
+            Ok(FlaggedMessage {
+                content: row.text.reveal(Record::Message, tenant_id, row.id)?,
                 id: row.id,
                 conversation: row.conversation_id,
                 seq: row.seq,
                 sender_id: row.sender_id,
                 sender_name: row.sender_name,
                 sender_email: row.sender_email,
-                content: row.content,
                 created_at: row.created_at,
                 metadata,
                 pii: row.pii.0,
-            }
+            })
         })
-        .collect())
+        .collect()
 }

@@ -51,6 +51,9 @@ pub struct SettingsView {
     pub canned_replies: Vec<CannedReply>,
     /// New support conversations go round-robin to the active agents.
     pub support_round_robin: bool,
+    /// Whether messages are indexed for search. Off, search finds nothing and no index
+    /// words are stored (those of earlier messages are removed); see docs/encryption.md.
+    pub search_enabled: bool,
 }
 
 /// New settings; an absent field goes back to the default.
@@ -103,6 +106,10 @@ pub struct SettingsUpdate {
     /// Assign new support conversations round-robin (default off).
     #[oai(nullable)]
     pub support_round_robin: Option<bool>,
+    /// `false` turns search off (default `true`); turned on again, messages sent from
+    /// then on are indexed.
+    #[oai(nullable)]
+    pub search_enabled: Option<bool>,
 }
 
 /// The longest edit window a tenant may set: a year, in minutes.
@@ -192,6 +199,7 @@ fn view(settings: &TenantSettings) -> SettingsView {
         pii_mode: settings.pii_mode.unwrap_or_default(),
         canned_replies: settings.canned_replies().to_vec(),
         support_round_robin: settings.support_round_robin.unwrap_or(false),
+        search_enabled: settings.search_enabled(),
     }
 }
 
@@ -247,6 +255,8 @@ fn validate(update: SettingsUpdate, max_send_per_minute: u32) -> Result<TenantSe
         pii_mode: update.pii_mode.filter(|mode| *mode != PiiMode::Off),
         canned_replies: update.canned_replies.filter(|replies| !replies.is_empty()),
         support_round_robin: update.support_round_robin.filter(|on| *on),
+        // On is the default; only `false` is stored.
+        search_enabled: update.search_enabled.filter(|on| !on),
     };
     check_canned_replies(settings.canned_replies())?;
     if settings.widget_color.is_some() && settings.widget_color().is_none() {
@@ -284,6 +294,13 @@ pub async fn put(
         .bind(&stored)
         .execute(&mut *tx)
         .await?;
+    if !settings.search_enabled() {
+        // The words of earlier messages go too: off means none stay in the database.
+        sqlx::query("UPDATE messages SET search = NULL WHERE tenant_id = $1 AND search IS NOT NULL")
+            .bind(admin.actor().tenant_id())
+            .execute(&mut *tx)
+            .await?;
+    }
     let details = json!({"from": before, "to": stored});
     admin
         .audit(

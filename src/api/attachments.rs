@@ -146,7 +146,10 @@ impl AttachmentsApi {
                 let location = format!("{}/{}", prefix.trim_end_matches('/'), relative.display());
                 Response::builder().header("X-Accel-Redirect", location).finish()
             }
-            None => match file.respond(&download.path).await {
+            None => match match &download.sealed_as {
+                Some(identity) => file.respond_sealed(&download.path, identity).await,
+                None => file.respond(&download.path).await,
+            } {
                 Ok(file) => file,
                 Err(err) => return Ok(FileResponse(error::into_json_response(err).await)),
             },
@@ -177,6 +180,7 @@ mod tests {
             content_type: "x".into(),
             filename: name.into(),
             inline,
+            sealed_as: None,
         };
         assert_eq!(
             disposition(&download("relatório final.pdf", false)),

@@ -19,12 +19,17 @@ use poem::{
 };
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::error::{Context, Error};
+use crate::{
+    chat::sealed_files,
+    error::{Context, Error},
+};
 
 /// What a download asks for: poem's conditions, and the `Range` header as sent.
 pub struct FileRequest {
     conditions: StaticFileRequest,
     range: Option<String>,
+    /// Read here too, for sealed files (which poem cannot serve).
+    if_none_match: Option<String>,
 }
 
 impl<'a> FromRequest<'a> for FileRequest {
@@ -32,11 +37,15 @@ impl<'a> FromRequest<'a> for FileRequest {
         // poem's extractor reads Range too: it is given the headers without it.
         let mut headers = req.headers().clone();
         let range = headers.remove(header::RANGE);
+        let if_none_match = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok().map(str::to_string));
         let mut conditional = Request::builder().finish();
         *conditional.headers_mut() = headers;
         Ok(FileRequest {
             conditions: StaticFileRequest::from_request_without_body(&conditional).await?,
             range: range.and_then(|v| v.to_str().ok().map(str::to_string)),
+            if_none_match,
         })
     }
 }
@@ -92,6 +101,49 @@ impl FileRequest {
             }
         }
         Ok(response.into_response())
+    }
+
+    /// The sealed file at `path` (docs/encryption.md), opened as `identity`: 200, 206 or
+    /// 304 like a plain one, decrypting only the segments a range covers. Its ETag is
+    /// the sealed file's modification time and length: a rotation changes it.
+    pub async fn respond_sealed(self, path: &Path, identity: &str) -> poem::Result<Response> {
+        let meta = tokio::fs::metadata(path)
+            .await
+            .map_err(|_| Error::not_found("Attachment"))?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_micros());
+        let etag = format!("\"{modified:x}-{:x}\"", meta.len());
+        let matches = |list: &str| {
+            list.split(',')
+                .any(|tag| matches!(tag.trim(), "*") || tag.trim().trim_start_matches("W/") == etag)
+        };
+        if self.if_none_match.as_deref().is_some_and(matches) {
+            return Ok(Response::builder()
+                .status(poem::http::StatusCode::NOT_MODIFIED)
+                .header(header::ETAG, etag)
+                .finish());
+        }
+        let size = sealed_files::plain_size(path).await?;
+        let (status, range) = match wanted(self.range.as_deref(), size) {
+            Wanted::Whole => (poem::http::StatusCode::OK, 0..size),
+            Wanted::Unsatisfiable => return Err(Error::RangeNotSatisfiable { size }.into()),
+            Wanted::Part(part) => (poem::http::StatusCode::PARTIAL_CONTENT, *part.start()..part.end() + 1),
+        };
+        let bytes = sealed_files::read(path, identity, range.clone()).await?;
+        let mut response = Response::builder()
+            .status(status)
+            .header(header::ETAG, etag)
+            .header(header::ACCEPT_RANGES, "bytes");
+        if status == poem::http::StatusCode::PARTIAL_CONTENT {
+            response = response.header(
+                header::CONTENT_RANGE,
+                format!("bytes {}-{}/{size}", range.start, range.end - 1),
+            );
+        }
+        Ok(response.body(bytes))
     }
 }
 

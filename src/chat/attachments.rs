@@ -109,6 +109,8 @@ pub struct Download {
     pub filename: String,
     /// Images are shown inline, everything else downloads.
     pub inline: bool,
+    /// For a sealed file (`sealed_files`), the name it is sealed as; `None`: plain.
+    pub sealed_as: Option<String>,
 }
 
 /// The file (or its thumbnail) behind an attachment id: 404 when unknown, of another
@@ -122,6 +124,7 @@ pub async fn download(
 ) -> Result<Download> {
     let row: Option<DownloadRow> = sqlx::query_as(
         "SELECT a.storage_path, a.content_type, a.filename, a.thumbnail_path, a.deleted_at IS NOT NULL AS deleted,
+                a.file_key_id IS NOT NULL AS sealed,
                 EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = a.conversation_id AND p.user_id = $3)
                     AS participant
          FROM attachments a WHERE a.id = $1 AND a.tenant_id = $2",
@@ -144,14 +147,16 @@ pub async fn download(
         let path = row.thumbnail_path.ok_or_else(|| Error::not_found("Thumbnail"))?;
         let content_type = images::thumbnail_type(&row.content_type);
         return Ok(Download {
-            path: media_root.join(path),
+            path: media_root.join(&path),
             content_type: content_type.into(),
             filename: filenames::served(content_type, &row.filename),
             inline: true,
+            sealed_as: row.sealed.then_some(path),
         });
     }
     Ok(Download {
-        path: media_root.join(row.storage_path),
+        path: media_root.join(&row.storage_path),
+        sealed_as: row.sealed.then_some(row.storage_path),
         inline: row.content_type.starts_with("image/"),
         filename: filenames::served(&row.content_type, &row.filename),
         content_type: row.content_type,
@@ -165,5 +170,6 @@ struct DownloadRow {
     filename: String,
     thumbnail_path: Option<String>,
     deleted: bool,
+    sealed: bool,
     participant: bool,
 }

@@ -15,6 +15,7 @@ use super::{
     listing::Shared,
     message_views::{into_views, rows_by_ids},
     receipts::{StatusContext, Watermarks},
+    sealed::{Record, StoredText},
     views::Message,
 };
 use crate::{
@@ -198,13 +199,16 @@ impl Announcement {
         }
         let metadata: Metadata = serde_json::from_value(change).map_err(Error::internal)?;
         let id = Uuid::new_v4();
+        let stored = StoredText::seal(Record::Message, actor.tenant_id(), id, &event.fallback(&by));
         let (seq, predecessor_created): (i64, Option<Timestamp>) = sqlx::query_as(SYSTEM_MESSAGE)
             .bind(self.conversation_id)
             .bind(actor.tenant_id())
             .bind(id)
             .bind(actor.user_id())
-            .bind(event.fallback(&by))
+            .bind(&stored.content)
             .bind(Json(metadata))
+            .bind(&stored.content_key_id)
+            .bind(&stored.content_sealed)
             .fetch_one(&mut *tx)
             .await?;
         // Nobody has seen a message this new: `sent` for everyone, like a fresh send.
@@ -274,15 +278,17 @@ impl Announcement {
 /// The write path of a system message, in a transaction that already holds the
 /// conversation's row: the next seq, the message, counted as the sender's own (when the
 /// sender is a member). Returns the seq and when its predecessor was created.
-/// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 metadata.
+/// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 metadata, $7 and
+/// $8 the sealed content's key id and bytes (`sealed.rs`). Not indexed for search.
 const SYSTEM_MESSAGE: &str = "
     WITH conv AS (
         UPDATE conversations SET last_seq = last_seq + 1, last_message_id = $3, updated_at = now()
         WHERE id = $1 AND tenant_id = $2
         RETURNING last_seq
     ), msg AS (
-        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, kind, metadata)
-        SELECT $3, $2, $1, last_seq, $4, $5, 'system', $6 FROM conv
+        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, kind, metadata,
+                              content_key_id, content_sealed)
+        SELECT $3, $2, $1, last_seq, $4, $5, 'system', $6, $7, $8 FROM conv
         RETURNING seq
     ), own AS (
         UPDATE participants SET own_after_read = own_after_read + 1

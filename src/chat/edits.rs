@@ -17,6 +17,7 @@ use super::{
     messages::announce_update,
     receipts::Watermarks,
     safety::RulesCache,
+    sealed::{search_vector, Record, StoredText},
     settings::TenantSettings,
     views::{Message, MessageEdit},
     Access,
@@ -56,7 +57,8 @@ struct Target {
     sender_id: Uuid,
     seq: i64,
     kind: MessageKind,
-    content: String,
+    #[sqlx(flatten)]
+    stored: StoredText,
     deleted: bool,
     created_at: Timestamp,
     has_files: bool,
@@ -80,7 +82,7 @@ async fn target(
         access.require_view()?;
     }
     let target: Target = sqlx::query_as(
-        "SELECT m.sender_id, m.seq, m.kind, m.content, m.deleted, m.created_at,
+        "SELECT m.sender_id, m.seq, m.kind, m.content, m.content_key_id, m.content_sealed, m.deleted, m.created_at,
                 EXISTS (SELECT 1 FROM attachments a WHERE a.message_id = m.id AND a.deleted_at IS NULL) AS has_files
          FROM messages m WHERE m.id = $1 AND m.conversation_id = $2 AND m.tenant_id = $3
          FOR UPDATE OF m",
@@ -99,6 +101,15 @@ async fn target(
         return Err(refused("Only the message's sender and tenant admins may do this."));
     }
     Ok((access, target))
+}
+
+impl Target {
+    /// The message's current text, decrypted.
+    fn text(&self, actor: &Actor, message_id: Uuid) -> Result<String> {
+        self.stored
+            .clone()
+            .reveal(Record::Message, actor.tenant_id(), message_id)
+    }
 }
 
 fn refused(message: &str) -> Error {
@@ -161,18 +172,24 @@ pub async fn edit(
             ),
         });
     }
-    if content.as_str() == target.content {
+    let previous = target.text(actor, message_id)?;
+    if content.as_str() == previous {
         return view(&mut tx, actor, &access, message_id).await;
     }
-    keep_version(&mut tx, actor, conversation_id, message_id, &target.content).await?;
-    sqlx::query(
-        "UPDATE messages SET content = $3, pii = $4, edited_at = now(), updated_at = now()
-         WHERE id = $1 AND tenant_id = $2",
-    )
+    keep_version(&mut tx, actor, conversation_id, message_id, &previous).await?;
+    let stored = StoredText::seal(Record::Message, actor.tenant_id(), message_id, content.as_str());
+    sqlx::query(concat!(
+        "UPDATE messages SET content = $3, pii = $4, content_key_id = $5, content_sealed = $6, search = ",
+        search_vector!("$2", "$7"),
+        ", edited_at = now(), updated_at = now() WHERE id = $1 AND tenant_id = $2"
+    ))
     .bind(message_id)
     .bind(actor.tenant_id())
-    .bind(content.as_str())
+    .bind(&stored.content)
     .bind(checked.pii.as_ref().map(sqlx::types::Json))
+    .bind(&stored.content_key_id)
+    .bind(&stored.content_sealed)
+    .bind(content.as_str())
     .execute(&mut *tx)
     .await?;
     if on_behalf(actor, &target) {
@@ -211,8 +228,9 @@ pub async fn delete(
     if target.deleted {
         return Ok(());
     }
-    if !target.content.is_empty() {
-        keep_version(&mut tx, actor, conversation_id, message_id, &target.content).await?;
+    let previous = target.text(actor, message_id)?;
+    if !previous.is_empty() {
+        keep_version(&mut tx, actor, conversation_id, message_id, &previous).await?;
     }
     let files: Vec<(String, Option<String>)> = sqlx::query_as(
         "UPDATE attachments SET deleted_at = now(), deleted_by = $3
@@ -233,7 +251,8 @@ pub async fn delete(
             .await?;
     }
     sqlx::query(
-        "UPDATE messages SET deleted = true, content = '', metadata = '{}', pii = NULL, reply_to = NULL, updated_at = now()
+        "UPDATE messages SET deleted = true, content = '', content_key_id = NULL, content_sealed = NULL,
+             search = NULL, metadata = '{}', pii = NULL, reply_to = NULL, updated_at = now()
          WHERE id = $1 AND tenant_id = $2",
     )
     .bind(message_id)
@@ -257,7 +276,7 @@ pub async fn delete(
     announce_update(pool, realtime, actor, conversation_id, message_id).await
 }
 
-/// Keeps `previous` as an earlier version of the message.
+/// Keeps `previous` as an earlier version of the message (sealed when encryption is on).
 async fn keep_version(
     tx: &mut PgConnection,
     actor: &Actor,
@@ -265,15 +284,19 @@ async fn keep_version(
     message_id: Uuid,
     previous: &str,
 ) -> Result<()> {
+    let stored = StoredText::seal(Record::Version, actor.tenant_id(), message_id, previous);
     sqlx::query(
-        "INSERT INTO message_edits (tenant_id, conversation_id, message_id, previous_content, edited_by)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO message_edits (tenant_id, conversation_id, message_id, previous_content, edited_by,
+                                    previous_key_id, previous_sealed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(actor.tenant_id())
     .bind(conversation_id)
     .bind(message_id)
-    .bind(previous)
+    .bind(&stored.content)
     .bind(actor.user_id())
+    .bind(&stored.content_key_id)
+    .bind(&stored.content_sealed)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -306,10 +329,14 @@ pub async fn versions(pool: &PgPool, actor: &Actor, message_ids: &[Uuid]) -> Res
     struct Row {
         message_id: Uuid,
         #[sqlx(flatten)]
-        edit: MessageEdit,
+        previous: StoredText,
+        edited_by: Uuid,
+        edited_by_name: String,
+        edited_at: Timestamp,
     }
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT e.message_id, e.previous_content, e.edited_by, u.name AS edited_by_name, e.edited_at
+        "SELECT e.message_id, e.previous_content AS content, e.previous_key_id AS content_key_id,
+                e.previous_sealed AS content_sealed, e.edited_by, u.name AS edited_by_name, e.edited_at
          FROM message_edits e JOIN users u ON u.id = e.edited_by AND u.tenant_id = e.tenant_id
          WHERE e.message_id = ANY($1) AND e.tenant_id = $2
          ORDER BY e.message_id, e.edited_at, e.id",
@@ -320,7 +347,15 @@ pub async fn versions(pool: &PgPool, actor: &Actor, message_ids: &[Uuid]) -> Res
     .await?;
     let mut by_message: HashMap<Uuid, Vec<MessageEdit>> = HashMap::new();
     for row in rows {
-        by_message.entry(row.message_id).or_default().push(row.edit);
+        let edit = MessageEdit {
+            previous_content: row
+                .previous
+                .reveal(Record::Version, actor.tenant_id(), row.message_id)?,
+            edited_by: row.edited_by,
+            edited_by_name: row.edited_by_name,
+            edited_at: row.edited_at,
+        };
+        by_message.entry(row.message_id).or_default().push(edit);
     }
     Ok(by_message)
 }

@@ -10,6 +10,7 @@ use super::{
     content::Metadata,
     membership, reactions,
     receipts::{self, StatusContext, Watermarks},
+    sealed::{Record, StoredText},
     views::{Attachment, Message, Reaction, ReplyTo},
 };
 use crate::{
@@ -24,7 +25,8 @@ use crate::{
 macro_rules! quoted_columns {
     () => {
         "r.id AS reply_id, r.seq AS reply_seq, ru.name AS reply_sender_name,
-         left(r.content, 101) AS reply_excerpt, r.deleted AS reply_deleted"
+         left(r.content, 101) AS reply_excerpt, r.content_key_id AS reply_key_id,
+         r.content_sealed AS reply_sealed, r.deleted AS reply_deleted"
     };
 }
 
@@ -45,7 +47,7 @@ pub(super) use {quoted_columns, quoted_join};
 /// Columns and joins that make a `MessageRow`; every message query selects these.
 pub(super) const MESSAGE_SELECT: &str = concat!(
     "SELECT m.id, m.conversation_id, m.seq, m.sender_id,
-        u.name AS sender_name, u.email AS sender_email, m.content, m.created_at, m.updated_at, m.kind, m.metadata,
+        u.name AS sender_name, u.email AS sender_email, m.content, m.content_key_id, m.content_sealed, m.created_at, m.updated_at, m.kind, m.metadata,
         m.edited_at, m.deleted, ",
     quoted_columns!(),
     ", ARRAY(SELECT n.user_id FROM mentions n WHERE n.message_id = m.id ORDER BY n.user_id) AS mentions
@@ -62,25 +64,36 @@ pub(super) struct QuotedRow {
     reply_id: Option<Uuid>,
     reply_seq: Option<i64>,
     reply_sender_name: Option<String>,
-    /// At most one character more than the excerpt shows, to tell whether it was cut.
+    /// At most one character more than the excerpt shows, to tell whether it was cut
+    /// (empty when the text is sealed: then the whole text is in `reply_sealed`).
     reply_excerpt: Option<String>,
+    reply_key_id: Option<String>,
+    reply_sealed: Option<Vec<u8>>,
     reply_deleted: Option<bool>,
 }
 
 impl QuotedRow {
-    fn into_view(self) -> Option<ReplyTo> {
-        let text = self.reply_excerpt.unwrap_or_default();
+    fn into_view(self, tenant_id: Uuid) -> Result<Option<ReplyTo>> {
+        let Some(id) = self.reply_id else {
+            return Ok(None);
+        };
+        let stored = StoredText {
+            content: self.reply_excerpt.unwrap_or_default(),
+            content_key_id: self.reply_key_id,
+            content_sealed: self.reply_sealed,
+        };
+        let text = stored.reveal(Record::Message, tenant_id, id)?;
         let mut excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
         if excerpt.len() < text.len() {
             excerpt.push('…');
         }
-        Some(ReplyTo {
-            id: self.reply_id?,
-            seq: self.reply_seq?,
-            sender_name: self.reply_sender_name?,
+        Ok(Some(ReplyTo {
+            id,
+            seq: self.reply_seq.unwrap_or_default(),
+            sender_name: self.reply_sender_name.unwrap_or_default(),
             excerpt,
-            deleted: self.reply_deleted?,
-        })
+            deleted: self.reply_deleted.unwrap_or_default(),
+        }))
     }
 }
 
@@ -92,7 +105,8 @@ pub(crate) struct MessageRow {
     pub(super) sender_id: Uuid,
     pub(super) sender_name: String,
     pub(super) sender_email: String,
-    pub(super) content: String,
+    #[sqlx(flatten)]
+    pub(super) text: StoredText,
     pub(super) created_at: Timestamp,
     pub(super) updated_at: Timestamp,
     pub(super) kind: MessageKind,
@@ -109,16 +123,18 @@ impl MessageRow {
         self.conversation_id
     }
 
-    /// The message with its `attachments` and `reactions`.
+    /// The message of tenant `tenant_id` with its `attachments` and `reactions`, its
+    /// text and its quote's decrypted.
     pub(crate) fn into_view(
         self,
+        tenant_id: Uuid,
         ctx: &StatusContext,
         attachments: Vec<Attachment>,
         reactions: Vec<Reaction>,
-    ) -> Message {
+    ) -> Result<Message> {
         // A tombstone shows no files, not even the tombstones of removed ones.
         let attachments = if self.deleted { Vec::new() } else { attachments };
-        Message {
+        Ok(Message {
             status: ctx.status(self.seq, self.sender_id),
             id: self.id,
             conversation: self.conversation_id,
@@ -126,20 +142,20 @@ impl MessageRow {
             sender_id: self.sender_id,
             sender_name: self.sender_name,
             sender_email: self.sender_email,
-            content: self.content,
+            content: self.text.reveal(Record::Message, tenant_id, self.id)?,
             has_attachments: !attachments.is_empty(),
             attachments,
             created_at: self.created_at,
             updated_at: self.updated_at,
             kind: self.kind,
             metadata: self.metadata.0,
-            reply_to: self.quoted.into_view(),
+            reply_to: self.quoted.into_view(tenant_id)?,
             mentions: self.mentions,
             reactions,
             is_edited: self.edited_at.is_some(),
             edited_at: self.edited_at,
             deleted: self.deleted,
-        }
+        })
     }
 }
 
@@ -155,15 +171,14 @@ pub(crate) async fn into_views(
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let mut files = attachments::for_messages(conn, actor, &ids).await?;
     let mut reacted = reactions::for_messages(conn, actor, &ids).await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
             let ctx = ctx(&row);
             let attachments = files.remove(&row.id).unwrap_or_default();
             let reactions = reacted.remove(&row.id).unwrap_or_default();
-            row.into_view(&ctx, attachments, reactions)
+            row.into_view(actor.tenant_id(), &ctx, attachments, reactions)
         })
-        .collect())
+        .collect()
 }
 
 /// Messages by id, in the actor's tenant.

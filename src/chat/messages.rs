@@ -14,6 +14,7 @@ use super::{
     message_views::{into_views, member_view, quoted_columns, quoted_join, rows_by_ids, MessageRow, QuotedRow},
     receipts::{self, StatusContext, Watermarks},
     safety::RulesCache,
+    sealed::{search_vector, Record, StoredText},
     staging::{Staged, StagedFile},
     views::{Message, MessageStatus},
 };
@@ -118,12 +119,13 @@ pub async fn send(
     // the rules are read again and the message checked and sent once more.
     let row: Option<SentRow> = loop {
         let mut conflict = false;
+        let stored = StoredText::seal(Record::Message, actor.tenant_id(), message_id, checked.content.as_str());
         let query = sqlx::query_as(SEND)
             .bind(conversation_id)
             .bind(actor.tenant_id())
             .bind(message_id)
             .bind(actor.user_id())
-            .bind(checked.content.as_str())
+            .bind(&stored.content)
             .bind(client_id)
             .bind(staged.iter().map(|f| f.id).collect::<Vec<_>>())
             .bind(staged.iter().map(|f| f.filename.clone()).collect::<Vec<_>>())
@@ -137,7 +139,11 @@ pub async fn send(
             .bind(new.reply_to)
             .bind(&mentioned)
             .bind(checked.pii.as_ref().map(Json))
-            .bind(content_rules.version);
+            .bind(content_rules.version)
+            .bind(&stored.content_key_id)
+            .bind(&stored.content_sealed)
+            .bind(checked.content.as_str())
+            .bind(staged.iter().map(|f| f.key_id.clone()).collect::<Vec<_>>());
         let row: Option<SentRow> = match tx.as_mut() {
             Some(tx) => query.fetch_optional(&mut **tx).await,
             None => query.fetch_optional(pool).await,
@@ -185,7 +191,10 @@ pub async fn send(
         sender_id: actor.user_id(),
         sender_name: sent.sender_name,
         sender_email: sent.sender_email,
-        content: checked.content.as_str().to_string(),
+        text: StoredText {
+            content: checked.content.as_str().to_string(),
+            ..StoredText::default()
+        },
         created_at: sent.created_at,
         updated_at: sent.updated_at,
         kind: sent.kind,
@@ -202,7 +211,7 @@ pub async fn send(
         others: None,
     };
     // Nor reacted to it.
-    let message = row.into_view(&fresh, attachments, Vec::new());
+    let message = row.into_view(actor.tenant_id(), &fresh, attachments, Vec::new())?;
     let event = Event::MessageCreated {
         conversation_id,
         message: message.clone(),
@@ -263,6 +272,9 @@ pub async fn send(
 /// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 client_id,
 /// $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to, $17 mentions,
 /// $18 the PII counts (flagged messages), $19 the settings version checked against.
+/// $20 the sealing key's id, $21 the sealed content ($5 is then empty), $22 the plain
+/// text (indexed for search unless the tenant turned search off, and the webhooks'
+/// payload; not stored in `messages` as such), $23 the key ids of the attachments' files.
 const SEND: &str = concat!(
     "
     WITH conv AS (
@@ -272,8 +284,11 @@ const SEND: &str = concat!(
           AND (SELECT settings_version FROM tenants WHERE id = $2) = $19
         RETURNING last_seq, visibility
     ), msg AS (
-        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to, pii, kind)
-        SELECT $3, $2, $1, last_seq, $4, $5, $6, $15, $16, $18,
+        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to, pii,
+                              content_key_id, content_sealed, search, kind)
+        SELECT $3, $2, $1, last_seq, $4, $5, $6, $15, $16, $18, $20, $21, ",
+    search_vector!("$2", "$22"),
+    ",
                (SELECT CASE WHEN kind = 'bot' THEN 'bot' ELSE 'text' END FROM users WHERE id = $4)
         FROM conv
         RETURNING seq, created_at, updated_at, kind
@@ -286,7 +301,7 @@ const SEND: &str = concat!(
                    'message', jsonb_build_object(
                        'id', $3::uuid, 'conversation_id', $1::uuid, 'seq', msg.seq, 'kind', msg.kind,
                        'sender', jsonb_build_object('id', s.id, 'name', s.name, 'kind', s.kind),
-                       'content', $5::text, 'created_at', msg.created_at, 'reply_to', $16::uuid,
+                       'content', $22::text, 'created_at', msg.created_at, 'reply_to', $16::uuid,
                        'mentions', to_jsonb($17::uuid[]), 'metadata', $15::jsonb))
         FROM msg
         JOIN users s ON s.id = $4 AND s.tenant_id = $2
@@ -303,11 +318,12 @@ const SEND: &str = concat!(
         WHERE conversation_id = $1 AND user_id <> $4 AND is_archived AND EXISTS (SELECT 1 FROM msg)
     ), files AS (
         INSERT INTO attachments (id, tenant_id, conversation_id, message_id, position, uploader_id, filename,
-                                 content_type, size, storage_path, width, height, thumbnail_path)
+                                 content_type, size, storage_path, width, height, thumbnail_path, file_key_id)
         SELECT f.id, $2, $1, $3, f.position, $4, f.filename, f.content_type, f.size, f.storage_path, f.width, f.height,
-               f.thumb
-        FROM unnest($7::uuid[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::int[], $13::int[], $14::text[])
-             WITH ORDINALITY AS f(id, filename, content_type, size, storage_path, width, height, thumb, position)
+               f.thumb, f.key_id
+        FROM unnest($7::uuid[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::int[], $13::int[], $14::text[],
+                    $23::text[])
+             WITH ORDINALITY AS f(id, filename, content_type, size, storage_path, width, height, thumb, key_id, position)
         WHERE EXISTS (SELECT 1 FROM msg)
     ), mentioned AS (
         -- Participants only: someone removed since the check is left out.

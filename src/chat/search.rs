@@ -1,6 +1,6 @@
 //! Full-text search over the messages a user may read (API.md v2 "Search"). The index is
-//! the generated `messages.search` column of migration 0008 (English, Spanish and
-//! Portuguese, accents ignored); the permission filter — a member, or a tenant-visible
+//! the `messages.search` column of migration 0008 (English, Spanish and Portuguese,
+//! accents ignored), written by the app from the plain text since 0015 (`sealed.rs`); the permission filter — a member, or a tenant-visible
 //! conversation — is part of the ranked query itself, never applied after its LIMIT.
 
 use std::collections::HashMap;
@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{
     message_views::{into_views, rows_by_ids, MessageRow},
     receipts::{self, StatusContext, Watermarks},
+    settings::TenantSettings,
     views::Message,
 };
 use crate::{
@@ -108,10 +109,14 @@ struct Hit {
     /// The caller's watermarks; NULL for a viewer of a tenant-visible conversation.
     delivered_seq: Option<i64>,
     read_seq: Option<i64>,
-    /// The excerpt as ts_headline made it in each language's configuration.
-    headline_en: String,
-    headline_es: String,
-    headline_pt: String,
+}
+
+/// A text's excerpt as ts_headline made it in each language's configuration.
+#[derive(Debug, sqlx::FromRow)]
+struct Headlines {
+    en: String,
+    es: String,
+    pt: String,
 }
 
 /// Marks ts_headline puts around matches, and what stands for `<` in the text it is
@@ -146,7 +151,7 @@ readable AS (
     SELECT id FROM conversations WHERE tenant_id = $2 AND visibility = 'tenant'
 ),
 newest AS (
-    SELECT m.id, m.conversation_id, m.content, m.created_at, m.search
+    SELECT m.id, m.conversation_id, m.created_at, m.search
     FROM messages m
     WHERE m.tenant_id = $2 AND m.search @@ message_search_query($1)
       AND m.conversation_id = ANY (ARRAY(SELECT id FROM readable WHERE $4::uuid IS NULL OR id = $4))
@@ -154,10 +159,10 @@ newest AS (
       AND ($6::timestamptz IS NULL OR m.created_at >= $6)
       AND ($7::timestamptz IS NULL OR m.created_at < $7)
     ORDER BY m.created_at DESC, m.id DESC
-    LIMIT $13
+    LIMIT $12
 ),
 hits AS (
-    SELECT n.id, n.conversation_id, n.content, n.created_at,
+    SELECT n.id, n.conversation_id, n.created_at,
         ts_rank(n.search, q.query) AS rank,
         (extract(epoch FROM n.created_at) * 1000000)::bigint AS created_us
     FROM newest n, q
@@ -173,15 +178,23 @@ SELECT h.id, h.conversation_id, h.rank, h.created_us, p.delivered_seq, p.read_se
     CASE WHEN c.is_group AND c.title IS NOT NULL THEN c.title
     ELSE coalesce((SELECT string_agg(u.name, ', ' ORDER BY u.name)
         FROM participants o JOIN users u ON u.id = o.user_id AND u.tenant_id = $2
-        WHERE o.conversation_id = h.conversation_id AND o.user_id <> $3), '') END AS title,
-    ts_headline('public.search_en', t.text, q.query, $12) AS headline_en,
-    ts_headline('public.search_es', t.text, q.query, $12) AS headline_es,
-    ts_headline('public.search_pt', t.text, q.query, $12) AS headline_pt
+        WHERE o.conversation_id = h.conversation_id AND o.user_id <> $3), '') END AS title
 FROM page h
 JOIN conversations c ON c.id = h.conversation_id AND c.tenant_id = $2
-LEFT JOIN participants p ON p.conversation_id = h.conversation_id AND p.user_id = $3,
-    q, LATERAL (SELECT translate(h.content, E'\x02\x03\x04<', E'\uFFFD\uFFFD\uFFFD\x04') AS text) t
+LEFT JOIN participants p ON p.conversation_id = h.conversation_id AND p.user_id = $3
 ORDER BY h.rank DESC, h.created_at DESC, h.id DESC
+"#;
+
+/// The excerpts of the page's texts ($2, in order), from the plain text the app read:
+/// the stored content may be sealed (docs/encryption.md), and ts_headline needs words.
+const HEADLINES_SQL: &str = r#"
+SELECT ts_headline('public.search_en', t.text, q.query, $3) AS en,
+    ts_headline('public.search_es', t.text, q.query, $3) AS es,
+    ts_headline('public.search_pt', t.text, q.query, $3) AS pt
+FROM unnest($2::text[]) WITH ORDINALITY AS b(body, i),
+    (SELECT message_search_query($1) AS query) q,
+    LATERAL (SELECT translate(b.body, E'\x02\x03\x04<', E'\uFFFD\uFFFD\uFFFD\x04') AS text) t
+ORDER BY b.i
 "#;
 
 /// One page of the messages `actor` may read that match `query.q`.
@@ -197,8 +210,14 @@ pub async fn search(pool: &sqlx::PgPool, actor: &Actor, query: &SearchQuery) -> 
         ));
     }
     let cursor = query.cursor.as_deref().map(Cursor::decode).transpose()?;
+    if !TenantSettings::load(pool, actor.tenant_id()).await?.search_enabled() {
+        // The tenant turned search off: nothing is indexed, nothing is found.
+        return Ok(SearchPage {
+            results: Vec::new(),
+            next_cursor: None,
+        });
+    }
     let limit = Limit::or_default(query.limit, DEFAULT_PAGE, MAX_PAGE);
-    let options = format!("StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=10");
     // One snapshot for the hits and their messages: a message deleted in between must
     // not come back as a tombstone. Said in the BEGIN itself: one round trip less.
     let mut tx = pool
@@ -220,7 +239,6 @@ pub async fn search(pool: &sqlx::PgPool, actor: &Actor, query: &SearchQuery) -> 
         .bind(cursor.map(|c| c.created_us))
         .bind(cursor.map(|c| c.id))
         .bind(limit + 1)
-        .bind(&options)
         .bind(RANK_WINDOW)
         .fetch_all(&mut *tx)
         .await?;
@@ -237,13 +255,14 @@ pub async fn search(pool: &sqlx::PgPool, actor: &Actor, query: &SearchQuery) -> 
     } else {
         None
     };
-    let results = results(&mut tx, actor, hits).await?;
+    let results = results(&mut tx, actor, q, hits).await?;
     tx.commit().await?;
     Ok(SearchPage { results, next_cursor })
 }
 
-/// The hits with their messages, each with its status as the caller sees it.
-async fn results(conn: &mut PgConnection, actor: &Actor, hits: Vec<Hit>) -> Result<Vec<SearchResult>> {
+/// The hits with their messages, each with its status as the caller sees it, and the
+/// excerpt that matches `q`.
+async fn results(conn: &mut PgConnection, actor: &Actor, q: &str, hits: Vec<Hit>) -> Result<Vec<SearchResult>> {
     let ids: Vec<Uuid> = hits.iter().map(|h| h.id).collect();
     let rows: Vec<MessageRow> = rows_by_ids(conn, actor, &ids).await?;
     let mut conversations: Vec<Uuid> = hits.iter().map(|h| h.conversation_id).collect();
@@ -264,17 +283,28 @@ async fn results(conn: &mut PgConnection, actor: &Actor, hits: Vec<Hit>) -> Resu
     })
     .await?;
     let mut messages: HashMap<Uuid, Message> = messages.into_iter().map(|m| (m.id, m)).collect();
+    let hits: Vec<(Hit, Message)> = hits
+        .into_iter()
+        .filter_map(|hit| messages.remove(&hit.id).map(|message| (hit, message)))
+        .collect();
+    let texts: Vec<&str> = hits.iter().map(|(_, message)| message.content.as_str()).collect();
+    let options = format!("StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=10");
+    let headlines: Vec<Headlines> = sqlx::query_as(HEADLINES_SQL)
+        .bind(q)
+        .bind(&texts)
+        .bind(&options)
+        .fetch_all(&mut *conn)
+        .await?;
     Ok(hits
         .into_iter()
-        .filter_map(|hit| {
-            Some(SearchResult {
-                message: messages.remove(&hit.id)?,
-                highlight: highlight(&hit),
-                conversation: ResultConversation {
-                    id: hit.conversation_id,
-                    title: hit.title,
-                },
-            })
+        .zip(headlines)
+        .map(|((hit, message), headlines)| SearchResult {
+            message,
+            highlight: highlight(&headlines),
+            conversation: ResultConversation {
+                id: hit.conversation_id,
+                title: hit.title,
+            },
         })
         .collect())
 }
@@ -282,11 +312,11 @@ async fn results(conn: &mut PgConnection, actor: &Actor, hits: Vec<Hit>) -> Resu
 /// The excerpt of the first language whose stemming marked a match (English when none
 /// did, e.g. a match by another language's stem only shows unmarked text), escaped for
 /// HTML with only the marks left as tags.
-fn highlight(hit: &Hit) -> String {
-    let marked = [&hit.headline_en, &hit.headline_es, &hit.headline_pt]
+fn highlight(headlines: &Headlines) -> String {
+    let marked = [&headlines.en, &headlines.es, &headlines.pt]
         .into_iter()
         .find(|h| h.contains(START))
-        .unwrap_or(&hit.headline_en);
+        .unwrap_or(&headlines.en);
     let mut html = String::with_capacity(marked.len() + 16);
     for c in marked.chars() {
         match c {

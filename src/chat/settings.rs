@@ -42,6 +42,10 @@ pub struct TenantSettings {
     /// New support conversations go to the active agent whose last assignment is the
     /// oldest; off or absent: they wait in the inbox for an agent to pick them up.
     pub support_round_robin: Option<bool>,
+    /// Whether messages are indexed for search (absent: yes). Off, no search vector is
+    /// stored and search finds nothing: the index's words stay readable in the database
+    /// even when content is encrypted (docs/encryption.md).
+    pub search_enabled: Option<bool>,
 }
 
 /// At most this many canned replies per tenant.
@@ -121,6 +125,10 @@ impl TenantSettings {
 
     pub fn canned_replies(&self) -> &[CannedReply] {
         self.canned_replies.as_deref().unwrap_or_default()
+    }
+
+    pub fn search_enabled(&self) -> bool {
+        self.search_enabled.unwrap_or(true)
     }
 
     pub fn max_upload_bytes(&self) -> u64 {

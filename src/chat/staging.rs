@@ -15,12 +15,13 @@ use uuid::Uuid;
 
 use super::{
     attachments::AttachmentRow,
-    filenames, images,
+    filenames, images, sealed_files,
     settings::{TenantSettings, MAX_UPLOAD_BYTES},
     uploads::{Sniffer, UploadKind},
     views::Attachment,
 };
 use crate::{
+    crypto,
     error::{Error, Result},
     timestamp::Timestamp,
 };
@@ -41,6 +42,9 @@ pub struct StagedFile {
     /// Relative to MEDIA_ROOT.
     pub storage_path: String,
     pub thumbnail_path: Option<String>,
+    /// The key the file and its thumbnail are sealed with (`sealed_files`); plain when
+    /// `None`.
+    pub key_id: Option<String>,
 }
 
 impl StagedFile {
@@ -175,11 +179,21 @@ impl Staged {
                 .map_err(|message| Error::validation("attachments", format!("{:?}: {message}", incoming.filename)))?;
             let thumbnail_path = image.thumbnail.then(|| format!("{storage_path}.thumb"));
             if let Some(path) = &thumbnail_path {
+                if let Some(key) = crypto::keyring().current() {
+                    sealed_files::seal_in_place(key, &thumb_temp, path).await?;
+                }
                 self.moves.push((thumb_temp, self.media_root.join(path)));
             }
             (Some(image.width), Some(image.height), thumbnail_path)
         } else {
             (None, None, None)
+        };
+        let key_id = match crypto::keyring().current() {
+            Some(key) => {
+                sealed_files::seal_in_place(key, &incoming.temp, &storage_path).await?;
+                Some(key.id.clone())
+            }
+            None => None,
         };
         self.moves.push((incoming.temp, self.media_root.join(&storage_path)));
         self.files.push(StagedFile {
@@ -191,6 +205,7 @@ impl Staged {
             height,
             storage_path,
             thumbnail_path,
+            key_id,
         });
         Ok(())
     }

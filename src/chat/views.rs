@@ -142,7 +142,7 @@ pub struct Reaction {
 
 /// An earlier version of a message, for compliance reads: the content an edit (or the
 /// deletion) replaced, who replaced it and when.
-#[derive(Debug, Clone, Object, sqlx::FromRow)]
+#[derive(Debug, Clone, Object)]
 pub struct MessageEdit {
     pub previous_content: String,
     pub edited_by: Uuid,

@@ -5,6 +5,11 @@ use std::process::{Command, Output};
 use sqlx::PgPool;
 
 pub fn tenantchat(pool: &PgPool, args: &[&str]) -> Output {
+    tenantchat_with_env(pool, args, &[])
+}
+
+/// `tenantchat` with these environment variables besides the database's.
+pub fn tenantchat_with_env(pool: &PgPool, args: &[&str], env: &[(&str, String)]) -> Output {
     let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
     let database = pool.connect_options().get_database().unwrap().to_string();
     let mut url = url_without_database(&base);
@@ -13,6 +18,7 @@ pub fn tenantchat(pool: &PgPool, args: &[&str]) -> Output {
         .args(args)
         .env("DATABASE_URL", url)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .output()
         .unwrap()
 }

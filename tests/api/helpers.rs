@@ -95,6 +95,10 @@ async fn spawn_adjusted(
     };
     let limits = ConnectionLimits::of(&config);
     let app = tenantchat::build(config, pool.clone()).unwrap();
+    // As `serve` does: the keys are checked (and the current one registered) first.
+    tenantchat::chat::keys::check(&pool, &tenantchat::crypto::keyring())
+        .await
+        .unwrap();
     listener.set_nonblocking(true).unwrap();
     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
     // The binary's own serving code, with its timeouts and connection caps.

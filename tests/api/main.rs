@@ -29,6 +29,7 @@ mod connections;
 mod conversations;
 mod delivery;
 mod downloads;
+mod encryption;
 mod group_events;
 mod groups;
 mod hardening;

@@ -140,8 +140,9 @@ async fn bulk_deploys(pool: &PgPool, tenant: Uuid, conversation: &str, sender: U
         "WITH last AS (SELECT c.last_seq, m.created_at FROM conversations c
                        JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
                        WHERE c.id = $2),
-         sent AS (INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, created_at)
+         sent AS (INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, search, created_at)
                   SELECT gen_random_uuid(), $1, $2, last.last_seq + n, $3, 'deploy number ' || n,
+                         message_search_vector('deploy number ' || n),
                          last.created_at + interval '1 millisecond' + n * interval '1 microsecond'
                   FROM last, generate_series(1, $4) n)
          UPDATE conversations SET last_seq = last_seq + $4 WHERE id = $2",

@@ -37,7 +37,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // the GCRA limiter, where a request comes from, the page and widget strings, and
     // capped counts per key (connections per address, sockets per user).
     ("realtime", &["realtime"]),
-    ("infrastructure", &["ratelimit", "client", "i18n", "slots"]),
+    ("infrastructure", &["ratelimit", "client", "i18n", "slots", "crypto"]),
     // Who is calling (the `Actor`), then tenants and users (which create users with
     // auth's password hashing), then logging in, which joins the two.
     ("auth", &["auth"]),

@@ -19,6 +19,8 @@
 //!   soak      `--soak-seconds` (180) of everyday use, quiet and then under a hostile
 //!             client; fails (exit code 1) when a well-behaved user would notice (see
 //!             `soak`; not in `all`: run it alone, as scripts/soak.sh does)
+//!   history   the closed-loop senders read their conversation's newest 50 messages
+//!             again and again: pages per second (not in `all`: run it after `closed`)
 //!   idle      `--idle-sockets` (19,000) idle sockets of more users of the tenant, whose
 //!             sessions are created in bulk through the server's own session store:
 //!             RSS per socket (not in `all`: run it alone on a fresh server, with
@@ -29,6 +31,7 @@
 //! scratch database. Figures only, no pass/fail (except `soak`): see docs/performance.md.
 
 mod churn;
+mod history;
 mod hostile;
 mod memory;
 mod report;
@@ -89,6 +92,8 @@ enum Scenario {
     Memory,
     Soak,
     Idle,
+    /// Closed-loop history reads (not in `all`: run it after `closed`).
+    History,
 }
 
 const ALL: [Scenario; 6] = [
@@ -278,6 +283,7 @@ async fn main() -> ExitCode {
             }
             Scenario::Soak => failed |= !soak::soak(&bench).await,
             Scenario::Idle => memory::idle(&bench).await,
+            Scenario::History => history::history(&bench).await,
             Scenario::All => unreachable!("expanded above"),
         }
     }
