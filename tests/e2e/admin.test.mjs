@@ -151,6 +151,7 @@ test('settings: a refused value is shown by its field, the preview follows the b
     { shortcut: 'hello', text: 'Hi! How can we help?' },
     { shortcut: 'refund', text: 'We refund within 5 days.' },
   ]);
+  assert.notEqual(support.search_enabled, false, 'saving the form leaves search on (its default)');
   await shot(page, 'saved');
   assertClean(admin);
 });

@@ -21,6 +21,7 @@ export const FIELDS = [
   { name: 'pii_mode', kind: 'choice', choices: ['off', 'flag', 'redact'] },
   { name: 'canned_replies', kind: 'pairs', keys: ['shortcut', 'text'] },
   { name: 'support_round_robin', kind: 'flag' },
+  { name: 'search_enabled', kind: 'flag', default: true },
 ];
 
 const id = (field) => `setting-${field.name}`;
@@ -71,9 +72,9 @@ export const KINDS = {
       options(f.choices.map((c) => [c, t(`admin.settings.${f.name}.${c}`)]), value)),
     read: (el) => el.querySelector('select').value,
   },
-  /** On or off: a checkbox. */
+  /** On or off: a checkbox; an unset value shows the server's default (`f.default`, else off). */
   flag: {
-    draw: (f, value) => h('input', { id: id(f), name: f.name, type: 'checkbox', checked: Boolean(value) }),
+    draw: (f, value) => h('input', { id: id(f), name: f.name, type: 'checkbox', checked: Boolean(value ?? f.default) }),
     read: (el) => el.querySelector('input').checked,
   },
   /** A list of phrases, one a line. */
