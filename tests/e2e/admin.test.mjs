@@ -191,8 +191,9 @@ test('audit log: filter by action, open a row, check the chain', { timeout: 6000
   await page.locator('tbody tr[data-id]').first().waitFor();
   await page.locator('#audit-action').fill('user.update');
   await page.getByRole('button', { name: 'Apply filters' }).click();
-  await page.locator('#audit-range', { hasText: '1–1 of 1' }).waitFor();
-  const row = page.locator('tbody tr[data-id]');
+  // Dora's role change, then her agent flag: newest first, so the role change is last.
+  await page.locator('#audit-range', { hasText: '1–2 of 2' }).waitFor();
+  const row = page.locator('tbody tr[data-id]').last();
   assert.equal(await row.locator('code').textContent(), 'user.update');
   const toggle = row.getByRole('button');
   await toggle.click();
