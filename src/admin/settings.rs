@@ -44,8 +44,8 @@ pub struct SettingsView {
     /// Phrases no message may contain: matched on whole words, ignoring case and
     /// accents; a message with one is refused (400 `forbidden_topic`).
     pub forbidden_topics: Vec<String>,
-    /// Personal data in messages: `off`, `flag` (counted for admins) or `redact`
-    /// (replaced by `[redacted:<kind>]` before storing).
+    // No doc comment: with one, poem-openapi wraps the enum's $ref in an `allOf` that
+    // generated clients (openapi-python-client) cannot read; PiiMode describes itself.
     pub pii_mode: PiiMode,
     /// Shortcuts the tenant's agents pick in the composer by typing `/`.
     pub canned_replies: Vec<CannedReply>,
@@ -97,8 +97,9 @@ pub struct SettingsUpdate {
         )
     )]
     pub forbidden_topics: Option<Vec<String>>,
-    /// `off` (the default), `flag` or `redact`.
-    #[oai(nullable)]
+    // Described by PiiMode itself, and not `nullable`: either makes poem-openapi wrap the
+    // enum's $ref in an `allOf` that openapi-python-client cannot read. Absent or null
+    // both mean "off".
     pub pii_mode: Option<PiiMode>,
     /// At most 100, shortcuts unique.
     #[oai(nullable, validator(max_items = 100))]

@@ -40,12 +40,28 @@ impl FieldRefusal for WidgetSignInRequest {}
 #[derive(Object)]
 struct WidgetSignInRequest {
     /// The tenant's slug, e.g. `acme`.
+    #[oai(validator(max_length = 50, pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"))]
     tenant: String,
-    /// The host app's id of the user: 1 to 200 characters, no `|`.
+    /// The host app's id of the user: 1 to 200 characters, not all spaces, no control
+    /// characters, no `|`.
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"^[^|\x00-\x1f\x7f-\x9f]*[^|\s\x00-\x1f\x7f-\x9f][^|\x00-\x1f\x7f-\x9f]*$"
+    ))]
     external_id: String,
-    /// Becomes the user's email (no `|`); updated at every sign-in.
+    /// Becomes the user's email (one `@` with text on both sides, no spaces, no `|`);
+    /// updated at every sign-in.
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^\s*[^@|\s\x00-\x1f\x7f-\x9f]+@[^@|\s\x00-\x1f\x7f-\x9f]+\s*$"
+    ))]
     email: String,
-    /// Becomes the user's name; updated at every sign-in.
+    /// Becomes the user's name (1 to 200 characters, not all spaces, no control
+    /// characters); updated at every sign-in.
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    ))]
     name: String,
     /// When the host signed, in Unix seconds; accepted within 5 minutes either way.
     ts: i64,

@@ -53,7 +53,7 @@ struct NewBotRequest {
     name: String,
     /// An `http://` URL whose host resolves to public addresses (or is allowed by
     /// `WEBHOOK_ALLOWED_HOSTS`).
-    #[oai(validator(max_length = 2000))]
+    #[oai(validator(max_length = 2000, pattern = r"^\s*[hH][tT][tT][pP]://[^\s/?#]+"))]
     webhook_url: String,
 }
 
@@ -63,12 +63,18 @@ impl FieldRefusal for NewBotRequest {}
 struct NewWebhookRequest {
     /// An `http://` URL whose host resolves to public addresses (or is allowed by
     /// `WEBHOOK_ALLOWED_HOSTS`).
-    #[oai(validator(max_length = 2000))]
+    #[oai(validator(max_length = 2000, pattern = r"^\s*[hH][tT][tT][pP]://[^\s/?#]+"))]
     url: String,
     /// Some of `message_created`, `conversation_created`, `member_added`, `member_removed`, `member_joined`,
     /// `member_left`, `role_changed`, `title_changed`, `description_changed`,
     /// `visibility_changed`.
-    #[oai(validator(min_items = 1, max_items = 20))]
+    // The pattern is `hooks::endpoints::EVENTS` spelled out (a validator takes a literal);
+    // parse_events still checks against EVENTS, so a drift shows as a 400 in the contract run.
+    #[oai(validator(
+        min_items = 1,
+        max_items = 20,
+        pattern = "^(message_created|conversation_created|member_added|member_removed|member_joined|member_left|role_changed|title_changed|description_changed|visibility_changed)$"
+    ))]
     events: Vec<String>,
 }
 

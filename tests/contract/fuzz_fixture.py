@@ -98,6 +98,23 @@ def main(base_url, tenant, email, peer_email, member_email, password, out_dir):
     api.call("PATCH", f"/admin/users/{member['id']}/", {"is_agent": True})
     support = api.call("POST", "/chat/support/", {})
 
+    # Integrations: a bot in the fixture's group and a tenant webhook for new messages,
+    # both at a port where nothing listens (allowed by WEBHOOK_ALLOWED_HOSTS in run.sh);
+    # one more message gives each a pending delivery to list and retry. DELETE gets a bot
+    # and a webhook of its own, so that deleting one leaves the others' deliveries.
+    hook_url = "http://127.0.0.1:9/hook"
+    bot = api.call("POST", "/admin/bots/", {"name": "Fuzz bot", "webhook_url": hook_url})
+    spare_bot = api.call("POST", "/admin/bots/", {"name": "Spare bot", "webhook_url": hook_url})
+    api.call("POST", f"/chat/conversations/{group['id']}/participants/", {"user_ids": [bot["id"]]})
+    webhook = api.call("POST", "/admin/webhooks/", {"url": hook_url, "events": ["message_created"]})
+    spare_webhook = api.call("POST", "/admin/webhooks/", {"url": hook_url, "events": ["member_added"]})
+    api.call("POST", f"/chat/conversations/{group['id']}/messages/", {"content": "for the hooks"})
+    deliveries = [
+        d["id"]
+        for path in (f"/admin/bots/{bot['id']}/deliveries/", f"/admin/webhooks/{webhook['id']}/deliveries/")
+        for d in api.call("GET", path)
+    ]
+
     (out / "token").write_text(token["token"])
     (out / "session").write_text(api.cookie("sessionid"))
     (out / "csrftoken").write_text(api.cookie("csrftoken"))
@@ -110,6 +127,11 @@ def main(base_url, tenant, email, peer_email, member_email, password, out_dir):
     write_dictionary(out / "tokens.dict", [spare["id"]])
     write_dictionary(out / "support.dict", [support["conversation"]["id"]])
     write_dictionary(out / "messages.dict", [hello["id"], message["id"]])
+    write_dictionary(out / "bots.dict", [bot["id"]])
+    write_dictionary(out / "spare_bots.dict", [spare_bot["id"]])
+    write_dictionary(out / "webhooks.dict", [webhook["id"]])
+    write_dictionary(out / "spare_webhooks.dict", [spare_webhook["id"]])
+    write_dictionary(out / "deliveries.dict", deliveries)
     print(f"fuzz fixture: conversation {conversation['id']}, {len(message['attachments'])} attachment(s)")
 
 

@@ -13,7 +13,9 @@ mod tests;
 
 use std::{collections::BTreeMap, ops::Range};
 
-/// What a tenant does with personal data in messages.
+/// What a tenant does with personal data in messages: `off` (the default), `flag`
+/// (stored, counted for admins) or `redact` (replaced by `[redacted:<kind>]` before
+/// storing).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, poem_openapi::Enum)]
 #[serde(rename_all = "lowercase")]
 #[oai(rename_all = "lowercase")]
