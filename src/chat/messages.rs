@@ -21,7 +21,7 @@ use super::{
 use crate::{
     auth::Actor,
     domain::{ClientId, MessageKind},
-    error::{self, Error, Result},
+    error::{self, Code, Error, Result},
     realtime::{Audience, Realtime},
     telemetry::metrics::MESSAGES_SENT,
     timestamp::Timestamp,
@@ -173,13 +173,31 @@ pub async fn send(
     let Some(sent) = row else {
         drop(tx);
         let mut conn = pool.acquire().await?;
-        // Not sent: either the caller may not (404 / 403) or the client_id is taken.
+        // Not sent: the caller may not (404 / 403), the client_id is taken (its message
+        // is the answer, even once the conversation is closed), or the conversation is a
+        // closed support conversation.
         membership(&mut conn, actor, conversation_id, false).await?;
-        let client_id = client_id.ok_or_else(|| Error::internal("a message insert matched nothing"))?;
-        return by_client_id(&mut conn, actor, conversation_id, client_id)
-            .await?
-            .map(Sent::Existing)
-            .ok_or_else(|| Error::internal("client_id conflict without an original message"));
+        let existing = match client_id {
+            Some(client_id) => by_client_id(&mut conn, actor, conversation_id, client_id).await?,
+            None => None,
+        };
+        if let Some(message) = existing {
+            return Ok(Sent::Existing(message));
+        }
+        let closed: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM support_conversations WHERE conversation_id = $1 AND status = 'closed')",
+        )
+        .bind(conversation_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        return Err(if closed {
+            Error::Conflict {
+                code: Code::SupportClosed,
+                message: "This support conversation is closed: contact support again to start a new one.".into(),
+            }
+        } else {
+            Error::internal("a message insert matched nothing")
+        });
     };
     let attachments = staged.iter().map(|file| file.view(sent.created_at)).collect();
     let (seq, participants, predecessor_created, shared) =
@@ -282,6 +300,7 @@ const SEND: &str = concat!(
         WHERE id = $1 AND tenant_id = $2
           AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = $1 AND user_id = $4)
           AND (SELECT settings_version FROM tenants WHERE id = $2) = $19
+          AND NOT EXISTS (SELECT 1 FROM support_conversations WHERE conversation_id = $1 AND status = 'closed')
         RETURNING last_seq, visibility
     ), msg AS (
         INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to, pii,

@@ -237,6 +237,16 @@ async fn assign_close_and_reopen_reach_the_requester_and_every_agent(pool: PgPoo
     assert_eq!(inbox(&mut alex, "closed").await, vec![id.clone()]);
     let (status, body) = take(&mut alex, &id).await;
     assert_eq!(error_code(status, &body, StatusCode::CONFLICT), "support_closed");
+    // Nothing more is said in a closed conversation, by its requester or its agent.
+    for client in [&mut ulla, &mut alex] {
+        let (status, body) = client
+            .post(
+                &format!("/api/chat/conversations/{id}/messages/"),
+                json!({"content": "One more thing"}),
+            )
+            .await;
+        assert_eq!(error_code(status, &body, StatusCode::CONFLICT), "support_closed");
+    }
 
     // Closed is final for the requester: contacting support again opens a new one, and
     // the old one cannot be reopened while the new one is open.
@@ -260,6 +270,13 @@ async fn assign_close_and_reopen_reach_the_requester_and_every_agent(pool: PgPoo
     let history = ulla.messages(&id, "").await;
     let events: Vec<&str> = history.iter().filter_map(|m| m["metadata"]["event"].as_str()).collect();
     assert_eq!(events, ["support_assigned", "support_closed", "support_reopened"]);
+    let (status, body) = ulla
+        .post(
+            &format!("/api/chat/conversations/{id}/messages/"),
+            json!({"content": "Thanks for reopening"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "reopened, it takes messages again: {body}");
 }
 
 #[sqlx::test]
