@@ -101,7 +101,13 @@ export function createComposerView(ctx) {
   function render(state) {
     form.hidden = !state.openConversationId || !state.conversations[state.openConversationId];
     const conv = conversationOf(state, state.openConversationId);
-    mentions.setPeople(membersOf(state, state.openConversationId) || (conv && conv.participants) || [], state.me);
+    // Both sources: the member list (loaded when the conversation opens, reloaded on member
+    // changes) and the conversation's own participants, so neither's gaps hide a name.
+    const byId = new Map();
+    for (const p of [...(membersOf(state, state.openConversationId) || []), ...((conv && conv.participants) || [])]) {
+      if (p && p.name && !byId.has(String(p.id))) byId.set(String(p.id), p);
+    }
+    mentions.setPeople([...byId.values()], state.me);
     if (state.draftFiles !== shownFiles) {
       shownFiles = state.draftFiles;
       chips.replaceChildren(...state.draftFiles.map((f, i) => h('li', { class: 'tc-chip tc-chip--local' },

@@ -63,7 +63,9 @@ export function createMentionPicker({ t }, input) {
   });
   input.addEventListener('click', update);
   input.addEventListener('keyup', (e) => { if (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'Home' || e.key === 'End') update(); });
-  input.addEventListener('blur', () => setTimeout(close, 150));
+  // Leaving the input closes the list, unless focus came back meanwhile (a re-render that
+  // moved it for a moment): a late close would hide the list under the user's typing.
+  input.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== input) close(); }, 150));
 
   return {
     listbox,
@@ -82,6 +84,17 @@ export function createMentionPicker({ t }, input) {
     /** The ids the draft's text mentions; the draft's picks are forgotten after a send. */
     mentions: (text) => mentionedIds(text, chosen),
     reset() { chosen = []; close(); },
-    setPeople(list, myId) { people = list; me = myId; },
+    /**
+     * The open conversation's participants, from every render. They may arrive after the
+     * user typed `@` (the member list loads when the conversation opens), so a change
+     * re-reads the `@word` being typed instead of waiting for the next key.
+     */
+    setPeople(list, myId) {
+      const key = (ps) => ps.map((p) => `${p.id}:${p.name}`).join();
+      const changed = key(list) !== key(people) || myId !== me;
+      people = list;
+      me = myId;
+      if (changed && document.activeElement === input) update();
+    },
   };
 }
