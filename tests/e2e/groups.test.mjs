@@ -163,7 +163,9 @@ test('message actions: reply, edit and delete by keyboard and menu, seen live by
   const reply = H.message(ana.page, 'Yes, see you there');
   await reply.locator('.tc-reply-quote', { hasText: 'Lunch at noon?' }).waitFor();
 
-  // Ana edits her message from its menu; Bruno sees the new text and the mark.
+  // Ana edits her message from its menu; Bruno sees the new text and the mark. Read by
+  // Bruno first: the menu closes when its message re-renders (a new tick; docs/known-limits.md).
+  await H.message(ana.page, 'Lunch at noon?').and(ana.page.locator('[data-status="read"]')).waitFor();
   await H.message(ana.page, 'Lunch at noon?').hover();
   await H.message(ana.page, 'Lunch at noon?').locator('.tc-msg-menu-btn').click();
   await ana.page.locator('#tcMessageMenu [data-act="edit"]').click();
