@@ -189,6 +189,34 @@ pub struct Config {
     /// How long a delivery is retried before it is marked `failed`.
     #[arg(long, env = "WEBHOOK_RETRY_FOR_SECONDS", default_value_t = 24 * 3600, global = true)]
     pub webhook_retry_for_seconds: u64,
+    /// The key of an OpenAI-compatible chat-completions API. Without it admins cannot add
+    /// assistant bots (409 `assistant_unavailable`). Never logged.
+    #[arg(long, env = "OPENAI_API_KEY", global = true, hide_env_values = true)]
+    pub openai_api_key: Option<String>,
+    /// Where the chat-completions API is (`{base}/chat/completions`). This build has no
+    /// TLS, so an https URL stops the server at start (see docs/known-limits.md).
+    #[arg(
+        long,
+        env = "OPENAI_BASE_URL",
+        default_value = "https://api.openai.com/v1",
+        global = true
+    )]
+    pub openai_base_url: String,
+    /// The model the assistant asks.
+    #[arg(long, env = "OPENAI_MODEL", default_value = "gpt-4o-mini", global = true)]
+    pub openai_model: String,
+    /// How long one answer may take, request to last token.
+    #[arg(long, env = "OPENAI_TIMEOUT_SECONDS", default_value_t = 60, global = true)]
+    pub openai_timeout_seconds: u64,
+    /// How long the API may take before its first token.
+    #[arg(long, env = "OPENAI_FIRST_TOKEN_SECONDS", default_value_t = 20, global = true)]
+    pub openai_first_token_seconds: u64,
+    /// `max_tokens` of every request: the longest answer paid for.
+    #[arg(long, env = "OPENAI_MAX_TOKENS", default_value_t = 1000, global = true)]
+    pub openai_max_tokens: u32,
+    /// Answers one tenant's assistants write at once on one node; more wait their turn.
+    #[arg(long, env = "OPENAI_CONCURRENCY_PER_TENANT", default_value_t = 4, global = true)]
+    pub openai_concurrency_per_tenant: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -247,6 +275,13 @@ impl Config {
             webhook_concurrency: 128,
             webhook_retry_base_ms: 10_000,
             webhook_retry_for_seconds: 24 * 3600,
+            openai_api_key: None,
+            openai_base_url: "https://api.openai.com/v1".into(),
+            openai_model: "gpt-4o-mini".into(),
+            openai_timeout_seconds: 60,
+            openai_first_token_seconds: 20,
+            openai_max_tokens: 1000,
+            openai_concurrency_per_tenant: 4,
         }
     }
 
@@ -330,12 +365,45 @@ impl Config {
                     .into(),
             );
         }
+        if self.openai_key().is_some() {
+            self.validate_openai()?;
+        }
         if self.database_max_connections == 0 {
             return Err("DATABASE_MAX_CONNECTIONS must be at least 1".into());
         }
         if self.encryption_key.is_some() && self.media_accel_redirect.is_some() {
             // The proxy would hand out the encrypted bytes: files must go through the app.
             return Err("MEDIA_ACCEL_REDIRECT cannot be used with CHAT_ENCRYPTION_KEY".into());
+        }
+        Ok(())
+    }
+
+    /// The chat-completions API key, if one is set (an empty variable is none).
+    pub fn openai_key(&self) -> Option<&str> {
+        self.openai_api_key.as_deref().map(str::trim).filter(|k| !k.is_empty())
+    }
+
+    /// The assistant's settings, checked only when it is turned on (a key is set).
+    fn validate_openai(&self) -> Result<(), String> {
+        // reqwest is built without TLS here (Cargo.toml): an https endpoint would fail at
+        // every answer, so say so once, at start. Drop this when a TLS feature lands.
+        if !self.openai_base_url.starts_with("http://") {
+            return Err(format!(
+                "OPENAI_BASE_URL must be an http:// URL: this build has no TLS, got {} \
+                 (set OPENAI_BASE_URL to an http proxy or local endpoint, or unset OPENAI_API_KEY)",
+                self.openai_base_url
+            ));
+        }
+        if self.openai_timeout_seconds == 0
+            || self.openai_first_token_seconds == 0
+            || self.openai_max_tokens == 0
+            || self.openai_concurrency_per_tenant == 0
+        {
+            return Err(
+                "OPENAI_TIMEOUT_SECONDS, OPENAI_FIRST_TOKEN_SECONDS, OPENAI_MAX_TOKENS and \
+                        OPENAI_CONCURRENCY_PER_TENANT must be at least 1"
+                    .into(),
+            );
         }
         Ok(())
     }

@@ -69,6 +69,8 @@ pub enum Code {
     SupportAlreadyOpen,
     /// 409: editing a deleted message.
     MessageDeleted,
+    /// 409: adding an assistant bot to a server without `OPENAI_API_KEY`.
+    AssistantUnavailable,
     PayloadTooLarge,
     RequestTimeout,
     UnsupportedMediaType,
@@ -116,6 +118,7 @@ impl Code {
             Code::SupportClosed => "support_closed",
             Code::SupportAlreadyOpen => "support_already_open",
             Code::MessageDeleted => "message_deleted",
+            Code::AssistantUnavailable => "assistant_unavailable",
             Code::PayloadTooLarge => "payload_too_large",
             Code::RequestTimeout => "request_timeout",
             Code::UnsupportedMediaType => "unsupported_media_type",

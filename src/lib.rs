@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod api;
 pub mod archive;
+pub mod assistant;
 pub mod audit;
 pub mod auth;
 pub mod chat;
@@ -87,7 +88,9 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         std::time::Duration::from_secs(config.auth_cache_seconds),
         Some(&realtime),
     );
-    let webhooks = hooks::Engine::new(pool.clone(), &config)?;
+    let content_rules: Arc<chat::safety::RulesCache> = Arc::default();
+    let assistant = assistant::Assistant::new(pool.clone(), realtime.clone(), content_rules.clone(), &config)?;
+    let webhooks = hooks::Engine::new(pool.clone(), &config, Arc::new(assistant))?;
     let state = AppState {
         sessions: auth::session::Sessions::new(pool.clone(), auth::session::Lifetimes::of(&config)),
         credentials,
@@ -95,7 +98,7 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         pool,
         config: config.clone(),
         realtime,
-        content_rules: Arc::default(),
+        content_rules,
         webhooks,
         i18n: Arc::new(i18n::Catalog::load(&config.static_root)),
         widget_replays: Arc::new(widget_replays),

@@ -1,7 +1,8 @@
 //! Bots: users of kind `bot` that admins add to conversations like anyone else. A bot
 //! gets `message_created` of its conversations at its webhook (src/hooks) and answers
 //! through the REST API with its token. Its token and signing secret are shown once:
-//! the token is stored as a hash, the secret as is (the server signs with it).
+//! the token is stored as a hash, the secret as is (the server signs with it). An
+//! assistant bot has no webhook and no secret: `crate::assistant` answers for it.
 
 use poem_openapi::Object;
 use serde_json::json;
@@ -25,7 +26,11 @@ pub struct Bot {
     /// The bot's user id: add it to conversations with the member APIs.
     pub id: Uuid,
     pub name: String,
-    pub webhook_url: String,
+    /// Null for an assistant.
+    #[oai(nullable)]
+    pub webhook_url: Option<String>,
+    /// Answered by the server's chat-completions API rather than a webhook.
+    pub assistant: bool,
     pub created_at: Timestamp,
 }
 
@@ -34,23 +39,54 @@ pub struct Bot {
 pub struct CreatedBot {
     pub id: Uuid,
     pub name: String,
-    pub webhook_url: String,
+    /// Null for an assistant.
+    #[oai(nullable)]
+    pub webhook_url: Option<String>,
+    pub assistant: bool,
     /// The bot's API token: `Authorization: Bearer <token>`. Not shown again.
     pub token: String,
     /// The key of `X-Tenantchat-Signature` (HMAC-SHA256 of the body). Not shown again.
-    pub secret: String,
+    /// Null for an assistant: nothing is sent to it, so nothing is signed.
+    #[oai(nullable)]
+    pub secret: Option<String>,
     pub created_at: Timestamp,
 }
+
+/// How a new bot answers.
+#[derive(Clone, Copy)]
+pub enum Answering<'a> {
+    /// Its own service, at this URL (vetted against SSRF).
+    Webhook(&'a str),
+    /// The server's chat-completions API, told these instructions (checked by the caller
+    /// that the API is configured).
+    Assistant { instructions: Option<&'a str> },
+}
+
+/// The most characters of an assistant's instructions.
+pub const MAX_INSTRUCTIONS: usize = 4000;
 
 pub async fn create(
     pool: &PgPool,
     allow: &AllowList,
     admin: &Admin,
     name: &str,
-    webhook_url: &str,
+    answering: Answering<'_>,
 ) -> Result<CreatedBot> {
     let name = Name::parse(name)?;
-    let url = endpoints::vet_url(allow, "webhook_url", webhook_url).await?;
+    let url = match answering {
+        Answering::Webhook(url) => Some(endpoints::vet_url(allow, "webhook_url", url).await?),
+        Answering::Assistant { .. } => None,
+    };
+    let instructions = match answering {
+        Answering::Assistant { instructions } => instructions.map(str::trim).filter(|i| !i.is_empty()),
+        Answering::Webhook(_) => None,
+    };
+    if instructions.is_some_and(|i| i.chars().count() > MAX_INSTRUCTIONS) {
+        return Err(Error::validation(
+            "instructions",
+            format!("at most {MAX_INSTRUCTIONS} characters"),
+        ));
+    }
     let tenant_id = admin.actor().tenant_id();
     let id = Uuid::new_v4();
     let mut tx = pool.begin().await?;
@@ -74,18 +110,29 @@ pub async fn create(
         .bind(token_hash)
         .execute(&mut *tx)
         .await?;
-    let (_, secret) = endpoints::insert(&mut tx, tenant_id, Some(id), &url, &["message_created".into()]).await?;
+    let secret = match &url {
+        Some(url) => Some(
+            endpoints::insert(&mut tx, tenant_id, Some(id), url, &["message_created".into()])
+                .await?
+                .1,
+        ),
+        None => {
+            endpoints::insert_assistant(&mut tx, tenant_id, id, instructions).await?;
+            None
+        }
+    };
     let entry = Entry {
         action: "bot.create",
         resource_type: "user",
         resource_id: Some(id.to_string()),
-        details: json!({"name": name.as_str(), "webhook_url": url}),
+        details: json!({"name": name.as_str(), "webhook_url": url, "assistant": url.is_none()}),
     };
     admin.audit(&mut tx, entry).await?;
     tx.commit().await?;
     Ok(CreatedBot {
         id,
         name: name.as_str().to_string(),
+        assistant: url.is_none(),
         webhook_url: url,
         token,
         secret,
@@ -95,7 +142,7 @@ pub async fn create(
 
 pub async fn list(pool: &PgPool, admin: &Admin) -> Result<Vec<Bot>> {
     Ok(sqlx::query_as(
-        "SELECT u.id, u.name, e.url AS webhook_url, u.created_at
+        "SELECT u.id, u.name, e.url AS webhook_url, e.kind = 'assistant' AS assistant, u.created_at
          FROM users u JOIN webhook_endpoints e ON e.bot_user_id = u.id AND e.tenant_id = u.tenant_id
          WHERE u.tenant_id = $1 AND u.kind = 'bot'
          ORDER BY u.created_at, u.id",

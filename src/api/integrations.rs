@@ -15,14 +15,15 @@ use super::{
 };
 use crate::{
     admin::{
-        bots::{self, Bot, CreatedBot},
+        bots::{self, Answering, Bot, CreatedBot},
         webhooks::{self, CreatedWebhook, Webhook},
         Admin,
     },
+    assistant,
     auth::Auth,
     client::RequestMeta,
     domain::{Limit, Offset},
-    error::Result,
+    error::{Error, Result},
     hooks::log::{self, Delivery},
     state::AppState,
 };
@@ -51,13 +52,39 @@ struct NewBotRequest {
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     ))]
     name: String,
-    /// An `http://` URL whose host resolves to public addresses (or is allowed by
-    /// `WEBHOOK_ALLOWED_HOSTS`).
+    /// A webhook bot's: an `http://` URL whose host resolves to public addresses (or is
+    /// allowed by `WEBHOOK_ALLOWED_HOSTS`). Give this or `assistant`, not both.
     #[oai(validator(max_length = 2000, pattern = r"^\s*[hH][tT][tT][pP]://[^\s/?#]+"))]
-    webhook_url: String,
+    webhook_url: Option<String>,
+    /// `true`: an assistant, answered through the server's chat-completions API (409
+    /// `assistant_unavailable` when the server has no `OPENAI_API_KEY`).
+    assistant: Option<bool>,
+    /// An assistant's instructions (its system prompt), at most 4000 characters.
+    #[oai(validator(max_length = 4000))]
+    instructions: Option<String>,
 }
 
 impl FieldRefusal for NewBotRequest {}
+
+impl NewBotRequest {
+    /// A webhook URL or `"assistant": true`; instructions only for an assistant.
+    fn answering(&self) -> Result<Answering<'_>> {
+        let instructions = self.instructions.as_deref();
+        match (self.webhook_url.as_deref(), self.assistant.unwrap_or(false)) {
+            (Some(url), false) if instructions.is_none() => Ok(Answering::Webhook(url)),
+            (Some(_), false) => Err(Error::validation(
+                "instructions",
+                "only an assistant takes instructions",
+            )),
+            (None, true) => Ok(Answering::Assistant { instructions }),
+            (Some(_), true) => Err(Error::validation("webhook_url", "an assistant has no webhook_url")),
+            (None, false) => Err(Error::validation(
+                "webhook_url",
+                "give a webhook_url, or \"assistant\": true",
+            )),
+        }
+    }
+}
 
 #[derive(Object)]
 struct NewWebhookRequest {
@@ -93,7 +120,11 @@ impl IntegrationsApi {
     ///
     /// A user of kind `bot` with an API token and a webhook signing secret, both shown
     /// only in this answer. Add it to conversations with the member APIs: it then gets
-    /// their `message_created` (not its own) at `webhook_url`.
+    /// their `message_created` (not its own) at `webhook_url`. With `"assistant": true`
+    /// instead, the server answers for it through its chat-completions API (no webhook,
+    /// `secret` null): in a 1-to-1 or support conversation every message of a person, in
+    /// a group the messages that mention it; 409 `assistant_unavailable` without
+    /// `OPENAI_API_KEY`.
     #[oai(path = "/bots/", method = "post")]
     async fn create_bot(
         &self,
@@ -103,8 +134,12 @@ impl IntegrationsApi {
         body: JsonBody<NewBotRequest>,
     ) -> Result<BotCreated> {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "bots.create").await?;
+        let answering = body.answering()?;
+        if let Answering::Assistant { .. } = answering {
+            assistant::require_configured(&state.config)?;
+        }
         let allow = state.webhooks.allow_list();
-        let bot = bots::create(&state.pool, allow, &admin, &body.name, &body.webhook_url).await?;
+        let bot = bots::create(&state.pool, allow, &admin, &body.name, answering).await?;
         Ok(BotCreated::Created(Json(bot)))
     }
 

@@ -63,6 +63,11 @@ pub(super) enum SystemEvent {
     },
     SupportClosed,
     SupportReopened,
+    /// An assistant bot (the sender) could not answer; `reason` is one of
+    /// `chat::answers::FailureReason`'s words.
+    AssistantFailed {
+        reason: &'static str,
+    },
 }
 
 impl SystemEvent {
@@ -101,6 +106,7 @@ impl SystemEvent {
             }),
             SystemEvent::SupportClosed => json!({"event": "support_closed"}),
             SystemEvent::SupportReopened => json!({"event": "support_reopened"}),
+            SystemEvent::AssistantFailed { reason } => json!({"event": "assistant_failed", "reason": reason}),
         };
         metadata["by"] = json!(by);
         metadata
@@ -146,6 +152,7 @@ impl SystemEvent {
             SystemEvent::SupportAssigned { agent, .. } => format!("{by} assigned the conversation to {}", agent.name),
             SystemEvent::SupportClosed => format!("{by} closed the conversation"),
             SystemEvent::SupportReopened => format!("{by} reopened the conversation"),
+            SystemEvent::AssistantFailed { reason } => format!("{by} could not answer: {reason}"),
         }
     }
 }

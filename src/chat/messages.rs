@@ -301,7 +301,7 @@ const SEND: &str = concat!(
           AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = $1 AND user_id = $4)
           AND (SELECT settings_version FROM tenants WHERE id = $2) = $19
           AND NOT EXISTS (SELECT 1 FROM support_conversations WHERE conversation_id = $1 AND status = 'closed')
-        RETURNING last_seq, visibility
+        RETURNING last_seq, visibility, kind
     ), msg AS (
         INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to, pii,
                               content_key_id, content_sealed, search, kind)
@@ -313,7 +313,9 @@ const SEND: &str = concat!(
         RETURNING seq, created_at, updated_at, kind
     ), outbox AS (
         -- `message_created` for the bots in the conversation (not to the sender itself)
-        -- and the tenant webhooks that asked for it, committed with the message.
+        -- and the tenant webhooks that asked for it, committed with the message. An
+        -- assistant is asked only what a person says to it: everything in a 1-to-1 or
+        -- support conversation, in a group only when it is mentioned (docs/integrations.md).
         INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event, payload)
         SELECT gen_random_uuid(), $2, e.id, 'message_created', jsonb_build_object(
                    'conversation_id', $1::uuid,
@@ -323,12 +325,16 @@ const SEND: &str = concat!(
                        'content', $22::text, 'created_at', msg.created_at, 'reply_to', $16::uuid,
                        'mentions', to_jsonb($17::uuid[]), 'metadata', $15::jsonb))
         FROM msg
+        CROSS JOIN conv
         JOIN users s ON s.id = $4 AND s.tenant_id = $2
         JOIN webhook_endpoints e ON e.tenant_id = $2
         WHERE CASE WHEN e.bot_user_id IS NULL THEN 'message_created' = ANY (e.events)
                    ELSE e.bot_user_id <> $4
                         AND EXISTS (SELECT 1 FROM participants p JOIN users b ON b.id = p.user_id AND b.is_active
-                                    WHERE p.conversation_id = $1 AND p.user_id = e.bot_user_id) END
+                                    WHERE p.conversation_id = $1 AND p.user_id = e.bot_user_id)
+                        AND (e.kind = 'webhook'
+                             OR (s.kind = 'person' AND $22::text <> ''
+                                 AND (conv.kind IN ('direct', 'support') OR e.bot_user_id = ANY ($17::uuid[])))) END
     ), own AS (
         UPDATE participants SET own_after_read = own_after_read + 1
         WHERE conversation_id = $1 AND user_id = $4 AND EXISTS (SELECT 1 FROM msg)

@@ -1,6 +1,7 @@
 //! The chat domain: conversations, messages, receipts. Plain functions over a `PgPool`
 //! or transaction that take the `Actor`; every query is scoped by the actor's tenant.
 
+pub mod answers;
 pub mod attachments;
 mod changes;
 pub mod content;

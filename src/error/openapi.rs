@@ -36,7 +36,7 @@ impl ApiResponse for Error {
                 409,
                 "Conflicts with the current state (`email_taken`, `slug_taken`, `self_lockout`, \
                  `token_limit_reached`, `last_owner`, `message_deleted`, `support_closed`, \
-                 `support_already_open`)",
+                 `support_already_open`, `assistant_unavailable`)",
             ),
             (408, "The request body stopped arriving (`request_timeout`)"),
             (413, "Request body too large (`payload_too_large`)"),

@@ -1,5 +1,6 @@
 //! Webhook endpoints: a bot's or a tenant's. Created here with a fresh signing secret,
-//! after the URL is vetted (SSRF); the secret is returned once, to be shown once.
+//! after the URL is vetted (SSRF); the secret is returned once, to be shown once. An
+//! assistant's endpoint has neither: its questions are answered inside the server.
 
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -73,4 +74,26 @@ pub async fn insert(
     .execute(tx)
     .await?;
     Ok((id, secret))
+}
+
+/// Inserts an assistant bot's endpoint on `tx` (it hears `message_created` of its
+/// conversations, as `chat::messages::SEND` decides) and returns its id.
+pub async fn insert_assistant(
+    tx: &mut PgConnection,
+    tenant_id: Uuid,
+    bot_user_id: Uuid,
+    instructions: Option<&str>,
+) -> Result<Uuid> {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (id, tenant_id, bot_user_id, kind, instructions, events)
+         VALUES ($1, $2, $3, 'assistant', $4, ARRAY['message_created'])",
+    )
+    .bind(id)
+    .bind(tenant_id)
+    .bind(bot_user_id)
+    .bind(instructions)
+    .execute(tx)
+    .await?;
+    Ok(id)
 }

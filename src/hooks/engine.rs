@@ -3,6 +3,7 @@
 //! `next_attempt_at` forward by a lease instead of holding a transaction, so a worker
 //! that dies mid-request leaves the row to come due again on any node. `FOR UPDATE SKIP
 //! LOCKED` lets several nodes claim side by side without taking the same row.
+//! Deliveries to an assistant's endpoint are answered by the `Responder` instead.
 
 use std::{
     collections::HashMap,
@@ -19,6 +20,7 @@ use uuid::Uuid;
 
 use super::{
     address::{AllowList, CheckedResolver},
+    responder::{Answered, Question, Responder},
     sign,
 };
 use crate::{config::Config, timestamp::Timestamp};
@@ -64,7 +66,8 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
     half + half.mul_f64(rand::rng().random::<f64>())
 }
 
-/// One claimed delivery and where it goes.
+/// One claimed delivery and where it goes: a webhook's `url` and `secret`, or an
+/// assistant (`kind`), its user and instructions.
 #[derive(sqlx::FromRow)]
 struct Claimed {
     id: Uuid,
@@ -74,25 +77,38 @@ struct Claimed {
     attempts: i32,
     retry_from: Timestamp,
     endpoint_id: Uuid,
-    url: String,
-    secret: String,
+    kind: String,
+    url: Option<String>,
+    secret: Option<String>,
+    bot_user_id: Option<Uuid>,
+    instructions: Option<String>,
 }
 
+/// $1 how many, $2 a webhook's lease and $3 an assistant's, in milliseconds.
 const CLAIM: &str = "
     UPDATE webhook_deliveries d
-    SET attempts = d.attempts + 1, next_attempt_at = now() + $2 * interval '1 millisecond'
+    SET attempts = d.attempts + 1,
+        next_attempt_at = now() + CASE e.kind WHEN 'assistant' THEN $3 ELSE $2 END * interval '1 millisecond'
     FROM webhook_endpoints e
     WHERE d.id IN (SELECT id FROM webhook_deliveries
                    WHERE status = 'pending' AND next_attempt_at <= now()
                    ORDER BY next_attempt_at LIMIT $1
                    FOR UPDATE SKIP LOCKED)
       AND e.id = d.endpoint_id AND e.tenant_id = d.tenant_id
-    RETURNING d.id, d.tenant_id, d.event, d.payload, d.attempts, d.retry_from, e.id AS endpoint_id, e.url, e.secret";
+    RETURNING d.id, d.tenant_id, d.event, d.payload, d.attempts, d.retry_from, e.id AS endpoint_id, e.kind,
+              e.url, e.secret, e.bot_user_id, e.instructions";
 
 /// What an attempt came to.
 enum Outcome {
     Delivered(u16),
-    Refused { status: Option<u16>, error: String },
+    /// Failed; tried again later unless `last`.
+    Refused {
+        status: Option<u16>,
+        error: String,
+        last: bool,
+    },
+    /// Not attempted after all: due again after the delay, the attempt not counted.
+    Deferred(Duration),
 }
 
 pub struct Engine {
@@ -100,6 +116,8 @@ pub struct Engine {
     client: reqwest::Client,
     allow: Arc<AllowList>,
     settings: Settings,
+    /// Answers the questions of assistant bots.
+    responder: Arc<dyn Responder>,
     in_flight: Arc<Semaphore>,
     /// One semaphore per endpoint seen by this node (few: one per bot or webhook).
     endpoints: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
@@ -110,7 +128,7 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(pool: PgPool, config: &Config) -> Result<Arc<Engine>, String> {
+    pub fn new(pool: PgPool, config: &Config, responder: Arc<dyn Responder>) -> Result<Arc<Engine>, String> {
         let settings = Settings::of(config);
         let allow = Arc::new(AllowList::parse(&config.webhook_allowed_hosts));
         let client = reqwest::Client::builder()
@@ -127,6 +145,7 @@ impl Engine {
             allow,
             in_flight: Arc::new(Semaphore::new(settings.in_flight)),
             settings,
+            responder,
             endpoints: Mutex::new(HashMap::new()),
             wake: Arc::new(Notify::new()),
             delivered,
@@ -204,9 +223,11 @@ impl Engine {
 
     async fn claim(&self, limit: usize) -> Vec<Claimed> {
         let lease = self.settings.lease().as_millis() as f64;
+        let answer_lease = self.responder.lease().as_millis() as f64;
         match sqlx::query_as(CLAIM)
             .bind(limit as i64)
             .bind(lease)
+            .bind(answer_lease)
             .fetch_all(&self.pool)
             .await
         {
@@ -227,18 +248,49 @@ impl Engine {
     }
 
     async fn deliver(&self, delivery: Claimed) {
-        let slots = self.endpoint_slots(delivery.endpoint_id);
-        let Ok(_slot) = slots.acquire().await else { return };
-        let outcome = self.attempt(&delivery).await;
+        let outcome = match delivery.kind.as_str() {
+            // The responder bounds its own concurrency (per tenant), deferring rather than
+            // queueing so that no claim waits out its lease in a queue.
+            "assistant" => self.ask(&delivery).await,
+            _ => {
+                let slots = self.endpoint_slots(delivery.endpoint_id);
+                let Ok(_slot) = slots.acquire().await else { return };
+                self.attempt(&delivery).await
+            }
+        };
         if let Err(e) = self.record(&delivery, outcome).await {
             // The lease runs out and the row is tried again.
             tracing::warn!(error = %e, delivery = %delivery.id, "cannot record a webhook attempt");
         }
     }
 
+    async fn ask(&self, delivery: &Claimed) -> Outcome {
+        let Some(bot_user_id) = delivery.bot_user_id else {
+            return refused("an assistant endpoint without its bot".into());
+        };
+        let question = Question {
+            delivery_id: delivery.id,
+            tenant_id: delivery.tenant_id,
+            bot_user_id,
+            instructions: delivery.instructions.clone(),
+            payload: delivery.payload.clone(),
+        };
+        match self.responder.answer(question).await {
+            Answered::Done => Outcome::Delivered(200),
+            Answered::Failed { status, error } => Outcome::Refused {
+                status,
+                error,
+                last: true,
+            },
+            Answered::Busy(delay) => Outcome::Deferred(delay),
+        }
+    }
+
     async fn attempt(&self, delivery: &Claimed) -> Outcome {
-        let refused = |error: String| Outcome::Refused { status: None, error };
-        let url = match reqwest::Url::parse(&delivery.url) {
+        let (Some(url), Some(secret)) = (&delivery.url, &delivery.secret) else {
+            return refused("a webhook endpoint without its URL".into());
+        };
+        let url = match reqwest::Url::parse(url) {
             Ok(url) => url,
             Err(e) => return refused(format!("invalid URL: {e}")),
         };
@@ -261,10 +313,7 @@ impl Engine {
             .header("x-tenantchat-delivery", delivery.id.to_string())
             .header("x-tenantchat-event", &delivery.event)
             .header("x-tenantchat-timestamp", timestamp.to_string())
-            .header(
-                "x-tenantchat-signature",
-                sign::signature(&delivery.secret, body.as_bytes()),
-            )
+            .header("x-tenantchat-signature", sign::signature(secret, body.as_bytes()))
             .body(body)
             .send()
             .await;
@@ -274,25 +323,27 @@ impl Engine {
                 status: Some(r.status().as_u16()),
                 // Redirects are not followed: a 3xx is a failure like any other.
                 error: format!("HTTP {}", r.status()),
+                last: false,
             },
             Err(e) => refused(describe(&e)),
         }
     }
 
     async fn record(&self, delivery: &Claimed, outcome: Outcome) -> sqlx::Result<()> {
-        let (status, error) = match outcome {
+        let (status, error, last) = match outcome {
             Outcome::Delivered(code) => {
                 // Recorded in batches (one statement for many): at hundreds per second a
                 // round trip each would be the engine's bottleneck.
                 let _ = self.delivered.send((delivery.id, delivery.tenant_id, code));
                 return Ok(());
             }
-            Outcome::Refused { status, error } => (status, error),
+            Outcome::Refused { status, error, last } => (status, error, last),
+            Outcome::Deferred(delay) => return self.defer(delivery, delay).await,
         };
         let delay = backoff(self.settings.retry_base, delivery.attempts.max(1) as u32);
         let give_up = delivery.retry_from.0 + self.settings.retry_for;
         let next = Utc::now() + delay;
-        let failed = next > give_up;
+        let failed = last || next > give_up;
         sqlx::query(
             "UPDATE webhook_deliveries
              SET status = CASE WHEN $5 THEN 'failed' ELSE 'pending' END,
@@ -310,6 +361,22 @@ impl Engine {
         if !failed {
             self.wake_after(delay);
         }
+        Ok(())
+    }
+
+    /// Puts a delivery back, due after `delay`, without counting the attempt.
+    async fn defer(&self, delivery: &Claimed, delay: Duration) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE webhook_deliveries
+             SET attempts = greatest(attempts - 1, 0), next_attempt_at = now() + $3 * interval '1 millisecond'
+             WHERE id = $1 AND tenant_id = $2",
+        )
+        .bind(delivery.id)
+        .bind(delivery.tenant_id)
+        .bind(delay.as_millis() as f64)
+        .execute(&self.pool)
+        .await?;
+        self.wake_after(delay);
         Ok(())
     }
 
@@ -349,8 +416,16 @@ async fn record_delivered(pool: PgPool, mut arrivals: mpsc::UnboundedReceiver<(U
     }
 }
 
+fn refused(error: String) -> Outcome {
+    Outcome::Refused {
+        status: None,
+        error,
+        last: false,
+    }
+}
+
 /// An error's whole chain, for the delivery log (reqwest's own text hides the cause).
-fn describe(error: &dyn std::error::Error) -> String {
+pub fn describe(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -101,7 +101,7 @@ impl Receiver {
     }
 }
 
-async fn read_request(read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<Received> {
+pub async fn read_request(read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<Received> {
     let mut line = String::new();
     if read.read_line(&mut line).await.ok()? == 0 {
         return None;

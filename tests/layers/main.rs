@@ -55,6 +55,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("limits", &["limits"]),
     // Refused attempts in the audit log, capped per user by the limits.
     ("denials", &["denials"]),
+    // The assistant: answers the questions the webhook engine claims for it (through
+    // `hooks::responder`) by writing chat messages from an OpenAI-compatible API.
+    ("assistant", &["assistant"]),
     // Tenant administration over chat data, the demo seed that uses all of it, and a
     // tenant's whole data exported to an archive and imported back.
     ("admin", &["admin", "demo", "archive"]),

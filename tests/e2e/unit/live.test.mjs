@@ -78,6 +78,11 @@ test('system messages are worded from metadata in each language, "you" when the 
   assert.equal(systemText(translator('en'), s, succession, nameOf), 'Carla is now an owner');
   const unknown = { kind: 'system', content: 'Something new happened', metadata: { event: 'from_the_future' } };
   assert.equal(systemText(translator('en'), s, unknown, nameOf), 'Something new happened', 'unknown events show the server\'s line');
+  const failed = { kind: 'system', sender_id: 'u-bot', sender_name: 'Helper', metadata: { event: 'assistant_failed', reason: 'timeout', by: 'u-bot' } };
+  assert.equal(systemText(translator('en'), s, failed, nameOf), 'Helper could not answer: it took too long');
+  assert.equal(systemText(translator('pt-BR'), s, failed, nameOf), 'Helper não conseguiu responder: demorou demais');
+  const strange = { ...failed, metadata: { ...failed.metadata, reason: 'from_the_future' } };
+  assert.equal(systemText(translator('es'), s, strange, nameOf), 'Helper no pudo responder', 'an unknown reason gets the general line');
 });
 
 test('a deleted conversation leaves the state; the open one closes with its info panel and drafts', () => {

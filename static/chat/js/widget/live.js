@@ -111,6 +111,13 @@ export function systemText(t, state, m, nameOf) {
       return say('system.support_closed', { by });
     case 'support_reopened':
       return say('system.support_reopened', { by });
+    case 'assistant_failed': {
+      // The assistant itself is the sender; an unknown reason gets the general line.
+      const key = `system.assistant_failed.${md.reason}`;
+      const params = { name: m.sender_name || t('system.someone') };
+      const line = t(key, params);
+      return line === key ? t('system.assistant_failed', params) : line;
+    }
     default:
       return (m && m.content) || '';
   }
