@@ -2,11 +2,13 @@
 //! webhook and a tenant webhook: only how the endpoint is found differs (a bot is named
 //! by its user id, a tenant webhook by its own id).
 
-use sqlx::PgPool;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::Admin;
 use crate::{
+    audit::Entry,
     error::{Error, Result},
     hooks::log::{self, Delivery},
 };
@@ -24,6 +26,14 @@ impl Owner {
         match self {
             Owner::Bot => "Bot",
             Owner::Webhook => "Webhook",
+        }
+    }
+
+    /// What the audit log names the owner's id by.
+    fn key(self) -> &'static str {
+        match self {
+            Owner::Bot => "bot",
+            Owner::Webhook => "webhook",
         }
     }
 
@@ -55,23 +65,37 @@ impl Owner {
 }
 
 /// The endpoint of `owner` `id` in the admin's tenant, or 404 naming the owner.
-async fn endpoint(pool: &PgPool, admin: &Admin, owner: Owner, id: Uuid) -> Result<Uuid> {
+async fn endpoint(db: &mut PgConnection, admin: &Admin, owner: Owner, id: Uuid) -> Result<Uuid> {
     sqlx::query_scalar(owner.lookup())
         .bind(id)
         .bind(admin.actor().tenant_id())
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?
         .ok_or_else(|| Error::not_found(owner.resource()))
 }
 
 /// The newest deliveries of `owner` `id`.
 pub async fn list(pool: &PgPool, admin: &Admin, owner: Owner, id: Uuid, limit: i64, offset: i64) -> Result<Vec<Delivery>> {
-    let endpoint = endpoint(pool, admin, owner, id).await?;
+    let endpoint = endpoint(&mut *pool.acquire().await?, admin, owner, id).await?;
     log::list(pool, admin.actor().tenant_id(), endpoint, limit, offset).await
 }
 
-/// Makes delivery `delivery_id` of `owner` `id` due now with a fresh retry window.
+/// Makes delivery `delivery_id` of `owner` `id` due now with a fresh retry window, and
+/// writes the act to the audit log in the same transaction: a retry sends data out of
+/// the server again (a delivered one too), so admins answer for it like for any change.
 pub async fn retry(pool: &PgPool, admin: &Admin, owner: Owner, id: Uuid, delivery_id: Uuid) -> Result<Delivery> {
-    let endpoint = endpoint(pool, admin, owner, id).await?;
-    log::retry(pool, admin.actor().tenant_id(), endpoint, delivery_id).await
+    let mut tx = pool.begin().await?;
+    let endpoint = endpoint(&mut tx, admin, owner, id).await?;
+    let retried = log::retry(&mut tx, admin.actor().tenant_id(), endpoint, delivery_id).await?;
+    let mut details = json!({"event": retried.event});
+    details[owner.key()] = json!(id);
+    let entry = Entry {
+        action: "delivery.retry",
+        resource_type: "webhook_delivery",
+        resource_id: Some(delivery_id.to_string()),
+        details,
+    };
+    admin.audit(&mut tx, entry).await?;
+    tx.commit().await?;
+    Ok(retried)
 }

@@ -205,10 +205,21 @@ async fn a_delivery_past_its_retry_window_fails_and_an_admin_can_retry_it(pool: 
     let done = log_until(&mut ana, &path, |d| d["status"] == "delivered").await;
     assert_eq!(done["attempts"], 2);
 
+    // The retry is in the tenant's audit log, like every admin act.
+    let (_, audit) = ana.get("/api/admin/audit-log/?action=delivery.retry").await;
+    assert_eq!(audit["count"], 1, "{audit}");
+    let entry = &audit["results"][0];
+    assert_eq!(entry["actor"], ana.user_id.to_string());
+    assert_eq!(entry["resource_type"], "webhook_delivery");
+    assert_eq!(entry["resource_id"], delivery);
+    assert_eq!(entry["details"], json!({"bot": bot_id, "event": "message_created"}));
+
     let (status, body) = ana
         .post(&format!("{path}deliveries/{}/retry/", uuid::Uuid::new_v4()), json!({}))
         .await;
     assert_eq!(error_code(status, &body, StatusCode::NOT_FOUND), "not_found");
+    let (_, audit) = ana.get("/api/admin/audit-log/?action=delivery.retry").await;
+    assert_eq!(audit["count"], 1, "a retry of nothing is not recorded");
 }
 
 #[sqlx::test]
