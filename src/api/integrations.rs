@@ -66,15 +66,15 @@ struct NewWebhookRequest {
     /// `WEBHOOK_ALLOWED_HOSTS`).
     #[oai(validator(max_length = 2000, pattern = r"^\s*[hH][tT][tT][pP]://[^\s/?#]+"))]
     url: String,
-    /// Some of `message_created`, `conversation_created`, `member_added`, `member_removed`, `member_joined`,
-    /// `member_left`, `role_changed`, `title_changed`, `description_changed`,
-    /// `visibility_changed`.
+    /// Some of `message_created`, `message_updated`, `message_deleted`, `conversation_created`,
+    /// `conversation_deleted`, `member_added`, `member_removed`, `member_joined`, `member_left`,
+    /// `role_changed`, `title_changed`, `description_changed`, `visibility_changed`.
     // The pattern is `hooks::endpoints::EVENTS` spelled out (a validator takes a literal);
-    // parse_events still checks against EVENTS, so a drift shows as a 400 in the contract run.
+    // the unit test below keeps the two equal.
     #[oai(validator(
         min_items = 1,
         max_items = 20,
-        pattern = "^(message_created|conversation_created|member_added|member_removed|member_joined|member_left|role_changed|title_changed|description_changed|visibility_changed)$"
+        pattern = "^(message_created|message_updated|message_deleted|conversation_created|conversation_deleted|member_added|member_removed|member_joined|member_left|role_changed|title_changed|description_changed|visibility_changed)$"
     ))]
     events: Vec<String>,
 }
