@@ -52,9 +52,9 @@ struct NewBotRequest {
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     ))]
     name: String,
-    /// An `http://` URL whose host resolves to public addresses (or is allowed by
-    /// `WEBHOOK_ALLOWED_HOSTS`).
-    #[oai(validator(max_length = 2000, pattern = r"^\s*[hH][tT][tT][pP]://[^\s/?#]+"))]
+    /// An `http://` or `https://` URL whose host resolves to public addresses (or is
+    /// allowed by `WEBHOOK_ALLOWED_HOSTS`).
+    #[oai(validator(max_length = 2000, pattern = r"^\s*[hH][tT][tT][pP][sS]?://[^\s/?#]+"))]
     webhook_url: String,
 }
 
@@ -62,9 +62,9 @@ impl FieldRefusal for NewBotRequest {}
 
 #[derive(Object)]
 struct NewWebhookRequest {
-    /// An `http://` URL whose host resolves to public addresses (or is allowed by
-    /// `WEBHOOK_ALLOWED_HOSTS`).
-    #[oai(validator(max_length = 2000, pattern = r"^\s*[hH][tT][tT][pP]://[^\s/?#]+"))]
+    /// An `http://` or `https://` URL whose host resolves to public addresses (or is
+    /// allowed by `WEBHOOK_ALLOWED_HOSTS`).
+    #[oai(validator(max_length = 2000, pattern = r"^\s*[hH][tT][tT][pP][sS]?://[^\s/?#]+"))]
     url: String,
     /// Some of `message_created`, `message_updated`, `message_deleted`, `conversation_created`,
     /// `conversation_deleted`, `member_added`, `member_removed`, `member_joined`, `member_left`,

@@ -39,7 +39,7 @@ pub async fn create_bot(admin: &mut Client, url: &str) -> (String, String, Strin
 
 /// What a receiver checks: the signature over the raw body, and a recent timestamp
 /// equal in the header and the body.
-fn verify(received: &Received, secret: &str) {
+pub fn verify(received: &Received, secret: &str) {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(&received.body);
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
@@ -59,7 +59,7 @@ async fn deliveries(admin: &mut Client, path: &str) -> Vec<Value> {
 
 /// Reads the delivery log until `done` holds for the newest entry (the engine records
 /// an outcome just after the receiver answers).
-async fn log_until(admin: &mut Client, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub async fn log_until(admin: &mut Client, path: &str, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..600 {
         if let Some(newest) = deliveries(admin, path).await.first().filter(|d| done(d)) {
             return newest.clone();
@@ -258,6 +258,8 @@ async fn private_and_loopback_webhook_urls_are_refused_unless_allowed(pool: PgPo
         hook.url.clone(),
         format!("http://localhost:{}/hook", hook.port),
         "http://10.0.0.8/hook".into(),
+        format!("https://localhost:{}/hook", hook.port),
+        "https://10.0.0.8/hook".into(),
         "http://169.254.169.254/latest/meta-data/".into(),
         "http://[::1]/hook".into(),
         "ftp://example.com/hook".into(),
