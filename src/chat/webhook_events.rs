@@ -8,12 +8,14 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::sealed::{Record, StoredText};
 use crate::{auth::Actor, error::Result, hooks::outbox};
 
-/// $1 tenant, $2 message, $3 who edited it, $4 its new text.
+/// $1 tenant, $2 message, $3 who edited it, $4 its new text (empty when sealed), $5 and
+/// $6 the sealed text's key id and ciphertext.
 const UPDATED: &str = "
-    INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event, payload)
-    SELECT gen_random_uuid(), $1, e.id, 'message_updated', jsonb_build_object(
+    INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event, content_key_id, content_sealed, payload)
+    SELECT gen_random_uuid(), $1, e.id, 'message_updated', $5, $6, jsonb_build_object(
                'conversation_id', m.conversation_id,
                'by', $3::uuid,
                'message', jsonb_build_object(
@@ -29,13 +31,17 @@ const UPDATED: &str = "
     JOIN webhook_endpoints e ON e.tenant_id = $1 AND e.bot_user_id IS NULL AND 'message_updated' = ANY (e.events)
     WHERE m.id = $2 AND m.tenant_id = $1";
 
-/// `message_updated` for an edit by `actor`, on the edit's transaction; `content` is the new text.
+/// `message_updated` for an edit by `actor`, on the edit's transaction; `content` is the
+/// new text, sealed like the message's own when encryption is on.
 pub(super) async fn message_updated(tx: &mut PgConnection, actor: &Actor, message_id: Uuid, content: &str) -> Result<()> {
+    let text = StoredText::seal(Record::Delivery, actor.tenant_id(), message_id, content);
     sqlx::query(UPDATED)
         .bind(actor.tenant_id())
         .bind(message_id)
         .bind(actor.user_id())
-        .bind(content)
+        .bind(&text.content)
+        .bind(&text.content_key_id)
+        .bind(&text.content_sealed)
         .execute(tx)
         .await?;
     Ok(())
