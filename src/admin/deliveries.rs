@@ -75,7 +75,14 @@ async fn endpoint(db: &mut PgConnection, admin: &Admin, owner: Owner, id: Uuid) 
 }
 
 /// The newest deliveries of `owner` `id`.
-pub async fn list(pool: &PgPool, admin: &Admin, owner: Owner, id: Uuid, limit: i64, offset: i64) -> Result<Vec<Delivery>> {
+pub async fn list(
+    pool: &PgPool,
+    admin: &Admin,
+    owner: Owner,
+    id: Uuid,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Delivery>> {
     let endpoint = endpoint(&mut *pool.acquire().await?, admin, owner, id).await?;
     log::list(pool, admin.actor().tenant_id(), endpoint, limit, offset).await
 }

@@ -233,7 +233,9 @@ async fn delivery_log(
     let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, owner.list_action()).await?;
     let id = id.in_path(owner.resource())?;
     let (limit, offset) = page_bounds(limit.0, offset.0);
-    Ok(Json(deliveries::list(&state.pool, &admin, owner, id, limit, offset).await?))
+    Ok(Json(
+        deliveries::list(&state.pool, &admin, owner, id, limit, offset).await?,
+    ))
 }
 
 /// A manual retry of a bot's or a webhook's delivery; wakes this node's engine for it.

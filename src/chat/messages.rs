@@ -120,7 +120,12 @@ pub async fn send(
     let row: Option<SentRow> = loop {
         let mut conflict = false;
         let stored = StoredText::seal(Record::Message, actor.tenant_id(), message_id, checked.content.as_str());
-        let hooked = StoredText::seal(Record::Delivery, actor.tenant_id(), message_id, checked.content.as_str());
+        let hooked = StoredText::seal(
+            Record::Delivery,
+            actor.tenant_id(),
+            message_id,
+            checked.content.as_str(),
+        );
         let query = sqlx::query_as(SEND)
             .bind(conversation_id)
             .bind(actor.tenant_id())

@@ -33,7 +33,12 @@ const UPDATED: &str = "
 
 /// `message_updated` for an edit by `actor`, on the edit's transaction; `content` is the
 /// new text, sealed like the message's own when encryption is on.
-pub(super) async fn message_updated(tx: &mut PgConnection, actor: &Actor, message_id: Uuid, content: &str) -> Result<()> {
+pub(super) async fn message_updated(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    message_id: Uuid,
+    content: &str,
+) -> Result<()> {
     let text = StoredText::seal(Record::Delivery, actor.tenant_id(), message_id, content);
     sqlx::query(UPDATED)
         .bind(actor.tenant_id())

@@ -432,7 +432,10 @@ async fn webhook_payloads_are_sealed_in_the_outbox_and_rotate_with_the_rest(pool
     let out = crate::cli::tenantchat_with_env(
         &pool,
         &["keys", "rotate"],
-        &[("CHAT_ENCRYPTION_KEY", k2.clone()), ("CHAT_ENCRYPTION_OLD_KEYS", k1.clone())],
+        &[
+            ("CHAT_ENCRYPTION_KEY", k2.clone()),
+            ("CHAT_ENCRYPTION_OLD_KEYS", k1.clone()),
+        ],
     );
     let rotated = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

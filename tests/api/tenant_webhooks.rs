@@ -171,7 +171,12 @@ async fn edits_deletions_and_a_deleted_conversation_reach_the_webhooks_that_aske
     let mut bruno = app.member(&acme, "Bruno", Role::Write).await;
     let mut carla = app.member(&acme, "Carla", Role::Write).await;
     let mut hook = Receiver::ok().await;
-    let events = ["message_created", "message_updated", "message_deleted", "conversation_deleted"];
+    let events = [
+        "message_created",
+        "message_updated",
+        "message_deleted",
+        "conversation_deleted",
+    ];
     let (status, created) = ana
         .post("/api/admin/webhooks/", json!({"url": hook.url, "events": events}))
         .await;
@@ -188,7 +193,11 @@ async fn edits_deletions_and_a_deleted_conversation_reach_the_webhooks_that_aske
     // Another member may not edit it: refused, nothing is queued. A tenant admin may
     // (audited); the same content again changes nothing and queues nothing.
     let (status, _) = carla
-        .send(carla.request(Method::PATCH, &path).json(&json!({"content": "hijacked"})))
+        .send(
+            carla
+                .request(Method::PATCH, &path)
+                .json(&json!({"content": "hijacked"})),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = ana
@@ -203,7 +212,11 @@ async fn edits_deletions_and_a_deleted_conversation_reach_the_webhooks_that_aske
     assert_eq!(admin_edit["by"], ana.user_id.to_string());
     assert_eq!(admin_edit["message"]["content"], "hijacked");
     let (status, _) = bruno
-        .send(bruno.request(Method::PATCH, &path).json(&json!({"content": "see you at 11"})))
+        .send(
+            bruno
+                .request(Method::PATCH, &path)
+                .json(&json!({"content": "see you at 11"})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let edited = by_event(&mut hook, 1).await.remove("message_updated").unwrap();
@@ -248,5 +261,8 @@ async fn edits_deletions_and_a_deleted_conversation_reach_the_webhooks_that_aske
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(queued, 5, "one delivery per committed change, none for the refused or idle ones");
+    assert_eq!(
+        queued, 5,
+        "one delivery per committed change, none for the refused or idle ones"
+    );
 }
