@@ -174,6 +174,10 @@ pub struct Config {
     /// link-local; every other such address is refused (SSRF). E.g. `10.0.0.0/8,bots.internal`.
     #[arg(long, env = "WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',', global = true)]
     pub webhook_allowed_hosts: Vec<String>,
+    /// A PEM file of extra root certificates that https webhooks may chain to (a private
+    /// CA), on top of the built-in web PKI roots.
+    #[arg(long, env = "WEBHOOK_CA_FILE", global = true)]
+    pub webhook_ca_file: Option<PathBuf>,
     /// How long one webhook request may take, connect to last byte.
     #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10, global = true)]
     pub webhook_timeout_seconds: u64,
@@ -242,6 +246,7 @@ impl Config {
             log_format: LogFormat::Text,
             metrics_bind: None,
             webhook_allowed_hosts: Vec::new(),
+            webhook_ca_file: None,
             webhook_timeout_seconds: 10,
             webhook_concurrency_per_endpoint: 16,
             webhook_concurrency: 128,

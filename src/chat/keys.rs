@@ -68,6 +68,9 @@ pub async fn status(pool: &PgPool) -> Result<String, String> {
          SELECT 'edits', previous_key_id, count(*) FROM message_edits GROUP BY 2
          UNION ALL
          SELECT 'files', file_key_id, count(*) FROM attachments WHERE deleted_at IS NULL GROUP BY 2
+         UNION ALL
+         SELECT 'webhook payloads', content_key_id, count(*) FROM webhook_deliveries
+         WHERE content_sealed IS NOT NULL OR coalesce(payload #>> '{message,content}', '') <> '' GROUP BY 2
          ORDER BY 1, 2 NULLS FIRST",
     )
     .fetch_all(pool)
@@ -109,11 +112,15 @@ pub async fn rotate(
         .await
         .map_err(fail)?;
     let files = rotation::files(pool, current, media_root, batch).await.map_err(fail)?;
+    let payloads = rotation::texts(pool, current, rotation::DELIVERIES, batch)
+        .await
+        .map_err(fail)?;
     let retired: Vec<String> = sqlx::query_scalar(
         "DELETE FROM encryption_keys k WHERE k.id <> $1
            AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.content_key_id = k.id)
            AND NOT EXISTS (SELECT 1 FROM message_edits e WHERE e.previous_key_id = k.id)
            AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.file_key_id = k.id)
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.content_key_id = k.id)
          RETURNING k.id",
     )
     .bind(&current.id)
@@ -125,7 +132,8 @@ pub async fn rotate(
         false => retired.join(", "),
     };
     Ok(format!(
-        "re-encrypted with key {}: {messages} messages, {edits} earlier versions, {files} files\n\
+        "re-encrypted with key {}: {messages} messages, {edits} earlier versions, {files} files, \
+         {payloads} webhook payloads\n\
          keys no longer used (may be dropped from CHAT_ENCRYPTION_OLD_KEYS): {retired}",
         current.id
     ))

@@ -120,6 +120,12 @@ pub async fn send(
     let row: Option<SentRow> = loop {
         let mut conflict = false;
         let stored = StoredText::seal(Record::Message, actor.tenant_id(), message_id, checked.content.as_str());
+        let hooked = StoredText::seal(
+            Record::Delivery,
+            actor.tenant_id(),
+            message_id,
+            checked.content.as_str(),
+        );
         let query = sqlx::query_as(SEND)
             .bind(conversation_id)
             .bind(actor.tenant_id())
@@ -143,7 +149,10 @@ pub async fn send(
             .bind(&stored.content_key_id)
             .bind(&stored.content_sealed)
             .bind(checked.content.as_str())
-            .bind(staged.iter().map(|f| f.key_id.clone()).collect::<Vec<_>>());
+            .bind(staged.iter().map(|f| f.key_id.clone()).collect::<Vec<_>>())
+            .bind(&hooked.content)
+            .bind(&hooked.content_key_id)
+            .bind(&hooked.content_sealed);
         let row: Option<SentRow> = match tx.as_mut() {
             Some(tx) => query.fetch_optional(&mut **tx).await,
             None => query.fetch_optional(pool).await,
@@ -291,8 +300,9 @@ pub async fn send(
 /// $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to, $17 mentions,
 /// $18 the PII counts (flagged messages), $19 the settings version checked against.
 /// $20 the sealing key's id, $21 the sealed content ($5 is then empty), $22 the plain
-/// text (indexed for search unless the tenant turned search off, and the webhooks'
-/// payload; not stored in `messages` as such), $23 the key ids of the attachments' files.
+/// text (indexed for search unless the tenant turned search off; not stored as such),
+/// $23 the key ids of the attachments' files, $24–$26 the webhooks' copy of the text
+/// (`Record::Delivery`: the payload's text, empty when sealed; its key id; its ciphertext).
 const SEND: &str = concat!(
     "
     WITH conv AS (
@@ -314,13 +324,13 @@ const SEND: &str = concat!(
     ), outbox AS (
         -- `message_created` for the bots in the conversation (not to the sender itself)
         -- and the tenant webhooks that asked for it, committed with the message.
-        INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event, payload)
-        SELECT gen_random_uuid(), $2, e.id, 'message_created', jsonb_build_object(
+        INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event, content_key_id, content_sealed, payload)
+        SELECT gen_random_uuid(), $2, e.id, 'message_created', $25, $26, jsonb_build_object(
                    'conversation_id', $1::uuid,
                    'message', jsonb_build_object(
                        'id', $3::uuid, 'conversation_id', $1::uuid, 'seq', msg.seq, 'kind', msg.kind,
                        'sender', jsonb_build_object('id', s.id, 'name', s.name, 'kind', s.kind),
-                       'content', $22::text, 'created_at', msg.created_at, 'reply_to', $16::uuid,
+                       'content', $24::text, 'created_at', msg.created_at, 'reply_to', $16::uuid,
                        'mentions', to_jsonb($17::uuid[]), 'metadata', $15::jsonb))
         FROM msg
         JOIN users s ON s.id = $4 AND s.tenant_id = $2

@@ -32,6 +32,7 @@ pub mod support;
 pub mod typing;
 pub mod uploads;
 pub mod views;
+mod webhook_events;
 
 use sqlx::PgConnection;
 use uuid::Uuid;

@@ -1,5 +1,5 @@
-//! `keys rotate`, record by record (`keys.rs` runs it): the texts of one table, or the
-//! attachment files, not yet under the current key, a batch at a time, each batch one short transaction that locks
+//! `keys rotate`, record by record (`keys.rs` runs it): the texts of one table (messages,
+//! earlier versions, webhook payloads), or the attachment files, not yet under the current key, a batch at a time, each batch one short transaction that locks
 //! only its rows (an edit of one of them waits for the batch, nothing else does).
 
 use std::path::Path;
@@ -45,6 +45,22 @@ pub(super) const EDITS: &Texts = &Texts {
              ORDER BY id LIMIT $3 FOR UPDATE",
     update: "UPDATE message_edits e SET previous_content = '', previous_key_id = $2, previous_sealed = u.sealed
              FROM unnest($1::text[], $3::bytea[]) AS u(key, sealed) WHERE e.id = u.key::bigint",
+};
+
+/// The webhooks' copies of message texts (`message_created`, `message_updated`), pending
+/// or not: the payload keeps them after delivery too.
+pub(super) const DELIVERIES: &Texts = &Texts {
+    record: Record::Delivery,
+    select: "SELECT id::text AS key, tenant_id, (payload #>> '{message,id}')::uuid AS message_id,
+                    coalesce(payload #>> '{message,content}', '') AS content, content_key_id, content_sealed
+             FROM webhook_deliveries
+             WHERE ($1::text IS NULL OR id > $1::uuid) AND content_key_id IS DISTINCT FROM $2
+               AND (content_sealed IS NOT NULL OR coalesce(payload #>> '{message,content}', '') <> '')
+             ORDER BY id LIMIT $3 FOR UPDATE",
+    update: "UPDATE webhook_deliveries d
+             SET payload = jsonb_set(d.payload, '{message,content}', '\"\"'), content_key_id = $2,
+                 content_sealed = u.sealed
+             FROM unnest($1::text[], $3::bytea[]) AS u(key, sealed) WHERE d.id = u.key::uuid",
 };
 
 #[derive(sqlx::FromRow)]

@@ -2,7 +2,7 @@
 //! tenant and the endpoint, so another tenant's ids look like missing ones.
 
 use poem_openapi::{Enum, Object};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::{
@@ -65,7 +65,7 @@ pub async fn list(pool: &PgPool, tenant_id: Uuid, endpoint_id: Uuid, limit: i64,
 
 /// Makes a delivery due now with a fresh retry window, whatever its status (a delivered
 /// one is sent again: receivers de-duplicate by its id).
-pub async fn retry(pool: &PgPool, tenant_id: Uuid, endpoint_id: Uuid, delivery_id: Uuid) -> Result<Delivery> {
+pub async fn retry(tx: &mut PgConnection, tenant_id: Uuid, endpoint_id: Uuid, delivery_id: Uuid) -> Result<Delivery> {
     sqlx::query_as(&format!(
         "UPDATE webhook_deliveries d
          SET status = 'pending', next_attempt_at = now(), retry_from = now(), delivered_at = NULL
@@ -75,7 +75,7 @@ pub async fn retry(pool: &PgPool, tenant_id: Uuid, endpoint_id: Uuid, delivery_i
     .bind(delivery_id)
     .bind(endpoint_id)
     .bind(tenant_id)
-    .fetch_optional(pool)
+    .fetch_optional(tx)
     .await?
     .ok_or_else(|| Error::not_found("Delivery"))
 }

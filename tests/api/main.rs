@@ -34,6 +34,7 @@ mod group_events;
 mod groups;
 mod hardening;
 mod helpers;
+mod https_webhooks;
 mod isolation;
 mod limits;
 mod login_limits;
