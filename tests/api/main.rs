@@ -56,6 +56,7 @@ mod socket_send;
 mod sockets;
 mod streamed_uploads;
 mod support;
+mod support_live;
 mod tenant_webhooks;
 mod webhook_bench;
 mod webhook_crash;
