@@ -125,9 +125,8 @@ pub async fn decrypt(
     check(pool, keyring).await?;
     let moved = move_records(pool, None, media_root, batch).await?;
     let retired = retire(pool, None).await?;
-    let mut report = format!(
-        "decrypted: {moved}\nkeys no longer used (may be dropped from CHAT_ENCRYPTION_OLD_KEYS): {retired}"
-    );
+    let mut report =
+        format!("decrypted: {moved}\nkeys no longer used (may be dropped from CHAT_ENCRYPTION_OLD_KEYS): {retired}");
     let in_use: Vec<String> = sqlx::query_scalar("SELECT id FROM encryption_keys ORDER BY id")
         .fetch_all(pool)
         .await

@@ -14,9 +14,9 @@ use super::{
     message_views::{into_views, member_view, quoted_columns, quoted_join, rows_by_ids, MessageRow, QuotedRow},
     receipts::{self, StatusContext, Watermarks},
     safety::RulesCache,
-    support,
     sealed::{search_vector, Record, StoredText},
     staging::{Staged, StagedFile},
+    support,
     views::{Message, MessageStatus},
 };
 use crate::{

@@ -161,7 +161,7 @@ async fn demo_is_idempotent(pool: PgPool) {
     let desk: (i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM users WHERE is_agent),
                 (SELECT count(*) FROM support_conversations WHERE status = 'open'),
-                (SELECT jsonb_array_length(settings->'canned_replies') FROM tenants)",
+                (SELECT jsonb_array_length(settings->'canned_replies')::bigint FROM tenants)",
     )
     .fetch_one(&pool)
     .await

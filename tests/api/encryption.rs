@@ -435,7 +435,10 @@ async fn decryption_turns_encryption_off_while_the_server_runs(pool: PgPool) {
 
     // 2. `keys decrypt` writes everything back in plaintext, in batches, while it serves.
     let decrypted = text(&run(&["keys", "decrypt", "--batch-size", "2"], &k1));
-    assert!(decrypted.contains("decrypted: 6 messages, 1 earlier versions, 1 files"), "{decrypted}");
+    assert!(
+        decrypted.contains("decrypted: 6 messages, 1 earlier versions, 1 files"),
+        "{decrypted}"
+    );
     assert!(
         decrypted.contains("may be dropped from CHAT_ENCRYPTION_OLD_KEYS): k1"),
         "{decrypted}"

@@ -24,10 +24,12 @@ on_both_layers!(
 );
 
 async fn open(socket: &mut Socket, id: &str) -> Value {
+    socket.send_json(json!({"type": "open", "conversation_id": id})).await;
     socket
-        .send_json(json!({"type": "open", "conversation_id": id}))
-        .await;
-    socket.until(|e| e["type"] == "opened" || e["type"] == "error").await.pop().unwrap()
+        .until(|e| e["type"] == "opened" || e["type"] == "error")
+        .await
+        .pop()
+        .unwrap()
 }
 
 /// Whether any of `events` is a `support_updated` of conversation `id`.
@@ -61,7 +63,10 @@ async fn staff_viewing_a_support_conversation_get_the_requesters_messages_live(p
     // Staff open it as viewers; the rule is the REST read's.
     for socket in [&mut alex_socket, &mut admin_socket] {
         let opened = open(socket, &id).await;
-        assert_eq!(opened, json!({"type": "opened", "conversation_id": id, "member": false}));
+        assert_eq!(
+            opened,
+            json!({"type": "opened", "conversation_id": id, "member": false})
+        );
     }
     assert_eq!(open(&mut vic_socket, &id).await["error"], "not_a_participant");
     assert_eq!(open(&mut gina_socket, &id).await["error"], "not_found");
@@ -72,7 +77,11 @@ async fn staff_viewing_a_support_conversation_get_the_requesters_messages_live(p
         // …and the inbox hears of the requester's message, its status unchanged.
         let event = socket.expect("support_updated").await;
         assert_eq!(
-            (event["conversation_id"].as_str(), &event["status"], &event["requester_id"]),
+            (
+                event["conversation_id"].as_str(),
+                &event["status"],
+                &event["requester_id"]
+            ),
             (Some(id.as_str()), &json!("open"), &json!(ulla.user_id))
         );
     }
@@ -81,12 +90,18 @@ async fn staff_viewing_a_support_conversation_get_the_requesters_messages_live(p
     let to_vic = ulla.start_with(vic.user_id).await;
     ulla.say(&to_vic, "sentinel for Vic").await;
     let seen = until_message(&mut vic_socket, "sentinel for Vic").await;
-    assert!(!any_message_of(&seen, &id) && !any_desk_event_of(&seen, &id), "{seen:?}");
+    assert!(
+        !any_message_of(&seen, &id) && !any_desk_event_of(&seen, &id),
+        "{seen:?}"
+    );
     let mut gus = globex_admin;
     let to_gina = gus.start_with(gina.user_id).await;
     gus.say(&to_gina, "sentinel for Gina").await;
     let seen = until_message(&mut gina_socket, "sentinel for Gina").await;
-    assert!(!any_message_of(&seen, &id) && !any_desk_event_of(&seen, &id), "{seen:?}");
+    assert!(
+        !any_message_of(&seen, &id) && !any_desk_event_of(&seen, &id),
+        "{seen:?}"
+    );
 
     // Taken, the agent is a member: `open` again, and each event comes once.
     let (status, taken) = take(&mut alex, &id).await;
@@ -134,6 +149,9 @@ async fn an_agent_who_stops_being_one_stops_viewing(pool: PgPool, layer: Layer) 
     let to_bea = ulla.start_with(bea.user_id).await;
     ulla.say(&to_bea, "sentinel for Bea").await;
     let seen = until_message(&mut bea_socket, "sentinel for Bea").await;
-    assert!(!any_message_of(&seen, &id) && !any_desk_event_of(&seen, &id), "{seen:?}");
+    assert!(
+        !any_message_of(&seen, &id) && !any_desk_event_of(&seen, &id),
+        "{seen:?}"
+    );
     assert_eq!(open(&mut bea_socket, &id).await["error"], "not_a_participant");
 }
