@@ -338,9 +338,12 @@ impl Config {
         if self.database_max_connections == 0 {
             return Err("DATABASE_MAX_CONNECTIONS must be at least 1".into());
         }
-        if self.encryption_key.is_some() && self.media_accel_redirect.is_some() {
+        let encrypting = self.encryption_key.is_some() || self.encryption_old_keys.iter().any(|k| !k.trim().is_empty());
+        if encrypting && self.media_accel_redirect.is_some() {
             // The proxy would hand out the encrypted bytes: files must go through the app.
-            return Err("MEDIA_ACCEL_REDIRECT cannot be used with CHAT_ENCRYPTION_KEY".into());
+            return Err(
+                "MEDIA_ACCEL_REDIRECT cannot be used with CHAT_ENCRYPTION_KEY or CHAT_ENCRYPTION_OLD_KEYS".into(),
+            );
         }
         Ok(())
     }
