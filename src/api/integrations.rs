@@ -16,6 +16,7 @@ use super::{
 use crate::{
     admin::{
         bots::{self, Bot, CreatedBot},
+        deliveries,
         webhooks::{self, CreatedWebhook, Webhook},
         Admin,
     },
@@ -23,7 +24,7 @@ use crate::{
     client::RequestMeta,
     domain::{Limit, Offset},
     error::Result,
-    hooks::log::{self, Delivery},
+    hooks::log::{self, Delivery, DeliveryStatus},
     state::AppState,
 };
 
@@ -133,6 +134,8 @@ impl IntegrationsApi {
         auth: Auth,
         meta: RequestMeta,
         id: Path<IdText>,
+        /// Only the deliveries in this state.
+        status: Query<Option<DeliveryStatus>>,
         limit: Query<Option<Limit>>,
         offset: Query<Option<Offset>>,
     ) -> Result<Json<Vec<Delivery>>> {
@@ -140,13 +143,13 @@ impl IntegrationsApi {
         let endpoint = bots::endpoint(&state.pool, &admin, id.in_path("Bot")?).await?;
         let (limit, offset) = page_bounds(limit.0, offset.0);
         let tenant = admin.actor().tenant_id();
-        Ok(Json(log::list(&state.pool, tenant, endpoint, limit, offset).await?))
+        Ok(Json(log::list(&state.pool, tenant, endpoint, status.0, limit, offset).await?))
     }
 
     /// Retry a bot's delivery now
     ///
     /// Any delivery, even a delivered one (receivers de-duplicate by its id), gets a
-    /// fresh 24-hour retry window.
+    /// fresh 24-hour retry window. Audited as `delivery.retry`.
     #[oai(path = "/bots/:id/deliveries/:delivery_id/retry/", method = "post")]
     async fn retry_bot_delivery(
         &self,
@@ -159,7 +162,7 @@ impl IntegrationsApi {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "bots.retry").await?;
         let endpoint = bots::endpoint(&state.pool, &admin, id.in_path("Bot")?).await?;
         let delivery = delivery_id.in_path("Delivery")?;
-        let retried = log::retry(&state.pool, admin.actor().tenant_id(), endpoint, delivery).await?;
+        let retried = deliveries::retry(&state.pool, &admin, endpoint, delivery).await?;
         state.webhooks.wake();
         Ok(Json(retried))
     }
@@ -208,6 +211,8 @@ impl IntegrationsApi {
         auth: Auth,
         meta: RequestMeta,
         id: Path<IdText>,
+        /// Only the deliveries in this state.
+        status: Query<Option<DeliveryStatus>>,
         limit: Query<Option<Limit>>,
         offset: Query<Option<Offset>>,
     ) -> Result<Json<Vec<Delivery>>> {
@@ -215,10 +220,12 @@ impl IntegrationsApi {
         let endpoint = webhooks::endpoint(&state.pool, &admin, id.in_path("Webhook")?).await?;
         let (limit, offset) = page_bounds(limit.0, offset.0);
         let tenant = admin.actor().tenant_id();
-        Ok(Json(log::list(&state.pool, tenant, endpoint, limit, offset).await?))
+        Ok(Json(log::list(&state.pool, tenant, endpoint, status.0, limit, offset).await?))
     }
 
     /// Retry a webhook's delivery now
+    ///
+    /// As a bot's: a fresh 24-hour retry window; audited as `delivery.retry`.
     #[oai(path = "/webhooks/:id/deliveries/:delivery_id/retry/", method = "post")]
     async fn retry_webhook_delivery(
         &self,
@@ -231,7 +238,7 @@ impl IntegrationsApi {
         let admin = Admin::check(&state.pool, &state.limits, auth.actor(), meta, "webhooks.retry").await?;
         let endpoint = webhooks::endpoint(&state.pool, &admin, id.in_path("Webhook")?).await?;
         let delivery = delivery_id.in_path("Delivery")?;
-        let retried = log::retry(&state.pool, admin.actor().tenant_id(), endpoint, delivery).await?;
+        let retried = deliveries::retry(&state.pool, &admin, endpoint, delivery).await?;
         state.webhooks.wake();
         Ok(Json(retried))
     }

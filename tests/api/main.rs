@@ -28,6 +28,7 @@ mod cluster;
 mod connections;
 mod conversations;
 mod delivery;
+mod delivery_log;
 mod downloads;
 mod encryption;
 mod group_events;

@@ -59,7 +59,7 @@ async fn deliveries(admin: &mut Client, path: &str) -> Vec<Value> {
 
 /// Reads the delivery log until `done` holds for the newest entry (the engine records
 /// an outcome just after the receiver answers).
-async fn log_until(admin: &mut Client, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub async fn log_until(admin: &mut Client, path: &str, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..600 {
         if let Some(newest) = deliveries(admin, path).await.first().filter(|d| done(d)) {
             return newest.clone();
