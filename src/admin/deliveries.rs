@@ -10,7 +10,7 @@ use super::Admin;
 use crate::{
     audit::Entry,
     error::{Error, Result},
-    hooks::log::{self, Delivery},
+    hooks::log::{self, Delivery, DeliveryStatus},
 };
 
 /// Whose deliveries: a bot's, or a tenant webhook's.
@@ -74,17 +74,18 @@ async fn endpoint(db: &mut PgConnection, admin: &Admin, owner: Owner, id: Uuid) 
         .ok_or_else(|| Error::not_found(owner.resource()))
 }
 
-/// The newest deliveries of `owner` `id`.
+/// The newest deliveries of `owner` `id`, of one status if `status` is given.
 pub async fn list(
     pool: &PgPool,
     admin: &Admin,
     owner: Owner,
     id: Uuid,
+    status: Option<DeliveryStatus>,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Delivery>> {
     let endpoint = endpoint(&mut *pool.acquire().await?, admin, owner, id).await?;
-    log::list(pool, admin.actor().tenant_id(), endpoint, limit, offset).await
+    log::list(pool, admin.actor().tenant_id(), endpoint, status, limit, offset).await
 }
 
 /// Makes delivery `delivery_id` of `owner` `id` due now with a fresh retry window, and

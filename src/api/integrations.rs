@@ -24,7 +24,7 @@ use crate::{
     client::RequestMeta,
     domain::{Limit, Offset},
     error::Result,
-    hooks::log::Delivery,
+    hooks::log::{Delivery, DeliveryStatus},
     state::AppState,
 };
 
@@ -134,16 +134,18 @@ impl IntegrationsApi {
         auth: Auth,
         meta: RequestMeta,
         id: Path<IdText>,
+        /// Only the deliveries in this state.
+        status: Query<Option<DeliveryStatus>>,
         limit: Query<Option<Limit>>,
         offset: Query<Option<Offset>>,
     ) -> Result<Json<Vec<Delivery>>> {
-        delivery_log(&state, auth, meta, Owner::Bot, id, limit, offset).await
+        delivery_log(&state, auth, meta, Owner::Bot, id, status, limit, offset).await
     }
 
     /// Retry a bot's delivery now
     ///
     /// Any delivery, even a delivered one (receivers de-duplicate by its id), gets a
-    /// fresh 24-hour retry window.
+    /// fresh 24-hour retry window. Audited as `delivery.retry`.
     #[oai(path = "/bots/:id/deliveries/:delivery_id/retry/", method = "post")]
     async fn retry_bot_delivery(
         &self,
@@ -200,13 +202,17 @@ impl IntegrationsApi {
         auth: Auth,
         meta: RequestMeta,
         id: Path<IdText>,
+        /// Only the deliveries in this state.
+        status: Query<Option<DeliveryStatus>>,
         limit: Query<Option<Limit>>,
         offset: Query<Option<Offset>>,
     ) -> Result<Json<Vec<Delivery>>> {
-        delivery_log(&state, auth, meta, Owner::Webhook, id, limit, offset).await
+        delivery_log(&state, auth, meta, Owner::Webhook, id, status, limit, offset).await
     }
 
     /// Retry a webhook's delivery now
+    ///
+    /// As a bot's: a fresh 24-hour retry window; audited as `delivery.retry`.
     #[oai(path = "/webhooks/:id/deliveries/:delivery_id/retry/", method = "post")]
     async fn retry_webhook_delivery(
         &self,
@@ -227,6 +233,7 @@ async fn delivery_log(
     meta: RequestMeta,
     owner: Owner,
     id: Path<IdText>,
+    status: Query<Option<DeliveryStatus>>,
     limit: Query<Option<Limit>>,
     offset: Query<Option<Offset>>,
 ) -> Result<Json<Vec<Delivery>>> {
@@ -234,7 +241,7 @@ async fn delivery_log(
     let id = id.in_path(owner.resource())?;
     let (limit, offset) = page_bounds(limit.0, offset.0);
     Ok(Json(
-        deliveries::list(&state.pool, &admin, owner, id, limit, offset).await?,
+        deliveries::list(&state.pool, &admin, owner, id, status.0, limit, offset).await?,
     ))
 }
 

@@ -48,23 +48,32 @@ pub struct Delivery {
 const COLUMNS: &str = "d.id, d.event, d.status, d.attempts, d.last_status, d.last_error,
     CASE WHEN d.status = 'pending' THEN d.next_attempt_at END AS next_attempt_at, d.created_at, d.delivered_at";
 
-/// The newest deliveries of one endpoint.
-pub async fn list(pool: &PgPool, tenant_id: Uuid, endpoint_id: Uuid, limit: i64, offset: i64) -> Result<Vec<Delivery>> {
+/// The newest deliveries of one endpoint, of one status if `status` is given.
+pub async fn list(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    endpoint_id: Uuid,
+    status: Option<DeliveryStatus>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Delivery>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM webhook_deliveries d
-         WHERE d.endpoint_id = $1 AND d.tenant_id = $2
+         WHERE d.endpoint_id = $1 AND d.tenant_id = $2 AND ($5::text IS NULL OR d.status = $5)
          ORDER BY d.created_at DESC, d.id LIMIT $3 OFFSET $4"
     ))
     .bind(endpoint_id)
     .bind(tenant_id)
     .bind(limit)
     .bind(offset)
+    .bind(status)
     .fetch_all(pool)
     .await?)
 }
 
 /// Makes a delivery due now with a fresh retry window, whatever its status (a delivered
-/// one is sent again: receivers de-duplicate by its id).
+/// one is sent again: receivers de-duplicate by its id). On the caller's transaction, so
+/// the admin's audit row commits with it.
 pub async fn retry(tx: &mut PgConnection, tenant_id: Uuid, endpoint_id: Uuid, delivery_id: Uuid) -> Result<Delivery> {
     sqlx::query_as(&format!(
         "UPDATE webhook_deliveries d

@@ -28,6 +28,7 @@ mod cluster;
 mod connections;
 mod conversations;
 mod delivery;
+mod delivery_log;
 mod downloads;
 mod encrypted_webhooks;
 mod encryption;
