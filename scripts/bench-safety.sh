@@ -44,21 +44,4 @@ DATABASE_URL="$url" "$LOAD_BIN/tenantchat" migrate
 : >"$LOAD_OUT/bench.out"
 loadtest_start_server "$url" RATE_SEND_PER_MINUTE=10000000 RATE_SEND_BURST=10000 RATE_CONVERSATIONS_PER_MINUTE=1000
 
-# Throughput swings with whatever else the machine runs; the server's own CPU time per
-# send (one delivery per send in `closed`) swings less, so both are reported.
-declare -A total=([off]=0 [redact]=0) cpu=([off]=0 [redact]=0)
-for round in $(seq 1 "$rounds"); do
-    for mode in off redact; do
-        loadtest_run "$url" closed "${args[@]}" --pii-mode "$mode" >"$LOAD_OUT/run-$round-$mode.out"
-        rate="$(grep -oE '[0-9]+ msg/s answered' "$LOAD_OUT/run-$round-$mode.out" | head -n1 | cut -d' ' -f1)"
-        [ -n "$rate" ] || die "no rate in $LOAD_OUT/run-$round-$mode.out"
-        ms="$(grep -oE '"ms_per_1000_deliveries":[0-9.]+' "$LOAD_OUT/run-$round-$mode.out" | cut -d: -f2)"
-        say "round $round, pii_mode $mode: $rate msg/s, server CPU $ms ms per 1,000 sends; send $(grep -m1 -oE 'p99 [0-9.]+ ?ms' "$LOAD_OUT/run-$round-$mode.out" || true)"
-        total[$mode]=$((total[$mode] + rate))
-        cpu[$mode]="$(awk "BEGIN { print ${cpu[$mode]} + $ms }")"
-    done
-done
-off=$((total[off] / rounds))
-redact=$((total[redact] / rounds))
-say "mean over $rounds rounds: off $off msg/s, redact $redact msg/s: redact is $(awk "BEGIN { printf \"%.1f\", 100 * $redact / $off }") % of off"
-say "server CPU per 1,000 sends: off $(awk "BEGIN { printf \"%.0f\", ${cpu[off]} / $rounds }") ms, redact $(awk "BEGIN { printf \"%.0f\", ${cpu[redact]} / $rounds }") ms: redact costs $(awk "BEGIN { printf \"%+.1f\", 100 * (${cpu[redact]} - ${cpu[off]}) / ${cpu[off]} }") %"
+loadtest_compare "$url" "$rounds" "pii_mode off" "--pii-mode off" "pii_mode redact" "--pii-mode redact" "${args[@]}"

@@ -12,15 +12,20 @@
 #                  minutes); it is kept
 #   SEND_COST_SECONDS  seconds per pgbench run of the send cost (default 20: about 5 minutes in
 #                  all; 0 skips it)
-#   PGBENCH_CLIENTS  pgbench clients (default 8, as scripts/bench.sh)
+#   PGBENCH_CLIENTS  pgbench clients and the bench's closed-loop senders (default 8, as
+#                  scripts/bench.sh)
+#   SEND_COST_ROUNDS  rounds of the send through the server, search off then on (default 3)
 #
 # The send cost of the index comes last: two copies of the seeded database, one with the
-# search column and its index and one without (the column dropped, the index with it),
-# each made ready for scripts/bench/send.pgbench.sql by scripts/bench/search-send-seed.sql;
+# search column and its index and one without (the index dropped, the vector the send
+# computes made NULL), each made ready for scripts/bench/send.pgbench.sql by
+# scripts/bench/search-send-seed.sql;
 # then pgbench's send into each, alternated for three rounds (with, without, …) so that
 # both see the same load from whatever else runs on the machine: the rate with
-# PGBENCH_CLIENTS clients, and the database's CPU time per send with one. The copies are
-# dropped.
+# PGBENCH_CLIENTS clients, and the database's CPU time per send with one. Last, the whole
+# send through the server: the bench's closed-loop senders on the copy with the index, the
+# bench tenant's search off and on, alternated (scripts/lib/loadtest.sh loadtest_compare).
+# The copies are dropped.
 #
 # Output: the figures on stdout; the server's log under target/bench-search/. The scratch
 # databases are dropped at the end (pass SEARCH_DATABASE_URL=… to keep one: not dropped).
@@ -43,8 +48,8 @@ mkdir -p "$LOAD_OUT"
 : >"$LOAD_OUT/send-cost"
 _tc_port_in_use "$LOAD_PORT" && die "port $LOAD_PORT is in use (set BENCH_PORT)"
 if [ "$profile" = release ]; then
-    say "cargo build --release --bin tenantchat"
-    cargo build --release --bin tenantchat
+    say "cargo build --release --features bench --bins"
+    cargo build --release --features bench --bins
 fi
 
 trap loadtest_cleanup EXIT
@@ -103,7 +108,12 @@ without="$(loadtest_scratch_db "tenantchat_search_$$_without" "${url##*/}")"
 for copy in "$with" "$without"; do
     psql "$copy" -X -q -f scripts/bench/search-send-seed.sql
 done
-psql "$without" -X -q -c "ALTER TABLE messages DROP COLUMN search"
+# Without: no index on the column, and the vector the send computes is NULL (the function
+# the send statement calls returns NULL at no cost), so the send writes what it writes
+# today minus the vector and its index entries.
+psql "$without" -X -q -c "DROP INDEX messages_search_idx" \
+    -c "CREATE OR REPLACE FUNCTION message_search_vector(body text) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN NULL::tsvector"
 # The database's CPU time per send: one pgbench client for the run, its server process's
 # utime + stime read from /proc while it lives (so only when PostgreSQL runs on this
 # machine; "n/a" otherwise) over the transactions it ran. Unlike a rate, this hardly
@@ -143,3 +153,11 @@ awk '{ rate[$1] += $2; if ($3 == "n/a") nocpu = 1; else cpu[$1] += $3 } END {
     printf "with the index: %.0f %% of the rate without", 100 * rate["with"] / rate["without"]
     if (!nocpu) printf ", %.0f %% of the CPU per send", 100 * cpu["with"] / cpu["without"]
     print " (means of the rounds)" }' "$LOAD_OUT/send-cost"
+
+# The same through the server: tenantchat-bench's closed-loop senders on the copy with the
+# index, the bench tenant's search off (no vector, no index entries: the index is partial)
+# and on, alternated.
+say "the send through the server, search off and on (tenantchat-bench closed, $clients senders)"
+loadtest_start_server "$with" RATE_SEND_PER_MINUTE=10000000 RATE_SEND_BURST=10000 RATE_CONVERSATIONS_PER_MINUTE=1000
+loadtest_compare "$with" "${SEND_COST_ROUNDS:-3}" "search off" "--search-off" "search on" "" \
+    --users 16 --churn-users 0 --closed-senders "$clients" --seconds "$seconds"

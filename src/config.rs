@@ -174,6 +174,10 @@ pub struct Config {
     /// link-local; every other such address is refused (SSRF). E.g. `10.0.0.0/8,bots.internal`.
     #[arg(long, env = "WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',', global = true)]
     pub webhook_allowed_hosts: Vec<String>,
+    /// A PEM file of extra root certificates that https webhooks may chain to (a private
+    /// CA), on top of the built-in web PKI roots.
+    #[arg(long, env = "WEBHOOK_CA_FILE", global = true)]
+    pub webhook_ca_file: Option<PathBuf>,
     /// How long one webhook request may take, connect to last byte.
     #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10, global = true)]
     pub webhook_timeout_seconds: u64,
@@ -270,6 +274,7 @@ impl Config {
             log_format: LogFormat::Text,
             metrics_bind: None,
             webhook_allowed_hosts: Vec::new(),
+            webhook_ca_file: None,
             webhook_timeout_seconds: 10,
             webhook_concurrency_per_endpoint: 16,
             webhook_concurrency: 128,
@@ -371,9 +376,12 @@ impl Config {
         if self.database_max_connections == 0 {
             return Err("DATABASE_MAX_CONNECTIONS must be at least 1".into());
         }
-        if self.encryption_key.is_some() && self.media_accel_redirect.is_some() {
+        let encrypting = self.encryption_key.is_some() || self.encryption_old_keys.iter().any(|k| !k.trim().is_empty());
+        if encrypting && self.media_accel_redirect.is_some() {
             // The proxy would hand out the encrypted bytes: files must go through the app.
-            return Err("MEDIA_ACCEL_REDIRECT cannot be used with CHAT_ENCRYPTION_KEY".into());
+            return Err(
+                "MEDIA_ACCEL_REDIRECT cannot be used with CHAT_ENCRYPTION_KEY or CHAT_ENCRYPTION_OLD_KEYS".into(),
+            );
         }
         Ok(())
     }
@@ -385,12 +393,9 @@ impl Config {
 
     /// The assistant's settings, checked only when it is turned on (a key is set).
     fn validate_openai(&self) -> Result<(), String> {
-        // reqwest is built without TLS here (Cargo.toml): an https endpoint would fail at
-        // every answer, so say so once, at start. Drop this when a TLS feature lands.
-        if !self.openai_base_url.starts_with("http://") {
+        if !(self.openai_base_url.starts_with("http://") || self.openai_base_url.starts_with("https://")) {
             return Err(format!(
-                "OPENAI_BASE_URL must be an http:// URL: this build has no TLS, got {} \
-                 (set OPENAI_BASE_URL to an http proxy or local endpoint, or unset OPENAI_API_KEY)",
+                "OPENAI_BASE_URL must be an http:// or https:// URL, got {}",
                 self.openai_base_url
             ));
         }

@@ -43,7 +43,8 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Encryption at rest (docs/encryption.md): counts per key, rotation to the current key.
+    /// Encryption at rest (docs/encryption.md): counts per key, rotation to the current key,
+    /// decryption to turn it off.
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Ask the server on BIND whether it is ready (`GET /readyz`): exit 0 if so, 2 if not.
@@ -67,6 +68,14 @@ enum KeysCommand {
     /// Re-encrypt every record with CHAT_ENCRYPTION_KEY, in batches, while the server runs;
     /// safe to interrupt and run again. Names the earlier keys nothing uses any more.
     Rotate {
+        /// Records per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        batch_size: i64,
+    },
+    /// Turn encryption off: write every sealed record back in plaintext, in batches, while
+    /// the server runs; safe to interrupt and run again. The keys go in
+    /// CHAT_ENCRYPTION_OLD_KEYS, none in CHAT_ENCRYPTION_KEY (here and on the servers).
+    Decrypt {
         /// Records per transaction.
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
         batch_size: i64,
@@ -219,6 +228,9 @@ async fn run(cli: Cli) -> Result<String, String> {
                 }
                 KeysCommand::Rotate { batch_size } => {
                     tenantchat::chat::keys::rotate(&pool, &keyring, &cli.config.media_root, batch_size).await
+                }
+                KeysCommand::Decrypt { batch_size } => {
+                    tenantchat::chat::keys::decrypt(&pool, &keyring, &cli.config.media_root, batch_size).await
                 }
             }
         }

@@ -15,6 +15,9 @@
 #   loadtest_stop_server
 #   loadtest_run URL ARGS…     tenantchat-bench ARGS against the server, output teed to
 #                              $LOAD_OUT/bench.out; its exit status
+#   loadtest_compare URL ROUNDS A "A_ARGS" B "B_ARGS" ARGS…   what B costs against A:
+#                              the `closed` scenario with ARGS, alternately with A_ARGS and
+#                              B_ARGS (A B A B …, ROUNDS pairs) on the running server
 #   loadtest_cleanup           stops the server, drops the scratch databases (trap it on EXIT)
 
 LOAD_SERVER=""
@@ -55,6 +58,35 @@ loadtest_run() {
     DATABASE_URL="$url" "$LOAD_BIN/tenantchat-bench" --url "http://127.0.0.1:$LOAD_PORT" \
         --server-pid "$LOAD_SERVER" "$@" | tee -a "$LOAD_OUT/bench.out"
     return "${PIPESTATUS[0]}"
+}
+
+loadtest_compare() {
+    local url="$1" rounds="$2" round side out rate ms
+    local -A name=([a]="$3" [b]="$5") side_args=([a]="$4" [b]="$6") total=([a]=0 [b]=0) cpu=([a]=0 [b]=0)
+    local -a extra
+    shift 6
+    # Throughput swings with whatever else the machine runs, so A and B alternate and both
+    # see it alike; the server's own CPU time per send (one delivery per send in `closed`)
+    # swings less, so both are reported.
+    for round in $(seq 1 "$rounds"); do
+        for side in a b; do
+            read -r -a extra <<<"${side_args[$side]}"
+            out="$LOAD_OUT/run-$round-$side.out"
+            loadtest_run "$url" closed "$@" "${extra[@]}" >"$out"
+            rate="$(grep -oE '[0-9]+ msg/s answered' "$out" | head -n1 | cut -d' ' -f1)"
+            [ -n "$rate" ] || die "no rate in $out"
+            ms="$(grep -oE '"ms_per_1000_deliveries":[0-9.]+' "$out" | cut -d: -f2)"
+            say "round $round, ${name[$side]}: $rate msg/s, server CPU $ms ms per 1,000 sends; send $(grep -m1 -oE 'p99 [0-9.]+ ?ms' "$out" || true)"
+            total[$side]=$((total[$side] + rate))
+            cpu[$side]="$(awk "BEGIN { print ${cpu[$side]} + $ms }")"
+        done
+    done
+    awk -v a="${name[a]}" -v b="${name[b]}" -v n="$rounds" -v ra="${total[a]}" -v rb="${total[b]}" \
+        -v ca="${cpu[a]}" -v cb="${cpu[b]}" 'BEGIN {
+        printf "==> mean over %d rounds: %s %.0f msg/s, %s %.0f msg/s: %s is %.1f %% of %s\n",
+            n, a, ra / n, b, rb / n, b, 100 * rb / ra, a
+        printf "==> server CPU per 1,000 sends: %s %.0f ms, %s %.0f ms: %s costs %+.1f %%\n",
+            a, ca / n, b, cb / n, b, 100 * (cb - ca) / ca }'
 }
 
 loadtest_cleanup() {

@@ -152,16 +152,6 @@ pub async fn list(pool: &PgPool, admin: &Admin) -> Result<Vec<Bot>> {
     .await?)
 }
 
-/// The endpoint of a bot of the admin's tenant, or 404.
-pub async fn endpoint(pool: &PgPool, admin: &Admin, bot_id: Uuid) -> Result<Uuid> {
-    sqlx::query_scalar("SELECT id FROM webhook_endpoints WHERE bot_user_id = $1 AND tenant_id = $2")
-        .bind(bot_id)
-        .bind(admin.actor().tenant_id())
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| Error::not_found("Bot"))
-}
-
 /// Deletes a bot: its webhook and pending deliveries go, its token stops working, and
 /// its user is deactivated so its messages keep their sender.
 pub async fn delete(

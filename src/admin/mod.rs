@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod attachments;
 pub mod bots;
 pub mod compliance;
+pub mod deliveries;
 pub mod flagged;
 pub mod settings;
 pub mod users;

@@ -12,7 +12,10 @@ use super::Admin;
 use crate::{
     accounts::{self, NewUser},
     audit::Entry,
-    auth::{cache::CredentialCache, control},
+    auth::{
+        cache::CredentialCache,
+        control::{self, Control},
+    },
     domain::{Name, Role},
     error::{Code, Error, Result},
     realtime::Realtime,
@@ -149,6 +152,9 @@ pub async fn update(
     tx.commit().await?;
     if new_role.is_some_and(|r| r != old_role) {
         control::end_sessions(realtime, credentials, id, None).await;
+    } else if was_agent && change.is_agent == Some(false) {
+        // No longer on the support desk: a socket viewing a support conversation stops.
+        realtime.control(id, &Control::RecheckViewing).await;
     }
     get(pool, admin, id).await
 }

@@ -77,16 +77,6 @@ pub async fn list(pool: &PgPool, admin: &Admin) -> Result<Vec<Webhook>> {
     .await?)
 }
 
-/// The id of a webhook of the admin's tenant, or 404.
-pub async fn endpoint(pool: &PgPool, admin: &Admin, id: Uuid) -> Result<Uuid> {
-    sqlx::query_scalar("SELECT id FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2 AND bot_user_id IS NULL")
-        .bind(id)
-        .bind(admin.actor().tenant_id())
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| Error::not_found("Webhook"))
-}
-
 /// Deletes a webhook and its deliveries, pending ones included.
 pub async fn delete(pool: &PgPool, admin: &Admin, id: Uuid) -> Result<()> {
     let mut tx = pool.begin().await?;

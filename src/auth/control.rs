@@ -1,6 +1,6 @@
 //! Messages to the sockets of a user, never forwarded to the client: how logout,
-//! token revocation and deactivation reach the sockets those credentials opened, on
-//! every node.
+//! token revocation, deactivation and a lost permission reach the sockets those
+//! credentials opened, on every node.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -14,6 +14,10 @@ pub enum Control {
     /// Close the sockets opened with this credential (a session ended, a token was
     /// revoked); `None` closes every socket of the user (deactivation).
     EndSessions { credential: Option<String> },
+    /// The user may see less than before without their session ending (they stopped
+    /// being a support agent): each socket checks again that it may still view the
+    /// conversation it views without being a member, and stops if not.
+    RecheckViewing,
 }
 
 /// After a committed change that ends or alters a user's credentials: every node

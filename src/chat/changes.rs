@@ -244,7 +244,7 @@ impl Announcement {
         let shared = Shared::load(&mut conn, actor, self.conversation_id).await?;
         drop(conn);
         let members = shared.members();
-        let viewers_of = (self.was_shared || shared.is_shared()).then_some(self.conversation_id);
+        let viewers_of = (self.was_shared || shared.has_viewers()).then_some(self.conversation_id);
         for posted in self.posted {
             let event = Event::MessageCreated {
                 conversation_id: self.conversation_id,
@@ -264,10 +264,8 @@ impl Announcement {
                 )
                 .await;
         }
-        for (users, conversation) in shared.by_member() {
-            let event = Event::ConversationUpdated { conversation };
-            realtime.send_to_users(&users, &event.envelope()).await;
-        }
+        // Outsiders before members: a member whose socket still views the conversation
+        // (it just joined, or was just assigned it) gets both, and must end with its own.
         let outsiders = Audience {
             users: &self.left,
             viewers_of,
@@ -277,6 +275,10 @@ impl Announcement {
                 conversation: shared.outsider_view(),
             };
             realtime.send_to(outsiders, &event.envelope()).await;
+        }
+        for (users, conversation) in shared.by_member() {
+            let event = Event::ConversationUpdated { conversation };
+            realtime.send_to_users(&users, &event.envelope()).await;
         }
         Ok(())
     }

@@ -20,7 +20,7 @@ use super::{
     sealed::{search_vector, Record, StoredText},
     settings::TenantSettings,
     views::{Message, MessageEdit},
-    Access,
+    webhook_events, Access,
 };
 use crate::{
     audit::{self, Entry},
@@ -192,6 +192,7 @@ pub async fn edit(
     .bind(content.as_str())
     .execute(&mut *tx)
     .await?;
+    webhook_events::message_updated(&mut tx, actor, message_id, content.as_str()).await?;
     if on_behalf(actor, &target) {
         audit_change(
             &mut tx,
@@ -259,6 +260,7 @@ pub async fn delete(
     .bind(actor.tenant_id())
     .execute(&mut *tx)
     .await?;
+    webhook_events::message_deleted(&mut tx, actor, conversation_id, message_id, target.seq).await?;
     if on_behalf(actor, &target) {
         audit_change(
             &mut tx,

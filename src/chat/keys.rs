@@ -1,5 +1,5 @@
 //! The keys of encryption at rest as the database knows them (docs/encryption.md): the
-//! start-up check, `tenantchat keys status` and `tenantchat keys rotate`.
+//! start-up check, `tenantchat keys status`, `keys rotate` and `keys decrypt`.
 //!
 //! `encryption_keys` lists every key that ever sealed a record, each with a sentinel
 //! sealed under it. At start-up every listed key must be configured and open its
@@ -7,7 +7,8 @@
 //! sending garbage or errors to clients later. Rotation moves every record to the current
 //! key in small transactions (rows locked only for their batch, so the server keeps
 //! running), and once nothing uses an earlier key it leaves the list and may be dropped
-//! from the configuration.
+//! from the configuration. Decryption is the same walk with no target key: every record
+//! back to plaintext, after which no key is needed at all.
 
 use sqlx::PgPool;
 
@@ -68,6 +69,9 @@ pub async fn status(pool: &PgPool) -> Result<String, String> {
          SELECT 'edits', previous_key_id, count(*) FROM message_edits GROUP BY 2
          UNION ALL
          SELECT 'files', file_key_id, count(*) FROM attachments WHERE deleted_at IS NULL GROUP BY 2
+         UNION ALL
+         SELECT 'webhook payloads', content_key_id, count(*) FROM webhook_deliveries
+         WHERE content_sealed IS NOT NULL OR coalesce(payload #>> '{message,content}', '') <> '' GROUP BY 2
          ORDER BY 1, 2 NULLS FIRST",
     )
     .fetch_all(pool)
@@ -93,8 +97,63 @@ pub async fn rotate(
         .current()
         .ok_or("keys rotate needs CHAT_ENCRYPTION_KEY: the key to move every record to")?;
     check(pool, keyring).await?;
+    let moved = move_records(pool, Some(current), media_root, batch).await?;
+    let retired = retire(pool, Some(&current.id)).await?;
+    Ok(format!(
+        "re-encrypted with key {}: {moved}\n\
+         keys no longer used (may be dropped from CHAT_ENCRYPTION_OLD_KEYS): {retired}",
+        current.id
+    ))
+}
+
+/// Turns encryption off for what is stored: opens every sealed record and writes it back
+/// in plaintext, `batch` rows per transaction, while the servers run. The servers and
+/// this command must hold every key in `CHAT_ENCRYPTION_OLD_KEYS` and none in
+/// `CHAT_ENCRYPTION_KEY` (else they would go on sealing new records). Once no record
+/// names a key, the key leaves `encryption_keys`, and a server starts without it. Safe to
+/// stop and run again.
+pub async fn decrypt(
+    pool: &PgPool,
+    keyring: &Keyring,
+    media_root: &std::path::Path,
+    batch: i64,
+) -> Result<String, String> {
+    if let Some(current) = keyring.current() {
+        return Err(format!(
+            "keys decrypt leaves every record in plaintext, so no server may seal new ones: move key {:?} \
+             from CHAT_ENCRYPTION_KEY to CHAT_ENCRYPTION_OLD_KEYS, here and on every server (docs/encryption.md)",
+            current.id
+        ));
+    }
+    check(pool, keyring).await?;
+    let moved = move_records(pool, None, media_root, batch).await?;
+    let retired = retire(pool, None).await?;
+    let mut report =
+        format!("decrypted: {moved}\nkeys no longer used (may be dropped from CHAT_ENCRYPTION_OLD_KEYS): {retired}");
+    let in_use: Vec<String> = sqlx::query_scalar("SELECT id FROM encryption_keys ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| format!("cannot read the encryption keys: {e}"))?;
+    if !in_use.is_empty() {
+        // A server still configured with CHAT_ENCRYPTION_KEY sealed records meanwhile.
+        report.push_str(&format!(
+            "\nkeys still used (is a server still sealing with CHAT_ENCRYPTION_KEY? run again once none is): {}",
+            in_use.join(", ")
+        ));
+    }
+    Ok(report)
+}
+
+/// Moves every text, earlier version, file and webhook payload to `target` (plaintext for
+/// `None`); says how many of each.
+async fn move_records(
+    pool: &PgPool,
+    target: Option<&Key>,
+    media_root: &std::path::Path,
+    batch: i64,
+) -> Result<String, String> {
     let fail = |e: crate::error::Error| {
-        let mut message = format!("rotation stopped: {e}");
+        let mut message = format!("stopped: {e}");
         let mut source = std::error::Error::source(&e);
         while let Some(cause) = source {
             message.push_str(&format!(": {cause}"));
@@ -102,31 +161,38 @@ pub async fn rotate(
         }
         message
     };
-    let messages = rotation::texts(pool, current, rotation::MESSAGES, batch)
+    let messages = rotation::texts(pool, target, rotation::MESSAGES, batch)
         .await
         .map_err(fail)?;
-    let edits = rotation::texts(pool, current, rotation::EDITS, batch)
+    let edits = rotation::texts(pool, target, rotation::EDITS, batch)
         .await
         .map_err(fail)?;
-    let files = rotation::files(pool, current, media_root, batch).await.map_err(fail)?;
+    let files = rotation::files(pool, target, media_root, batch).await.map_err(fail)?;
+    let payloads = rotation::texts(pool, target, rotation::DELIVERIES, batch)
+        .await
+        .map_err(fail)?;
+    Ok(format!(
+        "{messages} messages, {edits} earlier versions, {files} files, {payloads} webhook payloads"
+    ))
+}
+
+/// Removes from `encryption_keys` every key but `keep` that no record names any more;
+/// names them (`none`).
+async fn retire(pool: &PgPool, keep: Option<&str>) -> Result<String, String> {
     let retired: Vec<String> = sqlx::query_scalar(
-        "DELETE FROM encryption_keys k WHERE k.id <> $1
+        "DELETE FROM encryption_keys k WHERE k.id IS DISTINCT FROM $1
            AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.content_key_id = k.id)
            AND NOT EXISTS (SELECT 1 FROM message_edits e WHERE e.previous_key_id = k.id)
            AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.file_key_id = k.id)
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.content_key_id = k.id)
          RETURNING k.id",
     )
-    .bind(&current.id)
+    .bind(keep)
     .fetch_all(pool)
     .await
     .map_err(|e| format!("cannot retire keys: {e}"))?;
-    let retired = match retired.is_empty() {
+    Ok(match retired.is_empty() {
         true => "none".to_string(),
         false => retired.join(", "),
-    };
-    Ok(format!(
-        "re-encrypted with key {}: {messages} messages, {edits} earlier versions, {files} files\n\
-         keys no longer used (may be dropped from CHAT_ENCRYPTION_OLD_KEYS): {retired}",
-        current.id
-    ))
+    })
 }

@@ -328,8 +328,10 @@ impl Shared {
         })
     }
 
-    pub(super) fn is_shared(&self) -> bool {
-        self.conversation.visibility == Visibility::Tenant
+    /// Whether sockets that are not members may follow it (`Access::viewers`): a
+    /// tenant-visible conversation, or a support conversation (the desk's staff).
+    pub(super) fn has_viewers(&self) -> bool {
+        self.conversation.visibility == Visibility::Tenant || self.conversation.kind == ConversationKind::Support
     }
 
     pub(super) fn members(&self) -> Vec<Uuid> {
@@ -358,7 +360,7 @@ impl Shared {
         groups
     }
 
-    /// The view of someone who is not a member: a viewer of a tenant-visible
+    /// The view of someone who is not a member: a viewer of a tenant-visible or support
     /// conversation, or a user who has just left or been removed.
     pub(super) fn outsider_view(&self) -> Conversation {
         self.seen_by(Uuid::nil(), None)

@@ -21,6 +21,7 @@ use crate::{
     client::RequestMeta,
     domain::{Description, MemberRole, Title, Visibility},
     error::Result,
+    hooks::outbox,
     realtime::{Audience, Realtime},
 };
 
@@ -135,6 +136,12 @@ pub async fn delete(
         }),
     };
     audit::record(&mut tx, actor.tenant_id(), Some(actor.user_id()), meta, entry).await?;
+    // Shaped like `conversation_created`: the change, with who made it.
+    let payload = json!({
+        "conversation_id": conversation_id,
+        "change": {"event": "conversation_deleted", "by": actor.user_id(), "kind": access.kind, "title": title},
+    });
+    outbox::enqueue(&mut tx, actor.tenant_id(), "conversation_deleted", &payload).await?;
     tx.commit().await?;
     attachments::remove_files(media_root, files).await;
     let audience = Audience {

@@ -16,11 +16,12 @@ use super::{
     safety::RulesCache,
     sealed::{search_vector, Record, StoredText},
     staging::{Staged, StagedFile},
+    support,
     views::{Message, MessageStatus},
 };
 use crate::{
     auth::Actor,
-    domain::{ClientId, MessageKind},
+    domain::{ClientId, MessageKind, SupportStatus},
     error::{self, Code, Error, Result},
     realtime::{Audience, Realtime},
     telemetry::metrics::MESSAGES_SENT,
@@ -64,7 +65,10 @@ struct SentRow {
     sender_email: String,
     participants: Vec<Uuid>,
     predecessor_created: Option<Timestamp>,
-    shared: bool,
+    /// Whether sockets that are not members may follow it (`Access::viewers`).
+    viewed: bool,
+    support_status: Option<SupportStatus>,
+    support_agent_id: Option<Uuid>,
     #[sqlx(flatten)]
     quoted: QuotedRow,
     mentions: Vec<Uuid>,
@@ -120,6 +124,12 @@ pub async fn send(
     let row: Option<SentRow> = loop {
         let mut conflict = false;
         let stored = StoredText::seal(Record::Message, actor.tenant_id(), message_id, checked.content.as_str());
+        let hooked = StoredText::seal(
+            Record::Delivery,
+            actor.tenant_id(),
+            message_id,
+            checked.content.as_str(),
+        );
         let query = sqlx::query_as(SEND)
             .bind(conversation_id)
             .bind(actor.tenant_id())
@@ -143,7 +153,10 @@ pub async fn send(
             .bind(&stored.content_key_id)
             .bind(&stored.content_sealed)
             .bind(checked.content.as_str())
-            .bind(staged.iter().map(|f| f.key_id.clone()).collect::<Vec<_>>());
+            .bind(staged.iter().map(|f| f.key_id.clone()).collect::<Vec<_>>())
+            .bind(&hooked.content)
+            .bind(&hooked.content_key_id)
+            .bind(&hooked.content_sealed);
         let row: Option<SentRow> = match tx.as_mut() {
             Some(tx) => query.fetch_optional(&mut **tx).await,
             None => query.fetch_optional(pool).await,
@@ -200,8 +213,15 @@ pub async fn send(
         });
     };
     let attachments = staged.iter().map(|file| file.view(sent.created_at)).collect();
-    let (seq, participants, predecessor_created, shared) =
-        (sent.seq, sent.participants, sent.predecessor_created, sent.shared);
+    let (seq, participants, predecessor_created, viewed) =
+        (sent.seq, sent.participants, sent.predecessor_created, sent.viewed);
+    // The requester wrote in their support conversation: the desk's inboxes move it up.
+    let desk = sent.support_status.map(|status| Event::SupportUpdated {
+        conversation_id,
+        status,
+        agent_id: sent.support_agent_id,
+        requester_id: actor.user_id(),
+    });
     let row = MessageRow {
         id: message_id,
         conversation_id,
@@ -247,6 +267,7 @@ pub async fn send(
     // that hangs up now cannot cancel the request between a commit and the `keep` (which
     // would delete files the new rows point to), nor between the commit and the event.
     let realtime = realtime.clone();
+    let (pool, actor) = (pool.clone(), *actor);
     let finish = tokio::spawn(async move {
         // The files go into place at the last moment before commit; should either fail,
         // `files` removes them when dropped and the transaction rolls back.
@@ -262,13 +283,19 @@ pub async fn send(
         let predecessor_created = predecessor_created.map(|t| t.0);
         let audience = Audience {
             users: &participants,
-            viewers_of: shared.then_some(conversation_id),
+            viewers_of: viewed.then_some(conversation_id),
         };
         realtime
             .send_in_order(conversation_id, seq, predecessor_created, audience, &event)
             .await;
         if !notified.is_empty() {
             realtime.send_to_users(&notified, &mention).await;
+        }
+        if let Some(desk) = desk {
+            // The message is committed and sent: a failure here only delays the inboxes.
+            if let Err(err) = support::notify_staff(&pool, &realtime, &actor, &desk).await {
+                tracing::warn!(error = %err, "could not tell the support desk of a requester's message");
+            }
         }
         Ok::<(), Error>(())
     });
@@ -282,7 +309,8 @@ pub async fn send(
 /// senders) — only if the sender is a participant —, insert the message, count it as
 /// the sender's own for the unread arithmetic, un-archive the conversation for the
 /// recipients, record the attachments and mentions, and return what the response and
-/// the event need (a tenant-visible conversation's events go to its viewers too). No
+/// the event need (a tenant-visible or support conversation's events go to its viewers
+/// too; a support conversation's requester's message, to the desk's staff). No
 /// row: not a participant, or the tenant's settings are no longer version $19 (the
 /// content rules the message was checked with). A unique violation on
 /// `messages_client_id_idx`: a retry; a foreign key violation on
@@ -291,8 +319,9 @@ pub async fn send(
 /// $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to, $17 mentions,
 /// $18 the PII counts (flagged messages), $19 the settings version checked against.
 /// $20 the sealing key's id, $21 the sealed content ($5 is then empty), $22 the plain
-/// text (indexed for search unless the tenant turned search off, and the webhooks'
-/// payload; not stored in `messages` as such), $23 the key ids of the attachments' files.
+/// text (indexed for search unless the tenant turned search off; not stored as such),
+/// $23 the key ids of the attachments' files, $24–$26 the webhooks' copy of the text
+/// (`Record::Delivery`: the payload's text, empty when sealed; its key id; its ciphertext).
 const SEND: &str = concat!(
     "
     WITH conv AS (
@@ -316,13 +345,13 @@ const SEND: &str = concat!(
         -- and the tenant webhooks that asked for it, committed with the message. An
         -- assistant is asked only what a person says to it: everything in a 1-to-1 or
         -- support conversation, in a group only when it is mentioned (docs/integrations.md).
-        INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event, payload)
-        SELECT gen_random_uuid(), $2, e.id, 'message_created', jsonb_build_object(
+        INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event, content_key_id, content_sealed, payload)
+        SELECT gen_random_uuid(), $2, e.id, 'message_created', $25, $26, jsonb_build_object(
                    'conversation_id', $1::uuid,
                    'message', jsonb_build_object(
                        'id', $3::uuid, 'conversation_id', $1::uuid, 'seq', msg.seq, 'kind', msg.kind,
                        'sender', jsonb_build_object('id', s.id, 'name', s.name, 'kind', s.kind),
-                       'content', $22::text, 'created_at', msg.created_at, 'reply_to', $16::uuid,
+                       'content', $24::text, 'created_at', msg.created_at, 'reply_to', $16::uuid,
                        'mentions', to_jsonb($17::uuid[]), 'metadata', $15::jsonb))
         FROM msg
         CROSS JOIN conv
@@ -363,10 +392,13 @@ const SEND: &str = concat!(
            -- it is then being published right now.
            (SELECT p.created_at FROM messages p WHERE p.conversation_id = $1 AND p.seq = msg.seq - 1)
                AS predecessor_created,
-           (SELECT visibility = 'tenant' FROM conv) AS shared,
+           (SELECT visibility = 'tenant' OR kind = 'support' FROM conv) AS viewed,
+           -- The desk's state when the sender is the requester of this support conversation.
+           sc.status AS support_status, sc.agent_id AS support_agent_id,
            ARRAY(SELECT user_id FROM mentioned ORDER BY user_id) AS mentions, ",
     quoted_columns!(),
-    " FROM msg JOIN users u ON u.id = $4 AND u.tenant_id = $2",
+    " FROM msg JOIN users u ON u.id = $4 AND u.tenant_id = $2
+      LEFT JOIN support_conversations sc ON sc.conversation_id = $1 AND sc.tenant_id = $2 AND sc.requester_id = $4",
     quoted_join!("$16", "$2"),
 );
 

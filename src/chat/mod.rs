@@ -33,6 +33,7 @@ pub mod support;
 pub mod typing;
 pub mod uploads;
 pub mod views;
+mod webhook_events;
 
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -165,9 +166,11 @@ impl Access {
         self.visibility == Visibility::Tenant
     }
 
-    /// The viewers to include in an event's audience, if any.
+    /// The viewers to include in an event's audience, if any: those of a tenant-visible
+    /// conversation, and the desk's staff who opened a support conversation they are not
+    /// in (`open` let them in by `require_view`, the rule of REST reads).
     pub fn viewers(&self) -> Option<Uuid> {
-        self.is_shared().then_some(self.conversation_id)
+        (self.is_shared() || self.kind == ConversationKind::Support).then_some(self.conversation_id)
     }
 }
 

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::{
     crypto::{self, Key},
     error::{Error, Result},
+    hooks::outbox,
 };
 
 /// The search vector of the plain text `$text` (SQL expressions) in tenant `$tenant`:
@@ -34,6 +35,9 @@ pub(crate) enum Record {
     Message,
     /// `message_edits.previous_content`: a version an edit or the deletion replaced.
     Version,
+    /// `webhook_deliveries.payload`'s `message.content`: a webhook's copy of the text,
+    /// opened by the delivery engine (`hooks::outbox::text_aad`).
+    Delivery,
 }
 
 impl Record {
@@ -41,6 +45,7 @@ impl Record {
         let kind = match self {
             Record::Message => "message",
             Record::Version => "version",
+            Record::Delivery => return outbox::text_aad(tenant_id, message_id),
         };
         format!("tenantchat/{kind}/{tenant_id}/{message_id}").into_bytes()
     }

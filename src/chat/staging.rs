@@ -180,7 +180,7 @@ impl Staged {
             let thumbnail_path = image.thumbnail.then(|| format!("{storage_path}.thumb"));
             if let Some(path) = &thumbnail_path {
                 if let Some(key) = crypto::keyring().current() {
-                    sealed_files::seal_in_place(key, &thumb_temp, path).await?;
+                    sealed_files::seal_in_place(Some(key), &thumb_temp, path).await?;
                 }
                 self.moves.push((thumb_temp, self.media_root.join(path)));
             }
@@ -190,7 +190,7 @@ impl Staged {
         };
         let key_id = match crypto::keyring().current() {
             Some(key) => {
-                sealed_files::seal_in_place(key, &incoming.temp, &storage_path).await?;
+                sealed_files::seal_in_place(Some(key), &incoming.temp, &storage_path).await?;
                 Some(key.id.clone())
             }
             None => None,

@@ -56,8 +56,12 @@ pub struct SealedFile {
 pub enum FileError {
     #[error("reading a sealed file: {0}")]
     Io(#[from] std::io::Error),
+    /// Plain bytes: the file does not start as a sealed one.
     #[error("not a sealed file")]
     NotSealed,
+    /// It starts as a sealed file but its header or length do not add up.
+    #[error("a damaged sealed file")]
+    Damaged,
     #[error(transparent)]
     Open(#[from] OpenError),
 }
@@ -73,14 +77,14 @@ impl SealedFile {
         }
         let mut id = vec![0u8; head[4] as usize];
         file.read_exact(&mut id)?;
-        let key_id = String::from_utf8(id).map_err(|_| FileError::NotSealed)?;
+        let key_id = String::from_utf8(id).map_err(|_| FileError::Damaged)?;
         let start = 5 + key_id.len() as u64;
-        let body = length.checked_sub(start).ok_or(FileError::NotSealed)?;
+        let body = length.checked_sub(start).ok_or(FileError::Damaged)?;
         let segments = body.div_ceil(SEGMENT + OVERHEAD);
         let size = body
             .checked_sub(segments * OVERHEAD)
             .filter(|_| segments > 0)
-            .ok_or(FileError::NotSealed)?;
+            .ok_or(FileError::Damaged)?;
         Ok(SealedFile {
             file,
             key_id,

@@ -49,11 +49,12 @@ impl AllowList {
         is_public(ip) || self.names(host) || self.ranges.iter().any(|r| r.contains(&ip))
     }
 
-    /// The URL's own verdict where no lookup is needed: only `http` (this build has no
-    /// TLS), a host, and an address literal that is permitted.
+    /// The URL's own verdict where no lookup is needed: `http` or `https`, a host, and
+    /// an address literal that is permitted. (A host name is checked in the resolver,
+    /// whatever the scheme: TLS starts after the connection to a checked address.)
     pub fn check_url(&self, url: &Url) -> Result<(), String> {
-        if url.scheme() != "http" {
-            return Err("the URL must start with http:// (this server is built without TLS)".into());
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("the URL must start with http:// or https://".into());
         }
         match url.host() {
             None => Err("the URL has no host".into()),
@@ -196,12 +197,14 @@ mod tests {
     }
 
     #[test]
-    fn urls_need_http_and_a_permitted_literal() {
+    fn urls_need_http_or_https_and_a_permitted_literal() {
         let list = AllowList::parse(&[]);
         let check = |u: &str| list.check_url(&Url::parse(u).unwrap());
         assert!(check("http://93.184.216.34/hook").is_ok());
+        assert!(check("https://93.184.216.34/hook").is_ok());
         assert!(check("http://127.0.0.1:9000/hook").is_err());
-        assert!(check("http://[::1]/hook").is_err());
+        assert!(check("https://127.0.0.1:9000/hook").is_err());
+        assert!(check("https://[::1]/hook").is_err());
         assert!(check("ftp://example.com/").is_err());
     }
 }

@@ -10,10 +10,14 @@ use crate::error::{Error, Result};
 
 /// The events a tenant webhook may subscribe to. A bot gets `message_created` of the
 /// conversations it is in. The member and settings events are named as the system
-/// message of the change names them (its `metadata.event`).
+/// message of the change names them (its `metadata.event`). The OpenAPI document
+/// repeats the list (`api::integrations`, checked by a unit test there).
 pub const EVENTS: &[&str] = &[
     "message_created",
+    "message_updated",
+    "message_deleted",
     "conversation_created",
+    "conversation_deleted",
     "member_added",
     "member_removed",
     "member_joined",

@@ -20,10 +20,11 @@ use uuid::Uuid;
 
 use super::{
     address::{AllowList, CheckedResolver},
+    outbox,
     responder::{Answered, Question, Responder},
     sign,
 };
-use crate::{config::Config, timestamp::Timestamp};
+use crate::{config::Config, crypto, timestamp::Timestamp};
 
 /// The engine's knobs, from the configuration (tests shorten the backoff).
 #[derive(Debug, Clone)]
@@ -82,6 +83,29 @@ struct Claimed {
     secret: Option<String>,
     bot_user_id: Option<Uuid>,
     instructions: Option<String>,
+    /// The payload's message text, sealed (encryption at rest); NULL when it is in the payload.
+    content_key_id: Option<String>,
+    content_sealed: Option<Vec<u8>>,
+}
+
+impl Claimed {
+    /// The payload as committed, its sealed message text put back in.
+    fn data(&self) -> Result<Value, String> {
+        let (Some(key_id), Some(sealed)) = (&self.content_key_id, &self.content_sealed) else {
+            return Ok(self.payload.clone());
+        };
+        let message_id: Uuid = self.payload["message"]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .ok_or("a sealed payload names no message")?;
+        let plain = crypto::keyring()
+            .open(key_id, &outbox::text_aad(self.tenant_id, message_id), sealed)
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8(plain).map_err(|_| "a sealed payload text is not UTF-8")?;
+        let mut payload = self.payload.clone();
+        payload["message"]["content"] = Value::String(text);
+        Ok(payload)
+    }
 }
 
 /// $1 how many, $2 a webhook's lease and $3 an assistant's, in milliseconds.
@@ -96,7 +120,7 @@ const CLAIM: &str = "
                    FOR UPDATE SKIP LOCKED)
       AND e.id = d.endpoint_id AND e.tenant_id = d.tenant_id
     RETURNING d.id, d.tenant_id, d.event, d.payload, d.attempts, d.retry_from, e.id AS endpoint_id, e.kind,
-              e.url, e.secret, e.bot_user_id, e.instructions";
+              e.url, e.secret, e.bot_user_id, e.instructions, d.content_key_id, d.content_sealed";
 
 /// What an attempt came to.
 enum Outcome {
@@ -131,11 +155,19 @@ impl Engine {
     pub fn new(pool: PgPool, config: &Config, responder: Arc<dyn Responder>) -> Result<Arc<Engine>, String> {
         let settings = Settings::of(config);
         let allow = Arc::new(AllowList::parse(&config.webhook_allowed_hosts));
-        let client = reqwest::Client::builder()
+        // https with rustls: the web PKI roots built in (webpki-roots, so no system store
+        // is needed), plus the operator's own CAs from `WEBHOOK_CA_FILE`.
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout)
             .dns_resolver(Arc::new(CheckedResolver(allow.clone())))
-            .user_agent(concat!("tenantchat-webhooks/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("tenantchat-webhooks/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &config.webhook_ca_file {
+            for root in extra_roots(path)? {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let client = builder
             .build()
             .map_err(|e| format!("cannot build the webhook client: {e}"))?;
         let (delivered, to_record) = mpsc::unbounded_channel();
@@ -297,13 +329,19 @@ impl Engine {
         if let Err(e) = self.allow.check_url(&url) {
             return refused(e);
         }
+        // A text that does not open (its key not configured here) is a failed attempt,
+        // retried: another node, or this one restarted with the key, may send it.
+        let data = match delivery.data() {
+            Ok(data) => data,
+            Err(e) => return refused(format!("cannot decrypt the payload: {e}")),
+        };
         let timestamp = Utc::now().timestamp();
         let body = json!({
             "id": delivery.id,
             "event": delivery.event,
             "timestamp": timestamp,
             "tenant_id": delivery.tenant_id,
-            "data": delivery.payload,
+            "data": data,
         })
         .to_string();
         let response = self
@@ -387,6 +425,17 @@ impl Engine {
             tokio::time::sleep(delay).await;
             wake.notify_one();
         });
+    }
+}
+
+/// The certificates of `WEBHOOK_CA_FILE`: at least one, or the server does not start.
+fn extra_roots(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let what = format!("WEBHOOK_CA_FILE {}", path.display());
+    let pem = std::fs::read(path).map_err(|e| format!("{what}: {e}"))?;
+    let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("{what}: {e}"))?;
+    match roots.is_empty() {
+        true => Err(format!("{what}: no PEM certificate in it")),
+        false => Ok(roots),
     }
 }
 

@@ -2,7 +2,7 @@
 //! tenant and the endpoint, so another tenant's ids look like missing ones.
 
 use poem_openapi::{Enum, Object};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::{
@@ -48,24 +48,33 @@ pub struct Delivery {
 const COLUMNS: &str = "d.id, d.event, d.status, d.attempts, d.last_status, d.last_error,
     CASE WHEN d.status = 'pending' THEN d.next_attempt_at END AS next_attempt_at, d.created_at, d.delivered_at";
 
-/// The newest deliveries of one endpoint.
-pub async fn list(pool: &PgPool, tenant_id: Uuid, endpoint_id: Uuid, limit: i64, offset: i64) -> Result<Vec<Delivery>> {
+/// The newest deliveries of one endpoint, of one status if `status` is given.
+pub async fn list(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    endpoint_id: Uuid,
+    status: Option<DeliveryStatus>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Delivery>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM webhook_deliveries d
-         WHERE d.endpoint_id = $1 AND d.tenant_id = $2
+         WHERE d.endpoint_id = $1 AND d.tenant_id = $2 AND ($5::text IS NULL OR d.status = $5)
          ORDER BY d.created_at DESC, d.id LIMIT $3 OFFSET $4"
     ))
     .bind(endpoint_id)
     .bind(tenant_id)
     .bind(limit)
     .bind(offset)
+    .bind(status)
     .fetch_all(pool)
     .await?)
 }
 
 /// Makes a delivery due now with a fresh retry window, whatever its status (a delivered
-/// one is sent again: receivers de-duplicate by its id).
-pub async fn retry(pool: &PgPool, tenant_id: Uuid, endpoint_id: Uuid, delivery_id: Uuid) -> Result<Delivery> {
+/// one is sent again: receivers de-duplicate by its id). On the caller's transaction, so
+/// the admin's audit row commits with it.
+pub async fn retry(tx: &mut PgConnection, tenant_id: Uuid, endpoint_id: Uuid, delivery_id: Uuid) -> Result<Delivery> {
     sqlx::query_as(&format!(
         "UPDATE webhook_deliveries d
          SET status = 'pending', next_attempt_at = now(), retry_from = now(), delivered_at = NULL
@@ -75,7 +84,7 @@ pub async fn retry(pool: &PgPool, tenant_id: Uuid, endpoint_id: Uuid, delivery_i
     .bind(delivery_id)
     .bind(endpoint_id)
     .bind(tenant_id)
-    .fetch_optional(pool)
+    .fetch_optional(tx)
     .await?
     .ok_or_else(|| Error::not_found("Delivery"))
 }

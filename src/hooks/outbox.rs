@@ -1,6 +1,11 @@
 //! Writing deliveries: always on the transaction of the change they report, so that a
 //! committed change has its deliveries and a rolled-back one has none. (A message's
-//! `message_created` is written by the send statement itself, `chat::messages::SEND`.)
+//! `message_created` is written by the send statement itself, `chat::messages::SEND`,
+//! and `message_updated` by `chat::webhook_events`.)
+//!
+//! With encryption at rest the message text of a payload is sealed beside it
+//! (`content_key_id`, `content_sealed`; `payload.message.content` is then empty): the
+//! chat seals it as it seals message texts, the engine opens it just before sending.
 
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -22,4 +27,11 @@ pub async fn enqueue(tx: &mut PgConnection, tenant_id: Uuid, event: &str, payloa
     .execute(tx)
     .await?;
     Ok(())
+}
+
+/// The associated data of a payload's sealed message text: the tenant and the message,
+/// and that it is a webhook's copy, so it opens neither in another delivery's message
+/// nor as the message's own record (`chat::sealed`).
+pub fn text_aad(tenant_id: Uuid, message_id: Uuid) -> Vec<u8> {
+    format!("tenantchat/webhook/{tenant_id}/{message_id}").into_bytes()
 }

@@ -33,13 +33,15 @@ const fn section(name: &'static str, path: &'static str, title: &'static str) ->
 }
 
 /// The console's pages in navigation order.
-const SECTIONS: [Section; 6] = [
+const SECTIONS: [Section; 8] = [
     section("overview", "/admin/", "admin.section.overview"),
     section("users", "/admin/users/", "admin.section.users"),
     section("settings", "/admin/settings/", "admin.section.settings"),
     section("audit", "/admin/audit-log/", "admin.section.audit"),
     section("attachments", "/admin/attachments/", "admin.section.attachments"),
     section("analytics", "/admin/analytics/", "admin.section.analytics"),
+    section("integrations", "/admin/integrations/", "admin.section.integrations"),
+    section("flagged", "/admin/flagged-messages/", "admin.section.flagged"),
 ];
 
 /// `route` with the console's pages added.

@@ -259,6 +259,18 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
                                 break Some((4401, "session ended"));
                             }
                         }
+                        Ok(Control::RecheckViewing) => {
+                            if let Some(id) = following.viewing() {
+                                // The same rule as the `open` that let the socket in.
+                                if chat::conversations::open(&state.pool, &actor, id).await.is_err() {
+                                    following.view(None).await;
+                                    // Unasked, so the client knows it follows nothing now.
+                                    let stopped = chat::conversations::Opened::Nothing.event();
+                                    let text = serde_json::to_string(&stopped).expect("events serialize");
+                                    if !send(&mut sink, "opened", Message::text(text)).await { break None; }
+                                }
+                            }
+                        }
                         Err(err) => tracing::warn!(error = %err, "ignoring an unknown control message"),
                     },
                     Some(Delivery::Presence { user_id, is_online }) => following.changed(user_id, is_online),

@@ -62,6 +62,11 @@ impl Following {
         all
     }
 
+    /// The conversation the socket views without being a member, if any.
+    pub fn viewing(&self) -> Option<Uuid> {
+        self.viewing
+    }
+
     /// Follows the events of `conversation` as a viewer (the socket's user is not a
     /// member of it), or of none; returns once the change is live.
     pub async fn view(&mut self, conversation: Option<Uuid>) {

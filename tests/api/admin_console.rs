@@ -43,6 +43,8 @@ async fn the_console_is_for_admins_only(pool: PgPool) {
         "/admin/audit-log/",
         "/admin/attachments/",
         "/admin/analytics/",
+        "/admin/integrations/",
+        "/admin/flagged-messages/",
     ] {
         let (status, location, _) = page(&app.anonymous(), path).await;
         assert_eq!(

@@ -154,8 +154,19 @@ async fn demo_is_idempotent(pool: PgPool) {
         count(&pool, "conversations").await,
         count(&pool, "messages").await,
     );
-    assert_eq!(counts.0, 3);
+    assert_eq!(counts.0, 4);
     assert!(counts.1 >= 2 && counts.2 >= 2);
+    // The support desk is there to try: an agent, canned replies, a conversation waiting.
+    assert!(stdout(&first).contains("diego@demo.test"), "names the agent");
+    let desk: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM users WHERE is_agent),
+                (SELECT count(*) FROM support_conversations WHERE status = 'open'),
+                (SELECT jsonb_array_length(settings->'canned_replies')::bigint FROM tenants)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(desk, (1, 1, 3));
 
     let second = tenantchat(&pool, &["demo"]);
     assert!(second.status.success(), "{}", stderr(&second));

@@ -1,6 +1,7 @@
 //! Encryption at rest (docs/encryption.md): with a key, everything a user reads is as
-//! sent while the database holds no plaintext; a wrong or missing key stops the server;
-//! `keys rotate` moves every record to a new key, after which the old one is not needed.
+//! sent while the database holds no plaintext (webhook payloads: encrypted_webhooks.rs); a wrong or missing key stops the server;
+//! `keys rotate` moves every record to a new key, after which the old one is not needed;
+//! `keys decrypt` turns encryption off again without stopping the server.
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use reqwest::{Method, StatusCode};
@@ -14,7 +15,7 @@ use crate::{
     helpers::{spawn_configured, Client, TestApp},
 };
 
-fn key(id: &str, byte: u8) -> String {
+pub(crate) fn key(id: &str, byte: u8) -> String {
     format!("{id}:{}", STANDARD.encode([byte; 32]))
 }
 
@@ -38,7 +39,7 @@ async fn raw_database_text(pool: &PgPool) -> String {
         .join("\n")
 }
 
-async fn edit(client: &mut Client, conversation: &str, message: &Value, content: &str) -> Value {
+pub(crate) async fn edit(client: &mut Client, conversation: &str, message: &Value, content: &str) -> Value {
     let path = format!(
         "/api/chat/conversations/{conversation}/messages/{}/",
         message["id"].as_str().unwrap()
@@ -375,4 +376,108 @@ async fn a_tenant_that_turns_search_off_keeps_no_index_words(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(indexed, 0, "no words of any message stay in the index");
+}
+
+#[sqlx::test]
+async fn decryption_turns_encryption_off_while_the_server_runs(pool: PgPool) {
+    let app = encrypted_app(pool.clone()).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Write).await;
+    let bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let chat = ana.start_with(bruno.user_id).await;
+    let first = ana.say(&chat, "first words").await;
+    edit(&mut ana, &chat, &first, "first words, edited").await;
+    for i in 0..5 {
+        ana.say(&chat, &format!("more words {i}")).await;
+    }
+    let (status, with_file) = upload(
+        &mut ana,
+        &chat,
+        "",
+        vec![("a.txt".into(), b"file words".to_vec(), "text/plain".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{with_file}");
+    let root = media_root(&app);
+    let k1 = key("k1", 1);
+    let run = |args: &[&str], old_keys: &str| {
+        let env = [
+            ("CHAT_ENCRYPTION_OLD_KEYS", old_keys.to_string()),
+            ("MEDIA_ROOT", root.display().to_string()),
+        ];
+        crate::cli::tenantchat_with_env(&pool, args, &env)
+    };
+    let text = |out: &std::process::Output| {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+
+    // While the key would still seal new records, decryption is refused.
+    let env = [("CHAT_ENCRYPTION_KEY", k1.clone())];
+    let refused = crate::cli::tenantchat_with_env(&pool, &["keys", "decrypt"], &env);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("CHAT_ENCRYPTION_OLD_KEYS"),
+        "says what to do"
+    );
+
+    // 1. The servers restart with the key as an earlier one: they read what it sealed
+    // and store new records plain.
+    drop(app);
+    let app = spawn_configured(pool.clone(), |c| {
+        c.encryption_old_keys = vec![k1.clone()];
+        c.media_root = root.clone();
+    })
+    .await;
+    let mut ana = app.login(&acme, "Ana", ana.user_id).await;
+    ana.say(&chat, "said while decrypting").await;
+    assert!(raw_database_text(&pool).await.contains("said while decrypting"));
+
+    // 2. `keys decrypt` writes everything back in plaintext, in batches, while it serves.
+    let decrypted = text(&run(&["keys", "decrypt", "--batch-size", "2"], &k1));
+    assert!(
+        decrypted.contains("decrypted: 6 messages, 1 earlier versions, 1 files, 0 webhook payloads"),
+        "{decrypted}"
+    );
+    assert!(
+        decrypted.contains("may be dropped from CHAT_ENCRYPTION_OLD_KEYS): k1"),
+        "{decrypted}"
+    );
+    let texts: Vec<String> = ana
+        .messages(&chat, "")
+        .await
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().to_string())
+        .collect();
+    assert!(texts.contains(&"first words, edited".to_string()), "{texts:?}");
+    let status = text(&run(&["keys", "status"], ""));
+    assert!(status.contains("messages\tplain\t7"), "{status}");
+    assert!(status.contains("files\tplain\t1"), "{status}");
+    assert!(!status.contains("k1"), "{status}");
+    let again = text(&run(&["keys", "decrypt"], ""));
+    assert!(again.contains("0 messages, 0 earlier versions, 0 files"), "{again}");
+
+    // 3. A server without any key serves everything as it was sent.
+    drop(app);
+    let app = spawn_configured(pool.clone(), |c| c.media_root = root.clone()).await;
+    let mut ana = app.login(&acme, "Ana", ana.user_id).await;
+    let texts: Vec<String> = ana
+        .messages(&chat, "")
+        .await
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().to_string())
+        .collect();
+    assert!(texts.contains(&"more words 4".to_string()), "{texts:?}");
+    let sealed: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM messages WHERE content_sealed IS NOT NULL)
+              + (SELECT count(*) FROM message_edits WHERE previous_sealed IS NOT NULL)
+              + (SELECT count(*) FROM attachments WHERE file_key_id IS NOT NULL)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(sealed, 0, "nothing sealed is left");
+    assert!(raw_database_text(&pool).await.contains("first words, edited"));
+    let file = download(&ana, with_file["attachments"][0]["url"].as_str().unwrap()).await;
+    assert_eq!(file.bytes().await.unwrap().as_ref(), b"file words");
 }

@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Reads until the `message_created` of `content`; the events before it, in order.
-async fn until_message(socket: &mut Socket, content: &str) -> Vec<Value> {
+pub(crate) async fn until_message(socket: &mut Socket, content: &str) -> Vec<Value> {
     let mut seen = socket
         .until(|e| e["type"] == "message_created" && e["message"]["content"] == content)
         .await;
@@ -24,7 +24,7 @@ async fn until_message(socket: &mut Socket, content: &str) -> Vec<Value> {
 }
 
 /// Whether any of `events` is a `message_created` of conversation `id`.
-fn any_message_of(events: &[Value], id: &str) -> bool {
+pub(crate) fn any_message_of(events: &[Value], id: &str) -> bool {
     events
         .iter()
         .any(|e| e["type"] == "message_created" && e["conversation_id"] == id)

@@ -1,6 +1,6 @@
 //! A fake webhook receiver on 127.0.0.1 for the webhook tests: a small HTTP/1.1 server
-//! (keep-alive, `Content-Length` bodies) that answers each request as the test says and
-//! reports every request it got.
+//! (keep-alive, `Content-Length` bodies), plain or over TLS, that answers each request as
+//! the test says and reports every request it got.
 
 use std::{
     collections::HashMap,
@@ -13,10 +13,11 @@ use std::{
 
 use serde_json::Value;
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader},
     net::TcpListener,
     sync::mpsc,
 };
+use tokio_rustls::{rustls, TlsAcceptor};
 
 /// One request as the receiver saw it.
 #[derive(Debug, Clone)]
@@ -58,30 +59,38 @@ impl Receiver {
 
     /// Like `start`, taking `delay` before each answer.
     pub async fn start_slow(answer: Answer, delay: Duration) -> Receiver {
+        Receiver::listen(answer, delay, None).await
+    }
+
+    /// Like `start`, over TLS with `tls` (the receiver's certificate): an `https://` URL.
+    pub async fn start_tls(answer: Answer, tls: Arc<rustls::ServerConfig>) -> Receiver {
+        Receiver::listen(answer, Duration::ZERO, Some(TlsAcceptor::from(tls))).await
+    }
+
+    async fn listen(answer: Answer, delay: Duration, tls: Option<TlsAcceptor>) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (tx, requests) = mpsc::unbounded_channel();
         let count = Arc::new(AtomicUsize::new(0));
+        let scheme = if tls.is_some() { "https" } else { "http" };
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let (tx, answer, count) = (tx.clone(), answer.clone(), count.clone());
+                let (tx, answer, count, tls) = (tx.clone(), answer.clone(), count.clone(), tls.clone());
                 tokio::spawn(async move {
-                    let (read, mut write) = socket.into_split();
-                    let mut read = BufReader::new(read);
-                    while let Some(received) = read_request(&mut read).await {
-                        let (status, extra) = answer(count.fetch_add(1, Ordering::SeqCst));
-                        let _ = tx.send(received);
-                        tokio::time::sleep(delay).await;
-                        let head = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n{extra}\r\n");
-                        if write.write_all(head.as_bytes()).await.is_err() {
-                            break;
+                    match tls {
+                        // A handshake the client refuses (an untrusted certificate) ends here.
+                        Some(tls) => {
+                            if let Ok(socket) = tls.accept(socket).await {
+                                serve(socket, tx, answer, count, delay).await;
+                            }
                         }
+                        None => serve(socket, tx, answer, count, delay).await,
                     }
                 });
             }
         });
         Receiver {
-            url: format!("http://127.0.0.1:{port}/hook"),
+            url: format!("{scheme}://127.0.0.1:{port}/hook"),
             port,
             requests,
         }
@@ -101,7 +110,28 @@ impl Receiver {
     }
 }
 
-pub async fn read_request(read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> Option<Received> {
+/// Answers the requests of one connection, plain or TLS, until it closes.
+async fn serve(
+    socket: impl AsyncRead + AsyncWrite + Unpin,
+    tx: mpsc::UnboundedSender<Received>,
+    answer: Answer,
+    count: Arc<AtomicUsize>,
+    delay: Duration,
+) {
+    let (read, mut write) = tokio::io::split(socket);
+    let mut read = BufReader::new(read);
+    while let Some(received) = read_request(&mut read).await {
+        let (status, extra) = answer(count.fetch_add(1, Ordering::SeqCst));
+        let _ = tx.send(received);
+        tokio::time::sleep(delay).await;
+        let head = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n{extra}\r\n");
+        if write.write_all(head.as_bytes()).await.is_err() || write.flush().await.is_err() {
+            break;
+        }
+    }
+}
+
+pub async fn read_request(read: &mut BufReader<impl AsyncRead + Unpin>) -> Option<Received> {
     let mut line = String::new();
     if read.read_line(&mut line).await.ok()? == 0 {
         return None;

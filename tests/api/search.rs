@@ -260,6 +260,36 @@ async fn edited_messages_are_found_by_their_new_text_and_deleted_ones_not_at_all
 }
 
 #[sqlx::test]
+async fn messages_purged_by_retention_are_not_found(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let acme = app.tenant("acme").await;
+    let mut ada = app.member(&acme, "Ada", Role::Admin).await;
+    let bruno = app.user(&acme, "Bruno", Role::Write).await;
+    let chat = ada.start_with(bruno).await;
+    let old = id(&ada.say(&chat, "quarterly invoice from March").await);
+    ada.say(&chat, "quarterly invoice from June").await;
+    sqlx::query("UPDATE messages SET created_at = now() - interval '3 days' WHERE id = $1::uuid")
+        .bind(&old)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let req = ada
+        .request(Method::PUT, "/api/admin/settings/")
+        .json(&json!({"retention_days": 2}));
+    let (status, body) = ada.send(req).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        found(&mut ada, "quarterly").await.len(),
+        2,
+        "both found before the purge"
+    );
+
+    let media_root = app.state.as_ref().unwrap().config.media_root.clone();
+    tenantchat::chat::retention::purge(&pool, &media_root).await.unwrap();
+    assert_eq!(found(&mut ada, "quarterly").await, ["quarterly invoice from June"]);
+}
+
+#[sqlx::test]
 async fn only_conversations_the_caller_may_read_are_searched(pool: PgPool) {
     let app = spawn_app(pool).await;
     let acme = app.tenant("acme").await;

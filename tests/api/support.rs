@@ -19,7 +19,7 @@ use crate::{
 on_both_layers!(assign_close_and_reopen_reach_the_requester_and_every_agent);
 
 /// Makes `user` a support agent through the admin API, as `admin`.
-async fn make_agent(admin: &mut Client, user: Uuid) {
+pub(crate) async fn make_agent(admin: &mut Client, user: Uuid) {
     let path = format!("/api/admin/users/{user}/");
     let (status, body) = call(admin, Method::PATCH, &path, Some(&json!({"is_agent": true}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -34,11 +34,11 @@ async fn desk(app: &TestApp, tenant: &Tenant, agent: &str) -> (Client, Client) {
     (admin, agent)
 }
 
-async fn contact_support(client: &mut Client) -> (StatusCode, Value) {
+pub(crate) async fn contact_support(client: &mut Client) -> (StatusCode, Value) {
     call(client, Method::POST, "/api/chat/support/", Some(&json!({}))).await
 }
 
-async fn act(client: &mut Client, id: &str, step: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn act(client: &mut Client, id: &str, step: &str, body: Value) -> (StatusCode, Value) {
     call(
         client,
         Method::POST,
@@ -49,7 +49,7 @@ async fn act(client: &mut Client, id: &str, step: &str, body: Value) -> (StatusC
 }
 
 /// `client` assigns the conversation to itself.
-async fn take(client: &mut Client, id: &str) -> (StatusCode, Value) {
+pub(crate) async fn take(client: &mut Client, id: &str) -> (StatusCode, Value) {
     let me = client.user_id;
     act(client, id, "assign", json!({"agent_id": me})).await
 }
@@ -66,7 +66,7 @@ async fn inbox(client: &mut Client, status: &str) -> Vec<String> {
         .collect()
 }
 
-fn id_of(view: &Value) -> String {
+pub(crate) fn id_of(view: &Value) -> String {
     view["conversation"]["id"].as_str().unwrap().to_string()
 }
 

@@ -1,8 +1,10 @@
 //! Tenant webhooks (message, member and conversation events) and the tenancy of every
 //! integration endpoint.
 
-use reqwest::StatusCode;
-use serde_json::json;
+use std::{collections::HashMap, time::Duration};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 use sqlx::PgPool;
 use tenantchat::domain::Role;
 
@@ -56,7 +58,7 @@ async fn a_tenant_webhook_gets_the_events_it_subscribed_to(pool: PgPool) {
     assert_eq!(status, StatusCode::OK);
 
     // Deliveries run side by side: they may arrive in any order.
-    let mut events = std::collections::HashMap::new();
+    let mut events = HashMap::new();
     for _ in 0..3 {
         let body = hook.next().await.json();
         events.insert(body["event"].as_str().unwrap().to_string(), body["data"].clone());
@@ -67,12 +69,12 @@ async fn a_tenant_webhook_gets_the_events_it_subscribed_to(pool: PgPool) {
     assert_eq!(events["member_added"]["conversation_id"], id.as_str());
     assert_eq!(events["member_added"]["change"]["user_ids"], json!([carla]));
     assert_eq!(events["message_created"]["message"]["content"], "welcome, Carla");
-    assert!(hook.next_within(std::time::Duration::from_millis(500)).await.is_none());
+    assert!(hook.next_within(Duration::from_millis(500)).await.is_none());
 
     let (status, body) = ana
         .post(
             "/api/admin/webhooks/",
-            json!({"url": hook.url, "events": ["message_deleted"]}),
+            json!({"url": hook.url, "events": ["message_exploded"]}),
         )
         .await;
     assert_eq!(error_code(status, &body, StatusCode::BAD_REQUEST), "validation_error");
@@ -149,4 +151,118 @@ async fn admins_reach_only_their_own_tenants_bots_webhooks_and_deliveries(pool: 
     bot.bearer = Some(token);
     let (status, body) = bot.get("/api/chat/conversations/").await;
     assert_eq!(error_code(status, &body, StatusCode::UNAUTHORIZED), "not_authenticated");
+}
+
+/// The next `n` deliveries by event name (they run side by side, in any order).
+async fn by_event(hook: &mut Receiver, n: usize) -> HashMap<String, Value> {
+    let mut events = HashMap::new();
+    for _ in 0..n {
+        let body = hook.next().await.json();
+        events.insert(body["event"].as_str().unwrap().to_string(), body["data"].clone());
+    }
+    events
+}
+
+#[sqlx::test]
+async fn edits_deletions_and_a_deleted_conversation_reach_the_webhooks_that_asked(pool: PgPool) {
+    let app = spawn_with_hooks(pool, |_| {}).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Admin).await;
+    let mut bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let mut carla = app.member(&acme, "Carla", Role::Write).await;
+    let mut hook = Receiver::ok().await;
+    let events = [
+        "message_created",
+        "message_updated",
+        "message_deleted",
+        "conversation_deleted",
+    ];
+    let (status, created) = ana
+        .post("/api/admin/webhooks/", json!({"url": hook.url, "events": events}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = group(&mut ana, &[bruno.user_id, carla.user_id], json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sent = bruno.say(&id, "see you at 10").await;
+    let message = sent["id"].as_str().unwrap().to_string();
+    let path = format!("/api/chat/conversations/{id}/messages/{message}/");
+    let created = by_event(&mut hook, 1).await.remove("message_created").unwrap();
+
+    // Another member may not edit it: refused, nothing is queued. A tenant admin may
+    // (audited); the same content again changes nothing and queues nothing.
+    let (status, _) = carla
+        .send(
+            carla
+                .request(Method::PATCH, &path)
+                .json(&json!({"content": "hijacked"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = ana
+        .send(ana.request(Method::PATCH, &path).json(&json!({"content": "hijacked"})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = ana
+        .send(ana.request(Method::PATCH, &path).json(&json!({"content": "hijacked"})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let admin_edit = by_event(&mut hook, 1).await.remove("message_updated").unwrap();
+    assert_eq!(admin_edit["by"], ana.user_id.to_string());
+    assert_eq!(admin_edit["message"]["content"], "hijacked");
+    let (status, _) = bruno
+        .send(
+            bruno
+                .request(Method::PATCH, &path)
+                .json(&json!({"content": "see you at 11"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let edited = by_event(&mut hook, 1).await.remove("message_updated").unwrap();
+    assert_eq!(edited["conversation_id"], id.as_str());
+    assert_eq!(edited["by"], bruno.user_id.to_string());
+    let message_object = &edited["message"];
+    assert_eq!(message_object["content"], "see you at 11");
+    assert!(message_object["edited_at"].is_string());
+    // The message object is the one `message_created` carries, plus `edited_at`.
+    let mut keys: Vec<&String> = message_object.as_object().unwrap().keys().collect();
+    keys.retain(|k| *k != "edited_at");
+    let created_keys: Vec<&String> = created["message"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, created_keys);
+    for same in ["id", "seq", "sender", "created_at", "kind"] {
+        assert_eq!(message_object[same], created["message"][same], "{same}");
+    }
+
+    let (status, _) = bruno.delete(&path).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let deleted = by_event(&mut hook, 1).await.remove("message_deleted").unwrap();
+    assert_eq!(
+        deleted,
+        json!({"conversation_id": id, "message_id": message, "seq": sent["seq"], "by": bruno.user_id})
+    );
+    let (status, _) = bruno.delete(&path).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "deleting a tombstone changes nothing");
+
+    // A refused deletion of the conversation (not an owner) queues nothing; the owner's does.
+    let conversation = format!("/api/chat/conversations/{id}/");
+    let (status, _) = bruno.delete(&conversation).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = ana.delete(&conversation).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let gone = by_event(&mut hook, 1).await.remove("conversation_deleted").unwrap();
+    assert_eq!(gone["conversation_id"], id.as_str());
+    assert_eq!(gone["change"]["event"], "conversation_deleted");
+    assert_eq!(gone["change"]["by"], ana.user_id.to_string());
+    assert_eq!(gone["change"]["kind"], "group");
+    assert_eq!(gone["change"]["title"], "Launch");
+    assert!(hook.next_within(Duration::from_millis(500)).await.is_none());
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        queued, 5,
+        "one delivery per committed change, none for the refused or idle ones"
+    );
 }

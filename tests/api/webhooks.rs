@@ -39,7 +39,7 @@ pub async fn create_bot(admin: &mut Client, url: &str) -> (String, String, Strin
 
 /// What a receiver checks: the signature over the raw body, and a recent timestamp
 /// equal in the header and the body.
-fn verify(received: &Received, secret: &str) {
+pub fn verify(received: &Received, secret: &str) {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(&received.body);
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
@@ -59,7 +59,7 @@ async fn deliveries(admin: &mut Client, path: &str) -> Vec<Value> {
 
 /// Reads the delivery log until `done` holds for the newest entry (the engine records
 /// an outcome just after the receiver answers).
-async fn log_until(admin: &mut Client, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub async fn log_until(admin: &mut Client, path: &str, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..600 {
         if let Some(newest) = deliveries(admin, path).await.first().filter(|d| done(d)) {
             return newest.clone();
@@ -205,10 +205,21 @@ async fn a_delivery_past_its_retry_window_fails_and_an_admin_can_retry_it(pool: 
     let done = log_until(&mut ana, &path, |d| d["status"] == "delivered").await;
     assert_eq!(done["attempts"], 2);
 
+    // The retry is in the tenant's audit log, like every admin act.
+    let (_, audit) = ana.get("/api/admin/audit-log/?action=delivery.retry").await;
+    assert_eq!(audit["count"], 1, "{audit}");
+    let entry = &audit["results"][0];
+    assert_eq!(entry["actor"], ana.user_id.to_string());
+    assert_eq!(entry["resource_type"], "webhook_delivery");
+    assert_eq!(entry["resource_id"], delivery);
+    assert_eq!(entry["details"], json!({"bot": bot_id, "event": "message_created"}));
+
     let (status, body) = ana
         .post(&format!("{path}deliveries/{}/retry/", uuid::Uuid::new_v4()), json!({}))
         .await;
     assert_eq!(error_code(status, &body, StatusCode::NOT_FOUND), "not_found");
+    let (_, audit) = ana.get("/api/admin/audit-log/?action=delivery.retry").await;
+    assert_eq!(audit["count"], 1, "a retry of nothing is not recorded");
 }
 
 #[sqlx::test]
@@ -247,6 +258,8 @@ async fn private_and_loopback_webhook_urls_are_refused_unless_allowed(pool: PgPo
         hook.url.clone(),
         format!("http://localhost:{}/hook", hook.port),
         "http://10.0.0.8/hook".into(),
+        format!("https://localhost:{}/hook", hook.port),
+        "https://10.0.0.8/hook".into(),
         "http://169.254.169.254/latest/meta-data/".into(),
         "http://[::1]/hook".into(),
         "ftp://example.com/hook".into(),

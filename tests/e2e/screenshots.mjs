@@ -43,12 +43,47 @@ async function adminShots(browser, stack) {
     await s.page.screenshot({ path: file, fullPage: true });
     written.push(file);
   }
+  written.push(...await integrationShots(s, stack));
   if (s.errors.length) throw new Error(`page errors for ${admin.name}: ${s.errors.map((e) => e.message).join('; ')}`);
   return written;
 }
 
+/**
+ * docs/admin-integrations.png (a bot whose webhook, a closed local port, refuses, with its
+ * delivery log open, and a tenant webhook) and docs/admin-flagged.png (a message flagged
+ * for an e-mail address).
+ */
+async function integrationShots(s, stack) {
+  const csrf = (await s.context.cookies()).find((c) => c.name === 'csrftoken').value;
+  const call = async (method, url, data) => {
+    const res = await s.context.request.fetch(url, { method, headers: { 'X-CSRFToken': csrf }, data });
+    if (!res.ok()) throw new Error(`${method} ${url}: ${res.status()} ${await res.text()}`);
+    return res.json();
+  };
+  await call('PUT', '/api/admin/settings/', { widget_title: 'Help desk', widget_color: '#0f766e', pii_mode: 'flag' });
+  const bot = await call('POST', '/api/admin/bots/', { name: 'Order tracker', webhook_url: 'http://127.0.0.1:9/orders' });
+  await call('POST', '/api/admin/webhooks/', { url: 'http://127.0.0.1:9/events', events: ['message_created', 'member_added'] });
+  const group = await call('POST', '/api/chat/conversations/', {
+    title: 'Orders', participant_ids: [stack.users.ana.id, bot.id],
+  });
+  await call('POST', `/api/chat/conversations/${group.id}/messages/`, { content: 'Where is order 1042? Reply to ana.almeida@example.com' });
+  await H.waitUntil(async () => (await call('GET', `/api/admin/bots/${bot.id}/deliveries/`)).some((d) => d.attempts > 0),
+    { what: 'a first attempt' });
+  await s.page.goto('/admin/integrations/');
+  await s.page.getByRole('button', { name: 'Deliveries to Order tracker' }).click();
+  await s.page.locator('#delivery-log tbody tr').first().waitFor();
+  const integrations = path.join(H.DOCS_DIR, 'admin-integrations.png');
+  await s.page.screenshot({ path: integrations, fullPage: true });
+  await s.page.goto('/admin/flagged-messages/');
+  await s.page.locator('#flagged tr').first().waitFor();
+  const flagged = path.join(H.DOCS_DIR, 'admin-flagged.png');
+  await s.page.screenshot({ path: flagged, fullPage: true });
+  return [integrations, flagged];
+}
+
 async function main() {
-  const stack = await H.startStack();
+  // The integrations screenshot's bot points at a closed local port.
+  const stack = await H.startStack({ env: { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' } });
   let browser;
   try {
     browser = await H.launchBrowser();

@@ -1,5 +1,6 @@
 // The support desk in a real browser, three people live: a user contacts support, an
-// agent sees it arrive in the inbox, takes it, answers with a canned reply picked by
+// agent sees it arrive in the inbox and her follow-up marked as news, views it (getting
+// her messages live before taking it), takes it, answers with a canned reply picked by
 // typing `/`, and closes it; the user sees each step as it happens. Run: cd tests/e2e &&
 // npm test (see harness.mjs).
 
@@ -72,7 +73,21 @@ test('a user contacts support; an agent takes it from the inbox, answers with a 
   const item = inboxItem(agent.page, 'Ana');
   await item.waitFor();
   await item.filter({ hasText: en('support.unassigned') }).waitFor();
+
+  // Her follow-up moves into the inbox live, marked as news for the agent.
+  await H.sendMessage(user.page, 'It shows last month');
+  await item.filter({ hasText: 'It shows last month' }).locator('.tc-inbox-news', { hasText: en('support.newMessage') }).waitFor();
   await shot(agent.page, 'inbox with a new conversation');
+
+  // Before taking it, the agent views it and gets her messages as she writes them.
+  await item.locator('button[data-action="view"]').click();
+  await H.message(agent.page, 'It shows last month').waitFor();
+  await agent.page.locator('#tenantChatPanel .tc-readonly-text', { hasText: en('readonly.support') }).waitFor();
+  await H.sendMessage(user.page, 'Are you there?');
+  await H.message(agent.page, 'Are you there?').waitFor();
+  await H.openTab(agent.page, 'inbox');
+  await item.filter({ hasText: 'Are you there?' }).waitFor();
+  assert.equal(await item.locator('.tc-inbox-news').count(), 0, 'seen: no longer news');
 
   // The agent takes it; the user sees who took it.
   await item.locator('button[data-action="assign"]').click();

@@ -149,6 +149,10 @@ pub struct Shape {
     /// `redact`, run one after the other).
     #[arg(long, value_enum, default_value_t = PiiMode::Off)]
     pub pii_mode: PiiMode,
+    /// The bench tenant's search turned off (`search_enabled: false`): sends write no
+    /// search vector and no index entries — what the search index costs a send.
+    #[arg(long)]
+    pub search_off: bool,
     /// Idle sockets in `memory`.
     #[arg(long, default_value_t = 19_000)]
     pub idle_sockets: usize,
@@ -225,7 +229,8 @@ async fn main() -> ExitCode {
     let mut checkpoints = vec![("at start", server.rss_kib())];
 
     let started = Instant::now();
-    let tenant = setup::create_tenant(&pool, shape.pii_mode).await;
+    let settings = serde_json::json!({"pii_mode": shape.pii_mode, "search_enabled": !shape.search_off});
+    let tenant = setup::create_tenant(&pool, settings).await;
     let accounts = setup::create_users(&pool, &tenant, shape.users + shape.churn_users).await;
     // Logins from as many addresses as loopback offers: successful logins are limited
     // per address (RATE_LOGINS_PER_MINUTE), as they would come from many offices.

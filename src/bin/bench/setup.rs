@@ -13,8 +13,6 @@ use tenantchat::auth::{
 };
 use uuid::Uuid;
 
-use crate::PiiMode;
-
 /// Every bench user's password: a login verifies it like any other.
 pub const PASSWORD: &str = "bench-password";
 
@@ -44,7 +42,8 @@ impl User {
     }
 }
 
-pub async fn create_tenant(pool: &PgPool, pii_mode: PiiMode) -> Tenant {
+/// The bench tenant, with the tenant `settings` the run compares.
+pub async fn create_tenant(pool: &PgPool, settings: Value) -> Tenant {
     let tenant = Tenant {
         id: Uuid::new_v4(),
         slug: format!("bench-{}", &Uuid::new_v4().simple().to_string()[..12]),
@@ -52,7 +51,7 @@ pub async fn create_tenant(pool: &PgPool, pii_mode: PiiMode) -> Tenant {
     sqlx::query("INSERT INTO tenants (id, slug, name, settings) VALUES ($1, $2, 'Bench', $3)")
         .bind(tenant.id)
         .bind(&tenant.slug)
-        .bind(json!({"pii_mode": pii_mode}))
+        .bind(settings)
         .execute(pool)
         .await
         .expect("create the bench tenant");

@@ -102,7 +102,7 @@ pub async fn open(pool: &PgPool, realtime: &Realtime, actor: &Actor) -> Result<O
     tx.commit().await?;
     announcement.publish(pool, realtime, actor).await?;
     let view = support_view(pool, actor, id).await?;
-    notify_staff(pool, realtime, actor, &view).await?;
+    notify_staff(pool, realtime, actor, &view.updated()).await?;
     Ok(Opened::Created(view))
 }
 
@@ -180,7 +180,7 @@ async fn finish(
     let view = support_view(pool, actor, id).await?;
     if let Some(announcement) = announcement {
         announcement.publish(pool, realtime, actor).await?;
-        notify_staff(pool, realtime, actor, &view).await?;
+        notify_staff(pool, realtime, actor, &view.updated()).await?;
     }
     Ok(view)
 }

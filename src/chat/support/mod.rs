@@ -6,7 +6,8 @@
 //! members when it is assigned to them. The desk's staff — active agents and tenant
 //! admins — read every support conversation of the tenant (to pick one up), see the
 //! inbox, assign, close and reopen; anyone else gets 403 `agent_permission_required`.
-//! Each step adds a system message and sends `support_updated` to all the staff.
+//! Each step adds a system message and sends `support_updated` to all the staff, and so
+//! does each new message of a requester (`messages.rs`), so every inbox follows live.
 
 pub mod desk;
 pub mod inbox;
@@ -127,8 +128,21 @@ async fn support_view(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<SupportC
         .ok_or_else(|| Error::not_found("Support conversation"))
 }
 
-/// `support_updated` to every agent and admin of the tenant, after a commit.
-async fn notify_staff(pool: &PgPool, realtime: &Realtime, actor: &Actor, view: &SupportConversation) -> Result<()> {
+impl SupportConversation {
+    /// The `support_updated` event of this state.
+    fn updated(&self) -> Event {
+        Event::SupportUpdated {
+            conversation_id: self.conversation.id,
+            status: self.status,
+            agent_id: self.agent.as_ref().map(|a| a.id),
+            requester_id: self.requester.id,
+        }
+    }
+}
+
+/// `event` (`support_updated`) to every agent and admin of the actor's tenant, after a
+/// commit: for each step of the desk, and for each new message of a requester.
+pub(crate) async fn notify_staff(pool: &PgPool, realtime: &Realtime, actor: &Actor, event: &Event) -> Result<()> {
     let staff: Vec<Uuid> = sqlx::query_scalar(concat!(
         "SELECT u.id FROM users u WHERE u.tenant_id = $1 AND ",
         support_staff!("u")
@@ -136,12 +150,6 @@ async fn notify_staff(pool: &PgPool, realtime: &Realtime, actor: &Actor, view: &
     .bind(actor.tenant_id())
     .fetch_all(pool)
     .await?;
-    let event = Event::SupportUpdated {
-        conversation_id: view.conversation.id,
-        status: view.status,
-        agent_id: view.agent.as_ref().map(|a| a.id),
-        requester_id: view.requester.id,
-    };
     realtime.send_to_users(&staff, &event.envelope()).await;
     Ok(())
 }

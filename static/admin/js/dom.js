@@ -1,6 +1,6 @@
 // Small DOM helpers for the console's pages: elements from a tag, attributes and
 // children (text is always text, never HTML), the page's status line, a confirmation
-// dialog, and the API's `validation_error` shown by the field it names.
+// dialog, and an API error shown by the field it names (or atop the form).
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -20,7 +20,7 @@ function build(el, attrs, children) {
   return el;
 }
 
-/** h('button', {class: 'primary', onclick}, 'Save') */
+/** h('button', {class: 'primary', onclick}, t('admin.save')) */
 export const h = (tag, attrs, ...children) => build(document.createElement(tag), attrs, children);
 
 /** The same for SVG elements. */
@@ -81,6 +81,18 @@ export function showFieldError(form, err) {
     input.focus();
   }
   return true;
+}
+
+/**
+ * Shows an API error by its field, or else as the form's own message (a 409 such as
+ * "no assistant on this server" belongs to no field), announced to screen readers.
+ */
+export function showFormError(form, err) {
+  if (showFieldError(form, err)) return;
+  const actions = form.querySelector('.actions');
+  const p = h('p', { class: 'field-error form-error', role: 'alert' }, err.message);
+  if (actions) actions.before(p);
+  else form.append(p);
 }
 
 /** A select's options from [value, label] pairs, `selected` chosen. */

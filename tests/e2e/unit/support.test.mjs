@@ -2,7 +2,7 @@
 // is typed, and the inbox state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cannedMatches, endsClosed, initialSupportState, reduceSupport } from '../../../static/chat/js/widget/support-state.js';
+import { cannedMatches, endsClosed, hasNews, initialSupportState, reduceSupport } from '../../../static/chat/js/widget/support-state.js';
 
 const canned = [
   { shortcut: 'hello', text: 'Hi! How can I help?' },
@@ -39,4 +39,20 @@ test('a support conversation ends closed when its last desk step closed it', () 
   assert.equal(endsClosed([step('support_assigned'), text]), false);
   assert.equal(endsClosed([step('support_assigned'), step('support_closed'), text]), true);
   assert.equal(endsClosed([step('support_closed'), step('support_reopened')]), false);
+});
+
+test("an inbox entry is news while the requester's latest message is unseen", () => {
+  const entry = (last, conv = {}) => ({
+    requester: { id: 'u1' },
+    conversation: { id: 'c1', my_role: null, unread_count: 0, last_message: last, ...conv },
+  });
+  const fromRequester = { seq: 4, sender_id: 'u1' };
+  assert.equal(hasNews(entry(fromRequester), 0), true, 'never opened here');
+  assert.equal(hasNews(entry(fromRequester), 3), true, 'newer than what this widget holds');
+  assert.equal(hasNews(entry(fromRequester), 4), false, 'shown already');
+  assert.equal(hasNews(entry({ seq: 5, sender_id: 'agent' }), 0), false, 'an answer is no news');
+  assert.equal(hasNews(entry(null), 0), false, 'no message yet');
+  const member = { my_role: 'member' };
+  assert.equal(hasNews(entry(fromRequester, { ...member, unread_count: 0 }), 0), false, 'a member read it before');
+  assert.equal(hasNews(entry(fromRequester, { ...member, unread_count: 1 }), 0), true, 'a member has it unread');
 });

@@ -15,7 +15,8 @@ export function typeChoices(types) {
   return [...top, ...types];
 }
 
-const conversationName = (c) => c.title || (c.participant_names || []).join(', ');
+/** A conversation's name in lists: its title, else its members' names. */
+export const conversationName = (c) => c.title || (c.participant_names || []).join(', ');
 
 export async function mount({ root, api, t, fmt, attachmentTypes }) {
   const state = { view: 'grid', offset: 0, selected: new Set(), page: null };

@@ -5,7 +5,8 @@ import { announce, dayEnd, dayStart, h, options, query } from '../dom.js';
 const PAGE = 25;
 /** Actions the server writes, offered as suggestions (any action can be typed). */
 const ACTIONS = ['user.create', 'user.update', 'user.deactivate', 'user.reactivate', 'settings.update',
-  'attachment.list', 'attachment.delete', 'conversation.list', 'conversation.read', 'retention.purge', 'admin.denied'];
+  'attachment.list', 'attachment.delete', 'conversation.list', 'conversation.read', 'retention.purge', 'admin.denied',
+  'bot.create', 'bot.delete', 'webhook.create', 'webhook.delete', 'delivery.retry', 'message.flagged.list'];
 
 export async function mount({ root, api, t, fmt }) {
   const state = { offset: 0, count: 0, brokenId: null };

@@ -2,6 +2,7 @@
 // frame becomes one store action, plus the effects it needs (catch-up, receipts,
 // notifications). Delivered receipts are coalesced per conversation.
 
+import { isMember } from './live.js';
 import { withOwnReactions } from './reactions.js';
 import { conversationOf, hasGapBefore, isMine, isUnseenNews, isViewing, threadOf } from './store.js';
 
@@ -36,7 +37,9 @@ export function createEventHandler(app) {
     store.dispatch({ type: 'message/created', id, message: m });
     if (gap) sync.catchUp(id).catch(() => {});
     // Delivered receipt; the read receipt (when on screen) follows from the store change.
-    if (!isMine(s, m)) queueAck(id, m.seq);
+    // A viewer (of a shared or support conversation) has no receipts.
+    const conv = conversationOf(s, id);
+    if (!isMine(s, m) && (!conv || isMember(conv))) queueAck(id, m.seq);
   }
 
   function presenceChanged(changes) {

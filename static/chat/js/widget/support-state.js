@@ -43,6 +43,20 @@ export function endsClosed(messages) {
   return false;
 }
 
+/**
+ * Whether an inbox entry has news for this agent: its last message is the requester's
+ * and this widget has not shown it. `highestSeq` is the highest seq of the conversation
+ * the widget holds (0 when never opened); a conversation the agent is a member of also
+ * needs it unread on the server, so what they read in an earlier visit is no news.
+ */
+export function hasNews(entry, highestSeq) {
+  const c = entry && entry.conversation;
+  const last = c && c.last_message;
+  if (!last || String(last.sender_id) !== String(entry.requester && entry.requester.id)) return false;
+  if (last.seq <= (highestSeq || 0)) return false;
+  return c.my_role == null || (c.unread_count || 0) > 0;
+}
+
 const withSupport = (state, change) => ({ ...state, support: { ...state.support, ...change } });
 
 /** Returns the next state, or undefined for an action this module does not handle. */

@@ -1,6 +1,7 @@
 // The support desk's effects: find out whether the user staffs the desk (the canned
 // replies answer agents and admins, 403 others), contact support, load the inbox's
-// tabs, assign, close and reopen; `support_updated` frames reload the tab on screen.
+// tabs, assign, close and reopen; `support_updated` frames (a desk step, or a requester's
+// new message) reload the tab on screen.
 
 export function createSupport(app) {
   const { store, api } = app;
@@ -43,6 +44,8 @@ export function createSupport(app) {
     try {
       const view = await api.post(`/api/chat/support/${encodeURIComponent(id)}/${action}/`, body);
       store.dispatch({ type: 'conversation/received', conversation: view.conversation });
+      // Taken while viewing it: `open` again leaves the viewers' group (no event twice).
+      if (action === 'assign') app.groups.followOpen({ force: true });
       await loadInbox();
     } catch (err) {
       fail(err);

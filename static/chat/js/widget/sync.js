@@ -48,11 +48,36 @@ export function createSync(app) {
     store.dispatch({ type: 'thread/loaded', id });
   }
 
+  // One catch-up per conversation at a time: a burst of live messages after a gap asks
+  // for one each; they join the one running, and it goes round once more if any asked
+  // meanwhile (their messages may be newer than what its last request saw).
+  const catchingUp = new Map(); // id → { promise, again }
+  function catchUp(id) {
+    const running = catchingUp.get(id);
+    if (running) {
+      running.again = true;
+      return running.promise;
+    }
+    const entry = { again: false, promise: null };
+    entry.promise = (async () => {
+      try {
+        do {
+          entry.again = false;
+          await catchUpOnce(id);
+        } while (entry.again);
+      } finally {
+        catchingUp.delete(id);
+      }
+    })();
+    catchingUp.set(id, entry);
+    return entry.promise;
+  }
+
   /**
    * Everything after what we hold; a thread we cannot trust is reloaded instead. A thread
    * loaded around an older message has nothing to catch up: newer pages load on request.
    */
-  async function catchUp(id) {
+  async function catchUpOnce(id) {
     const t = threadOf(state(), id);
     if (!t.loaded || t.stale) {
       await loadLatest(id);

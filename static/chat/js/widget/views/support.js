@@ -1,9 +1,11 @@
 // The support desk's views: the contact-support button every user has at the top of
 // the Chats tab, and the Inbox tab of agents and admins — status tabs (open, assigned,
-// closed), each conversation with its requester, agent and last message, and the
-// actions view, assign to me, close and reopen.
+// closed), each conversation with its requester, agent and last message (marked "new
+// message" while the requester's latest is unseen), and the actions view, assign to me,
+// close and reopen.
 
-import { SUPPORT_STATUSES } from '../support-state.js';
+import { SUPPORT_STATUSES, hasNews } from '../support-state.js';
+import { threadOf } from '../store.js';
 import { errorBox, h, icons, keepFocus } from './dom.js';
 
 export function createSupportViews(ctx, panels) {
@@ -41,15 +43,19 @@ export function createSupportViews(ctx, panels) {
     type: 'button', class: `tc-btn${secondary ? ' tc-btn--secondary' : ''} tc-inbox-action`, 'data-action': action, 'data-id': id,
   }, label);
 
+  const isNews = (state, entry) => hasNews(entry, threadOf(state, entry.conversation.id).highestSeq);
+
   function item(state, entry) {
     const c = entry.conversation;
+    const news = isNews(state, entry);
     const agent = entry.agent;
     const mine = agent && String(agent.id) === state.me;
     const last = c.last_message && c.last_message.kind !== 'system' ? (c.last_message.content || '').replace(/\s+/g, ' ').trim() : '';
     const who = agent ? t('support.assignedTo', { name: mine ? t('message.you') : agent.name }) : t('support.unassigned');
-    return h('li', { class: 'tc-inbox-item', 'data-id': c.id },
+    return h('li', { class: `tc-inbox-item${news ? ' tc-inbox-item--news' : ''}`, 'data-id': c.id },
       h('div', { class: 'tc-inbox-main' },
         h('span', { class: 'tc-conv-name', text: entry.requester.name }),
+        news ? h('span', { class: 'tc-badge tc-inbox-news', text: t('support.newMessage') }) : null,
         h('span', { class: 'tc-inbox-agent', text: who }),
         last ? h('span', { class: 'tc-conv-preview', text: last }) : null),
       h('div', { class: 'tc-form-actions tc-inbox-actions' },
@@ -65,8 +71,10 @@ export function createSupportViews(ctx, panels) {
     const { tab, inbox } = state.support;
     for (const [status, btn] of Object.entries(statusButtons)) btn.setAttribute('aria-pressed', String(status === tab));
     const entries = inbox[tab];
-    if (shown && shown.entries === entries && shown.me === state.me) return;
-    shown = { entries, me: state.me };
+    // The news marks follow the threads: opening a conversation clears its mark.
+    const news = (entries || []).map((entry) => isNews(state, entry)).join();
+    if (shown && shown.entries === entries && shown.me === state.me && shown.news === news) return;
+    shown = { entries, me: state.me, news };
     keepFocus(list, 'data-id', () => list.replaceChildren(...(entries || []).map((entry) => item(state, entry))));
     empty.hidden = !entries || entries.length > 0;
   }
