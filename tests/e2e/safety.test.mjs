@@ -65,6 +65,8 @@ test('a forbidden topic is refused with the reason shown; redacted PII is all th
   await input.fill('Write to ana.almeida@example.com please');
   await input.press('Enter');
   await H.message(bruno.page, 'Write to [redacted:email] please').waitFor();
+  // The sender's own copy is the stored one too, once the server has answered.
+  await H.message(ana.page, 'Write to [redacted:email] please').waitFor();
   await shot(bruno.page, 'redacted email');
   const shown = await bruno.page.locator('#widgetMessageContainer').innerText();
   assert.ok(!shown.includes('Salary Review'), 'the refused message never reached Bruno');
