@@ -11,8 +11,11 @@ use poem_openapi::Object;
 
 use crate::domain::{Invalid, Role};
 
+mod chain;
 // How `Error` is documented in the OpenAPI document.
 mod openapi;
+
+pub use chain::chain;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

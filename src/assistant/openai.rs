@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use crate::{config::Config, hooks::engine::describe};
+use crate::{config::Config, error::chain};
 
 /// The longest line of the stream kept while it waits for its end: far more than any
 /// delta, so only a broken or hostile endpoint reaches it.
@@ -97,7 +97,7 @@ impl Api {
             .body(body.to_string())
             .send()
             .await
-            .map_err(|e| ApiError::failed(None, describe(&e)))?;
+            .map_err(|e| ApiError::failed(None, chain(&e)))?;
         let status = response.status();
         if !status.is_success() {
             let detail = error_detail(response).await;
@@ -158,7 +158,7 @@ impl Completion {
             match self.response.chunk().await {
                 Ok(Some(bytes)) => self.events.feed(&bytes),
                 Ok(None) => return Err(ApiError::unreadable("the stream ended before the answer did")),
-                Err(e) => return Err(ApiError::failed(None, describe(&e))),
+                Err(e) => return Err(ApiError::failed(None, chain(&e))),
             }
         }
     }

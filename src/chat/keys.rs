@@ -152,15 +152,7 @@ async fn move_records(
     media_root: &std::path::Path,
     batch: i64,
 ) -> Result<String, String> {
-    let fail = |e: crate::error::Error| {
-        let mut message = format!("stopped: {e}");
-        let mut source = std::error::Error::source(&e);
-        while let Some(cause) = source {
-            message.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        message
-    };
+    let fail = |e: crate::error::Error| format!("stopped: {}", crate::error::chain(&e));
     let messages = rotation::texts(pool, target, rotation::MESSAGES, batch)
         .await
         .map_err(fail)?;

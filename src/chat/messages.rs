@@ -318,10 +318,9 @@ pub async fn send(
 /// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 client_id,
 /// $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to, $17 mentions,
 /// $18 the PII counts (flagged messages), $19 the settings version checked against.
-/// $20 the sealing key's id, $21 the sealed content ($5 is then empty), $22 the plain
-/// text (indexed for search unless the tenant turned search off; not stored as such),
-/// $23 the key ids of the attachments' files, $24–$26 the webhooks' copy of the text
-/// (`Record::Delivery`: the payload's text, empty when sealed; its key id; its ciphertext).
+/// $20 the sealing key's id, $21 the sealed content ($5 is then empty), $22 the plain text
+/// (indexed unless the tenant turned search off; not stored as such), $23 the attachments'
+/// file key ids, $24–$26 the webhooks' copy of the text (empty when sealed), key id, sealed.
 const SEND: &str = concat!(
     "
     WITH conv AS (

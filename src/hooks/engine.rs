@@ -24,7 +24,7 @@ use super::{
     responder::{Answered, Question, Responder},
     sign,
 };
-use crate::{config::Config, crypto, timestamp::Timestamp};
+use crate::{config::Config, error::chain, timestamp::Timestamp};
 
 /// The engine's knobs, from the configuration (tests shorten the backoff).
 #[derive(Debug, Clone)]
@@ -91,20 +91,12 @@ struct Claimed {
 impl Claimed {
     /// The payload as committed, its sealed message text put back in.
     fn data(&self) -> Result<Value, String> {
-        let (Some(key_id), Some(sealed)) = (&self.content_key_id, &self.content_sealed) else {
-            return Ok(self.payload.clone());
-        };
-        let message_id: Uuid = self.payload["message"]["id"]
-            .as_str()
-            .and_then(|id| id.parse().ok())
-            .ok_or("a sealed payload names no message")?;
-        let plain = crypto::keyring()
-            .open(key_id, &outbox::text_aad(self.tenant_id, message_id), sealed)
-            .map_err(|e| e.to_string())?;
-        let text = String::from_utf8(plain).map_err(|_| "a sealed payload text is not UTF-8")?;
-        let mut payload = self.payload.clone();
-        payload["message"]["content"] = Value::String(text);
-        Ok(payload)
+        outbox::open_payload(
+            self.tenant_id,
+            &self.payload,
+            self.content_key_id.as_deref(),
+            self.content_sealed.as_deref(),
+        )
     }
 }
 
@@ -363,7 +355,7 @@ impl Engine {
                 error: format!("HTTP {}", r.status()),
                 last: false,
             },
-            Err(e) => refused(describe(&e)),
+            Err(e) => refused(chain(&e)),
         }
     }
 
@@ -471,18 +463,6 @@ fn refused(error: String) -> Outcome {
         error,
         last: false,
     }
-}
-
-/// An error's whole chain, for the delivery log (reqwest's own text hides the cause).
-pub fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn truncate(text: &str, max: usize) -> &str {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::{crypto, error::Result};
 
 /// Queues `event` for every tenant webhook of `tenant_id` subscribed to it.
 pub async fn enqueue(tx: &mut PgConnection, tenant_id: Uuid, event: &str, payload: &Value) -> Result<()> {
@@ -34,4 +34,28 @@ pub async fn enqueue(tx: &mut PgConnection, tenant_id: Uuid, event: &str, payloa
 /// nor as the message's own record (`chat::sealed`).
 pub fn text_aad(tenant_id: Uuid, message_id: Uuid) -> Vec<u8> {
     format!("tenantchat/webhook/{tenant_id}/{message_id}").into_bytes()
+}
+
+/// `payload` with its sealed message text (`key_id`, `sealed`) put back in; as it is when
+/// nothing is sealed.
+pub fn open_payload(
+    tenant_id: Uuid,
+    payload: &Value,
+    key_id: Option<&str>,
+    sealed: Option<&[u8]>,
+) -> Result<Value, String> {
+    let (Some(key_id), Some(sealed)) = (key_id, sealed) else {
+        return Ok(payload.clone());
+    };
+    let message_id: Uuid = payload["message"]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .ok_or("a sealed payload names no message")?;
+    let plain = crypto::keyring()
+        .open(key_id, &text_aad(tenant_id, message_id), sealed)
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8(plain).map_err(|_| "a sealed payload text is not UTF-8")?;
+    let mut payload = payload.clone();
+    payload["message"]["content"] = Value::String(text);
+    Ok(payload)
 }
