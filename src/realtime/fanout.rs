@@ -64,7 +64,8 @@ mod tests {
         let groups: Vec<Group> = (0..FANOUT_MIN).map(|i| format!("user:{i}")).collect();
         let event = serde_json::json!({"type": "message_created", "text": "hé"});
         let envelope = Envelope::event(&event);
-        let (decoded, opened) = decode(&encode(&groups, &envelope)).unwrap();
+        let message = encode(&groups, &envelope);
+        let (decoded, opened) = decode(&message).unwrap();
         assert_eq!(decoded, groups);
         assert_eq!(opened.as_wire(), envelope.as_wire());
         assert!(matches!(opened.open(), Some(Delivery::Event(_))));

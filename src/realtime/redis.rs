@@ -98,7 +98,10 @@ impl RedisLayer {
         if groups.len() >= FANOUT_MIN {
             (fanout::encode(groups, envelope), vec![self.channel(FANOUT_CHANNEL)])
         } else {
-            (envelope.as_wire().clone(), groups.iter().map(|g| self.channel(g)).collect())
+            (
+                envelope.as_wire().clone(),
+                groups.iter().map(|g| self.channel(g)).collect(),
+            )
         }
     }
 
