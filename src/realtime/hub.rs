@@ -152,13 +152,20 @@ impl Hub {
     /// Hands an envelope to every local listener of `group`. Never blocks: a listener
     /// whose queue is full misses it, and is marked.
     pub fn dispatch(&self, group: &str, envelope: &Envelope) {
+        self.dispatch_to(&[group], envelope);
+    }
+
+    /// `dispatch` to each of `groups`, the envelope opened once.
+    pub fn dispatch_to(&self, groups: &[&str], envelope: &Envelope) {
         let Some(delivery) = envelope.open() else {
-            tracing::warn!(group, "dropping an undecodable channel layer message");
+            tracing::warn!(groups = groups.len(), "dropping an undecodable channel layer message");
             return;
         };
-        let shard = self.shard(group).lock().expect("hub shard");
-        for listener in shard.get(group).into_iter().flatten() {
-            listener.offer(&delivery);
+        for group in groups {
+            let shard = self.shard(group).lock().expect("hub shard");
+            for listener in shard.get(*group).into_iter().flatten() {
+                listener.offer(&delivery);
+            }
         }
     }
 

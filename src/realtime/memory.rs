@@ -36,9 +36,8 @@ impl MemoryLayer {
 
     fn dispatch(&self, groups: &[Group], envelope: &Envelope) {
         if let Some(hub) = self.hub.upgrade() {
-            for group in groups {
-                hub.dispatch(group, envelope);
-            }
+            let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+            hub.dispatch_to(&groups, envelope);
         }
     }
 }

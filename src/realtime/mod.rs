@@ -4,6 +4,7 @@
 //! nothing of chat, HTTP, sessions or the application state.
 
 pub mod envelope;
+mod fanout;
 pub mod hub;
 pub mod layer;
 mod memory;

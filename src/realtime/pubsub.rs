@@ -8,6 +8,9 @@
 //! (discard then add, both queued) is never sent: the channel stays subscribed. A burst
 //! of 1,000 joins costs one SUBSCRIBE command, not 1,000 round trips.
 //!
+//! It is also subscribed to the fan-out channel (`fanout.rs`), first, on every
+//! connection: an event to many groups arrives there once for the whole node.
+//!
 //! When the connection is lost, everything published until it is back never reached
 //! this node: every listener is marked as having missed events (their sockets close with
 //! 1013 and catch up), and the reconnected node subscribes everything wanted again.
@@ -23,7 +26,11 @@ use deadpool_redis::redis::{self, aio::PubSubSink};
 use futures_util::{future::BoxFuture, FutureExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{envelope::Envelope, hub::Hub};
+use super::{
+    envelope::Envelope,
+    fanout::{self, FANOUT_CHANNEL},
+    hub::Hub,
+};
 
 /// Channels per SUBSCRIBE/UNSUBSCRIBE command.
 const CHANNELS_PER_COMMAND: usize = 1000;
@@ -179,7 +186,11 @@ async fn run(mut subscriber: Subscriber, hub: Weak<Hub>) {
                 }
                 was_connected = true;
                 let (mut sink, mut stream) = pubsub.split();
-                loop {
+                // Before any listener is told it is live, so that no fan-out message
+                // published after its `connected` can pass this node by.
+                let fanout = format!("{}{FANOUT_CHANNEL}", subscriber.channel_prefix);
+                let subscribed = sink.subscribe(&fanout).await;
+                while subscribed.is_ok() {
                     if channels.sync(&mut sink).await.is_err() {
                         break;
                     }
@@ -196,9 +207,15 @@ async fn run(mut subscriber: Subscriber, hub: Weak<Hub>) {
                         message = stream.next() => {
                             let Some(message) = message else { break };
                             let Some(hub) = hub.upgrade() else { return };
-                            if let Some(group) = message.get_channel_name().strip_prefix(&subscriber.channel_prefix) {
-                                let envelope = Envelope::from_wire(Bytes::copy_from_slice(message.get_payload_bytes()));
-                                hub.dispatch(group, &envelope);
+                            let payload = Bytes::copy_from_slice(message.get_payload_bytes());
+                            let channel = message.get_channel_name();
+                            if channel == fanout {
+                                match fanout::decode(&payload) {
+                                    Some((groups, envelope)) => hub.dispatch_to(&groups, &envelope),
+                                    None => tracing::warn!("dropping an undecodable fan-out message"),
+                                }
+                            } else if let Some(group) = channel.strip_prefix(&subscriber.channel_prefix) {
+                                hub.dispatch(group, &Envelope::from_wire(payload));
                             }
                         }
                     }

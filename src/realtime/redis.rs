@@ -1,6 +1,7 @@
 //! The Redis channel layer and presence store, shared by every node (channels_redis's
 //! role). A node holds ONE pub/sub connection (`pubsub.rs`), subscribed to exactly the
-//! groups it has local listeners for; commands (PUBLISH, scripts, presence) go through a
+//! groups it has local listeners for, and to the fan-out channel that carries an event to
+//! many groups in one message (`fanout.rs`); commands (PUBLISH, scripts, presence) go through a
 //! small pool. When Redis goes away the node keeps serving REST, logs it, reconnects with
 //! backoff and resubscribes; its sockets close with 1013 and catch up.
 
@@ -9,12 +10,14 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use bytes::Bytes;
 use deadpool_redis::{redis, Pool, Runtime, Timeouts};
 use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
 use super::{
     envelope::Envelope,
+    fanout::{self, FANOUT_CHANNEL, FANOUT_MIN},
     layer::{ChannelLayer, Group, Ordered, Turn},
     presence::{PresenceStore, HEARTBEAT_TTL, REST_WINDOW},
     pubsub::{self, Changes, Subscriber},
@@ -89,6 +92,19 @@ impl RedisLayer {
         format!("{}:{group}", self.prefix)
     }
 
+    /// What to PUBLISH, and where: the envelope to each group's channel, or from
+    /// `FANOUT_MIN` groups on one fan-out message to every node (`fanout.rs`).
+    fn addressed(&self, groups: &[Group], envelope: &Envelope) -> (Bytes, Vec<String>) {
+        if groups.len() >= FANOUT_MIN {
+            (fanout::encode(groups, envelope), vec![self.channel(FANOUT_CHANNEL)])
+        } else {
+            (
+                envelope.as_wire().clone(),
+                groups.iter().map(|g| self.channel(g)).collect(),
+            )
+        }
+    }
+
     async fn connection(&self) -> Result<deadpool_redis::Connection, String> {
         self.pool.get().await.map_err(|e| format!("redis unavailable: {e}"))
     }
@@ -97,12 +113,10 @@ impl RedisLayer {
 impl ChannelLayer for RedisLayer {
     fn group_send<'a>(&'a self, groups: &'a [Group], envelope: &'a Envelope) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
+            let (payload, channels) = self.addressed(groups, envelope);
             let mut pipe = redis::pipe();
-            for group in groups {
-                pipe.cmd("PUBLISH")
-                    .arg(self.channel(group))
-                    .arg(envelope.as_wire().as_ref())
-                    .ignore();
+            for channel in channels {
+                pipe.cmd("PUBLISH").arg(channel).arg(payload.as_ref()).ignore();
             }
             let mut conn = self.connection().await?;
             pipe.query_async::<()>(&mut conn)
@@ -128,11 +142,9 @@ impl ChannelLayer for RedisLayer {
                     Turn::Wait { settled: true } => "settled",
                     Turn::Wait { settled: false } => "wait",
                 })
-                .arg(STREAM_TTL_MS)
-                .arg(envelope.as_wire().as_ref());
-            for group in groups {
-                invocation.arg(self.channel(group));
-            }
+                .arg(STREAM_TTL_MS);
+            let (payload, channels) = self.addressed(groups, envelope);
+            invocation.arg(payload.as_ref()).arg(channels);
             let mut conn = self.connection().await?;
             let published: i64 = invocation
                 .invoke_async(&mut conn)

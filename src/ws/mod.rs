@@ -184,7 +184,10 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
         close(&mut sink, 1008, "too many sockets", &named).await;
         return;
     };
-    let interest = chat::presence::default_interest(&state.pool, &actor)
+    // The database and Redis calls of a socket's life are boxed: a future awaited inline
+    // makes the socket's task as large as the largest of them for as long as the socket
+    // lives (11 KB each, most of an idle socket's memory), a boxed one only while it runs.
+    let interest = Box::pin(chat::presence::default_interest(&state.pool, &actor))
         .await
         .unwrap_or_else(|err| {
             tracing::warn!(error = %err, "could not read a socket's default presence interest");
@@ -194,14 +197,15 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
         .collect();
     // Live before `connected`: from then on, every event for the user (and every presence
     // change of the users it follows) reaches this socket, or the socket closes with 1013.
-    let (subscription, mut inbox) = match realtime.join(presence::groups(actor.user_id(), &interest), QUEUE).await {
-        Ok(joined) => joined,
-        Err(err) => {
-            tracing::warn!(error = %err, "socket could not join its groups");
-            close(&mut sink, 1013, "try again later", &named).await;
-            return;
-        }
-    };
+    let (subscription, mut inbox) =
+        match Box::pin(realtime.join(presence::groups(actor.user_id(), &interest), QUEUE)).await {
+            Ok(joined) => joined,
+            Err(err) => {
+                tracing::warn!(error = %err, "socket could not join its groups");
+                close(&mut sink, 1013, "try again later", &named).await;
+                return;
+            }
+        };
     let mut following = Following::new(subscription, actor.user_id(), interest);
     let mut shutdown = realtime.shutting_down();
 
@@ -211,14 +215,12 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
     // Checked once more now that the socket listens: an `EndSessions` (logout,
     // deactivation, revocation) sent between the handshake and the subscription would
     // otherwise have been missed.
-    let still_valid = matches!(check(&state, &secret).await, Ok(Some((now, _))) if now.role() == actor.role());
+    let still_valid =
+        matches!(Box::pin(check(&state, &secret)).await, Ok(Some((now, _))) if now.role() == actor.role());
     // Only a socket that is let in counts for presence: one refused here would flip its
     // user online and offline for every follower.
     if still_valid {
-        realtime
-            .presence
-            .socket_opened(actor.tenant_id(), actor.user_id())
-            .await;
+        Box::pin(realtime.presence.socket_opened(actor.tenant_id(), actor.user_id())).await;
     }
     if !still_valid {
         close_with = Some((4401, "session ended"));
@@ -283,7 +285,7 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
                             let reply = match (frames_budget.take(state.limits.ws_frames), message) {
                                 (Err(wait), Message::Text(text)) => Some(frames::too_many(Some(&text), wait)),
                                 (Err(wait), _) => Some(frames::too_many(None, wait)),
-                                (Ok(()), Message::Text(text)) => frames::answer(&state, &actor, &meta, &text, &mut following).await,
+                                (Ok(()), Message::Text(text)) => Box::pin(frames::answer(&state, &actor, &meta, &text, &mut following)).await,
                                 (Ok(()), _) => Some(frames::error(Code::InvalidFrame, "Frames are JSON text.")),
                             };
                             if let Some(reply) = reply {
@@ -314,10 +316,7 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
     }
     drop(following);
     if still_valid {
-        realtime
-            .presence
-            .socket_closed(actor.tenant_id(), actor.user_id())
-            .await;
+        Box::pin(realtime.presence.socket_closed(actor.tenant_id(), actor.user_id())).await;
     }
     drop(open);
 }

@@ -93,6 +93,40 @@ async fn presence_across_nodes_changes_only_when_the_user_as_a_whole_does(pool: 
     );
 }
 
+#[sqlx::test]
+async fn a_message_to_a_large_group_reaches_its_sockets_on_every_node_in_order(pool: PgPool) {
+    // 20 members: over the count from which an event crosses Redis as one fan-out
+    // message for every node instead of one message per member.
+    let layer = Layer::redis();
+    let node_a = spawn_node(pool.clone(), layer.clone()).await;
+    let node_b = spawn_node(pool, layer).await;
+    let acme = node_a.tenant("acme").await;
+    let mut ana = node_a.member(&acme, "Ana", Role::Write).await;
+    let bruno_id = node_a.user(&acme, "Bruno", Role::Write).await;
+    let bruno = node_b.login(&acme, "Bruno", bruno_id).await;
+    let carla = node_a.member(&acme, "Carla", Role::Write).await;
+    let mut members = vec![bruno_id, carla.user_id];
+    for i in 0..17 {
+        members.push(node_a.user(&acme, &format!("Member{i}"), Role::Write).await);
+    }
+    let group = crate::groups::group(&mut ana, &members, json!({})).await;
+    let id = group["id"].as_str().unwrap().to_string();
+
+    let mut on_b = bruno.socket().await;
+    let mut on_a = carla.socket().await;
+    let mut sent = Vec::new();
+    for i in 0..3 {
+        sent.push(ana.say(&id, &format!("to all {i}")).await["id"].clone());
+    }
+    for socket in [&mut on_a, &mut on_b] {
+        let mut received = Vec::new();
+        for _ in 0..3 {
+            received.push(socket.expect("message_created").await["message"]["id"].clone());
+        }
+        assert_eq!(received, sent, "every message, once, in order");
+    }
+}
+
 /// A `redis-server` of the test's own, on a free port, killed on drop.
 pub struct OwnRedis {
     port: u16,
