@@ -19,8 +19,8 @@ use crate::{
     audit::{self, Entry},
     auth::Actor,
     client::RequestMeta,
-    domain::{Description, MemberRole, Title, Visibility},
-    error::Result,
+    domain::{ConversationKind, Description, MemberRole, Title, Visibility},
+    error::{Error, Result},
     hooks::outbox,
     realtime::{Audience, Realtime},
 };
@@ -48,6 +48,10 @@ pub async fn update(
     let access = access(&mut tx, actor, conversation_id, true).await?;
     access.require_manage(actor)?;
     require_group(&access)?;
+    if access.kind == ConversationKind::Support && settings.visibility == Some(Visibility::Tenant) {
+        // Only its requester and the desk may read it (a constraint holds it too).
+        return Err(Error::validation("visibility", "a support conversation stays private"));
+    }
     let (title, description): (Option<String>, String) =
         sqlx::query_as("SELECT title, description FROM conversations WHERE id = $1 AND tenant_id = $2")
             .bind(conversation_id)

@@ -161,6 +161,12 @@ async fn only_agents_and_admins_of_the_tenant_use_the_desk(pool: PgPool) {
     let (status, body) = call(&mut agent, Method::POST, &path, Some(&json!({}))).await;
     assert_eq!(error_code(status, &body, StatusCode::FORBIDDEN), "not_a_participant");
 
+    // Nobody makes it readable by the whole tenant, not even an admin.
+    let path = format!("/api/chat/conversations/{id}/");
+    let (status, body) = call(&mut admin, Method::PATCH, &path, Some(&json!({"visibility": "tenant"}))).await;
+    assert_eq!(error_code(status, &body, StatusCode::BAD_REQUEST), "validation_error");
+    assert_eq!(body["field"], "visibility");
+
     // Another tenant's agent: the id names nothing there.
     let globex = app.tenant("globex").await;
     let (_, mut stranger) = desk(&app, &globex, "Gil").await;
