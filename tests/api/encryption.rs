@@ -12,7 +12,7 @@ use tenantchat::{chat::keys, crypto::Keyring, domain::Role, Config};
 use crate::{
     attachments::{download, image, media_root, stored_files, upload},
     cli::tenantchat,
-    helpers::{spawn_configured, Client, TestApp},
+    helpers::{spawn_configured, Client, Tenant, TestApp},
 };
 
 pub(crate) fn key(id: &str, byte: u8) -> String {
@@ -270,16 +270,16 @@ async fn a_wrong_or_missing_key_is_a_startup_error(pool: PgPool) {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not configured"));
 }
 
-#[sqlx::test]
-async fn rotation_moves_every_record_to_the_new_key_and_the_old_one_can_go(pool: PgPool) {
-    let app = encrypted_app(pool.clone()).await;
-    let acme = app.tenant("acme").await;
-    let mut ana = app.member(&acme, "Ana", Role::Write).await;
-    let bruno = app.member(&acme, "Bruno", Role::Write).await;
+/// Ana's 1-to-1 with Bruno holding a record of every kind: a first message edited once
+/// (a text and an earlier version), `more` messages and a text file. Ana, the
+/// conversation's id, the first message and the message with the file.
+async fn every_kind_of_record(app: &TestApp, acme: &Tenant, more: usize) -> (Client, String, Value, Value) {
+    let mut ana = app.member(acme, "Ana", Role::Write).await;
+    let bruno = app.member(acme, "Bruno", Role::Write).await;
     let chat = ana.start_with(bruno.user_id).await;
     let first = ana.say(&chat, "first words").await;
     edit(&mut ana, &chat, &first, "first words, edited").await;
-    for i in 0..7 {
+    for i in 0..more {
         ana.say(&chat, &format!("more words {i}")).await;
     }
     let (status, with_file) = upload(
@@ -290,6 +290,14 @@ async fn rotation_moves_every_record_to_the_new_key_and_the_old_one_can_go(pool:
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{with_file}");
+    (ana, chat, first, with_file)
+}
+
+#[sqlx::test]
+async fn rotation_moves_every_record_to_the_new_key_and_the_old_one_can_go(pool: PgPool) {
+    let app = encrypted_app(pool.clone()).await;
+    let acme = app.tenant("acme").await;
+    let (ana, chat, first, with_file) = every_kind_of_record(&app, &acme, 7).await;
     let root = media_root(&app);
     // Messages written before encryption was on are encrypted by the rotation too.
     sqlx::query("UPDATE messages SET content = 'plain old words', content_key_id = NULL, content_sealed = NULL WHERE id = $1::uuid")
@@ -382,22 +390,7 @@ async fn a_tenant_that_turns_search_off_keeps_no_index_words(pool: PgPool) {
 async fn decryption_turns_encryption_off_while_the_server_runs(pool: PgPool) {
     let app = encrypted_app(pool.clone()).await;
     let acme = app.tenant("acme").await;
-    let mut ana = app.member(&acme, "Ana", Role::Write).await;
-    let bruno = app.member(&acme, "Bruno", Role::Write).await;
-    let chat = ana.start_with(bruno.user_id).await;
-    let first = ana.say(&chat, "first words").await;
-    edit(&mut ana, &chat, &first, "first words, edited").await;
-    for i in 0..5 {
-        ana.say(&chat, &format!("more words {i}")).await;
-    }
-    let (status, with_file) = upload(
-        &mut ana,
-        &chat,
-        "",
-        vec![("a.txt".into(), b"file words".to_vec(), "text/plain".into())],
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{with_file}");
+    let (ana, chat, _, with_file) = every_kind_of_record(&app, &acme, 5).await;
     let root = media_root(&app);
     let k1 = key("k1", 1);
     let run = |args: &[&str], old_keys: &str| {
