@@ -6,7 +6,7 @@
 # ---- build ----------------------------------------------------------------
 FROM rust:1-bookworm AS builder
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 # Migrations (sqlx::migrate!) and templates (askama) are compiled into the binary.
 COPY migrations ./migrations
