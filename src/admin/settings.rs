@@ -15,7 +15,7 @@ use crate::{
     audit::Entry,
     chat::settings::{check_canned_replies, CannedReply, TenantSettings, MAX_UPLOAD_BYTES},
     chat::uploads::UploadKind,
-    domain::{pii::PiiMode, topics::ForbiddenTopics},
+    domain::{pii::PiiMode, topics::ForbiddenTopics, HexColor, Label, Patterned, Phrase},
     error::{Error, Result},
 };
 
@@ -72,31 +72,18 @@ pub struct SettingsUpdate {
     #[oai(nullable, validator(minimum(value = "1"), maximum(value = "3650")))]
     pub retention_days: Option<u32>,
     /// `#RRGGBB`.
-    #[oai(nullable, validator(pattern = r"^#[0-9a-fA-F]{6}$"))]
-    pub widget_color: Option<String>,
+    #[oai(nullable)]
+    pub widget_color: Option<Patterned<HexColor>>,
     /// 1 to 60 characters, not all spaces, no control characters.
-    #[oai(
-        nullable,
-        validator(
-            max_length = 60,
-            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-        )
-    )]
-    pub widget_title: Option<String>,
+    #[oai(nullable, validator(max_length = 60))]
+    pub widget_title: Option<Patterned<Label>>,
     /// 0 (no limit, the default) to 525,600 (a year).
     #[oai(nullable, validator(minimum(value = "0"), maximum(value = "525600")))]
     pub edit_window_minutes: Option<u32>,
     /// At most 200 phrases of 1 to 100 characters, each with a letter or digit and no
     /// control characters; duplicates (ignoring case and accents) are dropped.
-    #[oai(
-        nullable,
-        validator(
-            max_items = 200,
-            max_length = 100,
-            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\W_][^\x00-\x1f\x7f-\x9f]*$"
-        )
-    )]
-    pub forbidden_topics: Option<Vec<String>>,
+    #[oai(nullable, validator(max_items = 200, max_length = 100))]
+    pub forbidden_topics: Option<Vec<Patterned<Phrase>>>,
     // Described by PiiMode itself, and not `nullable`: either makes poem-openapi wrap the
     // enum's $ref in an `allOf` that openapi-python-client cannot read. Absent or null
     // both mean "off".
@@ -237,7 +224,7 @@ fn validate(update: SettingsUpdate, max_send_per_minute: u32) -> Result<TenantSe
     }
     let forbidden_topics = update
         .forbidden_topics
-        .map(|phrases| ForbiddenTopics::parse(&phrases))
+        .map(|phrases| ForbiddenTopics::parse(&phrases.into_iter().map(Patterned::into_string).collect::<Vec<_>>()))
         .transpose()?
         .filter(|phrases| !phrases.is_empty());
     let settings = TenantSettings {
@@ -247,7 +234,7 @@ fn validate(update: SettingsUpdate, max_send_per_minute: u32) -> Result<TenantSe
             .map(|types| types.into_iter().map(|t| t.0.to_string()).collect()),
         send_per_minute: update.send_per_minute,
         retention_days: update.retention_days,
-        widget_color: update.widget_color,
+        widget_color: update.widget_color.map(Patterned::into_string),
         widget_title: update.widget_title.map(|t| t.trim().to_string()),
         // 0 and absent both mean no limit; absent is what is stored.
         edit_window_minutes: update.edit_window_minutes.filter(|m| *m > 0),

@@ -30,7 +30,7 @@ use crate::{
     auth::Auth,
     chat::history::HistoryQuery,
     client::RequestMeta,
-    domain::{Limit, Name, Offset, Role, Seq},
+    domain::{Email, Label, Limit, MediaType, Name, Offset, OneLine, Patterned, Role, Seq},
     error::{Error, Result},
     state::AppState,
 };
@@ -53,17 +53,11 @@ enum UserCreated {
 #[derive(Object)]
 struct NewUserRequest {
     /// One `@` with text on both sides, no spaces; at most 254 characters.
-    #[oai(validator(
-        max_length = 254,
-        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+\s*$"
-    ))]
-    email: String,
+    #[oai(validator(max_length = 254))]
+    email: Patterned<Email>,
     /// 1 to 200 characters, not all spaces, no control characters.
-    #[oai(validator(
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    ))]
-    name: String,
+    #[oai(validator(max_length = 200))]
+    name: Patterned<Label>,
     /// 8 to 1024 characters, not the email address.
     #[oai(validator(min_length = 8, max_length = 1024))]
     password: String,
@@ -75,14 +69,8 @@ impl FieldRefusal for NewUserRequest {}
 #[derive(Object)]
 struct UserPatch {
     /// 1 to 200 characters, not all spaces, no control characters.
-    #[oai(
-        nullable,
-        validator(
-            max_length = 200,
-            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-        )
-    )]
-    name: Option<String>,
+    #[oai(nullable, validator(max_length = 200))]
+    name: Option<Patterned<Label>>,
     // Absent: unchanged. Neither nullable nor described: either wraps the enum's
     // `$ref` in an `allOf`, which client generators cannot take for an enum.
     role: Option<Role>,
@@ -242,11 +230,8 @@ impl AdminApi {
         /// Only files this user uploaded.
         uploader: Query<Option<uuid::Uuid>>,
         /// Only files of this MIME type (`image/png`) or top-level type (`image`).
-        #[oai(
-            name = "type",
-            validator(max_length = 100, pattern = r"^[A-Za-z0-9.+-]+(/[A-Za-z0-9.+-]+)?$")
-        )]
-        content_type: Query<Option<String>>,
+        #[oai(name = "type", validator(max_length = 100))]
+        content_type: Query<Option<Patterned<MediaType>>>,
         /// Uploaded at or after (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,
         /// Uploaded before (RFC 3339).
@@ -300,8 +285,8 @@ impl AdminApi {
         /// Only entries by this user.
         actor: Query<Option<uuid::Uuid>>,
         /// Only entries of this action, e.g. `user.deactivate` (at most 100 characters).
-        #[oai(validator(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
-        action: Query<Option<String>>,
+        #[oai(validator(max_length = 100))]
+        action: Query<Option<Patterned<OneLine>>>,
         /// At or after (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,
         /// Before (RFC 3339).
@@ -314,7 +299,7 @@ impl AdminApi {
         let (limit, offset) = page_bounds(limit.0, offset.0);
         let filter = AuditFilter {
             actor: actor.0,
-            action: action.0,
+            action: action.0.map(Patterned::into_string),
             from: from.0,
             to: to.0,
             limit,

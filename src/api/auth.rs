@@ -9,7 +9,7 @@ use crate::{
     accounts::{self, User},
     auth::{control, extract::CookieAuth, tokens, Auth},
     client::RequestMeta,
-    domain::TokenName,
+    domain::{Label, Patterned, SignedEmail, SignedLabel, Slug, TokenName},
     error::Result,
     login,
     state::AppState,
@@ -40,29 +40,20 @@ impl FieldRefusal for WidgetSignInRequest {}
 #[derive(Object)]
 struct WidgetSignInRequest {
     /// The tenant's slug, e.g. `acme`.
-    #[oai(validator(max_length = 50, pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"))]
-    tenant: String,
+    #[oai(validator(max_length = 50))]
+    tenant: Patterned<Slug>,
     /// The host app's id of the user: 1 to 200 characters, not all spaces, no control
     /// characters, no `|`.
-    #[oai(validator(
-        max_length = 200,
-        pattern = r"^[^|\x00-\x1f\x7f-\x9f]*[^|\s\x00-\x1f\x7f-\x9f][^|\x00-\x1f\x7f-\x9f]*$"
-    ))]
-    external_id: String,
+    #[oai(validator(max_length = 200))]
+    external_id: Patterned<SignedLabel>,
     /// Becomes the user's email (one `@` with text on both sides, no spaces, no `|`);
     /// updated at every sign-in.
-    #[oai(validator(
-        max_length = 254,
-        pattern = r"^\s*[^@|\s\x00-\x1f\x7f-\x9f]+@[^@|\s\x00-\x1f\x7f-\x9f]+\s*$"
-    ))]
-    email: String,
+    #[oai(validator(max_length = 254))]
+    email: Patterned<SignedEmail>,
     /// Becomes the user's name (1 to 200 characters, not all spaces, no control
     /// characters); updated at every sign-in.
-    #[oai(validator(
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    ))]
-    name: String,
+    #[oai(validator(max_length = 200))]
+    name: Patterned<Label>,
     /// When the host signed, in Unix seconds; accepted within 5 minutes either way.
     ts: i64,
     /// Hex HMAC-SHA256 of `tenant|external_id|email|name|ts` under the widget secret.
@@ -85,11 +76,8 @@ impl FieldRefusal for NewTokenRequest {}
 struct NewTokenRequest {
     /// A label to recognise the token by, e.g. `ci-bot`: 1 to 100 characters, not all
     /// spaces, no control characters.
-    #[oai(validator(
-        max_length = 100,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    ))]
-    name: String,
+    #[oai(validator(max_length = 100))]
+    name: Patterned<Label>,
 }
 
 #[derive(ApiResponse)]

@@ -19,7 +19,7 @@ use crate::{
         views::Conversation,
     },
     client::RequestMeta,
-    domain::{Description, Limit, Offset, Title, Visibility},
+    domain::{Description, Limit, Lines, Offset, OneLine, Patterned, Title, Visibility},
     error::{Error, Result},
     limits::Action,
     state::AppState,
@@ -46,16 +46,16 @@ impl FieldRefusal for StartRequest {
 struct NewGroupRequest {
     /// At most 200 characters, no control characters; absent or blank, the group shows
     /// its members' names.
-    #[oai(nullable, validator(max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
-    title: Option<String>,
+    #[oai(nullable, validator(max_length = 200))]
+    title: Option<Patterned<OneLine>>,
     /// The other members (1 to 1000 active users of the same tenant). The caller is
     /// always a member, and the group's owner.
     #[oai(validator(min_items = 1, max_items = 1000))]
     participant_ids: Vec<IdText>,
     /// What the group is about: at most 500 characters; line breaks and tabs are the only
     /// control characters allowed.
-    #[oai(validator(max_length = 500, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"))]
-    description: Option<String>,
+    #[oai(validator(max_length = 500))]
+    description: Option<Patterned<Lines>>,
     // Documented on the struct: a documented enum field is published as an `allOf`
     // wrapper that generated clients cannot read.
     visibility: Option<Visibility>,
@@ -66,12 +66,12 @@ struct NewGroupRequest {
 struct SettingsRequest {
     /// The new title, at most 200 characters; blank removes it (the group then shows its
     /// members' names). Absent: unchanged.
-    #[oai(validator(max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
-    title: Option<String>,
+    #[oai(validator(max_length = 200))]
+    title: Option<Patterned<OneLine>>,
     /// The new description, at most 500 characters (line breaks and tabs are the only
     /// control characters allowed); blank removes it. Absent: unchanged.
-    #[oai(validator(max_length = 500, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"))]
-    description: Option<String>,
+    #[oai(validator(max_length = 500))]
+    description: Option<Patterned<Lines>>,
     // Undocumented, as in `NewGroupRequest`.
     visibility: Option<Visibility>,
 }

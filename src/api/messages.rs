@@ -24,7 +24,7 @@ use crate::{
         views::Message,
     },
     client::RequestMeta,
-    domain::{ClientId, Limit, Seq},
+    domain::{ClientId, Limit, NonBlank, OneLine, Patterned, Seq},
     error::{Error, Result},
     limits::Action,
     state::AppState,
@@ -35,12 +35,12 @@ pub struct MessagesApi;
 #[derive(Object)]
 struct SendJson {
     /// The text: at most 5000 characters, not all white space, no NUL.
-    #[oai(validator(max_length = 5000, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"))]
-    content: String,
+    #[oai(validator(max_length = 5000))]
+    content: Patterned<NonBlank>,
     /// Idempotency key (at most 64 characters, no control characters): a retry with
     /// the same key returns the original message.
-    #[oai(nullable, validator(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
-    client_id: Option<String>,
+    #[oai(nullable, validator(max_length = 64))]
+    client_id: Option<Patterned<OneLine>>,
     /// The id of the message of this conversation this one answers.
     #[oai(nullable)]
     reply_to: Option<IdText>,
@@ -57,8 +57,8 @@ impl FieldRefusal for SendJson {}
 #[derive(Object)]
 struct EditJson {
     /// The new text: at most 5000 characters, not all white space, no NUL.
-    #[oai(validator(max_length = 5000, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"))]
-    content: String,
+    #[oai(validator(max_length = 5000))]
+    content: Patterned<NonBlank>,
 }
 
 impl FieldRefusal for EditJson {}
@@ -171,7 +171,12 @@ impl MessagesApi {
                         .collect(),
                     metadata: b.metadata,
                 };
-                (Some(b.content), b.client_id, None, extras)
+                (
+                    Some(b.content.into_string()),
+                    b.client_id.map(Patterned::into_string),
+                    None,
+                    extras,
+                )
             }
             SendRequest::Multipart(form) => {
                 messages::check_can_send(&state.pool, auth.actor(), id).await?;

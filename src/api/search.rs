@@ -6,7 +6,7 @@ use super::ApiTags;
 use crate::{
     auth::Auth,
     chat::search::{self, SearchPage, SearchQuery},
-    domain::Limit,
+    domain::{Limit, NonBlank, Patterned, SearchCursor},
     error::Result,
     state::AppState,
 };
@@ -29,8 +29,8 @@ impl SearchApi {
         state: Data<&AppState>,
         auth: Auth,
         /// What to search for: at most 500 characters, not all white space, no NUL.
-        #[oai(validator(max_length = 500, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"))]
-        q: Query<String>,
+        #[oai(validator(max_length = 500))]
+        q: Query<Patterned<NonBlank>>,
         /// Only this conversation.
         conversation: Query<Option<uuid::Uuid>>,
         /// Only messages from this user.
@@ -42,19 +42,16 @@ impl SearchApi {
         /// Page size (default 20, larger values are capped at 50).
         limit: Query<Option<Limit>>,
         /// `next_cursor` of the previous page.
-        #[oai(validator(
-            pattern = r"^[0-9a-f]{8}\.[0-9]{1,18}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-        ))]
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Patterned<SearchCursor>>>,
     ) -> Result<Json<SearchPage>> {
         let query = SearchQuery {
-            q: q.0,
+            q: q.0.into_string(),
             conversation: conversation.0,
             sender: sender.0,
             from: from.0,
             to: to.0,
             limit: limit.0,
-            cursor: cursor.0,
+            cursor: cursor.0.map(Patterned::into_string),
         };
         Ok(Json(search::search(&state.pool, auth.actor(), &query).await?))
     }

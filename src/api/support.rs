@@ -22,7 +22,7 @@ use crate::{
             SupportConversation,
         },
     },
-    domain::{Limit, SupportStatus},
+    domain::{InboxCursor, Limit, Patterned, SupportStatus},
     error::{Error, Result},
     state::AppState,
 };
@@ -78,13 +78,12 @@ impl SupportApi {
         /// Page size (default 50; larger values are capped at 200).
         limit: Query<Option<Limit>>,
         /// `next_cursor` of the previous page.
-        #[oai(validator(pattern = r"^[0-9]{1,18}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"))]
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Patterned<InboxCursor>>>,
     ) -> Result<Json<InboxPage>> {
         let query = InboxQuery {
             status: status.0.unwrap_or(SupportStatus::Open),
             limit: limit.0,
-            cursor: cursor.0,
+            cursor: cursor.0.map(Patterned::into_string),
         };
         Ok(Json(inbox::inbox(&state.pool, auth.actor(), &query).await?))
     }

@@ -8,6 +8,7 @@
 
 mod conversation;
 mod paging;
+mod patterned;
 pub mod pii;
 mod role;
 mod text;
@@ -15,6 +16,10 @@ pub mod topics;
 
 pub use conversation::{ConversationKind, Description, MemberRole, MessageKind, SupportStatus, Visibility};
 pub use paging::{Limit, Offset, Seq};
+pub use patterned::{
+    Email, HexColor, HttpUrl, InboxCursor, Label, Lines, MediaType, NonBlank, OneLine, Patterned, Phrase, SearchCursor,
+    SignedEmail, SignedLabel, Slug, WebhookEvent,
+};
 pub use role::Role;
 pub use text::{ClientId, ExternalId, Name, Title, TokenName};
 
