@@ -96,12 +96,23 @@ impl Report {
             None => format!("{rate:.0} msg/s answered"),
         };
         self.line("rate", achieved);
+        let by_second = p99_by_second(sent, started);
+        self.line(
+            "send p99 by second",
+            by_second
+                .iter()
+                .map(|p| format!("{p:.0}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+                + " ms",
+        );
         let latency = Latency::of(answered);
         self.line("send latency", latency.text());
         self.field(
             "sends",
             json!({"sent": sent.len(), "answered": latency.count, "timed_out": timed_out, "failed": failed,
-                   "refused": refused, "rate": rate.round(), "target_rate": target, "latency_ms": latency.json()}),
+                   "refused": refused, "rate": rate.round(), "target_rate": target, "latency_ms": latency.json(),
+                   "p99_by_second_ms": by_second}),
         );
     }
 
@@ -255,6 +266,23 @@ impl Latency {
     pub fn json(&self) -> Value {
         json!({"p50": ms(self.p50), "p90": ms(self.p90), "p95": ms(self.p95), "p99": ms(self.p99), "max": ms(self.max)})
     }
+}
+
+/// The p99 of the answered sends scheduled in each second after `started`: whether a
+/// tail is a transient (the first second's cache misses and presence writes) or the
+/// steady state.
+fn p99_by_second(sent: &[Sent], started: Duration) -> Vec<f64> {
+    let mut seconds: Vec<Vec<Duration>> = Vec::new();
+    for s in sent {
+        if let Outcome::Answered(latency) = s.outcome {
+            let second = s.finished.saturating_sub(latency).saturating_sub(started).as_secs() as usize;
+            if seconds.len() <= second {
+                seconds.resize(second + 1, Vec::new());
+            }
+            seconds[second].push(latency);
+        }
+    }
+    seconds.into_iter().map(|all| ms(Latency::of(all).p99)).collect()
 }
 
 /// Milliseconds with one decimal.
