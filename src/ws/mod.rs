@@ -264,8 +264,8 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
                         Ok(Control::RecheckViewing) => {
                             if let Some(id) = following.viewing() {
                                 // The same rule as the `open` that let the socket in.
-                                if chat::conversations::open(&state.pool, &actor, id).await.is_err() {
-                                    following.view(None).await;
+                                if Box::pin(chat::conversations::open(&state.pool, &actor, id)).await.is_err() {
+                                    Box::pin(following.view(None)).await;
                                     // Unasked, so the client knows it follows nothing now.
                                     let stopped = chat::conversations::Opened::Nothing.event();
                                     let text = serde_json::to_string(&stopped).expect("events serialize");
