@@ -94,10 +94,6 @@ impl<R: Rule> Patterned<R> {
         }
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     pub fn into_string(self) -> String {
         self.0
     }
@@ -108,12 +104,6 @@ impl<R> Deref for Patterned<R> {
 
     fn deref(&self) -> &str {
         &self.0
-    }
-}
-
-impl<R> Clone for Patterned<R> {
-    fn clone(&self) -> Self {
-        Patterned(self.0.clone(), PhantomData)
     }
 }
 
