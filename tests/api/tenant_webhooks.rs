@@ -266,3 +266,50 @@ async fn edits_deletions_and_a_deleted_conversation_reach_the_webhooks_that_aske
         "one delivery per committed change, none for the refused or idle ones"
     );
 }
+
+/// The payload of the next notification on `listener`.
+async fn heard(listener: &mut sqlx::postgres::PgListener) -> String {
+    let notification = tokio::time::timeout(Duration::from_secs(30), listener.recv());
+    notification
+        .await
+        .expect("a notification")
+        .unwrap()
+        .payload()
+        .to_string()
+}
+
+/// PostgreSQL commits the transactions that notify one at a time, so a message that makes
+/// no delivery must not wake the webhook workers; one that makes a delivery must.
+/// Notifications arrive in commit order: a marker sent after the first message is the
+/// first one heard only if that message sent none.
+#[sqlx::test]
+async fn only_a_message_that_makes_a_delivery_wakes_the_webhook_workers(pool: PgPool) {
+    let app = spawn_with_hooks(pool.clone(), |_| {}).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Admin).await;
+    let bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let id = group(&mut ana, &[bruno.user_id], json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await.unwrap();
+    listener.listen("webhook_deliveries").await.unwrap();
+
+    ana.say(&id, "no webhook yet").await;
+    sqlx::query("SELECT pg_notify('webhook_deliveries', 'marker')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(heard(&mut listener).await, "marker");
+
+    let hook = Receiver::ok().await;
+    let (status, created) = ana
+        .post(
+            "/api/admin/webhooks/",
+            json!({"url": hook.url, "events": ["message_created"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    ana.say(&id, "now one webhook").await;
+    assert_eq!(heard(&mut listener).await, "");
+}
