@@ -114,6 +114,17 @@ test('a reloaded list keeps the newer last message and drops conversations archi
   assert.deepEqual(Object.keys(s.conversations), ['c1']);
 });
 
+test('a list asked for before a group arrived live does not drop the group', () => {
+  let s = run(initialState(ME), { type: 'conversations/loaded', list: [conv('c1')], archived: false });
+  const since = s.liveSeq;
+  s = run(s, { type: 'conversation/received', conversation: conv('team', { title: 'Team' }) },
+    { type: 'conversations/loaded', list: [conv('c1')], archived: false, since });
+  assert.deepEqual(Object.keys(s.conversations).sort(), ['c1', 'team']);
+  // A list asked for afterwards is the truth again: without the group, it goes.
+  s = run(s, { type: 'conversations/loaded', list: [conv('c1')], archived: false, since: s.liveSeq });
+  assert.deepEqual(Object.keys(s.conversations), ['c1']);
+});
+
 test('the Chats list: newest activity first, archived only when shown', () => {
   const list = [
     conv('old', { last_message: msg(1) }),

@@ -27,6 +27,7 @@ export function initialState(me) {
     showArchived: false,
     openConversationId: null,
     conversations: {}, // every conversation seen, by id
+    liveSeq: 0, // counts conversations received live (see `conversations/loaded`)
     threads: {}, // the messages we hold, per conversation id (see emptyThread)
     users: [], // the tenant's users with presence
     typing: {}, // conversation id → {user id → {name, until}}
@@ -334,8 +335,12 @@ function reduceCore(state, action) {
       const conversations = { ...state.conversations };
       let next = state;
       const seen = new Set();
+      // A conversation received live after the list was asked for (`since`) is newer than
+      // the list's copy, or missing from it (a group created meanwhile): it stays as is.
+      const newer = (c) => action.since !== undefined && c && c.liveSeq > action.since;
       for (const raw of action.list) {
         seen.add(raw.id);
+        if (newer(conversations[raw.id])) continue;
         const c = mergeConversation(conversations[raw.id], { ...raw });
         if (isViewing(state, c.id)) Object.assign(c, { unread_count: 0, mention_count: 0 }); // on screen: the receipt follows
         conversations[c.id] = c;
@@ -346,12 +351,15 @@ function reduceCore(state, action) {
       }
       // Conversations that left the list (archived elsewhere) go, except the open one.
       for (const [id, c] of Object.entries(conversations)) {
-        if (!seen.has(id) && id !== state.openConversationId && (action.archived || !c.is_archived)) delete conversations[id];
+        if (!seen.has(id) && id !== state.openConversationId && !newer(c) && (action.archived || !c.is_archived)) delete conversations[id];
       }
       return { ...next, conversations };
     }
-    case 'conversation/received':
-      return withConversation(state, mergeConversation(state.conversations[action.conversation.id], action.conversation));
+    case 'conversation/received': {
+      const liveSeq = state.liveSeq + 1;
+      const conv = { ...mergeConversation(state.conversations[action.conversation.id], action.conversation), liveSeq };
+      return withConversation({ ...state, liveSeq }, conv);
+    }
     case 'conversation/flagged': {
       const conv = conversationOf(state, action.id);
       return conv ? withConversation(state, { ...conv, ...action.flags }) : state;

@@ -15,7 +15,7 @@ export function createSync(app) {
   const state = () => store.getState();
 
   async function refreshConversations({ notify }) {
-    const archived = state().showArchived;
+    const { showArchived: archived, liveSeq: since } = state();
     const list = await api.get(`/api/chat/conversations/${archived ? '?archived=true' : ''}`);
     if (!Array.isArray(list)) return;
     if (notify) {
@@ -25,7 +25,7 @@ export function createSync(app) {
         }
       }
     }
-    store.dispatch({ type: 'conversations/loaded', list, archived });
+    store.dispatch({ type: 'conversations/loaded', list, archived, since });
   }
 
   let refreshTimer = null;
