@@ -12,7 +12,7 @@ use tenantchat::{domain::Role, Config};
 use crate::{
     encryption::{edit, key},
     receiver::Receiver,
-    webhooks::spawn_with_hooks,
+    webhooks::{create_webhook, spawn_with_hooks},
 };
 
 #[sqlx::test]
@@ -30,13 +30,7 @@ async fn webhook_payloads_are_sealed_in_the_outbox_and_rotate_with_the_rest(pool
     let acme = app.tenant("acme").await;
     let mut ana = app.member(&acme, "Ana", Role::Admin).await;
     let bruno = app.user(&acme, "Bruno", Role::Write).await;
-    let (status, webhook) = ana
-        .post(
-            "/api/admin/webhooks/",
-            json!({"url": hook.url, "events": ["message_created", "message_updated"]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{webhook}");
+    let webhook = create_webhook(&mut ana, &hook.url, &["message_created", "message_updated"]).await;
     let chat = ana.start_with(bruno).await;
     let sent = ana.say(&chat, "the vault code is 4711").await;
     edit(&mut ana, &chat, &sent, "the vault code is 1147").await;

@@ -7,7 +7,6 @@
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
-use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 use tenantchat::domain::Role;
@@ -19,7 +18,7 @@ use tokio_rustls::rustls::{
 use crate::{
     groups::group,
     receiver::Receiver,
-    webhooks::{create_bot, log_until, spawn_with_hooks, verify},
+    webhooks::{create_bot, create_webhook, log_until, spawn_with_hooks, verify},
 };
 
 /// A certificate authority made for one test.
@@ -110,13 +109,7 @@ async fn a_receiver_with_an_untrusted_certificate_is_a_failed_attempt(pool: PgPo
     let bruno = app.user(&acme, "Bruno", Role::Write).await;
     let stranger = TestCa::new("stranger");
     let mut hook = Receiver::start_tls(Arc::new(|_| (200, String::new())), stranger.server()).await;
-    let (status, webhook) = ana
-        .post(
-            "/api/admin/webhooks/",
-            json!({"url": hook.url, "events": ["message_created"]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{webhook}");
+    let webhook = create_webhook(&mut ana, &hook.url, &["message_created"]).await;
     let id = ana.start_with(bruno).await;
     ana.say(&id, "to a stranger").await;
 

@@ -12,7 +12,7 @@ use crate::{
     groups::group,
     helpers::error_code,
     receiver::Receiver,
-    webhooks::{create_bot, spawn_with_hooks},
+    webhooks::{create_bot, create_webhook, spawn_with_hooks},
 };
 
 #[sqlx::test]
@@ -96,12 +96,7 @@ async fn admins_reach_only_their_own_tenants_bots_webhooks_and_deliveries(pool: 
     let mut bruno = app.member(&acme, "Bruno", Role::Write).await;
     let hook = Receiver::ok().await;
     let (bot_id, token, _) = create_bot(&mut ana, &hook.url).await;
-    let (_, webhook) = ana
-        .post(
-            "/api/admin/webhooks/",
-            json!({"url": hook.url, "events": ["message_created"]}),
-        )
-        .await;
+    let webhook = create_webhook(&mut ana, &hook.url, &["message_created"]).await;
     let webhook = webhook["id"].as_str().unwrap().to_string();
 
     let (_, bots) = gus.get("/api/admin/bots/").await;
@@ -177,10 +172,7 @@ async fn edits_deletions_and_a_deleted_conversation_reach_the_webhooks_that_aske
         "message_deleted",
         "conversation_deleted",
     ];
-    let (status, created) = ana
-        .post("/api/admin/webhooks/", json!({"url": hook.url, "events": events}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    create_webhook(&mut ana, &hook.url, &events).await;
     let id = group(&mut ana, &[bruno.user_id, carla.user_id], json!({})).await["id"]
         .as_str()
         .unwrap()
@@ -287,11 +279,8 @@ async fn only_a_message_that_makes_a_delivery_wakes_the_webhook_workers(pool: Pg
     let app = spawn_with_hooks(pool.clone(), |_| {}).await;
     let acme = app.tenant("acme").await;
     let mut ana = app.member(&acme, "Ana", Role::Admin).await;
-    let bruno = app.member(&acme, "Bruno", Role::Write).await;
-    let id = group(&mut ana, &[bruno.user_id], json!({})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let bruno = app.user(&acme, "Bruno", Role::Write).await;
+    let id = ana.start_with(bruno).await;
     let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await.unwrap();
     listener.listen("webhook_deliveries").await.unwrap();
 
@@ -303,13 +292,7 @@ async fn only_a_message_that_makes_a_delivery_wakes_the_webhook_workers(pool: Pg
     assert_eq!(heard(&mut listener).await, "marker");
 
     let hook = Receiver::ok().await;
-    let (status, created) = ana
-        .post(
-            "/api/admin/webhooks/",
-            json!({"url": hook.url, "events": ["message_created"]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    create_webhook(&mut ana, &hook.url, &["message_created"]).await;
     ana.say(&id, "now one webhook").await;
     assert_eq!(heard(&mut listener).await, "");
 }

@@ -37,6 +37,15 @@ pub async fn create_bot(admin: &mut Client, url: &str) -> (String, String, Strin
     (text("id"), text("token"), text("secret"))
 }
 
+/// Creates a tenant webhook for `events` pointing at `url`; returns it as created.
+pub async fn create_webhook(admin: &mut Client, url: &str, events: &[&str]) -> Value {
+    let (status, webhook) = admin
+        .post("/api/admin/webhooks/", json!({"url": url, "events": events}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{webhook}");
+    webhook
+}
+
 /// What a receiver checks: the signature over the raw body, and a recent timestamp
 /// equal in the header and the body.
 pub fn verify(received: &Received, secret: &str) {
