@@ -157,6 +157,7 @@ impl IntegrationsApi {
 
     /// A bot's deliveries, newest first
     #[oai(path = "/bots/:id/deliveries/", method = "get")]
+    #[allow(clippy::too_many_arguments)] // one argument per documented query parameter
     async fn bot_deliveries(
         &self,
         state: Data<&AppState>,
@@ -226,6 +227,7 @@ impl IntegrationsApi {
 
     /// A webhook's deliveries, newest first
     #[oai(path = "/webhooks/:id/deliveries/", method = "get")]
+    #[allow(clippy::too_many_arguments)] // one argument per documented query parameter
     async fn webhook_deliveries(
         &self,
         state: Data<&AppState>,
@@ -257,6 +259,7 @@ impl IntegrationsApi {
 }
 
 /// The delivery log of a bot or a webhook (the two endpoints differ only in whose).
+#[allow(clippy::too_many_arguments)] // the two endpoints' arguments, passed through
 async fn delivery_log(
     state: &AppState,
     auth: Auth,
