@@ -1,18 +1,13 @@
 //! The delivery log as the console reads it: filtered by status, before and after a
 //! manual retry (its audit row: webhooks.rs).
 
-use std::sync::Arc;
-
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tenantchat::domain::Role;
 
 use crate::{
-    groups::group,
     helpers::{error_code, Client},
-    receiver::Receiver,
-    webhooks::{create_bot, log_until, spawn_with_hooks},
+    webhooks::{failed_delivery, log_until, FailedDelivery},
 };
 
 async fn ids(admin: &mut Client, path: &str) -> Vec<Value> {
@@ -24,20 +19,14 @@ async fn ids(admin: &mut Client, path: &str) -> Vec<Value> {
 #[sqlx::test]
 async fn the_log_filters_by_status(pool: PgPool) {
     // No automatic retry: the one failed attempt ends the window, only the admin retries.
-    let app = spawn_with_hooks(pool, |c| c.webhook_retry_for_seconds = 0).await;
-    let acme = app.tenant("acme").await;
-    let mut ana = app.member(&acme, "Ana", Role::Admin).await;
-    let bruno = app.member(&acme, "Bruno", Role::Write).await;
-    let mut hook = Receiver::start(Arc::new(|n| (if n == 0 { 500 } else { 200 }, String::new()))).await;
-    let (bot_id, _, _) = create_bot(&mut ana, &hook.url).await;
-    let id = group(&mut ana, &[bruno.user_id, bot_id.parse().unwrap()], json!({})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    ana.say(&id, "hello").await;
-    hook.next().await;
-    let path = format!("/api/admin/bots/{bot_id}/");
-    let failed = log_until(&mut ana, &path, |d| d["status"] == "failed").await;
+    let FailedDelivery {
+        app: _app,
+        mut ana,
+        mut hook,
+        path,
+        failed,
+        ..
+    } = failed_delivery(pool, 500).await;
 
     let log = format!("{path}deliveries/");
     assert_eq!(

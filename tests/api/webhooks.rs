@@ -46,6 +46,46 @@ pub async fn create_webhook(admin: &mut Client, url: &str, events: &[&str]) -> V
     webhook
 }
 
+/// A bot's delivery whose one attempt was answered `status`, past its retry window (no
+/// automatic retry: only an admin's), and the admin who can read its log.
+pub struct FailedDelivery {
+    /// Kept alive with the rest.
+    pub app: TestApp,
+    pub ana: Client,
+    /// Answers `status` once, then 200.
+    pub hook: Receiver,
+    pub bot_id: String,
+    /// The bot's admin path, `/api/admin/bots/{id}/`.
+    pub path: String,
+    /// The delivery as its log shows it.
+    pub failed: Value,
+}
+
+pub async fn failed_delivery(pool: PgPool, status: u16) -> FailedDelivery {
+    let app = spawn_with_hooks(pool, |c| c.webhook_retry_for_seconds = 0).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Admin).await;
+    let bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let mut hook = Receiver::start(Arc::new(move |n| (if n == 0 { status } else { 200 }, String::new()))).await;
+    let (bot_id, _, _) = create_bot(&mut ana, &hook.url).await;
+    let id = group(&mut ana, &[bruno.user_id, bot_id.parse().unwrap()], json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ana.say(&id, "hello").await;
+    hook.next().await;
+    let path = format!("/api/admin/bots/{bot_id}/");
+    let failed = log_until(&mut ana, &path, |d| d["status"] == "failed").await;
+    FailedDelivery {
+        app,
+        ana,
+        hook,
+        bot_id,
+        path,
+        failed,
+    }
+}
+
 /// What a receiver checks: the signature over the raw body, and a recent timestamp
 /// equal in the header and the body.
 pub fn verify(received: &Received, secret: &str) {
@@ -187,20 +227,14 @@ async fn failed_deliveries_are_retried_with_growing_delays_until_delivered(pool:
 
 #[sqlx::test]
 async fn a_delivery_past_its_retry_window_fails_and_an_admin_can_retry_it(pool: PgPool) {
-    let app = spawn_with_hooks(pool, |c| c.webhook_retry_for_seconds = 0).await;
-    let acme = app.tenant("acme").await;
-    let mut ana = app.member(&acme, "Ana", Role::Admin).await;
-    let bruno = app.member(&acme, "Bruno", Role::Write).await;
-    let mut hook = Receiver::start(Arc::new(|n| (if n == 0 { 503 } else { 200 }, String::new()))).await;
-    let (bot_id, _, _) = create_bot(&mut ana, &hook.url).await;
-    let id = group(&mut ana, &[bruno.user_id, bot_id.parse().unwrap()], json!({})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    ana.say(&id, "hello").await;
-    hook.next().await;
-    let path = format!("/api/admin/bots/{bot_id}/");
-    let failed = log_until(&mut ana, &path, |d| d["status"] == "failed").await;
+    let FailedDelivery {
+        app: _app,
+        mut ana,
+        mut hook,
+        bot_id,
+        path,
+        failed,
+    } = failed_delivery(pool, 503).await;
     assert_eq!(failed["last_status"], 503);
     assert_eq!(failed["last_error"], "HTTP 503 Service Unavailable");
 
