@@ -12,15 +12,13 @@ use tenantchat::domain::Role;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::{
-    helpers::{spawn_node, spawn_with_redis, Layer, TestApp},
+    helpers::{spawn_with_redis, two_redis_nodes, Layer, TestApp},
     sockets::Socket,
 };
 
 #[sqlx::test]
 async fn two_nodes_share_messages_and_presence_through_redis(pool: PgPool) {
-    let layer = Layer::redis();
-    let node_a = spawn_node(pool.clone(), layer.clone()).await;
-    let node_b = spawn_node(pool, layer).await;
+    let (node_a, node_b) = two_redis_nodes(pool).await;
     let acme = node_a.tenant("acme").await;
     let mut ana = node_a.member(&acme, "Ana", Role::Write).await;
     let bruno_id = node_a.user(&acme, "Bruno", Role::Write).await;
@@ -57,9 +55,7 @@ async fn two_nodes_share_messages_and_presence_through_redis(pool: PgPool) {
 
 #[sqlx::test]
 async fn presence_across_nodes_changes_only_when_the_user_as_a_whole_does(pool: PgPool) {
-    let layer = Layer::redis();
-    let node_a = spawn_node(pool.clone(), layer.clone()).await;
-    let node_b = spawn_node(pool, layer).await;
+    let (node_a, node_b) = two_redis_nodes(pool).await;
     let acme = node_a.tenant("acme").await;
     let ana_on_a = node_a.member(&acme, "Ana", Role::Write).await;
     let ana_on_b = node_b.login(&acme, "Ana", ana_on_a.user_id).await;
@@ -97,9 +93,7 @@ async fn presence_across_nodes_changes_only_when_the_user_as_a_whole_does(pool: 
 async fn a_message_to_a_large_group_reaches_its_sockets_on_every_node_in_order(pool: PgPool) {
     // 20 members: over the count from which an event crosses Redis as one fan-out
     // message for every node instead of one message per member.
-    let layer = Layer::redis();
-    let node_a = spawn_node(pool.clone(), layer.clone()).await;
-    let node_b = spawn_node(pool, layer).await;
+    let (node_a, node_b) = two_redis_nodes(pool).await;
     let acme = node_a.tenant("acme").await;
     let mut ana = node_a.member(&acme, "Ana", Role::Write).await;
     let bruno_id = node_a.user(&acme, "Bruno", Role::Write).await;
@@ -254,9 +248,7 @@ async fn status_with(base: &str, path: &str, credential: (&str, &str)) -> Status
 /// other node's cache is.
 #[sqlx::test]
 async fn logout_deactivation_role_change_and_revocation_on_one_node_count_at_once_on_the_other(pool: PgPool) {
-    let layer = Layer::redis();
-    let node_a = spawn_node(pool.clone(), layer.clone()).await;
-    let node_b = spawn_node(pool, layer).await;
+    let (node_a, node_b) = two_redis_nodes(pool).await;
     let acme = node_a.tenant("acme").await;
     let mut admin = node_a.member(&acme, "Ada", Role::Admin).await;
     let me = "/api/auth/me/";

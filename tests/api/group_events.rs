@@ -9,7 +9,7 @@ use tenantchat::domain::Role;
 
 use crate::{
     groups::group,
-    helpers::{error_code, spawn_node, Layer},
+    helpers::{error_code, spawn_node, two_redis_nodes, Layer},
     permissions::call,
     sockets::Socket,
 };
@@ -244,9 +244,7 @@ async fn viewers_follow_a_shared_conversation_while_it_is_open(pool: PgPool, lay
 
 #[sqlx::test]
 async fn removal_and_viewing_hold_across_nodes(pool: PgPool) {
-    let layer = Layer::redis();
-    let node_a = spawn_node(pool.clone(), layer.clone()).await;
-    let node_b = spawn_node(pool, layer).await;
+    let (node_a, node_b) = two_redis_nodes(pool).await;
     let acme = node_a.tenant("acme").await;
     let mut ana = node_a.member(&acme, "Ana", Role::Write).await;
     let bruno_id = node_a.user(&acme, "Bruno", Role::Write).await;

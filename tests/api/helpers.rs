@@ -52,6 +52,13 @@ pub async fn spawn_node(pool: PgPool, layer: Layer) -> TestApp {
     spawn_node_with(pool, layer, |_| {}).await
 }
 
+/// Two nodes of one deployment: the same database, one Redis channel layer.
+pub async fn two_redis_nodes(pool: PgPool) -> (TestApp, TestApp) {
+    let layer = Layer::redis();
+    let node_a = spawn_node(pool.clone(), layer.clone()).await;
+    (node_a, spawn_node(pool, layer).await)
+}
+
 /// An in-memory node whose configuration `adjust` changes first.
 pub async fn spawn_configured(pool: PgPool, adjust: impl FnOnce(&mut Config)) -> TestApp {
     spawn_adjusted(pool, None, Layer::Memory, adjust).await
