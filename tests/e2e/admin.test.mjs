@@ -39,19 +39,6 @@ async function session(user, contextOptions = {}) {
   return s;
 }
 
-function assertClean(s) {
-  assert.deepEqual(s.errors.map((e) => e.message), [], 'page errors');
-  assert.deepEqual(s.problems, [], 'console errors or CSP violations');
-}
-
-async function api(s, method, path, data) {
-  const cookies = await s.context.cookies();
-  const csrf = (cookies.find((c) => c.name === 'csrftoken') || {}).value || '';
-  const res = await s.context.request.fetch(path, { method, headers: { 'X-CSRFToken': csrf }, data });
-  assert.ok(res.ok(), `${method} ${path}: ${res.status()}`);
-  return res.status() === 204 ? null : res.json();
-}
-
 const status = (page) => page.locator('#admin-status');
 
 before(async () => {
@@ -94,10 +81,10 @@ test('users: from the dashboard, create, search, change role, deactivate and rea
   assert.equal(await page.locator('tbody tr').count(), 1, 'the search keeps Dora only');
   await dora.getByRole('combobox', { name: 'Role of Dora' }).selectOption('write');
   await status(page).filter({ hasText: 'Dora was updated.' }).waitFor();
-  const users = await api(admin, 'GET', '/api/admin/users/');
+  const users = await H.api(admin, 'GET', '/api/admin/users/');
   assert.equal(users.find((u) => u.name === 'Dora').role, 'write');
   await dora.getByRole('checkbox', { name: 'Dora answers support conversations' }).check();
-  await H.waitUntil(async () => (await api(admin, 'GET', '/api/admin/users/')).find((u) => u.name === 'Dora').is_agent,
+  await H.waitUntil(async () => (await H.api(admin, 'GET', '/api/admin/users/')).find((u) => u.name === 'Dora').is_agent,
     { what: 'the agent flag to reach the API' });
 
   await dora.getByRole('button', { name: 'Deactivate' }).click();
@@ -113,7 +100,7 @@ test('users: from the dashboard, create, search, change role, deactivate and rea
   await status(page).filter({ hasText: 'Dora can sign in again.' }).waitFor();
   await page.locator('#status-filter').selectOption('active');
   await dora.locator('.badge', { hasText: 'Active' }).waitFor();
-  assertClean(admin);
+  H.assertClean(admin);
 });
 
 test('settings: a refused value is shown by its field, the preview follows the branding', { timeout: 60000 }, async (t) => {
@@ -137,23 +124,23 @@ test('settings: a refused value is shown by its field, the preview follows the b
   await page.getByRole('button', { name: 'Save' }).click();
   await status(page).filter({ hasText: 'Settings saved.' }).waitFor();
   assert.equal(await error.count(), 0, 'the message goes once the value is fixed');
-  const saved = await api(admin, 'GET', '/api/admin/settings/');
+  const saved = await H.api(admin, 'GET', '/api/admin/settings/');
   assert.deepEqual([saved.widget_title, saved.widget_color], ['Helpdesk', '#0f766e']);
 
   // The support desk's settings: saved from the same form, and kept by a later save.
   await page.locator('#setting-canned_replies').fill('hello Hi! How can we help?\nrefund We refund within 5 days.');
   await page.locator('#setting-support_round_robin').check();
   await page.getByRole('button', { name: 'Save' }).click();
-  await H.waitUntil(async () => (await api(admin, 'GET', '/api/admin/settings/')).support_round_robin === true,
+  await H.waitUntil(async () => (await H.api(admin, 'GET', '/api/admin/settings/')).support_round_robin === true,
     { what: 'the support settings to be saved' });
-  const support = await api(admin, 'GET', '/api/admin/settings/');
+  const support = await H.api(admin, 'GET', '/api/admin/settings/');
   assert.deepEqual(support.canned_replies, [
     { shortcut: 'hello', text: 'Hi! How can we help?' },
     { shortcut: 'refund', text: 'We refund within 5 days.' },
   ]);
   assert.notEqual(support.search_enabled, false, 'saving the form leaves search on (its default)');
   await shot(page, 'saved');
-  assertClean(admin);
+  H.assertClean(admin);
 });
 
 test('settings: each kind of field reads back the value it was drawn with (new settings are one entry)', { timeout: 30000 }, async () => {
@@ -181,7 +168,7 @@ test('settings: each kind of field reads back the value it was drawn with (new s
     });
   });
   for (const [kind, read, drawn] of roundTrips) assert.deepEqual(read, drawn, kind);
-  assertClean(admin);
+  H.assertClean(admin);
 });
 
 test('audit log: filter by action, open a row, check the chain', { timeout: 60000 }, async (t) => {
@@ -213,13 +200,13 @@ test('audit log: filter by action, open a row, check the chain', { timeout: 6000
   await page.locator('#chain-result', { hasText: `The chain is broken at row ${id}: its content does not match its hash.` }).waitFor();
   await page.locator(`tbody tr.broken[data-id="${id}"]`).waitFor();
   await shot(page, 'chain broken');
-  assertClean(admin);
+  H.assertClean(admin);
 });
 
 test('attachments: upload with progress, filter, totals chart, grid and list, remove', { timeout: 90000 }, async (t) => {
   const shot = H.screenshots(t.name.split(':')[0]);
   const { page } = admin;
-  await api(admin, 'POST', '/api/chat/conversations/', { title: 'Files', participant_ids: [stack.users.bruno.id] });
+  await H.api(admin, 'POST', '/api/chat/conversations/', { title: 'Files', participant_ids: [stack.users.bruno.id] });
   await page.goto('/admin/attachments/');
   await page.locator('#upload-conversation').selectOption({ label: 'Files' });
   await page.setInputFiles('#upload-files', [
@@ -247,7 +234,7 @@ test('attachments: upload with progress, filter, totals chart, grid and list, re
   await status(page).filter({ hasText: '1 file removed.' }).waitFor();
   await page.locator('#files li.removed[data-filename="chart.png"]').waitFor();
   await shot(page, 'removed');
-  assertClean(admin);
+  H.assertClean(admin);
 });
 
 test('analytics: messages per day, active users and conversations as charts', { timeout: 60000 }, async () => {
@@ -257,7 +244,7 @@ test('analytics: messages per day, active users and conversations as charts', { 
   assert.equal(await page.locator('#chart-messages rect.bar').count(), 30, 'the last 30 days');
   assert.equal(await page.locator('#chart-active rect.bar').count(), 2);
   assert.equal(await page.locator('#chart-conversations rect.bar').count(), 2);
-  assertClean(admin);
+  H.assertClean(admin);
 });
 
 test('keyboard and phone: skip link first, the confirmation cancels with Escape, nothing wider than the screen', { timeout: 60000 }, async (t) => {
@@ -290,7 +277,7 @@ test('keyboard and phone: skip link first, the confirmation cancels with Escape,
   await page.locator('dialog.confirm').waitFor({ state: 'detached' });
   assert.equal(await deactivate.evaluate((b) => b === document.activeElement), true, 'focus goes back');
   await bruno.locator('.badge', { hasText: 'Active' }).waitFor();
-  assertClean(phone);
+  H.assertClean(phone);
   await phone.context.close();
 });
 
@@ -305,7 +292,7 @@ test('Spanish: every console page in the browser\'s language, no key shown raw',
     const text = await page.locator('body').innerText();
     assert.doesNotMatch(text, /\b(admin|page|widget)\.[a-z_]+/, `${url} shows a raw key`);
   }
-  assertClean(es);
+  H.assertClean(es);
   await es.context.close();
 });
 

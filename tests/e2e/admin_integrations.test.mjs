@@ -61,19 +61,6 @@ async function session(user, contextOptions = {}) {
   return s;
 }
 
-function assertClean(s) {
-  assert.deepEqual(s.errors.map((e) => e.message), [], 'page errors');
-  assert.deepEqual(s.problems, [], 'console errors or CSP violations');
-}
-
-async function api(s, method, path, data) {
-  const cookies = await s.context.cookies();
-  const csrf = (cookies.find((c) => c.name === 'csrftoken') || {}).value || '';
-  const res = await s.context.request.fetch(path, { method, headers: { 'X-CSRFToken': csrf }, data });
-  assert.ok(res.ok(), `${method} ${path}: ${res.status()} ${await res.text()}`);
-  return res.status() === 204 ? null : res.json();
-}
-
 const status = (page) => page.locator('#admin-status');
 
 before(async () => {
@@ -130,10 +117,10 @@ test('a webhook bot: credentials once, its deliveries logged, a failed one retri
   assert.ok(!shown.includes(secret) && !shown.includes(token), 'never shown again');
 
   // A message in a conversation with the bot becomes a delivery.
-  const bot = (await api(admin, 'GET', '/api/admin/bots/')).find((b) => b.name === 'Helper');
-  const group = await api(admin, 'POST', '/api/chat/conversations/', { title: 'Helpdesk', participant_ids: [stack.users.ana.id, bot.id] });
-  const say = (content) => api(admin, 'POST', `/api/chat/conversations/${group.id}/messages/`, { content });
-  const log = (query = '') => api(admin, 'GET', `/api/admin/bots/${bot.id}/deliveries/${query}`);
+  const bot = (await H.api(admin, 'GET', '/api/admin/bots/')).find((b) => b.name === 'Helper');
+  const group = await H.api(admin, 'POST', '/api/chat/conversations/', { title: 'Helpdesk', participant_ids: [stack.users.ana.id, bot.id] });
+  const say = (content) => H.api(admin, 'POST', `/api/chat/conversations/${group.id}/messages/`, { content });
+  const log = (query = '') => H.api(admin, 'GET', `/api/admin/bots/${bot.id}/deliveries/${query}`);
   await say('Hello bot');
   await H.waitUntil(async () => (await log('?status=delivered')).length === 1, { what: 'the first delivery' });
   await row.getByRole('button', { name: 'Deliveries to Helper' }).click();
@@ -170,7 +157,7 @@ test('a webhook bot: credentials once, its deliveries logged, a failed one retri
   await status(page).filter({ hasText: 'The message_created delivery was delivered.' }).waitFor();
   assert.equal(receiver.got[receiver.got.length - 1].delivery, failing.id);
   assert.ok(receiver.got.length > before);
-  const audit = await api(admin, 'GET', '/api/admin/audit-log/?action=delivery.retry');
+  const audit = await H.api(admin, 'GET', '/api/admin/audit-log/?action=delivery.retry');
   assert.equal(audit.count, 1);
   assert.equal(audit.results[0].resource_id, failing.id);
   await shot(page, 'retried and delivered');
@@ -181,7 +168,7 @@ test('a webhook bot: credentials once, its deliveries logged, a failed one retri
   await status(page).filter({ hasText: 'The bot Helper was deleted.' }).waitFor();
   await row.waitFor({ state: 'detached' });
   assert.equal(await panel.isHidden(), true);
-  assertClean(admin);
+  H.assertClean(admin);
 });
 
 test('an AI assistant: the form sends the assistant body and shows why the server refuses it', { timeout: 60000 }, async () => {
@@ -209,7 +196,7 @@ test('an AI assistant: the form sends the assistant body and shows why the serve
   await page.unroute('**/api/admin/bots/');
   await page.getByRole('radio', { name: 'Webhook bot' }).check();
   assert.equal(await page.locator('#bot-instructions').isHidden(), true);
-  assertClean(admin);
+  H.assertClean(admin);
 });
 
 test('a tenant webhook: events chosen by checkbox, the secret shown once, deleted', { timeout: 60000 }, async () => {
@@ -236,12 +223,12 @@ test('a tenant webhook: events chosen by checkbox, the secret shown once, delete
   await status(page).filter({ hasText: `The webhook to ${url} was deleted.` }).waitFor();
   await row.waitFor({ state: 'detached' });
   assert.equal(await page.locator('#webhooks tr').count(), 0);
-  assertClean(admin);
+  H.assertClean(admin);
 });
 
 test('flagged messages: the kinds found, the conversation, the sender and the text as text', { timeout: 60000 }, async (t) => {
   const shot = H.screenshots(t.name.split(':')[0]);
-  await api(admin, 'PUT', '/api/admin/settings/', { pii_mode: 'flag' });
+  await H.api(admin, 'PUT', '/api/admin/settings/', { pii_mode: 'flag' });
   const ana = await H.userSession(browser, stack.baseUrl, stack.users.ana);
   t.after(() => ana.context.close().catch(() => {}));
   const group = await H.apiPost(ana, '/api/chat/conversations/', { title: 'Billing', participant_ids: [stack.users.bruno.id] });
@@ -259,7 +246,7 @@ test('flagged messages: the kinds found, the conversation, the sender and the te
   assert.equal(await row.locator('td.excerpt').textContent(), content);
   assert.equal(await row.locator('td.excerpt b').count(), 0, 'user text is never HTML');
   await shot(page, 'flagged');
-  assertClean(admin);
+  H.assertClean(admin);
 });
 
 test('Spanish and Portuguese: both pages in the browser\'s language, no key shown raw', { timeout: 60000 }, async () => {
@@ -280,7 +267,7 @@ test('Spanish and Portuguese: both pages in the browser\'s language, no key show
       await page.locator('#admin-root > *').first().waitFor();
       assert.doesNotMatch(await page.locator('body').innerText(), /\b(admin|page|widget)\.[a-z_]+/, `${locale} ${url} shows a raw key`);
     }
-    assertClean(s);
+    H.assertClean(s);
     await s.context.close();
   }
 });
@@ -298,7 +285,7 @@ test('on a phone both pages fit the screen', { timeout: 60000 }, async (t) => {
     const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
     assert.ok(scroll <= width, `${url} is ${scroll}px wide on a ${width}px screen`);
   }
-  assertClean(phone);
+  H.assertClean(phone);
   await phone.context.close();
 });
 

@@ -11,6 +11,7 @@
 //   REDIS_URL       optional, passed through to the server
 //   CHROMIUM_PATH   optional, default /usr/bin/chromium
 
+import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
@@ -372,6 +373,21 @@ export function makePng(width = 160, height = 100) {
 }
 
 /** A JSON POST through the session's cookies, with the CSRF header. */
+/** No page error, console error or CSP violation seen by `session` (whose `problems` the test collects). */
+export function assertClean(session) {
+  assert.deepEqual(session.errors.map((e) => e.message), [], 'page errors');
+  assert.deepEqual(session.problems, [], 'console errors or CSP violations');
+}
+
+/** `method` on `apiPath` as the signed-in user (cookie and CSRF token); the JSON answer, null for a 204. */
+export async function api(session, method, apiPath, data) {
+  const cookies = await session.context.cookies();
+  const csrf = (cookies.find((c) => c.name === 'csrftoken') || {}).value || '';
+  const res = await session.context.request.fetch(apiPath, { method, headers: { 'X-CSRFToken': csrf }, data });
+  assert.ok(res.ok(), `${method} ${apiPath}: ${res.status()} ${await res.text()}`);
+  return res.status() === 204 ? null : res.json();
+}
+
 export async function apiPost(session, apiPath, data) {
   const cookies = await session.context.cookies();
   const csrf = (cookies.find((c) => c.name === 'csrftoken') || {}).value || '';
