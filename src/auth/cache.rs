@@ -174,7 +174,7 @@ fn listen(cache: Weak<CredentialCache>, realtime: Arc<Realtime>, mut dropped: on
             let Some(live) = cache.upgrade() else { return };
             live.forget(None);
             drop(live);
-            let (subscription, mut inbox) = match joined {
+            let subscription = match joined {
                 Ok(joined) => joined,
                 Err(err) => {
                     tracing::warn!(error = %err, "credential cache: cannot hear the other nodes; retrying");
@@ -187,8 +187,7 @@ fn listen(cache: Weak<CredentialCache>, realtime: Arc<Realtime>, mut dropped: on
             loop {
                 let delivery = tokio::select! {
                     _ = &mut dropped => return,
-                    _ = subscription.listener().missed_events() => None,
-                    delivery = inbox.recv() => delivery,
+                    delivery = subscription.listener().next() => delivery,
                 };
                 let Some(cache) = cache.upgrade() else { return };
                 match delivery {

@@ -22,7 +22,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use envelope::{Delivery, Envelope};
+use envelope::Envelope;
 use hub::{Hub, Subscription};
 use layer::{nodes_group, user_group, viewers_group, ChannelLayer, Group, Ordered, Turn};
 use presence::{Presence, PresenceStore};
@@ -180,7 +180,7 @@ impl Realtime {
         &self,
         groups: Vec<Group>,
         capacity: usize,
-    ) -> Result<(Subscription, tokio::sync::mpsc::Receiver<Delivery>), String> {
+    ) -> Result<Subscription, String> {
         tokio::time::timeout(JOIN_WAIT, self.hub.join(groups, capacity))
             .await
             .map_err(|_| "the channel layer did not confirm the subscription in time".to_string())?

@@ -17,7 +17,7 @@ mod upgrade;
 
 use std::time::{Duration, Instant};
 
-use futures_util::{stream::SplitSink, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use poem::{
     handler,
     http::{header, StatusCode},
@@ -116,16 +116,19 @@ pub async fn chat_socket(
             .unwrap_or_default(),
         actor: opened.as_ref().map(|opened| opened.actor),
     };
+    // Every socket holds its read buffer for its whole life: 128 bytes take a client's
+    // small frames (pong, typing, read) in one read, and tungstenite reads a larger
+    // frame's payload into room reserved for the length its header announces.
     let config = WebSocketConfig::default()
-        .read_buffer_size(1024)
+        .read_buffer_size(128)
         .write_buffer_size(0)
         .max_message_size(Some(MAX_FRAME))
         .max_frame_size(Some(MAX_FRAME));
     let state = state.clone();
-    ws.on_upgrade(config, move |socket| async move {
+    ws.on_upgrade(config, move |mut socket| async move {
         match opened {
             Some(opened) => run(socket, state, opened, named).await,
-            None => close(&mut socket.split().0, 4401, "unauthenticated", &named).await,
+            None => close(&mut socket, 4401, "unauthenticated", &named).await,
         }
     })
 }
@@ -177,11 +180,10 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
     } = opened;
     let realtime = state.realtime.clone();
     let open = realtime.socket_opened();
-    let (mut sink, mut frames) = socket.split();
     // Per node: a cap across nodes would cost a shared count on every open and close.
     let Some(_place) = state.limits.sockets.take(actor.user_id()) else {
         metrics::counter!(SOCKETS_REFUSED, "reason" => "per_user").increment(1);
-        close(&mut sink, 1008, "too many sockets", &named).await;
+        close(&mut socket, 1008, "too many sockets", &named).await;
         return;
     };
     // The database and Redis calls of a socket's life are boxed: a future awaited inline
@@ -197,15 +199,14 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
         .collect();
     // Live before `connected`: from then on, every event for the user (and every presence
     // change of the users it follows) reaches this socket, or the socket closes with 1013.
-    let (subscription, mut inbox) =
-        match Box::pin(realtime.join(presence::groups(actor.user_id(), &interest), QUEUE)).await {
-            Ok(joined) => joined,
-            Err(err) => {
-                tracing::warn!(error = %err, "socket could not join its groups");
-                close(&mut sink, 1013, "try again later", &named).await;
-                return;
-            }
-        };
+    let subscription = match Box::pin(realtime.join(presence::groups(actor.user_id(), &interest), QUEUE)).await {
+        Ok(joined) => joined,
+        Err(err) => {
+            tracing::warn!(error = %err, "socket could not join its groups");
+            close(&mut socket, 1013, "try again later", &named).await;
+            return;
+        }
+    };
     let mut following = Following::new(subscription, actor.user_id(), interest);
     let mut shutdown = realtime.shutting_down();
 
@@ -224,14 +225,16 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
     }
     if !still_valid {
         close_with = Some((4401, "session ended"));
-    } else if send(&mut sink, "connected", Message::text(connected.to_string())).await {
+    } else if send(&mut socket, "connected", Message::text(connected.to_string())).await {
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
         let mut last_heard = Instant::now();
         let mut frames_budget = Cell::default();
+        // The socket is not split into halves: `select!` drops the futures of its branches
+        // before it runs the chosen branch's code, so the read in one branch and the writes
+        // in the others never overlap, and no lock between two halves is taken per frame.
         close_with = loop {
             tokio::select! {
                 biased;
-                _ = following.subscription.listener().missed_events() => break Some((1013, "events missed, reconnect and catch up")),
                 _ = shutdown.changed() => break Some((1012, "service restart")),
                 // Before the inbox, so that a steady stream of events cannot hold a batch back.
                 _ = tokio::time::sleep_until(following.batch.due().unwrap_or_else(tokio::time::Instant::now)),
@@ -240,15 +243,15 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
                         metrics::counter!(PRESENCE_FRAMES).increment(1);
                         let frame_type = chat::events::EventType::from(&frame).into();
                         let text = serde_json::to_string(&frame).expect("events serialize");
-                        if !send(&mut sink, frame_type, Message::text(text)).await { break None; }
+                        if !send(&mut socket, frame_type, Message::text(text)).await { break None; }
                     }
                 }
-                delivery = inbox.recv() => match delivery {
+                delivery = following.subscription.listener().next() => match delivery {
                     // The envelope's bytes themselves, shared with every other socket.
                     Some(Delivery::Event(json)) => match Utf8Bytes::try_from(json) {
                         Ok(text) => {
                             let frame_type = frames::event_type(text.as_bytes());
-                            if !send(&mut sink, frame_type, Message::Text(text)).await { break None; }
+                            if !send(&mut socket, frame_type, Message::Text(text)).await { break None; }
                         }
                         Err(_) => {
                             tracing::warn!("an event that is not UTF-8 JSON; the client catches up");
@@ -269,16 +272,16 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
                                     // Unasked, so the client knows it follows nothing now.
                                     let stopped = chat::conversations::Opened::Nothing.event();
                                     let text = serde_json::to_string(&stopped).expect("events serialize");
-                                    if !send(&mut sink, "opened", Message::text(text)).await { break None; }
+                                    if !send(&mut socket, "opened", Message::text(text)).await { break None; }
                                 }
                             }
                         }
                         Err(err) => tracing::warn!(error = %err, "ignoring an unknown control message"),
                     },
                     Some(Delivery::Presence { user_id, is_online }) => following.changed(user_id, is_online),
-                    None => break None,
+                    None => break Some((1013, "events missed, reconnect and catch up")),
                 },
-                frame = frames.next() => {
+                frame = socket.next() => {
                     last_heard = Instant::now();
                     match frame {
                         Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
@@ -290,7 +293,7 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
                             };
                             if let Some(reply) = reply {
                                 let frame_type = frames::sent_type(reply["type"].as_str().unwrap_or_default().as_bytes());
-                                if !send(&mut sink, frame_type, Message::text(reply.to_string())).await { break None; }
+                                if !send(&mut socket, frame_type, Message::text(reply.to_string())).await { break None; }
                             }
                         }
                         Some(Ok(Message::Close(_))) | None => break None,
@@ -305,13 +308,13 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
                     if last_heard.elapsed() > IDLE_TIMEOUT {
                         break Some((1001, "idle"));
                     }
-                    if !deliver(&mut sink, Message::Ping(Default::default())).await { break None; }
+                    if !deliver(&mut socket, Message::Ping(Default::default())).await { break None; }
                 }
             }
         };
     }
     match close_with {
-        Some((code, reason)) => close(&mut sink, code, reason, &named).await,
+        Some((code, reason)) => close(&mut socket, code, reason, &named).await,
         None => log_closed(&named, None, "closed by the client or lost"),
     }
     drop(following);
@@ -322,26 +325,26 @@ async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
 }
 
 /// Writes one frame of `frame_type` (counted by type); see `deliver`.
-async fn send(sink: &mut SplitSink<Socket, Message>, frame_type: &'static str, message: Message) -> bool {
+async fn send(socket: &mut Socket, frame_type: &'static str, message: Message) -> bool {
     metrics::counter!(EVENTS_SENT, "type" => frame_type).increment(1);
-    deliver(sink, message).await
+    deliver(socket, message).await
 }
 
 /// Writes one frame; false when the client is gone or has not read for `SEND_TIMEOUT`
 /// (its TCP window is full), in which case the socket is given up.
-async fn deliver(sink: &mut SplitSink<Socket, Message>, message: Message) -> bool {
-    matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await, Ok(Ok(())))
+async fn deliver(socket: &mut Socket, message: Message) -> bool {
+    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await, Ok(Ok(())))
 }
 
 /// Closes the socket with `code` (counted by code, and logged).
-async fn close(sink: &mut SplitSink<Socket, Message>, code: u16, reason: &str, named: &Named) {
+async fn close(socket: &mut Socket, code: u16, reason: &str, named: &Named) {
     metrics::counter!(SOCKETS_CLOSED, "code" => code.to_string()).increment(1);
     log_closed(named, Some(code), reason);
     let frame = CloseFrame {
         code: CloseCode::from(code),
         reason: reason.into(),
     };
-    deliver(sink, Message::Close(Some(frame))).await;
+    deliver(socket, Message::Close(Some(frame))).await;
 }
 
 /// The socket's last log line (its first is its handshake's request line, status 101).
