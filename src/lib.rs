@@ -54,6 +54,18 @@ pub async fn connect(config: &Config) -> Result<PgPool, String> {
         // A connection that broke while idle fails its next query instead, and the pool
         // replaces it.
         .test_before_acquire(false)
+        // Kept full, and each connection warmed for sends as it opens: a burst after a
+        // quiet spell neither waits for connections nor pays for their first use.
+        .min_connections(config.database_max_connections)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // Before the migrations (`tenantchat migrate`) there is nothing to warm.
+                if let Err(err) = chat::send_statement::warm(conn).await {
+                    tracing::debug!(error = %err, "a new database connection was not warmed");
+                }
+                Ok(())
+            })
+        })
         .connect(url)
         .await
         .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))

@@ -11,10 +11,11 @@ use super::{
     content::{check_metadata, MessageContent, Metadata},
     events::Event,
     membership, mentions,
-    message_views::{into_views, member_view, quoted_columns, quoted_join, rows_by_ids, MessageRow, QuotedRow},
+    message_views::{into_views, member_view, rows_by_ids, MessageRow, QuotedRow},
     receipts::{self, StatusContext, Watermarks},
     safety::RulesCache,
-    sealed::{search_vector, Record, StoredText},
+    sealed::{Record, StoredText},
+    send_statement::SEND,
     staging::{Staged, StagedFile},
     support,
     views::{Message, MessageStatus},
@@ -303,103 +304,6 @@ pub async fn send(
     metrics::counter!(MESSAGES_SENT).increment(1);
     Ok(Sent::Created(message))
 }
-
-/// The whole write path as one statement, so one round trip and atomic by itself: bump
-/// the conversation's `last_seq` (its row lock makes `seq` gap-free under concurrent
-/// senders) — only if the sender is a participant —, insert the message, count it as
-/// the sender's own for the unread arithmetic, un-archive the conversation for the
-/// recipients, record the attachments and mentions, and return what the response and
-/// the event need (a tenant-visible or support conversation's events go to its viewers
-/// too; a support conversation's requester's message, to the desk's staff). No
-/// row: not a participant, or the tenant's settings are no longer version $19 (the
-/// content rules the message was checked with). A unique violation on
-/// `messages_client_id_idx`: a retry; a foreign key violation on
-/// `messages_reply_to_fkey`: `reply_to` names no message of this conversation.
-/// $1 conversation, $2 tenant, $3 message id, $4 sender, $5 content, $6 client_id,
-/// $7…$14 the attachments' columns as arrays, $15 metadata, $16 reply_to, $17 mentions,
-/// $18 the PII counts (flagged messages), $19 the settings version checked against.
-/// $20 the sealing key's id, $21 the sealed content ($5 is then empty), $22 the plain text
-/// (indexed unless the tenant turned search off; not stored as such), $23 the attachments'
-/// file key ids, $24–$26 the webhooks' copy of the text (empty when sealed), key id, sealed.
-const SEND: &str = concat!(
-    "
-    WITH conv AS (
-        UPDATE conversations SET last_seq = last_seq + 1, last_message_id = $3, updated_at = now()
-        WHERE id = $1 AND tenant_id = $2
-          AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = $1 AND user_id = $4)
-          AND (SELECT settings_version FROM tenants WHERE id = $2) = $19
-          AND NOT EXISTS (SELECT 1 FROM support_conversations WHERE conversation_id = $1 AND status = 'closed')
-        RETURNING last_seq, visibility, kind
-    ), msg AS (
-        INSERT INTO messages (id, tenant_id, conversation_id, seq, sender_id, content, client_id, metadata, reply_to, pii,
-                              content_key_id, content_sealed, search, kind)
-        SELECT $3, $2, $1, last_seq, $4, $5, $6, $15, $16, $18, $20, $21, ",
-    search_vector!("$2", "$22"),
-    ",
-               (SELECT CASE WHEN kind = 'bot' THEN 'bot' ELSE 'text' END FROM users WHERE id = $4)
-        FROM conv
-        RETURNING seq, created_at, updated_at, kind
-    ), outbox AS (
-        -- `message_created` for the bots in the conversation (not to the sender itself)
-        -- and the tenant webhooks that asked for it, committed with the message. An
-        -- assistant is asked only what a person says to it: everything in a 1-to-1 or
-        -- support conversation, in a group only when it is mentioned (docs/integrations.md).
-        INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event, content_key_id, content_sealed, payload)
-        SELECT gen_random_uuid(), $2, e.id, 'message_created', $25, $26, jsonb_build_object(
-                   'conversation_id', $1::uuid,
-                   'message', jsonb_build_object(
-                       'id', $3::uuid, 'conversation_id', $1::uuid, 'seq', msg.seq, 'kind', msg.kind,
-                       'sender', jsonb_build_object('id', s.id, 'name', s.name, 'kind', s.kind),
-                       'content', $24::text, 'created_at', msg.created_at, 'reply_to', $16::uuid,
-                       'mentions', to_jsonb($17::uuid[]), 'metadata', $15::jsonb))
-        FROM msg
-        CROSS JOIN conv
-        JOIN users s ON s.id = $4 AND s.tenant_id = $2
-        JOIN webhook_endpoints e ON e.tenant_id = $2
-        WHERE CASE WHEN e.bot_user_id IS NULL THEN 'message_created' = ANY (e.events)
-                   ELSE e.bot_user_id <> $4
-                        AND EXISTS (SELECT 1 FROM participants p JOIN users b ON b.id = p.user_id AND b.is_active
-                                    WHERE p.conversation_id = $1 AND p.user_id = e.bot_user_id)
-                        AND (e.kind = 'webhook'
-                             OR (s.kind = 'person' AND $22::text <> ''
-                                 AND (conv.kind IN ('direct', 'support') OR e.bot_user_id = ANY ($17::uuid[])))) END
-    ), own AS (
-        UPDATE participants SET own_after_read = own_after_read + 1
-        WHERE conversation_id = $1 AND user_id = $4 AND EXISTS (SELECT 1 FROM msg)
-    ), unarchive AS (
-        UPDATE participants SET is_archived = false
-        WHERE conversation_id = $1 AND user_id <> $4 AND is_archived AND EXISTS (SELECT 1 FROM msg)
-    ), files AS (
-        INSERT INTO attachments (id, tenant_id, conversation_id, message_id, position, uploader_id, filename,
-                                 content_type, size, storage_path, width, height, thumbnail_path, file_key_id)
-        SELECT f.id, $2, $1, $3, f.position, $4, f.filename, f.content_type, f.size, f.storage_path, f.width, f.height,
-               f.thumb, f.key_id
-        FROM unnest($7::uuid[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::int[], $13::int[], $14::text[],
-                    $23::text[])
-             WITH ORDINALITY AS f(id, filename, content_type, size, storage_path, width, height, thumb, key_id, position)
-        WHERE EXISTS (SELECT 1 FROM msg)
-    ), mentioned AS (
-        -- Participants only: someone removed since the check is left out.
-        INSERT INTO mentions (tenant_id, message_id, conversation_id, seq, created_at, user_id)
-        SELECT $2, $3, $1, msg.seq, msg.created_at, p.user_id
-        FROM msg JOIN participants p ON p.conversation_id = $1 AND p.user_id = ANY($17::uuid[])
-        RETURNING user_id
-    )
-    SELECT msg.seq, msg.created_at, msg.updated_at, msg.kind, u.name AS sender_name, u.email AS sender_email,
-           ARRAY(SELECT user_id FROM participants WHERE conversation_id = $1) AS participants,
-           -- NULL when the predecessor committed while this statement waited for the lock:
-           -- it is then being published right now.
-           (SELECT p.created_at FROM messages p WHERE p.conversation_id = $1 AND p.seq = msg.seq - 1)
-               AS predecessor_created,
-           (SELECT visibility = 'tenant' OR kind = 'support' FROM conv) AS viewed,
-           -- The desk's state when the sender is the requester of this support conversation.
-           sc.status AS support_status, sc.agent_id AS support_agent_id,
-           ARRAY(SELECT user_id FROM mentioned ORDER BY user_id) AS mentions, ",
-    quoted_columns!(),
-    " FROM msg JOIN users u ON u.id = $4 AND u.tenant_id = $2
-      LEFT JOIN support_conversations sc ON sc.conversation_id = $1 AND sc.tenant_id = $2 AND sc.requester_id = $4",
-    quoted_join!("$16", "$2"),
-);
 
 async fn by_client_id(
     conn: &mut PgConnection,

@@ -27,6 +27,7 @@ pub mod safety;
 pub(crate) mod sealed;
 pub mod sealed_files;
 pub mod search;
+pub mod send_statement;
 pub mod settings;
 pub mod staging;
 pub mod support;
