@@ -2,7 +2,7 @@
 //! secret) and token digest → actor. Without it every authenticated request costs two
 //! database round trips (the session row, the user row) before it does anything.
 //!
-//! Entries live a few seconds (`AUTH_CACHE_SECONDS`) and never past the session's own
+//! Entries live a few seconds (at most `AUTH_CACHE_SECONDS`) and never past the session's own
 //! expiry. Whatever ends or changes a user's credentials (logout, deactivation, a role
 //! change, a revoked token, a replaced session) calls `forget_user`: this node drops the
 //! user's entries at once and every other node when the channel layer delivers the
@@ -18,6 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -131,7 +132,11 @@ impl CredentialCache {
             return;
         }
         let now = Instant::now();
-        let until = expires.map_or(now + self.ttl, |at| at.min(now + self.ttl));
+        // Between three quarters of the TTL and all of it, at random: users whose first
+        // requests came in the same second would otherwise all come back to the database
+        // in the same second, every TTL, for as long as they stay active.
+        let lifetime = self.ttl.mul_f64(rand::rng().random_range(0.75..=1.0));
+        let until = expires.map_or(now + lifetime, |at| at.min(now + lifetime));
         let mut entries = self.entries.lock().expect("credential cache lock");
         // Checked under the lock that `forget` takes too: no forget can slip in between.
         if self.generation.load(Ordering::Acquire) != ticket.0 {
