@@ -144,34 +144,31 @@ async fn cached_session_actor(verifier: &Verifier, session_key: &str) -> crate::
     if let Some(hit) = verifier.credentials.session(session_key) {
         return Ok(Some(hit));
     }
-    let ticket = verifier.credentials.ticket();
-    let Some((actor, session, recheck_by)) =
-        load_session_actor(&verifier.pool, &verifier.sessions, session_key).await?
-    else {
-        return Ok(None);
-    };
-    let left = Duration::try_from(recheck_by - time::OffsetDateTime::now_utc()).unwrap_or_default();
-    verifier.credentials.put_session(
-        ticket,
-        session_key,
-        actor,
-        session.csrf_token.clone(),
-        Instant::now() + left,
-    );
-    Ok(Some((actor, session.csrf_token)))
+    Ok(
+        session_actor(&verifier.pool, &verifier.sessions, &verifier.credentials, session_key)
+            .await?
+            .map(|(actor, session)| (actor, session.csrf_token)),
+    )
 }
 
 /// The actor behind a session cookie value, with the session: `None` when the session
 /// is unknown or expired, its user deactivated, or its epoch outdated. Always asks the
-/// database (a socket checks once more this way after it subscribed).
+/// database (a socket checks once more this way after it subscribed), and remembers the
+/// answer in `credentials` for the requests that follow: the widget's first calls after
+/// its socket opened (or a page loaded) cost no round trip.
 pub async fn session_actor(
     pool: &PgPool,
     sessions: &Sessions,
+    credentials: &CredentialCache,
     session_key: &str,
 ) -> crate::error::Result<Option<(Actor, SessionData)>> {
-    Ok(load_session_actor(pool, sessions, session_key)
-        .await?
-        .map(|(actor, session, _)| (actor, session)))
+    let ticket = credentials.ticket();
+    let Some((actor, session, recheck_by)) = load_session_actor(pool, sessions, session_key).await? else {
+        return Ok(None);
+    };
+    let left = Duration::try_from(recheck_by - time::OffsetDateTime::now_utc()).unwrap_or_default();
+    credentials.put_session(ticket, session_key, actor, session.csrf_token.clone(), Instant::now() + left);
+    Ok(Some((actor, session)))
 }
 
 async fn load_session_actor(

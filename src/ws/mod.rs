@@ -165,13 +165,13 @@ async fn check(state: &AppState, secret: &Secret) -> Result<Option<(Actor, Strin
         Secret::Token(token) => tokens::resolve(&state.pool, token)
             .await?
             .map(|(actor, token_id)| (actor, tokens::credential(token_id))),
-        Secret::Session(key) => session_actor(&state.pool, &state.sessions, key)
+        Secret::Session(key) => session_actor(&state.pool, &state.sessions, &state.credentials, key)
             .await?
             .map(|(actor, _)| (actor, session::credential(key))),
     })
 }
 
-async fn run(socket: Socket, state: AppState, opened: Opened, named: Named) {
+async fn run(mut socket: Socket, state: AppState, opened: Opened, named: Named) {
     let Opened {
         actor,
         credential,
