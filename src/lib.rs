@@ -44,9 +44,36 @@ pub use state::AppState;
 /// The migrations of `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
+/// A pool for the commands and the migrations: connections open as they are needed.
 /// Start-up errors are one line of text for the operator.
 pub async fn connect(config: &Config) -> Result<PgPool, String> {
-    let url = config.database_url()?;
+    pool_options(config)
+        .connect(config.database_url()?)
+        .await
+        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))
+}
+
+/// The server's pool, once the schema is current: opened full, and each connection
+/// warmed for sends as it opens (`chat::send_statement::warm`), so a burst after a
+/// quiet spell neither waits for connections nor pays for their first use.
+pub async fn connect_for_serving(config: &Config) -> Result<PgPool, String> {
+    pool_options(config)
+        .min_connections(config.database_max_connections)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // Not warmed is only slower: the connection is still handed out.
+                if let Err(err) = chat::send_statement::warm(conn).await {
+                    tracing::warn!(error = %err, "a new database connection could not be warmed for sends");
+                }
+                Ok(())
+            })
+        })
+        .connect(config.database_url()?)
+        .await
+        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))
+}
+
+fn pool_options(config: &Config) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(config.database_max_connections)
         .acquire_timeout(std::time::Duration::from_secs(10))
@@ -54,21 +81,6 @@ pub async fn connect(config: &Config) -> Result<PgPool, String> {
         // A connection that broke while idle fails its next query instead, and the pool
         // replaces it.
         .test_before_acquire(false)
-        // Kept full, and each connection warmed for sends as it opens: a burst after a
-        // quiet spell neither waits for connections nor pays for their first use.
-        .min_connections(config.database_max_connections)
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                // Before the migrations (`tenantchat migrate`) there is nothing to warm.
-                if let Err(err) = chat::send_statement::warm(conn).await {
-                    tracing::debug!(error = %err, "a new database connection was not warmed");
-                }
-                Ok(())
-            })
-        })
-        .connect(url)
-        .await
-        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))
 }
 
 pub async fn migrate(pool: &PgPool) -> Result<(), String> {

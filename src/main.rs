@@ -165,7 +165,12 @@ async fn run(cli: Cli) -> Result<String, String> {
         tenantchat::migrate(&pool).await?;
     }
     match command {
-        Command::Serve => tenantchat::serve(cli.config, pool).await.map(|_| String::new()),
+        Command::Serve => {
+            // The schema is current now: the serving pool can ready its connections for sends.
+            pool.close().await;
+            let pool = tenantchat::connect_for_serving(&cli.config).await?;
+            tenantchat::serve(cli.config, pool).await.map(|_| String::new())
+        }
         Command::Migrate => tenantchat::migrate(&pool).await.map(|_| "migrations applied".into()),
         Command::Tenant(TenantCommand::Create { slug, name }) => accounts::create_tenant(&pool, &slug, &name)
             .await

@@ -12,7 +12,7 @@ use super::{
 /// PostgreSQL backend reads the text search dictionaries (three stemmers, unaccent) from
 /// disk the first time it indexes a message, and parses `SEND` against cold catalog
 /// caches: on a cold pool the first second of a burst of sends paid that on every
-/// connection at once (docs/performance.md). Fails before the migrations have run.
+/// connection at once (docs/performance.md). Needs the current schema.
 pub async fn warm(conn: &mut PgConnection) -> sqlx::Result<()> {
     sqlx::query("SELECT message_search_vector('warm')").execute(&mut *conn).await?;
     conn.prepare(SEND).await?;
