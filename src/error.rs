@@ -397,13 +397,10 @@ impl ResponseError for Error {
                 poem::http::HeaderValue::from(retry_after),
             );
         }
-        match self {
-            Error::RangeNotSatisfiable { size } => {
-                if let Ok(value) = poem::http::HeaderValue::try_from(format!("bytes */{size}")) {
-                    headers.insert(poem::http::header::CONTENT_RANGE, value);
-                }
+        if let Error::RangeNotSatisfiable { size } = self {
+            if let Ok(value) = poem::http::HeaderValue::try_from(format!("bytes */{size}")) {
+                headers.insert(poem::http::header::CONTENT_RANGE, value);
             }
-            _ => {}
         }
         response
     }

@@ -107,7 +107,7 @@ fn registry_of<T: Type>() -> &'static Registry {
     let mut registry = Registry::new();
     T::register(&mut registry);
     let registry: &'static Registry = Box::leak(Box::new(registry));
-    *registries
+    registries
         .write()
         .expect("registries lock")
         .entry(name.into_owned())
