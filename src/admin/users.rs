@@ -28,8 +28,8 @@ pub struct AdminUser {
     pub id: Uuid,
     pub name: String,
     pub email: String,
-    /// `read`, `write` or `admin`.
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     /// Answers support conversations (the support desk's inbox, assignment, canned replies).
     pub is_agent: bool,
     /// `person`, or `bot` for a bot's user (created through `/api/admin/bots/`).

@@ -37,6 +37,16 @@ impl Role {
     }
 }
 
+/// For rows read with `sqlx::FromRow` (`#[sqlx(try_from = "String")]`): the column holds
+/// only these three names (a CHECK constraint), so an error here is a corrupt row.
+impl TryFrom<String> for Role {
+    type Error = Invalid;
+
+    fn try_from(name: String) -> Result<Role, Invalid> {
+        Role::parse(&name)
+    }
+}
+
 impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
