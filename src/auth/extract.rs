@@ -167,7 +167,13 @@ pub async fn session_actor(
         return Ok(None);
     };
     let left = Duration::try_from(recheck_by - time::OffsetDateTime::now_utc()).unwrap_or_default();
-    credentials.put_session(ticket, session_key, actor, session.csrf_token.clone(), Instant::now() + left);
+    credentials.put_session(
+        ticket,
+        session_key,
+        actor,
+        session.csrf_token.clone(),
+        Instant::now() + left,
+    );
     Ok(Some((actor, session)))
 }
 

@@ -14,7 +14,9 @@ use super::{
 /// caches: on a cold pool the first second of a burst of sends paid that on every
 /// connection at once (docs/performance.md). Needs the current schema.
 pub async fn warm(conn: &mut PgConnection) -> sqlx::Result<()> {
-    sqlx::query("SELECT message_search_vector('warm')").execute(&mut *conn).await?;
+    sqlx::query("SELECT message_search_vector('warm')")
+        .execute(&mut *conn)
+        .await?;
     conn.prepare(SEND).await?;
     Ok(())
 }

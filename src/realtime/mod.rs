@@ -176,11 +176,7 @@ impl Realtime {
     /// dropping the subscription. Returns once the mailbox receives everything published
     /// to the groups from then on; an error when that cannot be had within `JOIN_WAIT`
     /// (Redis away): the socket should close with 1013, so its client tries again.
-    pub async fn join(
-        &self,
-        groups: Vec<Group>,
-        capacity: usize,
-    ) -> Result<Subscription, String> {
+    pub async fn join(&self, groups: Vec<Group>, capacity: usize) -> Result<Subscription, String> {
         tokio::time::timeout(JOIN_WAIT, self.hub.join(groups, capacity))
             .await
             .map_err(|_| "the channel layer did not confirm the subscription in time".to_string())?

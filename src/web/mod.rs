@@ -104,9 +104,11 @@ fn script_safe_json(value: &serde_json::Value) -> String {
 
 async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<(Actor, String)>> {
     match jar.get(SESSION_COOKIE) {
-        Some(cookie) => Ok(session_actor(&state.pool, &state.sessions, &state.credentials, cookie.value_str())
-            .await?
-            .map(|(a, s)| (a, s.csrf_token))),
+        Some(cookie) => Ok(
+            session_actor(&state.pool, &state.sessions, &state.credentials, cookie.value_str())
+                .await?
+                .map(|(a, s)| (a, s.csrf_token)),
+        ),
         None => Ok(None),
     }
 }

@@ -333,7 +333,10 @@ async fn send(socket: &mut Socket, frame_type: &'static str, message: Message) -
 /// Writes one frame; false when the client is gone or has not read for `SEND_TIMEOUT`
 /// (its TCP window is full), in which case the socket is given up.
 async fn deliver(socket: &mut Socket, message: Message) -> bool {
-    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await, Ok(Ok(())))
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await,
+        Ok(Ok(()))
+    )
 }
 
 /// Closes the socket with `code` (counted by code, and logged).
