@@ -7,7 +7,6 @@
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
-use serde_json::json;
 use sqlx::PgPool;
 use tenantchat::domain::Role;
 use tokio_rustls::rustls::{
@@ -16,9 +15,8 @@ use tokio_rustls::rustls::{
 };
 
 use crate::{
-    groups::group,
     receiver::Receiver,
-    webhooks::{create_bot, create_webhook, log_until, spawn_with_hooks, verify},
+    webhooks::{create_bot, create_webhook, group_with_bot, log_until, spawn_with_hooks, verify},
 };
 
 /// A certificate authority made for one test.
@@ -82,10 +80,7 @@ async fn an_https_webhook_of_a_trusted_ca_gets_signed_deliveries(pool: PgPool) {
     let mut hook = Receiver::start_tls(Arc::new(|_| (200, String::new())), ca.server()).await;
     assert!(hook.url.starts_with("https://"));
     let (bot_id, _, secret) = create_bot(&mut ana, &hook.url).await;
-    let id = group(&mut ana, &[bruno.user_id, bot_id.parse().unwrap()], json!({})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = group_with_bot(&mut ana, bruno.user_id, &bot_id).await;
     ana.say(&id, "over TLS").await;
 
     let received = hook.next().await;

@@ -37,6 +37,15 @@ pub async fn create_bot(admin: &mut Client, url: &str) -> (String, String, Strin
     (text("id"), text("token"), text("secret"))
 }
 
+/// A group of `admin`, `member` and the bot; returns its id.
+pub async fn group_with_bot(admin: &mut Client, member: uuid::Uuid, bot_id: &str) -> String {
+    let bot = bot_id.parse().expect("a bot id");
+    group(admin, &[member, bot], json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// Creates a tenant webhook for `events` pointing at `url`; returns it as created.
 pub async fn create_webhook(admin: &mut Client, url: &str, events: &[&str]) -> Value {
     let (status, webhook) = admin
@@ -68,10 +77,7 @@ pub async fn failed_delivery(pool: PgPool, status: u16) -> FailedDelivery {
     let bruno = app.member(&acme, "Bruno", Role::Write).await;
     let mut hook = Receiver::start(Arc::new(move |n| (if n == 0 { status } else { 200 }, String::new()))).await;
     let (bot_id, _, _) = create_bot(&mut ana, &hook.url).await;
-    let id = group(&mut ana, &[bruno.user_id, bot_id.parse().unwrap()], json!({})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = group_with_bot(&mut ana, bruno.user_id, &bot_id).await;
     ana.say(&id, "hello").await;
     hook.next().await;
     let path = format!("/api/admin/bots/{bot_id}/");
@@ -198,10 +204,7 @@ async fn failed_deliveries_are_retried_with_growing_delays_until_delivered(pool:
     let bruno = app.member(&acme, "Bruno", Role::Write).await;
     let mut hook = Receiver::start(Arc::new(|n| (if n < 2 { 500 } else { 200 }, String::new()))).await;
     let (bot_id, _, secret) = create_bot(&mut ana, &hook.url).await;
-    let id = group(&mut ana, &[bruno.user_id, bot_id.parse().unwrap()], json!({})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = group_with_bot(&mut ana, bruno.user_id, &bot_id).await;
     ana.say(&id, "are you there?").await;
 
     let tries = [hook.next().await, hook.next().await, hook.next().await];
@@ -275,10 +278,7 @@ async fn redirects_are_not_followed(pool: PgPool) {
     let location = format!("location: {}\r\n", elsewhere.url);
     let mut hook = Receiver::start(Arc::new(move |_| (302, location.clone()))).await;
     let (bot_id, _, _) = create_bot(&mut ana, &hook.url).await;
-    let id = group(&mut ana, &[bruno.user_id, bot_id.parse().unwrap()], json!({})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = group_with_bot(&mut ana, bruno.user_id, &bot_id).await;
     ana.say(&id, "follow me").await;
     hook.next().await;
     let log = log_until(&mut ana, &format!("/api/admin/bots/{bot_id}/"), |d| {
