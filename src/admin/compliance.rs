@@ -56,15 +56,7 @@ pub async fn conversations(pool: &PgPool, admin: &Admin, limit: i64, offset: i64
     .fetch_all(pool)
     .await?;
     admin
-        .audit_read(
-            pool,
-            Entry {
-                action: "conversation.list",
-                resource_type: "conversation",
-                resource_id: None,
-                details: json!({"limit": limit, "offset": offset}),
-            },
-        )
+        .audit_page_read(pool, "conversation.list", "conversation", limit, offset)
         .await?;
     Ok(list)
 }

@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use super::Admin;
 use crate::{
-    audit::Entry,
     chat::{
         content::Metadata,
         sealed::{Record, StoredText},
@@ -69,15 +68,7 @@ pub async fn list(pool: &PgPool, admin: &Admin, limit: i64, offset: i64) -> Resu
     .fetch_all(pool)
     .await?;
     admin
-        .audit_read(
-            pool,
-            Entry {
-                action: "message.flagged.list",
-                resource_type: "message",
-                resource_id: None,
-                details: json!({"limit": limit, "offset": offset}),
-            },
-        )
+        .audit_page_read(pool, "message.flagged.list", "message", limit, offset)
         .await?;
     let tenant_id = admin.actor().tenant_id();
     rows.into_iter()

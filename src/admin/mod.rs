@@ -83,4 +83,22 @@ impl Admin {
         )
         .await
     }
+
+    /// Records the read of one page of a list: `limit` entries of `resource_type` from `offset`.
+    pub async fn audit_page_read(
+        &self,
+        pool: &PgPool,
+        action: &'static str,
+        resource_type: &'static str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<()> {
+        let entry = Entry {
+            action,
+            resource_type,
+            resource_id: None,
+            details: json!({"limit": limit, "offset": offset}),
+        };
+        self.audit_read(pool, entry).await
+    }
 }
