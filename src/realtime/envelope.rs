@@ -6,7 +6,9 @@
 //! On the wire of the channel layer a one-byte tag tells the kinds apart, so a node
 //! routes envelopes without parsing them. Presence changes are the one kind this layer
 //! defines itself (a user id and a flag, 18 bytes): sockets batch them before anything
-//! is rendered for the client.
+//! is rendered for the client. A `missed` marker, addressed to groups like any
+//! envelope, tells every node that its listeners of those groups that joined before a
+//! given time missed an event (one whose publish failed, `announce.rs`).
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
@@ -15,6 +17,7 @@ use uuid::Uuid;
 const EVENT_TAG: u8 = b'E';
 const CONTROL_TAG: u8 = b'C';
 const PRESENCE_TAG: u8 = b'P';
+const MISSED_TAG: u8 = b'M';
 
 /// One publish, ready for the wire.
 #[derive(Debug, Clone)]
@@ -38,6 +41,31 @@ impl Envelope {
         buf.put_slice(user_id.as_bytes());
         buf.put_u8(u8::from(is_online));
         Envelope(buf.freeze())
+    }
+
+    /// From node `node`, to the groups an event was meant for, after its publish failed:
+    /// their listeners on the other nodes that joined before `joined_before` (ms since
+    /// the Unix epoch) missed it.
+    pub fn missed(node: u64, joined_before: u64) -> Envelope {
+        let mut buf = BytesMut::with_capacity(17);
+        buf.put_u8(MISSED_TAG);
+        buf.put_u64(node);
+        buf.put_u64(joined_before);
+        Envelope(buf.freeze())
+    }
+
+    /// The node and the time of a `missed` marker; `None` for any other envelope.
+    pub fn missed_before(&self) -> Option<(u64, u64)> {
+        match self.0.split_first() {
+            Some((&MISSED_TAG, rest)) if rest.len() == 16 => {
+                let (node, time) = rest.split_at(8);
+                Some((
+                    u64::from_be_bytes(node.try_into().ok()?),
+                    u64::from_be_bytes(time.try_into().ok()?),
+                ))
+            }
+            _ => None,
+        }
     }
 
     fn tagged(tag: u8, json: &[u8]) -> Envelope {
@@ -111,6 +139,9 @@ mod tests {
             }) => assert_eq!(id, user_id),
             other => panic!("{other:?}"),
         }
+        let wire = Envelope::missed(7, 1_700_000_000_000).as_wire().clone();
+        assert_eq!(Envelope::from_wire(wire).missed_before(), Some((7, 1_700_000_000_000)));
+        assert_eq!(Envelope::event(&event).missed_before(), None);
         assert!(Envelope::from_wire(Bytes::from_static(b"junk")).open().is_none());
         assert!(Envelope::from_wire(Bytes::from_static(b"Pshort")).open().is_none());
     }

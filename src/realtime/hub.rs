@@ -48,6 +48,9 @@ const KEEP_SLOTS: usize = 8;
 /// wait as a queued one, so a socket waits on one future instead of two.
 pub struct Listener {
     id: u64,
+    /// When it joined, in ms since the Unix epoch: a `missed` marker from another node
+    /// concerns only the listeners that were there before the failed publish.
+    joined_ms: u64,
     capacity: usize,
     queue: Mutex<VecDeque<Delivery>>,
     missed: AtomicBool,
@@ -106,6 +109,8 @@ impl Listener {
 }
 
 pub struct Hub {
+    /// Tells this node's `missed` markers from the other nodes'.
+    node_id: u64,
     shards: Box<[Shard]>,
     layer: Arc<dyn ChannelLayer>,
     next_id: AtomicU64,
@@ -114,6 +119,7 @@ pub struct Hub {
 impl Hub {
     pub fn new(layer: Arc<dyn ChannelLayer>) -> Hub {
         Hub {
+            node_id: rand::random(),
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             layer,
             next_id: AtomicU64::new(1),
@@ -122,6 +128,10 @@ impl Hub {
 
     pub fn layer(&self) -> &Arc<dyn ChannelLayer> {
         &self.layer
+    }
+
+    pub fn node_id(&self) -> u64 {
+        self.node_id
     }
 
     fn shard(&self, group: &str) -> &Shard {
@@ -135,6 +145,7 @@ impl Hub {
     pub async fn join(self: &Arc<Self>, groups: Vec<Group>, capacity: usize) -> Result<Subscription, String> {
         let listener = Arc::new(Listener {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            joined_ms: now_ms(),
             capacity,
             queue: Mutex::new(VecDeque::new()),
             missed: AtomicBool::new(false),
@@ -183,8 +194,16 @@ impl Hub {
         self.dispatch_to(&[group], envelope);
     }
 
-    /// `dispatch` to each of `groups`, the envelope opened once.
+    /// `dispatch` to each of `groups`, the envelope opened once. Another node's `missed`
+    /// marker marks the listeners of `groups` that joined before its time instead (this
+    /// node's own marked its listeners when the publish failed).
     pub fn dispatch_to(&self, groups: &[&str], envelope: &Envelope) {
+        if let Some((node, joined_before)) = envelope.missed_before() {
+            if node != self.node_id {
+                self.mark_missed(groups, joined_before);
+            }
+            return;
+        }
         let Some(delivery) = envelope.open() else {
             tracing::warn!(groups = groups.len(), "dropping an undecodable channel layer message");
             return;
@@ -199,11 +218,17 @@ impl Hub {
 
     /// Every local listener of `groups` missed an event (one that was never published).
     pub fn missed(&self, groups: &[Group]) {
-        for group in groups {
+        self.mark_missed(groups, u64::MAX);
+    }
+
+    fn mark_missed(&self, groups: &[impl AsRef<str>], joined_before: u64) {
+        for group in groups.iter().map(AsRef::as_ref) {
             let shard = self.shard(group).lock().expect("hub shard");
             for listener in shard.get(group).into_iter().flatten() {
-                metrics::counter!(EVENTS_DROPPED).increment(1);
-                listener.mark_missed();
+                if listener.joined_ms < joined_before {
+                    metrics::counter!(EVENTS_DROPPED).increment(1);
+                    listener.mark_missed();
+                }
             }
         }
     }
@@ -217,6 +242,12 @@ impl Hub {
             }
         }
     }
+}
+
+/// The wall clock in ms since the Unix epoch: `missed` markers compare it across nodes.
+pub fn now_ms() -> u64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since_epoch.map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 
 /// Membership of one listener in its groups; leaving is dropping it.
@@ -300,6 +331,21 @@ mod tests {
         let second = hub.join(vec!["tenant:1".into()], 4).await.unwrap();
         hub.missed(&["user:1".into()]);
         assert!(first.listener().has_missed() && !second.listener().has_missed());
+        let earlier = hub.join(vec!["user:2".into()], 4).await.unwrap();
+        let (joined, other_node) = (earlier.listener().joined_ms, hub.node_id() + 1);
+        hub.dispatch("user:2", &Envelope::missed(other_node, joined));
+        assert!(
+            !earlier.listener().has_missed(),
+            "a marker spares who joined after the failure"
+        );
+        hub.dispatch("user:2", &Envelope::missed(hub.node_id(), joined + 1));
+        assert!(!earlier.listener().has_missed(), "a node's own marker changes nothing");
+        hub.dispatch("user:2", &Envelope::missed(other_node, joined + 1));
+        assert!(
+            earlier.listener().has_missed(),
+            "another node's marker counts as a local failure"
+        );
+        assert!(!second.listener().has_missed());
         hub.all_missed();
         assert!(second.listener().has_missed());
         drop(first);

@@ -3,6 +3,7 @@
 //! (`src/ws`) listens here. This module carries opaque envelopes to groups; it knows
 //! nothing of chat, HTTP, sessions or the application state.
 
+mod announce;
 pub mod envelope;
 mod fanout;
 pub mod hub;
@@ -22,6 +23,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use announce::Announcer;
 use envelope::Envelope;
 use hub::{Hub, Subscription};
 use layer::{nodes_group, user_group, viewers_group, ChannelLayer, Group, Ordered, Turn};
@@ -54,6 +56,8 @@ impl Audience<'_> {
 pub struct Realtime {
     hub: Arc<Hub>,
     layer: Arc<dyn ChannelLayer>,
+    /// Groups whose event this node could not publish, until the other nodes know.
+    announcer: Arc<Announcer>,
     pub presence: Arc<Presence>,
     shutdown: watch::Sender<bool>,
     /// Sockets open on this node, so shutdown can wait for their close frames.
@@ -81,6 +85,7 @@ impl Realtime {
             presence: Presence::new(store, layer.clone(), pool),
             hub,
             layer,
+            announcer: Arc::default(),
             shutdown: watch::channel(false).0,
             open_sockets: watch::channel(0).0,
         }))
@@ -105,12 +110,13 @@ impl Realtime {
     }
 
     /// An event that was not published: this node's sockets in `groups` close with 1013
-    /// (their clients catch up) rather than carry on with a gap. Other nodes' sockets are
-    /// not reachable without the layer; they learn of an outage when their own Redis
-    /// connection drops.
+    /// (their clients catch up) rather than carry on with a gap, and so do the other
+    /// nodes' sockets in `groups`, once the layer takes a `missed` marker for them
+    /// (`announce.rs`). A node whose Redis connection drops marks all its sockets itself.
     fn publish_failed(&self, groups: &[Group], err: &str) {
         tracing::warn!(error = %err, "could not publish an event");
         self.hub.missed(groups);
+        self.announcer.announce(self.hub.node_id(), &self.layer, groups);
     }
 
     /// Like `send_to_users`, but events of one conversation leave in `seq` order, across

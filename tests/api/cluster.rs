@@ -231,6 +231,57 @@ async fn the_app_survives_a_redis_outage_and_events_flow_again(pool: PgPool) {
     say_until_delivered(&mut ana, &mut bruno_socket, &id).await;
 }
 
+/// Sets `maxmemory` of a test's own Redis: at 1 byte, with `noeviction`, Redis refuses
+/// every command that would store something, so the ordered publish of a message (a
+/// script that records the conversation's last seq) fails, while plain PUBLISH still
+/// works and the nodes stay subscribed.
+async fn redis_maxmemory(url: &str, bytes: u64) {
+    let client = redis::Client::open(url).unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+    for (name, value) in [
+        ("maxmemory-policy", "noeviction".to_string()),
+        ("maxmemory", bytes.to_string()),
+    ] {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query_async::<()>(&mut redis)
+            .await
+            .unwrap();
+    }
+}
+
+#[sqlx::test]
+async fn an_event_one_node_could_not_publish_closes_the_sockets_waiting_for_it_on_every_node(pool: PgPool) {
+    let redis = OwnRedis::start();
+    let layer = Layer::redis();
+    let node_a = spawn_with_redis(pool.clone(), Some(redis.url()), layer.clone()).await;
+    let node_b = spawn_with_redis(pool, Some(redis.url()), layer).await;
+    let acme = node_a.tenant("acme").await;
+    let mut ana = node_a.member(&acme, "Ana", Role::Write).await;
+    let bruno_id = node_a.user(&acme, "Bruno", Role::Write).await;
+    let mut bruno = node_b.login(&acme, "Bruno", bruno_id).await;
+    let id = ana.start_with(bruno_id).await;
+    let mut bruno_socket = bruno.socket().await;
+    say_until_delivered(&mut ana, &mut bruno_socket, &id).await;
+
+    redis_maxmemory(&redis.url(), 1).await;
+    let sent = ana.say(&id, "committed on node A, never published").await;
+    // Node B never received the event: without the notice its socket would carry on
+    // with a gap. It is told (1013), and its client catches up.
+    assert_eq!(bruno_socket.closed().await, Some(CloseCode::Again));
+    redis_maxmemory(&redis.url(), 0).await;
+    let history = bruno.messages(&id, "").await;
+    assert_eq!(
+        history.last().unwrap()["id"],
+        sent["id"],
+        "the message is in the history"
+    );
+    let mut bruno_socket = bruno.socket().await;
+    say_until_delivered(&mut ana, &mut bruno_socket, &id).await;
+}
+
 /// A request to `base` with a credential captured earlier (the client's own cookie jar
 /// forgets a session at logout; a thief's copy does not).
 async fn status_with(base: &str, path: &str, credential: (&str, &str)) -> StatusCode {
