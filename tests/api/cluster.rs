@@ -12,18 +12,14 @@ use tenantchat::domain::Role;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::{
-    helpers::{spawn_with_redis, two_redis_nodes, Layer, TestApp},
+    helpers::{spawn_with_redis, two_redis_nodes, Client, Layer, TestApp},
     sockets::Socket,
 };
 
 #[sqlx::test]
 async fn two_nodes_share_messages_and_presence_through_redis(pool: PgPool) {
     let (node_a, node_b) = two_redis_nodes(pool).await;
-    let acme = node_a.tenant("acme").await;
-    let mut ana = node_a.member(&acme, "Ana", Role::Write).await;
-    let bruno_id = node_a.user(&acme, "Bruno", Role::Write).await;
-    let mut bruno = node_b.login(&acme, "Bruno", bruno_id).await;
-    let id = ana.start_with(bruno_id).await;
+    let (mut ana, mut bruno, id) = ana_on_a_talks_to_bruno_on_b(&node_a, &node_b).await;
 
     let mut bruno_socket = bruno.socket().await;
     let ana_socket = ana.socket().await;
@@ -51,6 +47,16 @@ async fn two_nodes_share_messages_and_presence_through_redis(pool: PgPool) {
     assert_eq!(seen.last().unwrap()["user_id"], ana.user_id.to_string());
     let (_, list) = bruno.get("/api/chat/conversations/presence/").await;
     assert_eq!(online(&list), json!(false));
+}
+
+/// Ana, signed in on node A, and Bruno, on node B, in a 1-to-1 conversation of tenant acme.
+async fn ana_on_a_talks_to_bruno_on_b(node_a: &TestApp, node_b: &TestApp) -> (Client, Client, String) {
+    let acme = node_a.tenant("acme").await;
+    let mut ana = node_a.member(&acme, "Ana", Role::Write).await;
+    let bruno_id = node_a.user(&acme, "Bruno", Role::Write).await;
+    let bruno = node_b.login(&acme, "Bruno", bruno_id).await;
+    let id = ana.start_with(bruno_id).await;
+    (ana, bruno, id)
 }
 
 #[sqlx::test]
@@ -180,7 +186,7 @@ impl Drop for OwnRedis {
     }
 }
 
-async fn say_until_delivered(ana: &mut crate::helpers::Client, socket: &mut Socket, id: &str) {
+async fn say_until_delivered(ana: &mut Client, socket: &mut Socket, id: &str) {
     // A socket says `connected` only once subscribed, but right after Redis returns the
     // sender's node may still be reconnecting its command pool: a message whose publish
     // failed is in the history, not live. Send until one arrives.
@@ -258,11 +264,7 @@ async fn an_event_one_node_could_not_publish_closes_the_sockets_waiting_for_it_o
     let layer = Layer::redis();
     let node_a = spawn_with_redis(pool.clone(), Some(redis.url()), layer.clone()).await;
     let node_b = spawn_with_redis(pool, Some(redis.url()), layer).await;
-    let acme = node_a.tenant("acme").await;
-    let mut ana = node_a.member(&acme, "Ana", Role::Write).await;
-    let bruno_id = node_a.user(&acme, "Bruno", Role::Write).await;
-    let mut bruno = node_b.login(&acme, "Bruno", bruno_id).await;
-    let id = ana.start_with(bruno_id).await;
+    let (mut ana, mut bruno, id) = ana_on_a_talks_to_bruno_on_b(&node_a, &node_b).await;
     let mut bruno_socket = bruno.socket().await;
     say_until_delivered(&mut ana, &mut bruno_socket, &id).await;
 
