@@ -8,7 +8,7 @@
 //! A marker arrives after the gap it reports, maybe long after (it waits for the layer
 //! to come back), so it names the time of the failure: a socket that joined later
 //! opened after the gap, and its client caught up then. Nodes' clocks differ, so the
-//! time is moved `CLOCK_SKEW` later: a socket that joined that close after the failure
+//! time is moved `CLOCK_SKEW_MS` later: a socket that joined that soon after the failure
 //! closes too, needlessly, and its client reconnects. Groups that failed at different
 //! times share the latest time. A node that stops with groups still waiting here takes
 //! them with it. The set holds each group once, so it is bounded by the groups that
