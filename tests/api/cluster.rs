@@ -270,8 +270,8 @@ async fn an_event_one_node_could_not_publish_closes_the_sockets_waiting_for_it_o
 
     redis_maxmemory(&redis.url(), 1).await;
     let sent = ana.say(&id, "committed on node A, never published").await;
-    // Node B never received the event: without the notice its socket would carry on
-    // with a gap. It is told (1013), and its client catches up.
+    // Node B never received the event: without node A's `missed` marker its socket
+    // would carry on with a gap. It is told (1013), and its client catches up.
     assert_eq!(bruno_socket.closed().await, Some(CloseCode::Again));
     redis_maxmemory(&redis.url(), 0).await;
     let history = bruno.messages(&id, "").await;
