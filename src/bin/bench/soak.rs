@@ -171,7 +171,7 @@ async fn attack(
 ) -> (SlowHeaders, Flood, LoginFlood) {
     // The hostile user: signed in before the attack, like any account an attacker owns.
     let accounts = setup::create_users(&b.pool, &b.tenant, 1).await;
-    let mallory = setup::log_in(&[b.http.clone()], &b.base, &b.tenant, &accounts, 1)
+    let mallory = setup::log_in(std::slice::from_ref(&b.http), &b.base, &b.tenant, &accounts, 1)
         .await
         .remove(0);
     tokio::time::sleep_until((origin + attack_at).into()).await;
