@@ -200,7 +200,7 @@ fn listen(cache: Weak<CredentialCache>, realtime: Arc<Realtime>, mut dropped: on
                         Ok(NodeControl::ForgetUser { user_id }) => cache.forget(Some(user_id)),
                         Err(err) => tracing::warn!(error = %err, "credential cache: unknown node control"),
                     },
-                    Some(Delivery::Event(_) | Delivery::Presence { .. }) => {}
+                    Some(Delivery::Event(_) | Delivery::Presence { .. } | Delivery::Flush) => {}
                     None => {
                         tracing::warn!("credential cache: missed a broadcast of the other nodes; cleared");
                         break;

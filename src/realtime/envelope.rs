@@ -106,6 +106,9 @@ pub enum Delivery {
     Control(Bytes),
     /// A change of a user's presence, for the consumer to batch.
     Presence { user_id: Uuid, is_online: bool },
+    /// Not from the wire: the hub began writing an event to the listener's outlet and the
+    /// outlet kept the rest (`hub::Written::Part`); the consumer finishes it first.
+    Flush,
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 
 pub mod asyncapi;
 mod frames;
+mod outlet;
 mod presence;
 mod sending;
 mod upgrade;
@@ -207,6 +208,8 @@ async fn run(mut socket: Socket, state: AppState, opened: Opened, named: Named) 
             return;
         }
     };
+    // Events may be written by the hub itself while the task waits (`realtime::hub`).
+    subscription.listener().attach(socket.get_ref().outlet());
     let mut following = Following::new(subscription, actor.user_id(), interest);
     let mut shutdown = realtime.shutting_down();
 
@@ -279,9 +282,13 @@ async fn run(mut socket: Socket, state: AppState, opened: Opened, named: Named) 
                         Err(err) => tracing::warn!(error = %err, "ignoring an unknown control message"),
                     },
                     Some(Delivery::Presence { user_id, is_online }) => following.changed(user_id, is_online),
+                    Some(Delivery::Flush) => if !finish_writes(&mut socket).await { break None; },
                     None => break Some((1013, "events missed, reconnect and catch up")),
                 },
                 frame = socket.next() => {
+                    // Events that arrive while the frame is answered wait for the answer:
+                    // a `send_ok` comes before its own `message_created`.
+                    following.subscription.listener().hold();
                     last_heard = Instant::now();
                     match frame {
                         Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
@@ -313,6 +320,8 @@ async fn run(mut socket: Socket, state: AppState, opened: Opened, named: Named) 
             }
         };
     }
+    // Nothing from the hub after the close frame.
+    following.subscription.listener().hold();
     match close_with {
         Some((code, reason)) => close(&mut socket, code, reason, &named).await,
         None => log_closed(&named, None, "closed by the client or lost"),
@@ -337,6 +346,11 @@ async fn deliver(socket: &mut Socket, message: Message) -> bool {
         tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await,
         Ok(Ok(()))
     )
+}
+
+/// Finishes what the hub began writing (`Delivery::Flush`); false as `deliver`.
+async fn finish_writes(socket: &mut Socket) -> bool {
+    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.flush()).await, Ok(Ok(())))
 }
 
 /// Closes the socket with `code` (counted by code, and logged).

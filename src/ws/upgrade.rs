@@ -2,14 +2,15 @@
 //! stream only takes `Message::Text(String)`, so every event would be copied once per
 //! socket. On the upgraded connection tokio-tungstenite (the same crate poem wraps) takes
 //! `Utf8Bytes`, which shares the envelope's `Bytes`: an event is serialized once and
-//! every socket writes it from that one buffer.
+//! every socket writes it from that one buffer. The connection under it is shared with
+//! the hub, which writes events to it directly (`outlet.rs`).
 
 use std::future::Future;
 
 use poem::{
     error::WebSocketError,
     http::{header, HeaderValue, Method, StatusCode},
-    Body, FromRequest, OnUpgrade, Request, RequestBody, Response, Upgraded,
+    Body, FromRequest, OnUpgrade, Request, RequestBody, Response,
 };
 use tokio_tungstenite::{
     tungstenite::{
@@ -19,7 +20,9 @@ use tokio_tungstenite::{
     WebSocketStream,
 };
 
-pub type Socket = WebSocketStream<Upgraded>;
+use super::outlet::SharedConnection;
+
+pub type Socket = WebSocketStream<SharedConnection>;
 
 /// A valid WebSocket upgrade request (RFC 6455 §4.2.1); anything else is a 400.
 pub struct Upgrade {
@@ -59,7 +62,8 @@ impl Upgrade {
         let accept = derive_accept_key(self.key.as_bytes());
         tokio::spawn(async move {
             if let Ok(upgraded) = self.on_upgrade.await {
-                serve(WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(config)).await).await;
+                let connection = SharedConnection::new(upgraded);
+                serve(WebSocketStream::from_raw_socket(connection, Role::Server, Some(config)).await).await;
             }
         });
         Response::builder()

@@ -21,6 +21,7 @@ on_both_layers!(
     a_foreign_origin_is_refused,
     a_malformed_frame_gets_an_error_frame_and_the_socket_stays_usable,
     events_of_a_conversation_arrive_in_seq_order_under_concurrent_sends,
+    a_client_that_stops_reading_for_a_while_then_gets_every_event_whole_and_in_order,
     a_reconnecting_client_catches_up_with_after_seq,
     logout_and_token_revocation_close_their_sockets,
     a_new_conversation_is_announced_to_its_members,
@@ -199,6 +200,32 @@ async fn a_malformed_frame_gets_an_error_frame_and_the_socket_stays_usable(pool:
             matches!(code, Some(CloseCode::Size) | None),
             "frames over 64 KB close the socket with 1009 (or a reset), got {code:?}"
         );
+    }
+}
+
+/// Events are written to a waiting socket by the dispatch itself; when the client does
+/// not read (a busy tab, a slow link), the writes back up part-way through a frame, and
+/// what is left must go out before anything else, whole, once the client reads again.
+async fn a_client_that_stops_reading_for_a_while_then_gets_every_event_whole_and_in_order(pool: PgPool, layer: Layer) {
+    // About 6 MB of events: more than the kernel holds between the two ends (a sender's
+    // buffer grows to 4 MB at most), far fewer events than the socket's queue takes.
+    const MESSAGES: usize = 300;
+    let app = spawn_node(pool, layer).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Write).await;
+    let bruno = app.member(&acme, "Bruno", Role::Write).await;
+    let id = ana.start_with(bruno.user_id).await;
+    let mut narrow = Socket::open_narrow(&bruno.base, &bruno.cookie_header(), &bruno.base).await;
+
+    // The longest content allowed, in 4-byte characters: frames of 20 KB.
+    let content = |i: usize| format!("{i:04} {}", "😀".repeat(4_995));
+    for i in 0..MESSAGES {
+        ana.say(&id, &content(i)).await;
+    }
+    for i in 0..MESSAGES {
+        let event = narrow.expect("message_created").await;
+        assert_eq!(event["message"]["seq"], i + 1);
+        assert_eq!(event["message"]["content"], content(i));
     }
 }
 

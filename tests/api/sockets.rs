@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::{
-    connect_async,
+    client_async, connect_async,
     tungstenite::{client::IntoClientRequest, protocol::frame::coding::CloseCode, Message},
     MaybeTlsStream, WebSocketStream,
 };
@@ -63,6 +63,30 @@ impl Socket {
         }
         let (ws, _) = connect_async(request).await?;
         Ok(Socket { ws })
+    }
+
+    /// Connects with a receive window of a few KB, as a client on a slow link would have:
+    /// while it does not read, the server's writes soon back up.
+    pub async fn open_narrow(base: &str, cookie: &str, origin: &str) -> Socket {
+        let mut request = ws_url(base, None).into_client_request().unwrap();
+        request.headers_mut().insert("Cookie", cookie.parse().unwrap());
+        request.headers_mut().insert("Origin", origin.parse().unwrap());
+        let host = request.uri().authority().unwrap().as_str().to_string();
+        let address = tokio::net::lookup_host(host).await.unwrap().next().unwrap();
+        let tcp = if address.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        }
+        .unwrap();
+        tcp.set_recv_buffer_size(4096).unwrap();
+        let stream = tcp.connect(address).await.unwrap();
+        let (ws, _) = client_async(request, MaybeTlsStream::Plain(stream))
+            .await
+            .expect("handshake");
+        let mut socket = Socket { ws };
+        assert_eq!(socket.next_json().await["type"], "connected");
+        socket
     }
 
     /// Connects and waits for the `connected` frame.
