@@ -107,7 +107,7 @@ pub enum Delivery {
     /// A change of a user's presence, for the consumer to batch.
     Presence { user_id: Uuid, is_online: bool },
     /// Not from the wire: the hub began writing an event to the listener's outlet and the
-    /// outlet kept the rest (`hub::Written::Part`); the consumer finishes it first.
+    /// outlet kept the rest (`listener::Written::Part`); the consumer finishes it first.
     Flush,
 }
 

@@ -7,37 +7,25 @@
 //! No silent gap: a delivery that cannot be queued for a listener (its queue is full, or
 //! the node's subscription lapsed) marks the listener as having missed events; its
 //! socket then closes with 1013 and the client catches up.
-//!
-//! Written through: a listener with an outlet (a socket's connection) whose task waits
-//! with nothing queued gets an event written to the outlet by the dispatch itself, with
-//! no task woken. A wake-up and the socket task's turn cost about as much as the write's
-//! system call (a quarter of a delivery's CPU in a group of 1,000); what the socket
-//! receives, and in what order, is the same as through the queue: the hub writes only
-//! while nothing is queued before the event and the task has not held the outlet (it
-//! holds it while it answers a client frame, so a `send_ok` comes before its own
-//! `message_created`, and from when it starts closing).
 
 use std::{
-    collections::{HashMap, HashSet, VecDeque},
-    future::poll_fn,
+    collections::{HashMap, HashSet},
     hash::{Hash, Hasher},
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicU64, Ordering},
         Arc, Mutex,
     },
-    task::Poll,
 };
 
-use bytes::Bytes;
 use futures_util::{
     future::{try_join_all, BoxFuture},
-    task::AtomicWaker,
     FutureExt,
 };
 
 use super::{
-    envelope::{Delivery, Envelope},
+    envelope::Envelope,
     layer::{ChannelLayer, Group},
+    listener::Listener,
 };
 use crate::telemetry::metrics::EVENTS_DROPPED;
 
@@ -45,135 +33,6 @@ const SHARDS: usize = 16;
 
 /// The listeners of the groups that hash to one shard.
 type Shard = Mutex<HashMap<Group, Vec<Arc<Listener>>>>;
-
-/// Slots a drained queue keeps; a burst's larger allocation goes back.
-const KEEP_SLOTS: usize = 8;
-
-/// Where the hub may write an event itself instead of queueing it: a socket's connection.
-pub trait Outlet: Send + Sync {
-    /// Writes the JSON text of `event` now if that needs no waiting.
-    fn try_write(&self, event: &Bytes) -> Written;
-}
-
-/// How far `Outlet::try_write` got.
-pub enum Written {
-    All,
-    /// Begun: the outlet keeps the rest, which its task must finish (`Delivery::Flush`)
-    /// before writing anything else.
-    Part,
-    /// Nothing: the event is queued as if there were no outlet.
-    Nothing,
-}
-
-/// One socket's mailbox: a bounded queue, and a flag raised when a delivery could not be
-/// queued (the socket then closes with 1013 instead of growing without bound or carrying
-/// on with a gap).
-///
-/// Its own queue rather than tokio's `mpsc`: that one allocates a block of 32 slots when
-/// made (1.3 KB for every idle socket, at 19,000 sockets the largest single part of
-/// their memory); this one allocates as it fills, and a missed delivery ends the same
-/// wait as a queued one, so a socket waits on one future instead of two.
-pub struct Listener {
-    id: u64,
-    /// When it joined, in ms since the Unix epoch: a `missed` marker from another node
-    /// concerns only the listeners that were there before the failed publish.
-    joined_ms: u64,
-    capacity: usize,
-    inbox: Mutex<Inbox>,
-    missed: AtomicBool,
-    waker: AtomicWaker,
-}
-
-#[derive(Default)]
-struct Inbox {
-    queue: VecDeque<Delivery>,
-    outlet: Option<Arc<dyn Outlet>>,
-    /// The hub may write to the outlet: the task waits, nothing is queued, and the task
-    /// has not held the outlet since it last found the queue empty.
-    write_through: bool,
-}
-
-impl Listener {
-    pub fn has_missed(&self) -> bool {
-        self.missed.load(Ordering::Relaxed)
-    }
-
-    /// Lets the hub write events to `outlet` while the task waits with nothing queued.
-    pub fn attach(&self, outlet: Arc<dyn Outlet>) {
-        self.inbox.lock().expect("listener inbox").outlet = Some(outlet);
-    }
-
-    /// Stops the hub writing to the outlet until the task next waits with nothing queued:
-    /// what the task writes meanwhile comes before any event that arrives meanwhile.
-    pub fn hold(&self) {
-        self.inbox.lock().expect("listener inbox").write_through = false;
-    }
-
-    /// The next delivery, in order; `None` once the listener has missed one (whatever came
-    /// after would leave a gap): its socket closes with 1013. Only one task may wait on it.
-    /// Waiting with nothing queued lets the hub write to the outlet.
-    pub async fn next(&self) -> Option<Delivery> {
-        poll_fn(|cx| {
-            // Registered before looking, so a delivery queued meanwhile wakes this task.
-            self.waker.register(cx.waker());
-            if self.has_missed() {
-                return Poll::Ready(None);
-            }
-            let mut inbox = self.inbox.lock().expect("listener inbox");
-            match inbox.queue.pop_front() {
-                Some(delivery) => {
-                    inbox.write_through = false;
-                    if inbox.queue.is_empty() && inbox.queue.capacity() > KEEP_SLOTS {
-                        inbox.queue.shrink_to(KEEP_SLOTS);
-                    }
-                    Poll::Ready(Some(delivery))
-                }
-                None => {
-                    inbox.write_through = inbox.outlet.is_some();
-                    Poll::Pending
-                }
-            }
-        })
-        .await
-    }
-
-    fn mark_missed(&self) {
-        self.missed.store(true, Ordering::Relaxed);
-        self.waker.wake();
-    }
-
-    /// Writes an event through to the outlet, or queues a delivery; false when it was
-    /// dropped (counted).
-    fn offer(&self, delivery: &Delivery) -> bool {
-        if !self.has_missed() {
-            let mut inbox = self.inbox.lock().expect("listener inbox");
-            if let (true, Some(outlet), Delivery::Event(event)) = (inbox.write_through, &inbox.outlet, delivery) {
-                match outlet.try_write(event) {
-                    Written::All => return true,
-                    Written::Part => {
-                        inbox.write_through = false;
-                        inbox.queue.push_back(Delivery::Flush);
-                        drop(inbox);
-                        self.waker.wake();
-                        return true;
-                    }
-                    Written::Nothing => {}
-                }
-            }
-            if inbox.queue.len() < self.capacity {
-                inbox.write_through = false;
-                inbox.queue.push_back(delivery.clone());
-                drop(inbox);
-                self.waker.wake();
-                return true;
-            }
-            drop(inbox);
-            self.mark_missed();
-        }
-        metrics::counter!(EVENTS_DROPPED).increment(1);
-        false
-    }
-}
 
 pub struct Hub {
     /// Tells this node's `missed` markers from the other nodes'.
@@ -210,14 +69,11 @@ impl Hub {
     /// A new listener with a queue of `capacity` deliveries, in `groups`; returns once the
     /// layer confirms it receives all of them (an error if it cannot: the listener left).
     pub async fn join(self: &Arc<Self>, groups: Vec<Group>, capacity: usize) -> Result<Subscription, String> {
-        let listener = Arc::new(Listener {
-            id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            joined_ms: now_ms(),
+        let listener = Arc::new(Listener::new(
+            self.next_id.fetch_add(1, Ordering::Relaxed),
+            now_ms(),
             capacity,
-            inbox: Mutex::default(),
-            missed: AtomicBool::new(false),
-            waker: AtomicWaker::new(),
-        });
+        ));
         let live = self.enter(&groups, &listener);
         let subscription = Subscription {
             hub: self.clone(),
@@ -429,90 +285,6 @@ mod tests {
             !third.listener().has_missed(),
             "a listener that joins later missed nothing"
         );
-    }
-
-    /// An outlet that takes what `answer` says of each event (the real one is a socket's
-    /// connection, tested through sockets in tests/api/realtime.rs).
-    struct Taking {
-        answer: Mutex<Vec<Written>>,
-        written: Mutex<Vec<Bytes>>,
-    }
-
-    impl Outlet for Taking {
-        fn try_write(&self, event: &Bytes) -> Written {
-            let answer = self.answer.lock().unwrap().pop().unwrap_or(Written::All);
-            if !matches!(answer, Written::Nothing) {
-                self.written.lock().unwrap().push(event.clone());
-            }
-            answer
-        }
-    }
-
-    fn text(n: u32) -> Envelope {
-        Envelope::event(&serde_json::json!({"n": n}))
-    }
-
-    fn n(delivery: Option<Delivery>) -> u64 {
-        match delivery {
-            Some(Delivery::Event(json)) => serde_json::from_slice::<serde_json::Value>(&json).unwrap()["n"]
-                .as_u64()
-                .unwrap(),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_waiting_listener_gets_events_written_through_and_a_held_one_gets_them_queued_first() {
-        let hub = hub();
-        let socket = hub.join(vec!["g".into()], 8).await.unwrap();
-        let outlet = Arc::new(Taking {
-            answer: Mutex::new(Vec::new()),
-            written: Mutex::new(Vec::new()),
-        });
-        socket.listener().attach(outlet.clone());
-        hub.dispatch("g", &text(1));
-        assert!(outlet.written.lock().unwrap().is_empty(), "not before its task waits");
-        assert_eq!(n(socket.listener().next().await), 1);
-
-        let mut waiting = Box::pin(socket.listener().next());
-        assert!(waiting.as_mut().now_or_never().is_none());
-        hub.dispatch("g", &text(2));
-        assert_eq!(outlet.written.lock().unwrap().len(), 1, "written by the dispatch");
-
-        // Answering a client frame: what comes meanwhile waits for the answer.
-        socket.listener().hold();
-        hub.dispatch("g", &text(3));
-        assert_eq!(outlet.written.lock().unwrap().len(), 1);
-        assert_eq!(n(waiting.await), 3);
-        // And once something was queued, the next events queue behind it.
-        hub.dispatch("g", &text(4));
-        assert_eq!(n(socket.listener().next().await), 4);
-        assert_eq!(outlet.written.lock().unwrap().len(), 1);
-    }
-
-    #[tokio::test]
-    async fn an_event_half_written_is_finished_before_the_next_and_one_not_written_is_queued() {
-        let hub = hub();
-        let socket = hub.join(vec!["g".into()], 8).await.unwrap();
-        let outlet = Arc::new(Taking {
-            answer: Mutex::new(vec![Written::Nothing, Written::Part]),
-            written: Mutex::new(Vec::new()),
-        });
-        socket.listener().attach(outlet.clone());
-        let waits = |socket: &Subscription| {
-            let mut waiting = Box::pin(socket.listener().next());
-            assert!(waiting.as_mut().now_or_never().is_none());
-        };
-        waits(&socket);
-        hub.dispatch("g", &text(1));
-        hub.dispatch("g", &text(2));
-        assert_eq!(outlet.written.lock().unwrap().len(), 1, "the first, begun");
-        assert!(matches!(socket.listener().next().await, Some(Delivery::Flush)));
-        assert_eq!(n(socket.listener().next().await), 2);
-        waits(&socket);
-        hub.dispatch("g", &text(3));
-        assert_eq!(outlet.written.lock().unwrap().len(), 1, "the outlet was full");
-        assert_eq!(n(socket.listener().next().await), 3);
     }
 
     #[tokio::test]

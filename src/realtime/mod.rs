@@ -8,6 +8,7 @@ pub mod envelope;
 mod fanout;
 pub mod hub;
 pub mod layer;
+pub mod listener;
 mod memory;
 pub mod presence;
 mod pubsub;

@@ -1,6 +1,6 @@
 //! A socket's connection, shared by its task and the hub: the task reads and writes
 //! through tungstenite as before, and the hub writes events straight to it
-//! (`realtime::hub::Outlet`) while the task waits, with no task woken.
+//! (`realtime::listener::Outlet`) while the task waits, with no task woken.
 //!
 //! Two writers on one byte stream: a frame must go out whole before another begins. So
 //! a write here takes all it is given, always: what the kernel does not take now is kept
@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::{
 
 use super::frames;
 use crate::{
-    realtime::hub::{Outlet, Written},
+    realtime::listener::{Outlet, Written},
     telemetry::metrics::EVENTS_SENT,
 };
 
