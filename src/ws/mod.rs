@@ -208,7 +208,7 @@ async fn run(mut socket: Socket, state: AppState, opened: Opened, named: Named) 
             return;
         }
     };
-    // Events may be written by the hub itself while the task waits (`realtime::hub`).
+    // Events may be written by the hub itself while the task waits (`realtime::listener`).
     subscription.listener().attach(socket.get_ref().outlet());
     let mut following = Following::new(subscription, actor.user_id(), interest);
     let mut shutdown = realtime.shutting_down();
