@@ -3,11 +3,12 @@
 //! (`realtime::listener::Outlet`) while the task waits, with no task woken.
 //!
 //! Two writers on one byte stream: a frame must go out whole before another begins. So
-//! a write here takes all it is given, always: what the kernel does not take now is kept
-//! (the backlog) and goes out before anything written after it; a task's write waits
-//! while there is a backlog, and the hub does not write at all then (nor while the task
-//! waits to write, as the hub's write would take the place of the task's wake-up for
-//! the connection becoming writable). The backlog is at most one frame of each writer.
+//! a write here takes all it is given or nothing: once the kernel takes part of it, the
+//! rest is kept (the backlog) and goes out before anything written after it. A task's
+//! write waits while there is a backlog, and the hub does not write at all then (nor
+//! while the task waits to write, as the hub's write would take the place of the task's
+//! wake-up for the connection becoming writable). The backlog is at most one frame of
+//! each writer.
 
 use std::{
     collections::VecDeque,
