@@ -38,6 +38,23 @@ pub fn presence_changes(frame: &Value) -> Vec<Change> {
     }
 }
 
+/// The handshake request for `/ws/chat/`, with the cookie (if any) and `Origin` (if any).
+fn handshake(
+    base: &str,
+    cookie: &str,
+    origin: Option<&str>,
+    token: Option<&str>,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = ws_url(base, token).into_client_request().unwrap();
+    if !cookie.is_empty() {
+        request.headers_mut().insert("Cookie", cookie.parse().unwrap());
+    }
+    if let Some(origin) = origin {
+        request.headers_mut().insert("Origin", origin.parse().unwrap());
+    }
+    request
+}
+
 pub fn ws_url(base: &str, token: Option<&str>) -> String {
     let url = format!("{}/ws/chat/", base.replacen("http://", "ws://", 1));
     match token {
@@ -54,23 +71,15 @@ impl Socket {
         origin: Option<&str>,
         token: Option<&str>,
     ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
-        let mut request = ws_url(base, token).into_client_request().unwrap();
-        if !cookie.is_empty() {
-            request.headers_mut().insert("Cookie", cookie.parse().unwrap());
-        }
-        if let Some(origin) = origin {
-            request.headers_mut().insert("Origin", origin.parse().unwrap());
-        }
-        let (ws, _) = connect_async(request).await?;
+        let (ws, _) = connect_async(handshake(base, cookie, origin, token)).await?;
         Ok(Socket { ws })
     }
 
-    /// Connects with a receive window of a few KB, as a client on a slow link would have:
-    /// while it does not read, the server's writes soon back up.
+    /// Opens like a browser (cookie + Origin) with a receive window of a few KB, as a
+    /// client on a slow link would have: while it does not read, the server's writes soon
+    /// back up.
     pub async fn open_narrow(base: &str, cookie: &str, origin: &str) -> Socket {
-        let mut request = ws_url(base, None).into_client_request().unwrap();
-        request.headers_mut().insert("Cookie", cookie.parse().unwrap());
-        request.headers_mut().insert("Origin", origin.parse().unwrap());
+        let request = handshake(base, cookie, Some(origin), None);
         let host = request.uri().authority().unwrap().as_str().to_string();
         let address = tokio::net::lookup_host(host).await.unwrap().next().unwrap();
         let tcp = if address.is_ipv4() {
@@ -84,18 +93,24 @@ impl Socket {
         let (ws, _) = client_async(request, MaybeTlsStream::Plain(stream))
             .await
             .expect("handshake");
-        let mut socket = Socket { ws };
-        assert_eq!(socket.next_json().await["type"], "connected");
-        socket
+        Socket { ws }.connected().await
     }
 
     /// Connects and waits for the `connected` frame.
     pub async fn open(base: &str, cookie: &str, origin: Option<&str>, token: Option<&str>) -> Socket {
-        let mut socket = Socket::connect(base, cookie, origin, token).await.expect("handshake");
-        let hello = socket.next_json().await;
+        Socket::connect(base, cookie, origin, token)
+            .await
+            .expect("handshake")
+            .connected()
+            .await
+    }
+
+    /// Waits for the `connected` frame that opens every socket the server lets in.
+    async fn connected(mut self) -> Socket {
+        let hello = self.next_json().await;
         assert_eq!(hello["type"], "connected", "{hello}");
         assert_eq!(hello["message"], "Connected to chat");
-        socket
+        self
     }
 
     /// The next JSON frame, skipping pings.
