@@ -193,6 +193,10 @@ pub struct Config {
     /// How long a delivery is retried before it is marked `failed`.
     #[arg(long, env = "WEBHOOK_RETRY_FOR_SECONDS", default_value_t = 24 * 3600, global = true)]
     pub webhook_retry_for_seconds: u64,
+    /// How often each node looks for due deliveries it was not woken for: retries other
+    /// nodes scheduled, and messages another node sent while its engine was full.
+    #[arg(long, env = "WEBHOOK_POLL_MS", default_value_t = 1000, global = true)]
+    pub webhook_poll_ms: u64,
     /// The key of an OpenAI-compatible chat-completions API. Without it admins cannot add
     /// assistant bots (409 `assistant_unavailable`). Never logged.
     #[arg(long, env = "OPENAI_API_KEY", global = true, hide_env_values = true)]
@@ -280,6 +284,7 @@ impl Config {
             webhook_concurrency: 128,
             webhook_retry_base_ms: 10_000,
             webhook_retry_for_seconds: 24 * 3600,
+            webhook_poll_ms: 1000,
             openai_api_key: None,
             openai_base_url: "https://api.openai.com/v1".into(),
             openai_model: "gpt-4o-mini".into(),
@@ -364,9 +369,10 @@ impl Config {
         if self.webhook_timeout_seconds == 0
             || self.webhook_concurrency == 0
             || self.webhook_concurrency_per_endpoint == 0
+            || self.webhook_poll_ms == 0
         {
             return Err(
-                "WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_CONCURRENCY and WEBHOOK_CONCURRENCY_PER_ENDPOINT must be at least 1"
+                "WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_CONCURRENCY, WEBHOOK_CONCURRENCY_PER_ENDPOINT and WEBHOOK_POLL_MS must be at least 1"
                     .into(),
             );
         }

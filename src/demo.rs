@@ -16,6 +16,7 @@ use crate::{
     },
     domain::{Description, Role, Title, Visibility},
     error::{Context, Error, Result},
+    hooks::outbox::Doorbell,
     realtime::Realtime,
 };
 
@@ -164,11 +165,13 @@ async fn say(
     conversation_id: uuid::Uuid,
     text: &str,
 ) -> Result<()> {
-    // A cache of its own for the few messages the demo sends; the tenant's rules hold.
+    // A cache of its own for the few messages the demo sends; the tenant's rules hold. No
+    // engine runs here: a server's poll finds any webhook delivery these queue.
     messages::send(
         pool,
         realtime,
         &RulesCache::default(),
+        &Doorbell::default(),
         actor,
         conversation_id,
         NewMessage {

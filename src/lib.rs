@@ -113,8 +113,16 @@ pub fn build(config: Config, pool: PgPool) -> Result<App, String> {
         Some(&realtime),
     );
     let content_rules: Arc<chat::safety::RulesCache> = Arc::default();
-    let assistant = assistant::Assistant::new(pool.clone(), realtime.clone(), content_rules.clone(), &config)?;
-    let webhooks = hooks::Engine::new(pool.clone(), &config, Arc::new(assistant))?;
+    // The assistant sends through the chat like anyone, so it rings the engine it answers for.
+    let doorbell = hooks::outbox::Doorbell::default();
+    let assistant = assistant::Assistant::new(
+        pool.clone(),
+        realtime.clone(),
+        content_rules.clone(),
+        doorbell.clone(),
+        &config,
+    )?;
+    let webhooks = hooks::Engine::new(pool.clone(), &config, Arc::new(assistant), doorbell)?;
     let state = AppState {
         sessions: auth::session::Sessions::new(pool.clone(), auth::session::Lifetimes::of(&config)),
         credentials,

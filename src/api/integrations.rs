@@ -291,7 +291,7 @@ async fn retry(
     let id = id.in_path(owner.resource())?;
     let delivery = delivery_id.in_path("Delivery")?;
     let retried = deliveries::retry(&state.pool, &admin, owner, id, delivery).await?;
-    state.webhooks.wake();
+    state.webhooks.doorbell().ring();
     Ok(Json(retried))
 }
 

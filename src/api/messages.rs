@@ -195,6 +195,7 @@ impl MessagesApi {
                 &state.pool,
                 &state.realtime,
                 &state.content_rules,
+                state.webhooks.doorbell(),
                 auth.actor(),
                 id,
                 new,

@@ -32,7 +32,10 @@ use crate::{
     config::Config,
     domain::ClientId,
     error::{Code, Error, Result},
-    hooks::responder::{Answered, Answering, Question, Responder},
+    hooks::{
+        outbox::Doorbell,
+        responder::{Answered, Answering, Question, Responder},
+    },
     realtime::Realtime,
 };
 
@@ -58,6 +61,7 @@ pub struct Assistant {
     pool: PgPool,
     realtime: Arc<Realtime>,
     rules: Arc<RulesCache>,
+    doorbell: Doorbell,
     /// `None` without a key: questions then get the `unavailable` notice.
     api: Option<Api>,
     timeout: Duration,
@@ -124,12 +128,14 @@ impl Assistant {
         pool: PgPool,
         realtime: Arc<Realtime>,
         rules: Arc<RulesCache>,
+        doorbell: Doorbell,
         config: &Config,
     ) -> Result<Assistant, String> {
         Ok(Assistant {
             pool,
             realtime,
             rules,
+            doorbell,
             api: Api::of(config)?,
             timeout: Duration::from_secs(config.openai_timeout_seconds),
             first_token: Duration::from_secs(config.openai_first_token_seconds),
@@ -300,6 +306,7 @@ impl Assistant {
                     &self.pool,
                     &self.realtime,
                     &self.rules,
+                    &self.doorbell,
                     target.bot,
                     target.conversation_id,
                     target.client_id.clone(),

@@ -23,6 +23,7 @@ use crate::{
     auth::Actor,
     domain::ClientId,
     error::{Error, Result},
+    hooks::outbox::Doorbell,
     realtime::Realtime,
 };
 
@@ -114,10 +115,12 @@ pub async fn existing(
 
 /// Sends the answer's first words as the bot's message, marked as streaming (a retry
 /// under the same `client_id` finds the message sent before). Returns its id.
+#[allow(clippy::too_many_arguments)] // what a send needs (`messages::send`), then who, where and what
 pub async fn begin(
     pool: &PgPool,
     realtime: &std::sync::Arc<Realtime>,
     rules: &RulesCache,
+    doorbell: &Doorbell,
     bot: &Actor,
     conversation_id: Uuid,
     client_id: ClientId,
@@ -130,7 +133,7 @@ pub async fn begin(
         metadata: Some(metadata),
         ..NewMessage::default()
     };
-    match send(pool, realtime, rules, bot, conversation_id, new).await? {
+    match send(pool, realtime, rules, doorbell, bot, conversation_id, new).await? {
         Sent::Created(message) | Sent::Existing(message) => Ok(message.id),
     }
 }

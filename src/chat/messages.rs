@@ -24,6 +24,7 @@ use crate::{
     auth::Actor,
     domain::{ClientId, MessageKind, SupportStatus},
     error::{self, Code, Error, Result},
+    hooks::outbox::Doorbell,
     realtime::{Audience, Realtime},
     telemetry::metrics::MESSAGES_SENT,
     timestamp::Timestamp,
@@ -73,6 +74,8 @@ struct SentRow {
     #[sqlx(flatten)]
     quoted: QuotedRow,
     mentions: Vec<Uuid>,
+    /// Whether it queued webhook deliveries (`message_created` for webhooks and bots).
+    queued_deliveries: bool,
 }
 
 pub enum Sent {
@@ -83,11 +86,12 @@ pub enum Sent {
 }
 
 /// Sends a message with its attachments; once committed, `message_created` goes to every participant, in
-/// seq order.
+/// seq order, and `doorbell` is rung when the message queued webhook deliveries.
 pub async fn send(
     pool: &PgPool,
     realtime: &std::sync::Arc<Realtime>,
     rules: &RulesCache,
+    doorbell: &Doorbell,
     actor: &Actor,
     conversation_id: Uuid,
     new: NewMessage<'_>,
@@ -216,6 +220,7 @@ pub async fn send(
     let attachments = staged.iter().map(|file| file.view(sent.created_at)).collect();
     let (seq, participants, predecessor_created, viewed) =
         (sent.seq, sent.participants, sent.predecessor_created, sent.viewed);
+    let doorbell = sent.queued_deliveries.then(|| doorbell.clone());
     // The requester wrote in their support conversation: the desk's inboxes move it up.
     let desk = sent.support_status.map(|status| Event::SupportUpdated {
         conversation_id,
@@ -280,6 +285,9 @@ pub async fn send(
         }
         if let Some(staged) = files {
             staged.keep();
+        }
+        if let Some(doorbell) = doorbell {
+            doorbell.ring();
         }
         let predecessor_created = predecessor_created.map(|t| t.0);
         let audience = Audience {

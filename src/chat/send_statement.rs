@@ -38,6 +38,8 @@ pub async fn warm(conn: &mut PgConnection) -> sqlx::Result<()> {
 /// $20 the sealing key's id, $21 the sealed content ($5 is then empty), $22 the plain text
 /// (indexed unless the tenant turned search off; not stored as such), $23 the attachments'
 /// file key ids, $24–$26 the webhooks' copy of the text (empty when sealed), key id, sealed.
+/// `queued_deliveries` says whether the outbox got rows: the caller rings the engine after
+/// the commit (`hooks::outbox`, on why these rows do not notify through PostgreSQL).
 pub(super) const SEND: &str = concat!(
     "
     WITH conv AS (
@@ -80,6 +82,7 @@ pub(super) const SEND: &str = concat!(
                         AND (e.kind = 'webhook'
                              OR (s.kind = 'person' AND $22::text <> ''
                                  AND (conv.kind IN ('direct', 'support') OR e.bot_user_id = ANY ($17::uuid[])))) END
+        RETURNING 1
     ), own AS (
         UPDATE participants SET own_after_read = own_after_read + 1
         WHERE conversation_id = $1 AND user_id = $4 AND EXISTS (SELECT 1 FROM msg)
@@ -111,7 +114,8 @@ pub(super) const SEND: &str = concat!(
            (SELECT visibility = 'tenant' OR kind = 'support' FROM conv) AS viewed,
            -- The desk's state when the sender is the requester of this support conversation.
            sc.status AS support_status, sc.agent_id AS support_agent_id,
-           ARRAY(SELECT user_id FROM mentioned ORDER BY user_id) AS mentions, ",
+           ARRAY(SELECT user_id FROM mentioned ORDER BY user_id) AS mentions,
+           EXISTS (SELECT 1 FROM outbox) AS queued_deliveries, ",
     quoted_columns!(),
     " FROM msg JOIN users u ON u.id = $4 AND u.tenant_id = $2
       LEFT JOIN support_conversations sc ON sc.conversation_id = $1 AND sc.tenant_id = $2 AND sc.requester_id = $4",

@@ -15,12 +15,12 @@ use chrono::Utc;
 use rand::Rng;
 use serde_json::{json, Value};
 use sqlx::{postgres::PgListener, PgPool};
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use uuid::Uuid;
 
 use super::{
     address::{AllowList, CheckedResolver},
-    outbox,
+    outbox::{self, Doorbell},
     responder::{Answered, Question, Responder},
     sign,
 };
@@ -34,6 +34,9 @@ pub struct Settings {
     pub in_flight: usize,
     pub retry_base: Duration,
     pub retry_for: Duration,
+    /// How often the engine looks for due rows nobody rang for: retries another node
+    /// scheduled, messages another node sent while its own engine was full.
+    pub poll: Duration,
 }
 
 impl Settings {
@@ -44,6 +47,7 @@ impl Settings {
             in_flight: config.webhook_concurrency,
             retry_base: Duration::from_millis(config.webhook_retry_base_ms),
             retry_for: Duration::from_secs(config.webhook_retry_for_seconds),
+            poll: Duration::from_millis(config.webhook_poll_ms),
         }
     }
 
@@ -137,14 +141,20 @@ pub struct Engine {
     in_flight: Arc<Semaphore>,
     /// One semaphore per endpoint seen by this node (few: one per bot or webhook).
     endpoints: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
-    wake: Arc<Notify>,
+    doorbell: Doorbell,
     /// Successful attempts on their way to `record_delivered`.
     delivered: mpsc::UnboundedSender<(Uuid, Uuid, u16)>,
     to_record: Mutex<Option<mpsc::UnboundedReceiver<(Uuid, Uuid, u16)>>>,
 }
 
 impl Engine {
-    pub fn new(pool: PgPool, config: &Config, responder: Arc<dyn Responder>) -> Result<Arc<Engine>, String> {
+    /// `doorbell`: what this node's sends ring after committing deliveries.
+    pub fn new(
+        pool: PgPool,
+        config: &Config,
+        responder: Arc<dyn Responder>,
+        doorbell: Doorbell,
+    ) -> Result<Arc<Engine>, String> {
         let settings = Settings::of(config);
         let allow = Arc::new(AllowList::parse(&config.webhook_allowed_hosts));
         // https with rustls: the web PKI roots built in (webpki-roots, so no system store
@@ -171,7 +181,7 @@ impl Engine {
             settings,
             responder,
             endpoints: Mutex::new(HashMap::new()),
-            wake: Arc::new(Notify::new()),
+            doorbell,
             delivered,
             to_record: Mutex::new(Some(to_record)),
         }))
@@ -182,13 +192,15 @@ impl Engine {
         &self.allow
     }
 
-    /// Looks for due deliveries now (after a manual retry on this node).
-    pub fn wake(&self) {
-        self.wake.notify_one();
+    /// What wakes this engine: rung after a commit that queued deliveries on this node
+    /// (a send, a manual retry).
+    pub fn doorbell(&self) -> &Doorbell {
+        &self.doorbell
     }
 
-    /// Runs the engine in the background: a listener that wakes it when deliveries
-    /// commit on any node, and the claiming loop.
+    /// Runs the engine in the background: a listener that wakes it when deliveries of
+    /// events other than `message_created` commit on any node (`outbox`), and the
+    /// claiming loop.
     pub fn spawn(self: &Arc<Engine>) {
         let taken = self.to_record.lock().unwrap_or_else(|p| p.into_inner()).take();
         let Some(to_record) = taken else { return };
@@ -214,7 +226,7 @@ impl Engine {
         listener.listen("webhook_deliveries").await?;
         loop {
             listener.recv().await?;
-            self.wake.notify_one();
+            self.doorbell.ring();
         }
     }
 
@@ -234,13 +246,13 @@ impl Engine {
                 tokio::spawn(async move {
                     engine.deliver(delivery).await;
                     drop(slot);
-                    engine.wake.notify_one();
+                    engine.doorbell.ring();
                 });
             }
             if idle {
                 // Woken by a commit, a finished request or a retry's timer; the poll
-                // catches retries scheduled by other nodes.
-                let _ = tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
+                // finds what other nodes left (`Settings::poll`).
+                let _ = tokio::time::timeout(self.settings.poll, self.doorbell.rung()).await;
             }
         }
     }
@@ -412,10 +424,10 @@ impl Engine {
 
     /// Wakes the claiming loop when a retry comes due, rather than at the next poll.
     fn wake_after(&self, delay: Duration) {
-        let wake = self.wake.clone();
+        let doorbell = self.doorbell.clone();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            wake.notify_one();
+            doorbell.ring();
         });
     }
 }

@@ -6,12 +6,42 @@
 //! With encryption at rest the message text of a payload is sealed beside it
 //! (`content_key_id`, `content_sealed`; `payload.message.content` is then empty): the
 //! chat seals it as it seals message texts, the engine opens it just before sending.
+//!
+//! How the engines hear of new deliveries: a statement that writes any but
+//! `message_created` notifies through PostgreSQL (a trigger), which wakes every node's
+//! engine. `message_created` is written by every send, and PostgreSQL commits the
+//! transactions that notify one at a time (one lock on its notification queue, held
+//! through the commit's WAL flush), so sends ring the `Doorbell` of their own node's
+//! engine after their commit instead. Any engine may deliver any row, so that one is
+//! enough; the others find what it leaves at their next poll.
+
+use std::sync::Arc;
 
 use serde_json::Value;
 use sqlx::PgConnection;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::{crypto, error::Result};
+
+/// Wakes this node's delivery engine: rung after a commit that queued deliveries, so
+/// they go out at once rather than at the engine's next poll. Rings while the engine is
+/// busy are kept as one: its next look finds every row due. Clones ring the same engine;
+/// `Doorbell::default()` rings one nobody listens to (a command that sends without a
+/// running engine: a server's poll finds those rows).
+#[derive(Clone, Default)]
+pub struct Doorbell(Arc<Notify>);
+
+impl Doorbell {
+    pub fn ring(&self) {
+        self.0.notify_one();
+    }
+
+    /// Waits for the next ring (or the one kept since the last wait).
+    pub async fn rung(&self) {
+        self.0.notified().await;
+    }
+}
 
 /// Queues `event` for every tenant webhook of `tenant_id` subscribed to it.
 pub async fn enqueue(tx: &mut PgConnection, tenant_id: Uuid, event: &str, payload: &Value) -> Result<()> {

@@ -77,6 +77,7 @@ pub(super) async fn send(state: &AppState, actor: &Actor, frame: &SendFrame) -> 
         &state.pool,
         &state.realtime,
         &state.content_rules,
+        state.webhooks.doorbell(),
         actor,
         frame.conversation_id,
         new,

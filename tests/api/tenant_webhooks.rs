@@ -270,29 +270,55 @@ async fn heard(listener: &mut sqlx::postgres::PgListener) -> String {
         .to_string()
 }
 
-/// PostgreSQL commits the transactions that notify one at a time, so a message that makes
-/// no delivery must not wake the webhook workers; one that makes a delivery must.
-/// Notifications arrive in commit order: a marker sent after the first message is the
-/// first one heard only if that message sent none.
+/// PostgreSQL commits the transactions that notify one at a time, so a message must not
+/// notify, even when it makes a delivery (its node rings its own engine); the rarer
+/// events still do, which wakes every node. Notifications arrive in commit order: a
+/// marker sent after the message is the first one heard only if the message sent none.
 #[sqlx::test]
-async fn only_a_message_that_makes_a_delivery_wakes_the_webhook_workers(pool: PgPool) {
+async fn a_message_does_not_notify_through_postgresql_an_edit_does(pool: PgPool) {
     let app = spawn_with_hooks(pool.clone(), |_| {}).await;
     let acme = app.tenant("acme").await;
     let mut ana = app.member(&acme, "Ana", Role::Admin).await;
     let bruno = app.user(&acme, "Bruno", Role::Write).await;
     let id = ana.start_with(bruno).await;
+    let mut hook = Receiver::ok().await;
+    create_webhook(&mut ana, &hook.url, &["message_created", "message_updated"]).await;
     let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await.unwrap();
     listener.listen("webhook_deliveries").await.unwrap();
 
-    ana.say(&id, "no webhook yet").await;
+    let sent = ana.say(&id, "one delivery, no notification").await;
     sqlx::query("SELECT pg_notify('webhook_deliveries', 'marker')")
         .execute(&pool)
         .await
         .unwrap();
     assert_eq!(heard(&mut listener).await, "marker");
+    assert_eq!(hook.next().await.json()["event"], "message_created");
 
-    let hook = Receiver::ok().await;
-    create_webhook(&mut ana, &hook.url, &["message_created"]).await;
-    ana.say(&id, "now one webhook").await;
+    let path = format!(
+        "/api/chat/conversations/{id}/messages/{}/",
+        sent["id"].as_str().unwrap()
+    );
+    let (status, _) = ana
+        .send(ana.request(Method::PATCH, &path).json(&json!({"content": "edited"})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(heard(&mut listener).await, "");
+    assert_eq!(hook.next().await.json()["event"], "message_updated");
+}
+
+/// A message's delivery goes out when the message commits: with the engine's poll an
+/// hour apart, only the ring of the sending node can have started it.
+#[sqlx::test]
+async fn a_messages_delivery_goes_out_without_waiting_for_the_poll(pool: PgPool) {
+    let app = spawn_with_hooks(pool, |config| config.webhook_poll_ms = 3_600_000).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Admin).await;
+    let bruno = app.user(&acme, "Bruno", Role::Write).await;
+    let id = ana.start_with(bruno).await;
+    let mut hook = Receiver::ok().await;
+    create_webhook(&mut ana, &hook.url, &["message_created"]).await;
+
+    ana.say(&id, "rung, not polled").await;
+    let delivered = hook.next().await.json();
+    assert_eq!(delivered["data"]["message"]["content"], "rung, not polled");
 }
