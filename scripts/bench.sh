@@ -8,7 +8,8 @@
 #
 #   BENCH_ARGS     arguments for tenantchat-bench (default: all scenarios at their
 #                  defaults); e.g. BENCH_ARGS="group pairs --seconds 5"; add
-#                  "--send-via socket" to send over the senders' sockets
+#                  "--send-via socket" to send over the senders' sockets, "--webhook"
+#                  to give the bench tenant a webhook of every message
 #   IDLE_SOCKETS   idle sockets measured afterwards on a fresh server (default 19000;
 #                  0 skips it)
 #   BENCH_PORT     the server's port (default 8090)
@@ -54,10 +55,10 @@ DATABASE_URL="$bench_url" "$LOAD_BIN/tenantchat" migrate
 
 # The bench sends far faster per user than a person: the per-user limits are raised (the
 # frame budget too, for sends over the socket); and it opens thousands of sockets from a
-# few addresses: the connection caps are lifted.
+# few addresses: the connection caps are lifted. `--webhook`'s receiver is on loopback.
 start_server() {
     loadtest_start_server "$bench_url" RATE_SEND_PER_MINUTE=10000000 RATE_SEND_BURST=10000 \
-        RATE_WS_FRAMES_PER_MINUTE=10000000 \
+        RATE_WS_FRAMES_PER_MINUTE=10000000 WEBHOOK_ALLOWED_HOSTS=127.0.0.1 \
         RATE_CONVERSATIONS_PER_MINUTE=1000 MAX_CONNECTIONS_PER_IP=0 MAX_CONNECTIONS="$(($(ulimit -n) - 500))"
 }
 

@@ -41,6 +41,7 @@ mod server;
 mod setup;
 mod soak;
 mod sockets;
+mod webhook;
 
 use std::{process::ExitCode, time::Instant};
 
@@ -153,6 +154,10 @@ pub struct Shape {
     /// search vector and no index entries — what the search index costs a send.
     #[arg(long)]
     pub search_off: bool,
+    /// The bench tenant with a webhook subscribed to `message_created`, answered by a
+    /// receiver in the bench: every send also queues a delivery (what a webhook costs).
+    #[arg(long)]
+    pub webhook: bool,
     /// Idle sockets in `memory`.
     #[arg(long, default_value_t = 19_000)]
     pub idle_sockets: usize,
@@ -231,6 +236,10 @@ async fn main() -> ExitCode {
     let started = Instant::now();
     let settings = serde_json::json!({"pii_mode": shape.pii_mode, "search_enabled": !shape.search_off});
     let tenant = setup::create_tenant(&pool, settings).await;
+    let webhook = match shape.webhook {
+        true => Some(webhook::subscribe(&pool, &tenant).await),
+        false => None,
+    };
     let accounts = setup::create_users(&pool, &tenant, shape.users + shape.churn_users).await;
     // Logins from as many addresses as loopback offers: successful logins are limited
     // per address (RATE_LOGINS_PER_MINUTE), as they would come from many offices.
@@ -291,6 +300,9 @@ async fn main() -> ExitCode {
             Scenario::History => history::history(&bench).await,
             Scenario::All => unreachable!("expanded above"),
         }
+    }
+    if let Some(webhook) = webhook {
+        println!("webhook: {} deliveries received", webhook.received());
     }
     println!("run took {:.0} s", started.elapsed().as_secs_f64());
     if failed {
