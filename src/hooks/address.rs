@@ -3,6 +3,7 @@
 //! CIDR range containing the address is in `WEBHOOK_ALLOWED_HOSTS`. The check runs in
 //! the HTTP client's resolver, so the address that passed it is the address connected
 //! to: no window for a DNS answer that changes between the check and the connection.
+//! `client` is the webhooks' HTTP client built on that resolver.
 
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
@@ -16,6 +17,41 @@ use reqwest::{
 };
 
 const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The webhooks' HTTP client: it resolves through the check (`CheckedResolver`), follows
+/// no redirect, and speaks https with rustls: the web PKI roots built in (webpki-roots,
+/// so no system store is needed), plus the operator's own CAs from `ca_file`
+/// (`WEBHOOK_CA_FILE`).
+pub fn client(
+    allow: Arc<AllowList>,
+    timeout: std::time::Duration,
+    ca_file: Option<&std::path::Path>,
+) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .dns_resolver(Arc::new(CheckedResolver(allow)))
+        .user_agent(concat!("tenantchat-webhooks/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = ca_file {
+        for root in extra_roots(path)? {
+            builder = builder.add_root_certificate(root);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the webhook client: {e}"))
+}
+
+/// The certificates of `WEBHOOK_CA_FILE`: at least one, or the server does not start.
+fn extra_roots(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let what = format!("WEBHOOK_CA_FILE {}", path.display());
+    let pem = std::fs::read(path).map_err(|e| format!("{what}: {e}"))?;
+    let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("{what}: {e}"))?;
+    match roots.is_empty() {
+        true => Err(format!("{what}: no PEM certificate in it")),
+        false => Ok(roots),
+    }
+}
 
 /// `WEBHOOK_ALLOWED_HOSTS`, parsed: host names (any address they resolve to is
 /// accepted) and CIDR ranges or single addresses.
@@ -100,7 +136,7 @@ fn refusal(host: &str) -> String {
 }
 
 /// The HTTP client's resolver: only permitted addresses reach the connector.
-pub struct CheckedResolver(pub Arc<AllowList>);
+struct CheckedResolver(Arc<AllowList>);
 
 impl Resolve for CheckedResolver {
     fn resolve(&self, name: Name) -> Resolving {

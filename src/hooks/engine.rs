@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, Semaphore};
 use uuid::Uuid;
 
 use super::{
-    address::{AllowList, CheckedResolver},
+    address::{self, AllowList},
     outbox::{self, Doorbell},
     responder::{Answered, Question, Responder},
     sign,
@@ -157,21 +157,7 @@ impl Engine {
     ) -> Result<Arc<Engine>, String> {
         let settings = Settings::of(config);
         let allow = Arc::new(AllowList::parse(&config.webhook_allowed_hosts));
-        // https with rustls: the web PKI roots built in (webpki-roots, so no system store
-        // is needed), plus the operator's own CAs from `WEBHOOK_CA_FILE`.
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(settings.timeout)
-            .dns_resolver(Arc::new(CheckedResolver(allow.clone())))
-            .user_agent(concat!("tenantchat-webhooks/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &config.webhook_ca_file {
-            for root in extra_roots(path)? {
-                builder = builder.add_root_certificate(root);
-            }
-        }
-        let client = builder
-            .build()
-            .map_err(|e| format!("cannot build the webhook client: {e}"))?;
+        let client = address::client(allow.clone(), settings.timeout, config.webhook_ca_file.as_deref())?;
         let (delivered, to_record) = mpsc::unbounded_channel();
         Ok(Arc::new(Engine {
             pool,
@@ -429,17 +415,6 @@ impl Engine {
             tokio::time::sleep(delay).await;
             doorbell.ring();
         });
-    }
-}
-
-/// The certificates of `WEBHOOK_CA_FILE`: at least one, or the server does not start.
-fn extra_roots(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
-    let what = format!("WEBHOOK_CA_FILE {}", path.display());
-    let pem = std::fs::read(path).map_err(|e| format!("{what}: {e}"))?;
-    let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("{what}: {e}"))?;
-    match roots.is_empty() {
-        true => Err(format!("{what}: no PEM certificate in it")),
-        false => Ok(roots),
     }
 }
 
