@@ -12,6 +12,7 @@ use crate::{
     groups::group,
     helpers::{error_code, spawn_app, spawn_node_with, Client, Layer, TestApp},
     sockets::Socket,
+    webhooks::log_until,
 };
 
 on_both_layers!(an_answer_streams_into_one_message_edited_as_words_arrive);
@@ -217,15 +218,17 @@ async fn an_error_or_a_hung_endpoint_leaves_a_system_message(pool: PgPool) {
     let notice = failure_notice(&mut socket).await;
     assert_eq!(notice["metadata"]["reason"], "error");
     assert_eq!(notice["content"], "Helper could not answer: error");
-    let (_, log) = ana.get(&format!("/api/admin/bots/{bot_id}/deliveries/")).await;
+    // The notice is posted before the engine records the attempt's outcome.
+    let bot = format!("/api/admin/bots/{bot_id}/");
+    let attempt = log_until(&mut ana, &bot, |d| d["status"] != "pending").await;
     assert_eq!(
-        (&log[0]["status"], &log[0]["last_status"]),
+        (&attempt["status"], &attempt["last_status"]),
         (&json!("failed"), &json!(500)),
-        "{log}"
+        "{attempt}"
     );
     assert!(
-        log[0]["last_error"].as_str().unwrap().contains("the fake is down"),
-        "{log}"
+        attempt["last_error"].as_str().unwrap().contains("the fake is down"),
+        "{attempt}"
     );
 
     // Words, then silence past the timeout: the words stay, finished, and the notice follows.
