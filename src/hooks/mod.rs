@@ -1,8 +1,9 @@
 //! Outgoing webhooks: the delivery engine shared by bots and tenant webhooks. Changes
 //! write their deliveries into the outbox (`webhook_deliveries`) in their own
-//! transaction; `engine` POSTs them, signed (`sign`), to addresses `address` permits;
-//! `log` is what admins read; `endpoints` creates the targets; `outbox` queues events;
-//! an assistant's questions go to a `responder` instead of a URL.
+//! transaction; `engine` POSTs them, signed (`sign`), to addresses `address` permits
+//! (its HTTP client is built there); `log` is what admins read; `endpoints` creates the
+//! targets; `outbox` queues events and wakes the engine; an assistant's questions go to
+//! a `responder` instead of a URL.
 
 pub mod address;
 pub mod endpoints;
