@@ -25,7 +25,7 @@ use futures_util::{
 use super::{
     envelope::Envelope,
     layer::{ChannelLayer, Group},
-    listener::Listener,
+    listener::{Listener, Offered},
 };
 use crate::telemetry::metrics::EVENTS_DROPPED;
 
@@ -135,11 +135,12 @@ impl Hub {
         // event is a socket write, and tokio's cooperative budget (128 resource operations
         // per task turn) would turn all writes after the 128th into queued deliveries and
         // task wake-ups.
+        let offered = Offered::new(&delivery);
         let offer_all = async {
             for group in groups {
                 let shard = self.shard(group).lock().expect("hub shard");
                 for listener in shard.get(*group).into_iter().flatten() {
-                    listener.offer(&delivery);
+                    listener.offer(&offered);
                 }
             }
         };

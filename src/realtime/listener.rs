@@ -11,6 +11,7 @@
 //! `message_created`, and from when it starts closing).
 
 use std::{
+    cell::OnceCell,
     collections::VecDeque,
     future::poll_fn,
     sync::{
@@ -31,8 +32,41 @@ const KEEP_SLOTS: usize = 8;
 
 /// Where the hub may write an event itself instead of queueing it: a socket's connection.
 pub trait Outlet: Send + Sync {
-    /// Writes the JSON text of `event` now if that needs no waiting.
-    fn try_write(&self, event: &Bytes) -> Written;
+    /// Writes the event (`Offered::written_form`) now if that needs no waiting.
+    fn try_write(&self, offered: &Offered<'_>) -> Written;
+}
+
+/// A delivery as one dispatch offers it to every listener of its groups. What an outlet
+/// writes for an event (its WebSocket frame) is the same for every socket, so the first
+/// outlet that writes makes it and the others share it: no framing, copy or check per
+/// socket.
+pub struct Offered<'a> {
+    delivery: &'a Delivery,
+    written_form: OnceCell<Option<WrittenForm>>,
+}
+
+/// The bytes outlets write for an event, and the kind it is counted as.
+pub struct WrittenForm {
+    pub bytes: Bytes,
+    pub kind: &'static str,
+}
+
+impl<'a> Offered<'a> {
+    pub fn new(delivery: &'a Delivery) -> Offered<'a> {
+        Offered {
+            delivery,
+            written_form: OnceCell::new(),
+        }
+    }
+
+    /// The event's written form, made from the event by `make` at the first call of the
+    /// dispatch; `None` when the delivery is no event or `make` refused it (it is queued).
+    pub fn written_form(&self, make: impl FnOnce(&Bytes) -> Option<WrittenForm>) -> Option<&WrittenForm> {
+        let Delivery::Event(event) = self.delivery else {
+            return None;
+        };
+        self.written_form.get_or_init(|| make(event)).as_ref()
+    }
 }
 
 /// How far `Outlet::try_write` got.
@@ -135,11 +169,11 @@ impl Listener {
 
     /// Writes an event through to the outlet, or queues a delivery; false when it was
     /// dropped (counted).
-    pub(super) fn offer(&self, delivery: &Delivery) -> bool {
+    pub(super) fn offer(&self, offered: &Offered<'_>) -> bool {
         if !self.has_missed() {
             let mut inbox = self.inbox.lock().expect("listener inbox");
-            if let (true, Some(outlet), Delivery::Event(event)) = (inbox.write_through, &inbox.outlet, delivery) {
-                match outlet.try_write(event) {
+            if let (true, Some(outlet), Delivery::Event(_)) = (inbox.write_through, &inbox.outlet, offered.delivery) {
+                match outlet.try_write(offered) {
                     Written::All => return true,
                     Written::Part => {
                         inbox.write_through = false;
@@ -153,7 +187,7 @@ impl Listener {
             }
             if inbox.queue.len() < self.capacity {
                 inbox.write_through = false;
-                inbox.queue.push_back(delivery.clone());
+                inbox.queue.push_back(offered.delivery.clone());
                 drop(inbox);
                 self.waker.wake();
                 return true;
@@ -180,10 +214,16 @@ mod tests {
     }
 
     impl Outlet for Taking {
-        fn try_write(&self, event: &Bytes) -> Written {
+        fn try_write(&self, offered: &Offered<'_>) -> Written {
             let answer = self.answer.lock().unwrap().pop().unwrap_or(Written::All);
             if !matches!(answer, Written::Nothing) {
-                self.written.lock().unwrap().push(event.clone());
+                let form = offered.written_form(|event| {
+                    Some(WrittenForm {
+                        bytes: event.clone(),
+                        kind: "event",
+                    })
+                });
+                self.written.lock().unwrap().push(form.unwrap().bytes.clone());
             }
             answer
         }
@@ -204,6 +244,11 @@ mod tests {
         Delivery::Event(Bytes::from(n.to_string()))
     }
 
+    /// Offers `delivery` as a dispatch of its own.
+    fn offer(listener: &Listener, delivery: Delivery) {
+        listener.offer(&Offered::new(&delivery));
+    }
+
     fn n(delivery: Option<Delivery>) -> u64 {
         match delivery {
             Some(Delivery::Event(json)) => std::str::from_utf8(&json).unwrap().parse().unwrap(),
@@ -218,22 +263,22 @@ mod tests {
     #[tokio::test]
     async fn a_waiting_listener_gets_events_written_through_and_a_held_one_gets_them_queued_first() {
         let (listener, outlet) = with_outlet(Vec::new());
-        listener.offer(&event(1));
+        offer(&listener, event(1));
         assert!(outlet.written.lock().unwrap().is_empty(), "not before its task waits");
         assert_eq!(n(listener.next().await), 1);
 
         let mut waiting = Box::pin(listener.next());
         assert!(waiting.as_mut().now_or_never().is_none());
-        listener.offer(&event(2));
+        offer(&listener, event(2));
         assert_eq!(outlet.written.lock().unwrap().len(), 1, "written by the dispatch");
 
         // Answering a client frame: what comes meanwhile waits for the answer.
         listener.hold();
-        listener.offer(&event(3));
+        offer(&listener, event(3));
         assert_eq!(outlet.written.lock().unwrap().len(), 1);
         assert_eq!(n(waiting.await), 3);
         // And once something was queued, the next events queue behind it.
-        listener.offer(&event(4));
+        offer(&listener, event(4));
         assert_eq!(n(listener.next().await), 4);
         assert_eq!(outlet.written.lock().unwrap().len(), 1);
     }
@@ -242,13 +287,13 @@ mod tests {
     async fn an_event_half_written_is_finished_before_the_next_and_one_not_written_is_queued() {
         let (listener, outlet) = with_outlet(vec![Written::Nothing, Written::Part]);
         waits(&listener);
-        listener.offer(&event(1));
-        listener.offer(&event(2));
+        offer(&listener, event(1));
+        offer(&listener, event(2));
         assert_eq!(outlet.written.lock().unwrap().len(), 1, "the first, begun");
         assert!(matches!(listener.next().await, Some(Delivery::Flush)));
         assert_eq!(n(listener.next().await), 2);
         waits(&listener);
-        listener.offer(&event(3));
+        offer(&listener, event(3));
         assert_eq!(outlet.written.lock().unwrap().len(), 1, "the outlet was full");
         assert_eq!(n(listener.next().await), 3);
     }

@@ -28,7 +28,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::{
 
 use super::frames;
 use crate::{
-    realtime::listener::{Outlet, Written},
+    realtime::listener::{Offered, Outlet, Written, WrittenForm},
     telemetry::metrics::EVENTS_SENT,
 };
 
@@ -100,44 +100,49 @@ impl Connection {
 }
 
 impl Outlet for Mutex<Connection> {
-    fn try_write(&self, event: &Bytes) -> Written {
+    fn try_write(&self, offered: &Offered<'_>) -> Written {
         let mut conn = self.lock().expect("socket connection");
-        // Not UTF-8 (never so from this server): queued, the task closes with 1013.
-        if conn.task_waits || !conn.backlog.is_empty() || std::str::from_utf8(event).is_err() {
+        if conn.task_waits || !conn.backlog.is_empty() {
             return Written::Nothing;
         }
-        FRAME.with_borrow_mut(|frame| {
-            frame.clear();
-            let header = FrameHeader {
-                opcode: OpCode::Data(Data::Text),
-                ..FrameHeader::default()
-            };
-            header.format(event.len() as u64, frame).expect("writes to a Vec");
-            frame.extend_from_slice(event);
-            // No waker of the task's to register: it waits for the hub, not for the
-            // connection (`task_waits` is false).
-            let mut cx = Context::from_waker(Waker::noop());
-            match conn.write_all_or_keep(&mut cx, frame) {
-                Poll::Ready(Ok(written)) if written > 0 => {
-                    metrics::counter!(EVENTS_SENT, "type" => frames::event_type(event)).increment(1);
-                    if conn.backlog.is_empty() {
-                        Written::All
-                    } else {
-                        Written::Part
-                    }
+        let Some(form) = offered.written_form(text_frame) else {
+            return Written::Nothing;
+        };
+        // No waker of the task's to register: it waits for the hub, not for the
+        // connection (`task_waits` is false).
+        let mut cx = Context::from_waker(Waker::noop());
+        match conn.write_all_or_keep(&mut cx, &form.bytes) {
+            Poll::Ready(Ok(written)) if written > 0 => {
+                metrics::counter!(EVENTS_SENT, "type" => form.kind).increment(1);
+                if conn.backlog.is_empty() {
+                    Written::All
+                } else {
+                    Written::Part
                 }
-                // Full, or closed or broken (the task finds out when it writes the event
-                // itself).
-                _ => Written::Nothing,
             }
-        })
+            // Full, or closed or broken (the task finds out when it writes the event
+            // itself).
+            _ => Written::Nothing,
+        }
     }
 }
 
-thread_local! {
-    /// The frame being written by the hub on this thread: header and event in one buffer,
-    /// so one system call sends it (poem's `Upgraded` has no vectored write).
-    static FRAME: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+/// The text frame of `event`, header and event in one buffer, so one system call sends it
+/// (poem's `Upgraded` has no vectored write). `None` when it is not UTF-8 (never so from
+/// this server): it is queued, and the task closes the socket with 1013.
+fn text_frame(event: &Bytes) -> Option<WrittenForm> {
+    std::str::from_utf8(event).ok()?;
+    let header = FrameHeader {
+        opcode: OpCode::Data(Data::Text),
+        ..FrameHeader::default()
+    };
+    let mut frame = Vec::with_capacity(event.len() + 14);
+    header.format(event.len() as u64, &mut frame).expect("writes to a Vec");
+    frame.extend_from_slice(event);
+    Some(WrittenForm {
+        bytes: frame.into(),
+        kind: frames::event_type(event),
+    })
 }
 
 impl AsyncRead for SharedConnection {
