@@ -31,6 +31,13 @@ macro_rules! quoted_columns {
 }
 
 /// Joins the message `$reply` (an SQL expression) names as `r`, and its sender as `ru`.
+///
+/// Senders are joined by their primary key alone, here and in `MESSAGE_SELECT`: the
+/// foreign key of `messages (tenant_id, sender_id)` already keeps them in the message's
+/// tenant. With a tenant condition on the join as well, a generic plan made while the
+/// tables had no statistics yet read every user of the tenant for each message: `SEND`
+/// did so on every send, a history page once per message (docs/performance.md, "Issue
+/// 10, eighth pass").
 macro_rules! quoted_join {
     ($reply:literal, $tenant:literal) => {
         concat!(
@@ -38,7 +45,7 @@ macro_rules! quoted_join {
             $reply,
             " AND r.tenant_id = ",
             $tenant,
-            " LEFT JOIN users ru ON ru.id = r.sender_id AND ru.tenant_id = r.tenant_id"
+            " LEFT JOIN users ru ON ru.id = r.sender_id"
         )
     };
 }
@@ -51,7 +58,7 @@ pub(super) const MESSAGE_SELECT: &str = concat!(
         m.edited_at, m.deleted, ",
     quoted_columns!(),
     ", ARRAY(SELECT n.user_id FROM mentions n WHERE n.message_id = m.id ORDER BY n.user_id) AS mentions
-    FROM messages m JOIN users u ON u.id = m.sender_id AND u.tenant_id = m.tenant_id",
+    FROM messages m JOIN users u ON u.id = m.sender_id",
     quoted_join!("m.reply_to", "m.tenant_id"),
 );
 
