@@ -11,23 +11,22 @@ use super::{
     content::{check_metadata, MessageContent, Metadata},
     events::Event,
     membership, mentions,
-    message_views::{into_views, member_view, rows_by_ids, MessageRow, QuotedRow},
+    message_views::{into_views, member_view, rows_by_ids, MessageRow},
     receipts::{self, StatusContext, Watermarks},
     safety::RulesCache,
     sealed::{Record, StoredText},
-    send_statement::SEND,
+    send_statement::{SendArgs, SentRow},
     staging::{Staged, StagedFile},
     support,
     views::{Message, MessageStatus},
 };
 use crate::{
     auth::Actor,
-    domain::{ClientId, MessageKind, SupportStatus},
+    domain::ClientId,
     error::{self, Code, Error, Result},
     hooks::outbox::Doorbell,
     realtime::{Audience, Realtime},
     telemetry::metrics::MESSAGES_SENT,
-    timestamp::Timestamp,
 };
 
 /// Whether the actor may send into the conversation: checked before an upload's body is
@@ -54,28 +53,6 @@ pub struct NewMessage<'a> {
     pub mentions: Vec<Uuid>,
     /// The sender's JSON object, at most 4 KB (else 400, `field: metadata`).
     pub metadata: Option<Metadata>,
-}
-
-/// What `SEND` returns: what the response and the event need.
-#[derive(sqlx::FromRow)]
-struct SentRow {
-    seq: i64,
-    kind: MessageKind,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-    sender_name: String,
-    sender_email: String,
-    participants: Vec<Uuid>,
-    predecessor_created: Option<Timestamp>,
-    /// Whether sockets that are not members may follow it (`Access::viewers`).
-    viewed: bool,
-    support_status: Option<SupportStatus>,
-    support_agent_id: Option<Uuid>,
-    #[sqlx(flatten)]
-    quoted: QuotedRow,
-    mentions: Vec<Uuid>,
-    /// Whether it queued webhook deliveries (`message_created` for webhooks and bots).
-    queued_deliveries: bool,
 }
 
 pub enum Sent {
@@ -135,33 +112,23 @@ pub async fn send(
             message_id,
             checked.content.as_str(),
         );
-        let query = sqlx::query_as(SEND)
-            .bind(conversation_id)
-            .bind(actor.tenant_id())
-            .bind(message_id)
-            .bind(actor.user_id())
-            .bind(&stored.content)
-            .bind(client_id)
-            .bind(staged.iter().map(|f| f.id).collect::<Vec<_>>())
-            .bind(staged.iter().map(|f| f.filename.clone()).collect::<Vec<_>>())
-            .bind(staged.iter().map(|f| f.kind.mime()).collect::<Vec<_>>())
-            .bind(staged.iter().map(|f| f.size as i64).collect::<Vec<_>>())
-            .bind(staged.iter().map(|f| f.storage_path.clone()).collect::<Vec<_>>())
-            .bind(staged.iter().map(|f| f.width.map(|w| w as i32)).collect::<Vec<_>>())
-            .bind(staged.iter().map(|f| f.height.map(|h| h as i32)).collect::<Vec<_>>())
-            .bind(staged.iter().map(|f| f.thumbnail_path.clone()).collect::<Vec<_>>())
-            .bind(Json(&metadata))
-            .bind(new.reply_to)
-            .bind(&mentioned)
-            .bind(checked.pii.as_ref().map(Json))
-            .bind(content_rules.version)
-            .bind(&stored.content_key_id)
-            .bind(&stored.content_sealed)
-            .bind(checked.content.as_str())
-            .bind(staged.iter().map(|f| f.key_id.clone()).collect::<Vec<_>>())
-            .bind(&hooked.content)
-            .bind(&hooked.content_key_id)
-            .bind(&hooked.content_sealed);
+        let args = SendArgs {
+            conversation_id,
+            tenant_id: actor.tenant_id(),
+            message_id,
+            sender_id: actor.user_id(),
+            client_id,
+            files: staged,
+            metadata: &metadata,
+            reply_to: new.reply_to,
+            mentions: &mentioned,
+            pii: checked.pii.as_ref(),
+            settings_version: content_rules.version,
+            stored: &stored,
+            search_text: checked.content.as_str(),
+            hooked: &hooked,
+        };
+        let query = args.query();
         let row: Option<SentRow> = match tx.as_mut() {
             Some(tx) => query.fetch_optional(&mut **tx).await,
             None => query.fetch_optional(pool).await,

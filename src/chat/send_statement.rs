@@ -1,24 +1,134 @@
-//! The send path's one SQL statement (`chat::messages::send` runs it), and the warm-up
-//! that readies each new database connection for it.
+//! The send path's one SQL statement (`chat::messages::send` runs it), its parameters
+//! and its row, and the warm-up that readies each new database connection for it.
 
-use sqlx::{Executor, PgConnection};
+use sqlx::{postgres::PgArguments, query::QueryAs, types::Json, PgConnection, Postgres};
+use uuid::Uuid;
 
 use super::{
-    message_views::{quoted_columns, quoted_join},
-    sealed::search_vector,
+    content::Metadata,
+    message_views::{quoted_columns, quoted_join, QuotedRow},
+    sealed::{search_vector, StoredText},
+    staging::StagedFile,
 };
+use crate::{
+    domain::{MessageKind, SupportStatus},
+    timestamp::Timestamp,
+};
+
+/// How many times PostgreSQL plans a prepared statement for its parameters before it
+/// considers a generic plan (`choose_custom_plan` in its plancache.c: five custom plans,
+/// then the generic one is built at the sixth execution and kept if it is not dearer).
+/// Planning `SEND` takes about a millisecond, the generic plan a tenth of that.
+const EXECUTIONS_TO_GENERIC_PLAN: usize = 6;
 
 /// Readies a new database connection for sends before the pool hands it out. A fresh
 /// PostgreSQL backend reads the text search dictionaries (three stemmers, unaccent) from
-/// disk the first time it indexes a message, and parses `SEND` against cold catalog
-/// caches: on a cold pool the first second of a burst of sends paid that on every
-/// connection at once (docs/performance.md). Needs the current schema.
+/// disk the first time it indexes a message, plans `SEND` for each of its first five
+/// executions, and does both against cold catalog caches: on a cold pool the first
+/// second of a burst of sends paid that on every connection at once
+/// (docs/performance.md). So `SEND` runs here until its generic plan is made, for a
+/// conversation that does not exist: it writes nothing. Needs the current schema.
 pub async fn warm(conn: &mut PgConnection) -> sqlx::Result<()> {
     sqlx::query("SELECT message_search_vector('warm')")
         .execute(&mut *conn)
         .await?;
-    conn.prepare(SEND).await?;
+    let (none, metadata, plain) = (Uuid::nil(), Metadata::default(), StoredText::default());
+    let nowhere = SendArgs {
+        conversation_id: none,
+        tenant_id: none,
+        message_id: none,
+        sender_id: none,
+        client_id: None,
+        files: &[],
+        metadata: &metadata,
+        reply_to: None,
+        mentions: &[],
+        pii: None,
+        settings_version: 0,
+        stored: &plain,
+        search_text: "warm",
+        hooked: &plain,
+    };
+    for _ in 0..EXECUTIONS_TO_GENERIC_PLAN {
+        nowhere.query().fetch_optional(&mut *conn).await?;
+    }
     Ok(())
+}
+
+/// What `SEND` is run with (its parameters, in the order of its comment).
+pub(super) struct SendArgs<'a> {
+    pub conversation_id: Uuid,
+    pub tenant_id: Uuid,
+    pub message_id: Uuid,
+    pub sender_id: Uuid,
+    pub client_id: Option<&'a str>,
+    pub files: &'a [StagedFile],
+    pub metadata: &'a Metadata,
+    pub reply_to: Option<Uuid>,
+    pub mentions: &'a [Uuid],
+    pub pii: Option<&'a std::collections::BTreeMap<&'static str, u32>>,
+    pub settings_version: i64,
+    /// The text as stored (sealed when a key is configured).
+    pub stored: &'a StoredText,
+    /// The plain text, for the search index.
+    pub search_text: &'a str,
+    /// The webhooks' copy of the text.
+    pub hooked: &'a StoredText,
+}
+
+impl SendArgs<'_> {
+    pub fn query(&self) -> QueryAs<'_, Postgres, SentRow, PgArguments> {
+        let files = self.files;
+        sqlx::query_as(SEND)
+            .bind(self.conversation_id)
+            .bind(self.tenant_id)
+            .bind(self.message_id)
+            .bind(self.sender_id)
+            .bind(&self.stored.content)
+            .bind(self.client_id)
+            .bind(files.iter().map(|f| f.id).collect::<Vec<_>>())
+            .bind(files.iter().map(|f| f.filename.clone()).collect::<Vec<_>>())
+            .bind(files.iter().map(|f| f.kind.mime()).collect::<Vec<_>>())
+            .bind(files.iter().map(|f| f.size as i64).collect::<Vec<_>>())
+            .bind(files.iter().map(|f| f.storage_path.clone()).collect::<Vec<_>>())
+            .bind(files.iter().map(|f| f.width.map(|w| w as i32)).collect::<Vec<_>>())
+            .bind(files.iter().map(|f| f.height.map(|h| h as i32)).collect::<Vec<_>>())
+            .bind(files.iter().map(|f| f.thumbnail_path.clone()).collect::<Vec<_>>())
+            .bind(Json(self.metadata))
+            .bind(self.reply_to)
+            .bind(self.mentions)
+            .bind(self.pii.map(Json))
+            .bind(self.settings_version)
+            .bind(&self.stored.content_key_id)
+            .bind(&self.stored.content_sealed)
+            .bind(self.search_text)
+            .bind(files.iter().map(|f| f.key_id.clone()).collect::<Vec<_>>())
+            .bind(&self.hooked.content)
+            .bind(&self.hooked.content_key_id)
+            .bind(&self.hooked.content_sealed)
+    }
+}
+
+/// What `SEND` returns: what the response and the event need.
+#[derive(sqlx::FromRow)]
+pub(super) struct SentRow {
+    pub seq: i64,
+    pub kind: MessageKind,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub sender_name: String,
+    pub sender_email: String,
+    pub participants: Vec<Uuid>,
+    pub predecessor_created: Option<Timestamp>,
+    /// Whether sockets that are not members may follow it (`Access::viewers`).
+    pub viewed: bool,
+    pub support_status: Option<SupportStatus>,
+    pub support_agent_id: Option<Uuid>,
+    #[sqlx(flatten)]
+    pub quoted: QuotedRow,
+    pub mentions: Vec<Uuid>,
+    /// Whether it queued webhook deliveries (`message_created` for webhooks and bots).
+    pub queued_deliveries: bool,
 }
 
 /// The whole write path as one statement, so one round trip and atomic by itself: bump
@@ -40,7 +150,7 @@ pub async fn warm(conn: &mut PgConnection) -> sqlx::Result<()> {
 /// file key ids, $24–$26 the webhooks' copy of the text (empty when sealed), key id, sealed.
 /// `queued_deliveries` says whether the outbox got rows: the caller rings the engine after
 /// the commit (`hooks::outbox`, on why these rows do not notify through PostgreSQL).
-pub(super) const SEND: &str = concat!(
+const SEND: &str = concat!(
     "
     WITH conv AS (
         UPDATE conversations SET last_seq = last_seq + 1, last_message_id = $3, updated_at = now()

@@ -325,3 +325,49 @@ async fn the_read_role_reads_but_every_write_is_refused(pool: PgPool) {
     }
     assert_eq!(ana.messages(&id, "").await.len(), 1);
 }
+
+/// Every table a send writes, as text: equal before and after means nothing was written.
+async fn what_sends_write(pool: &PgPool) -> Vec<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT unnest(ARRAY[
+             (SELECT string_agg(id || ' ' || seq, ',' ORDER BY id) FROM messages),
+             (SELECT string_agg(id::text, ',' ORDER BY id) FROM webhook_deliveries),
+             (SELECT string_agg(id::text, ',' ORDER BY id) FROM attachments),
+             (SELECT string_agg(message_id || ' ' || user_id, ',' ORDER BY message_id, user_id) FROM mentions),
+             (SELECT string_agg(id || ' ' || last_seq || ' ' || updated_at, ',' ORDER BY id) FROM conversations),
+             (SELECT string_agg(user_id || ' ' || own_after_read || ' ' || is_archived, ',' ORDER BY conversation_id, user_id)
+              FROM participants)])",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// The server warms each new database connection by running the send statement (until
+/// PostgreSQL has its generic plan) for a conversation that does not exist. That must
+/// work, and write nothing, even in a tenant whose webhook wants every message.
+#[sqlx::test]
+async fn warming_a_connection_for_sends_writes_nothing(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let acme = app.tenant("acme").await;
+    let mut ana = app.member(&acme, "Ana", Role::Write).await;
+    let bruno = app.user(&acme, "Bruno", Role::Write).await;
+    let id = ana.start_with(bruno).await;
+    ana.say(&id, "before the warm-up").await;
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (id, tenant_id, url, events, secret)
+         VALUES (gen_random_uuid(), $1, 'https://hooks.example/in', '{message_created}', 'whsec_test')",
+    )
+    .bind(acme.id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let before = what_sends_write(&pool).await;
+
+    let mut conn = pool.acquire().await.unwrap();
+    tenantchat::chat::send_statement::warm(&mut conn).await.unwrap();
+    drop(conn);
+
+    assert_eq!(what_sends_write(&pool).await, before);
+    assert_eq!(ana.say(&id, "after the warm-up").await["seq"], 2);
+}
