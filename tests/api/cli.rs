@@ -180,7 +180,34 @@ async fn demo_is_idempotent(pool: PgPool) {
 
 /// `tenantchat serve` on a free port against the test's database and Redis, with the
 /// given log level and further environment; waits until it answers.
-pub async fn spawn_binary(
+pub async fn spawn_binary(pool: &PgPool, log_level: &str, env: &[(&str, &str)]) -> (tokio::process::Child, String) {
+    let (server, base) = start_binary(pool, log_level, env, std::process::Stdio::inherit());
+    wait_until_up(&base).await;
+    (server, base)
+}
+
+/// `spawn_binary` with the server's log captured: the task's output once the server has
+/// stopped. The log is read as it comes, from the start: a pipe nobody reads stops the
+/// server once it is full, and at debug level the start-up alone fills it.
+pub async fn spawn_binary_logging(
+    pool: &PgPool,
+    log_level: &str,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String, tokio::task::JoinHandle<String>) {
+    use tokio::io::AsyncReadExt;
+
+    let (mut server, base) = start_binary(pool, log_level, env, std::process::Stdio::piped());
+    let mut stderr = server.stderr.take().unwrap();
+    let logs = tokio::spawn(async move {
+        let mut logs = String::new();
+        stderr.read_to_string(&mut logs).await.unwrap();
+        logs
+    });
+    wait_until_up(&base).await;
+    (server, base, logs)
+}
+
+fn start_binary(
     pool: &PgPool,
     log_level: &str,
     env: &[(&str, &str)],
@@ -208,21 +235,23 @@ pub async fn spawn_binary(
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    (server, base)
+}
+
+async fn wait_until_up(base: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while reqwest::get(format!("{base}/api/openapi.json")).await.is_err() {
         assert!(std::time::Instant::now() < deadline, "the server did not come up");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    (server, base)
 }
 
 /// Even at debug level the logs hold no message text, password, cookie or token.
 #[sqlx::test]
 async fn logs_never_contain_secrets_or_message_bodies(pool: PgPool) {
     use tenantchat::domain::Role;
-    use tokio::io::AsyncReadExt;
 
-    let (mut server, base) = spawn_binary(&pool, "debug", &[], std::process::Stdio::piped()).await;
+    let (mut server, base, logs) = spawn_binary_logging(&pool, "debug", &[]).await;
     let app = crate::helpers::TestApp::external(&base, pool);
     let acme = app.tenant("acme").await;
     let mut ana = app.member(&acme, "Ana", Role::Write).await;
@@ -246,8 +275,7 @@ async fn logs_never_contain_secrets_or_message_bodies(pool: PgPool) {
         .to_string();
 
     server.start_kill().unwrap();
-    let mut logs = String::new();
-    server.stderr.take().unwrap().read_to_string(&mut logs).await.unwrap();
+    let logs = logs.await.unwrap();
     assert!(logs.contains("DEBUG"), "debug logging was on");
     for secret in [
         secret_text,
@@ -267,7 +295,7 @@ async fn serve_delivers_events_through_redis_and_closes_sockets_with_1012_on_sig
     use tenantchat::domain::Role;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-    let (mut server, base) = spawn_binary(&pool, "warn", &[], std::process::Stdio::inherit()).await;
+    let (mut server, base) = spawn_binary(&pool, "warn", &[]).await;
     let app = crate::helpers::TestApp::external(&base, pool);
     let acme = app.tenant("acme").await;
     let mut ana = app.member(&acme, "Ana", Role::Write).await;

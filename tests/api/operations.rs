@@ -1,15 +1,13 @@
 //! What an operator relies on: request ids, health endpoints, the metrics listener, the
 //! AsyncAPI document of the socket, and the request log of the real binary.
 
-use std::process::Stdio;
-
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tenantchat::domain::Role;
 
 use crate::{
-    cli::spawn_binary,
+    cli::spawn_binary_logging,
     cluster::OwnRedis,
     helpers::{spawn_app, spawn_configured, spawn_with_redis, Layer, TestApp},
     sockets::Socket,
@@ -280,9 +278,7 @@ fn healthcheck(bind: &str) -> bool {
 /// request with its route pattern, status, id, tenant and user, and nothing secret.
 #[sqlx::test]
 async fn the_json_log_has_one_line_per_request_and_no_secret(pool: PgPool) {
-    use tokio::io::AsyncReadExt;
-
-    let (mut server, base) = spawn_binary(&pool, "info", &[("LOG_FORMAT", "json")], Stdio::piped()).await;
+    let (mut server, base, logs) = spawn_binary_logging(&pool, "info", &[("LOG_FORMAT", "json")]).await;
     let app = TestApp::external(&base, pool);
     let acme = app.tenant("acme").await;
     let mut ana = app.member(&acme, "Ana", Role::Write).await;
@@ -329,8 +325,7 @@ async fn the_json_log_has_one_line_per_request_and_no_secret(pool: PgPool) {
     server.start_kill().unwrap();
     server.wait().await.unwrap();
     assert!(!healthcheck(bind), "nothing listens any more");
-    let mut logs = String::new();
-    server.stderr.take().unwrap().read_to_string(&mut logs).await.unwrap();
+    let logs = logs.await.unwrap();
     let lines: Vec<Value> = logs
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
@@ -374,13 +369,10 @@ async fn the_json_log_has_one_line_per_request_and_no_secret(pool: PgPool) {
 /// Piped (not a terminal), the text log has no colour codes.
 #[sqlx::test]
 async fn the_text_log_has_no_colour_codes_when_not_on_a_terminal(pool: PgPool) {
-    use tokio::io::AsyncReadExt;
-
-    let (mut server, base) = spawn_binary(&pool, "info", &[], Stdio::piped()).await;
+    let (mut server, base, logs) = spawn_binary_logging(&pool, "info", &[]).await;
     assert_eq!(get(&format!("{base}/healthz")).await.0, StatusCode::OK);
     server.start_kill().unwrap();
-    let mut logs = String::new();
-    server.stderr.take().unwrap().read_to_string(&mut logs).await.unwrap();
+    let logs = logs.await.unwrap();
     assert!(
         logs.contains("tenantchat::request") && logs.contains("/healthz"),
         "{logs}"

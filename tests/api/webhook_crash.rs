@@ -27,7 +27,7 @@ async fn no_delivery_is_lost_when_the_server_is_killed_mid_delivery(pool: PgPool
         ("RATE_SEND_PER_MINUTE", "100000"),
         ("RATE_SEND_BURST", "1000"),
     ];
-    let (mut first, base) = spawn_binary(&pool, "warn", &env, std::process::Stdio::inherit()).await;
+    let (mut first, base) = spawn_binary(&pool, "warn", &env).await;
     let mut hook = Receiver::start_slow(Arc::new(|_| (200, String::new())), Duration::from_millis(300)).await;
     let app = TestApp::external(&base, pool.clone());
     let acme = app.tenant("acme").await;
@@ -57,7 +57,7 @@ async fn no_delivery_is_lost_when_the_server_is_killed_mid_delivery(pool: PgPool
         .unwrap();
     assert!(pending > 0, "the kill came before the end of the deliveries");
 
-    let (_second, base) = spawn_binary(&pool, "warn", &env, std::process::Stdio::inherit()).await;
+    let (_second, base) = spawn_binary(&pool, "warn", &env).await;
     while seen.len() < MESSAGES {
         seen.insert(hook.next().await.header("x-tenantchat-delivery").to_string());
     }
